@@ -1,0 +1,406 @@
+//! The "liens utiles" portlet: the établissement's useful links and the user's own.
+
+use cartable_portlet::prelude::*;
+use cartable_portlet::{LocalizedText, markup_value};
+use minijinja::context;
+use minijinja::value::Serde;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::util::checked_text;
+
+/// The longest link title, in characters.
+pub const MAX_LINK_TITLE_LEN: usize = 100;
+/// The longest URL, in characters.
+pub const MAX_URL_LEN: usize = 500;
+/// The most links a user may add.
+pub const MAX_USER_LINKS: usize = 50;
+/// The data key holding the user's links.
+const KEY: &str = "links";
+
+const VIEW: &str = r#"{% if school %}<h3>{{ t.school }}</h3>
+<ul class="links">
+{% for l in school %}<li><a href="{{ l.url }}">{{ l.title }}</a></li>
+{% endfor %}</ul>
+{% endif %}<h3>{{ t.mine }}</h3>
+{% if mine %}<ul class="links">
+{% for l in mine %}<li><a href="{{ l.url }}">{{ l.title }}</a>
+<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="remove"><input type="hidden" name="id" value="{{ l.id }}"><button type="submit">{{ t.remove }}<span class="visually-hidden"> – {{ l.title }}</span></button></form></li>
+{% endfor %}</ul>
+{% else %}<p>{{ t.none }}</p>{% endif %}
+<form method="post" action="{{ action }}">{{ csrf }}
+<input type="hidden" name="op" value="add">
+<p><label for="{{ ns }}-link-title">{{ t.title }}</label><br>
+<input type="text" id="{{ ns }}-link-title" name="title" maxlength="{{ max_title }}" required></p>
+<p><label for="{{ ns }}-link-url">{{ t.url }}</label><br>
+<input type="url" id="{{ ns }}-link-url" name="url" maxlength="{{ max_url }}" required placeholder="https://…" aria-describedby="{{ ns }}-link-url-help"><br>
+<span id="{{ ns }}-link-url-help" class="muted">{{ t.url_help }}</span></p>
+<p><button type="submit">{{ t.add }}</button></p>
+</form>"#;
+
+/// A link the user added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct UserLink {
+    id: u64,
+    title: String,
+    url: String,
+}
+
+/// A link as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct ShownLink {
+    title: String,
+    url: String,
+}
+
+/// An http(s) URL with a host and no user name or password (`https://good@evil/` tricks the
+/// eye), normalized; `None` for anything else.
+fn web_url(text: &str) -> Option<String> {
+    let url = Url::parse(text.trim()).ok()?;
+    (matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none())
+    .then(|| url.to_string())
+}
+
+/// The établissement's links from the `links` preference: one `Title|https://url` per line;
+/// lines without `|` or whose URL is not http(s) are dropped; an empty title becomes the
+/// host name.
+fn school_links(value: &str) -> Vec<ShownLink> {
+    value
+        .lines()
+        .filter_map(|line| {
+            let (title, url) = line.split_once('|')?;
+            let url = web_url(url)?;
+            let title = title.trim();
+            let title = if title.is_empty() {
+                Url::parse(&url).ok()?.host_str()?.to_string()
+            } else {
+                title.to_string()
+            };
+            Some(ShownLink { title, url })
+        })
+        .collect()
+}
+
+/// The bookmarks portlet (`liens`), "liens utiles": the établissement's links from the
+/// preference `links` (lines `Title|https://url`; only http(s) URLs are shown), then the
+/// user's own links kept in the portlet's data, added (`op=add&title=…&url=…`, http(s)
+/// only) and removed (`op=remove&id=…`) by POST actions.
+///
+/// The `links` preference is meant for the établissement (set, usually locked, in the
+/// portal configuration): the portlet has no edit mode, since the generic preference form
+/// offers only one-line fields.
+#[derive(Debug)]
+pub struct Bookmarks {
+    descriptor: Descriptor,
+    templates: Templates,
+}
+
+impl Bookmarks {
+    /// The portlet with its descriptor and compiled templates.
+    ///
+    /// # Panics
+    /// Never: its templates are constants checked by the tests.
+    pub fn new() -> Self {
+        let mut links = PreferenceSpec::new(
+            "links",
+            LocalizedText::fr("Liens de l’établissement (une ligne « Titre|https://… » par lien)")
+                .with("en", "School links (one line “Title|https://…” per link)"),
+            "",
+        );
+        links.max_len = 4000;
+        let mut descriptor = Descriptor::new(
+            "liens",
+            LocalizedText::fr("Liens utiles").with("en", "Useful links"),
+        )
+        .description(
+            LocalizedText::fr("Les liens de l’établissement et les vôtres")
+                .with("en", "The school's links and yours"),
+        )
+        .category("outils")
+        .preference(links);
+        // The one preference is the établissement's: no edit mode for users.
+        descriptor.modes.retain(|m| *m != Mode::Edit);
+        let templates = Templates::new([("view", VIEW)]).expect("the bookmarks templates compile");
+        Bookmarks {
+            descriptor,
+            templates,
+        }
+    }
+
+    async fn load(ctx: &PortletContext) -> Result<Vec<UserLink>, PortletError> {
+        Ok(ctx.data().get_json(KEY).await?.unwrap_or_default())
+    }
+}
+
+impl Default for Bookmarks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Portlet for Bookmarks {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        let school = school_links(ctx.preferences.get("links").unwrap_or_default());
+        let mine = Self::load(ctx).await?;
+        let markup = self.templates.render(
+            "view",
+            context! {
+                school => Serde(&school),
+                mine => Serde(&mine),
+                ns => ctx.window().namespace(),
+                action => ctx.urls().action().to_string(),
+                csrf => markup_value(&ctx.csrf_field()),
+                max_title => MAX_LINK_TITLE_LEN,
+                max_url => MAX_URL_LEN,
+                t => context! {
+                    school => ctx.tr("Liens de l’établissement", "School links"),
+                    mine => ctx.tr("Mes liens", "My links"),
+                    remove => ctx.tr("Retirer", "Remove"),
+                    none => ctx.tr("Vous n’avez pas encore ajouté de lien.", "You have not added any link yet."),
+                    title => ctx.tr("Titre du lien", "Link title"),
+                    url => ctx.tr("Adresse", "Address"),
+                    url_help => ctx.tr(
+                        "Une adresse web commençant par https:// ou http://.",
+                        "A web address starting with https:// or http://.",
+                    ),
+                    add => ctx.tr("Ajouter le lien", "Add the link"),
+                },
+            },
+        )?;
+        Ok(markup.into())
+    }
+
+    async fn action(
+        &self,
+        ctx: &mut PortletContext,
+        request: ActionRequest,
+    ) -> Result<ActionResponse, PortletError> {
+        let mut links = Self::load(ctx).await?;
+        match request.required("op")? {
+            "add" => {
+                let title =
+                    checked_text(ctx, request.required("title")?, MAX_LINK_TITLE_LEN, false)?;
+                let raw = checked_text(ctx, request.required("url")?, MAX_URL_LEN, false)?;
+                let url = web_url(&raw)
+                    .filter(|u| u.chars().count() <= MAX_URL_LEN)
+                    .ok_or_else(|| {
+                        PortletError::BadRequest(
+                            ctx.tr(
+                                "l’adresse doit être une adresse web complète commençant par https:// ou http://",
+                                "the address must be a full web address starting with https:// or http://",
+                            )
+                            .into(),
+                        )
+                    })?;
+                if links.len() >= MAX_USER_LINKS {
+                    return Err(PortletError::BadRequest(if ctx.is_english() {
+                        format!("you already have {MAX_USER_LINKS} links; remove some first")
+                    } else {
+                        format!("vous avez déjà {MAX_USER_LINKS} liens ; retirez-en d’abord")
+                    }));
+                }
+                let id = links.iter().map(|l| l.id).max().unwrap_or(0) + 1;
+                links.push(UserLink { id, title, url });
+            }
+            "remove" => {
+                let id: u64 = request.required("id")?.trim().parse().map_err(|_| {
+                    PortletError::BadRequest(
+                        ctx.tr("numéro de lien invalide", "invalid link number")
+                            .into(),
+                    )
+                })?;
+                let before = links.len();
+                links.retain(|l| l.id != id);
+                if links.len() == before {
+                    return Err(PortletError::NotFound(
+                        ctx.tr("ce lien n’existe plus", "this link no longer exists")
+                            .into(),
+                    ));
+                }
+            }
+            other => return Err(PortletError::BadRequest(format!("unknown op {other:?}"))),
+        }
+        ctx.data().set_json(KEY, &links).await?;
+        Ok(ActionResponse::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cartable_testkit::TestKit;
+
+    use super::*;
+
+    fn kit() -> TestKit {
+        TestKit::new(Arc::new(Bookmarks::new()))
+    }
+
+    #[test]
+    fn school_links_keep_only_web_urls() {
+        let links = school_links(
+            "Pronote|https://pronote.example.org\n\
+             bad line\n\
+             Piège|javascript:alert(1)\n\
+             Data|data:text/html,<script>alert(1)</script>\n\
+             FTP|ftp://files.example.org\n\
+              ONISEP | https://www.onisep.fr/a b \n\
+             |http://sans-titre.example.org/x\n\
+             Faux|https://pronote@evil.example\n\
+             Relatif|/page/accueil",
+        );
+        assert_eq!(
+            links,
+            [
+                ShownLink {
+                    title: "Pronote".into(),
+                    url: "https://pronote.example.org/".into()
+                },
+                ShownLink {
+                    title: "ONISEP".into(),
+                    url: "https://www.onisep.fr/a%20b".into()
+                },
+                ShownLink {
+                    title: "sans-titre.example.org".into(),
+                    url: "http://sans-titre.example.org/x".into()
+                },
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn shows_school_links_from_the_preference() {
+        let kit = kit().establishment_preference(
+            "links",
+            "CDI <en ligne>|https://cdi.example.org/?a=1&b=2\nMal|javascript:alert(1)",
+            true,
+        );
+        let out = kit.render().await.unwrap();
+        out.assert_accessible();
+        assert!(
+            out.html().contains(
+                r#"<a href="https://cdi.example.org/?a=1&amp;b=2">CDI &lt;en ligne&gt;</a>"#
+            ),
+            "{}",
+            out.html()
+        );
+        assert!(!out.html().contains("javascript"));
+        assert!(
+            out.text()
+                .contains("Vous n’avez pas encore ajouté de lien.")
+        );
+        // No edit mode: the preference is the établissement's.
+        assert!(matches!(
+            kit.render_mode(Mode::Edit).await,
+            Err(PortletError::NotFound(_))
+        ));
+        let empty = TestKit::new(Arc::new(Bookmarks::new()))
+            .render()
+            .await
+            .unwrap();
+        assert!(!empty.html().contains(r#"<ul class="links">"#));
+        empty.assert_accessible();
+    }
+
+    #[tokio::test]
+    async fn users_add_and_remove_their_links() {
+        let kit = kit().locale("en");
+        kit.action([
+            ("op", "add"),
+            ("title", "Wiki <b>"),
+            ("url", " https://fr.wikipedia.org "),
+        ])
+        .await
+        .unwrap();
+        kit.action([
+            ("op", "add"),
+            ("title", "Maths"),
+            ("url", "http://maths.example.org/x?y=1"),
+        ])
+        .await
+        .unwrap();
+        let out = kit.render().await.unwrap();
+        out.assert_accessible();
+        assert!(
+            out.html()
+                .contains(r#"<a href="https://fr.wikipedia.org/">Wiki &lt;b&gt;</a>"#)
+        );
+        assert!(out.text().contains("Remove – Maths"));
+
+        kit.action([("op", "remove"), ("id", "1")]).await.unwrap();
+        let out = kit.render().await.unwrap();
+        assert!(!out.html().contains("wikipedia"));
+        assert!(out.html().contains("maths.example.org"));
+        assert!(matches!(
+            kit.action([("op", "remove"), ("id", "1")]).await,
+            Err(PortletError::NotFound(_))
+        ));
+        assert!(matches!(
+            kit.action([("op", "remove"), ("id", "x")]).await,
+            Err(PortletError::BadRequest(_))
+        ));
+        assert!(matches!(
+            kit.action([("op", "nope")]).await,
+            Err(PortletError::BadRequest(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn bad_links_are_refused_and_nothing_is_stored() {
+        let kit = kit();
+        let long_url = format!("https://example.org/{}", "a".repeat(MAX_URL_LEN));
+        let long_title = "t".repeat(MAX_LINK_TITLE_LEN + 1);
+        for (title, url) in [
+            ("x", "javascript:alert(1)"),
+            ("x", "JAVASCRIPT:alert(1)"),
+            ("x", "data:text/html,hi"),
+            ("x", "ftp://example.org"),
+            ("x", "example.org"),
+            ("x", "/page/accueil"),
+            ("x", "https://user:pw@example.org"),
+            ("x", "https://"),
+            ("x", ""),
+            ("", "https://example.org"),
+            (long_title.as_str(), "https://example.org"),
+            ("x", long_url.as_str()),
+        ] {
+            let err = kit
+                .action([("op", "add"), ("title", title), ("url", url)])
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, PortletError::BadRequest(_)),
+                "{title} {url}: {err:?}"
+            );
+        }
+        assert_eq!(kit.data().get("links").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn too_many_links_are_refused() {
+        let kit = kit();
+        for i in 0..MAX_USER_LINKS {
+            kit.action([
+                ("op", "add"),
+                ("title", "l"),
+                ("url", &format!("https://e.org/{i}")),
+            ])
+            .await
+            .unwrap();
+        }
+        assert!(matches!(
+            kit.action([("op", "add"), ("title", "l"), ("url", "https://e.org/x")])
+                .await,
+            Err(PortletError::BadRequest(_))
+        ));
+    }
+}

@@ -1,0 +1,457 @@
+//! The personal notes portlet ("bloc-notes").
+
+use cartable_portlet::prelude::*;
+use cartable_portlet::{LocalizedText, markup_value};
+use minijinja::context;
+use minijinja::value::Serde;
+use serde::{Deserialize, Serialize};
+
+use crate::util::{DateTime, checked_text, excerpt, now_seconds};
+
+/// The longest note, in characters.
+pub const MAX_NOTE_LEN: usize = 2000;
+/// The most notes a user may keep.
+pub const MAX_NOTES: usize = 500;
+/// The data key holding the notes.
+const KEY: &str = "notes";
+
+const VIEW: &str = r#"<form method="post" action="{{ action }}" class="note-add">{{ csrf }}
+<input type="hidden" name="op" value="add">
+<p><label for="{{ ns }}-text">{{ t.new }}</label><br>
+<textarea id="{{ ns }}-text" name="text" rows="3" cols="30" maxlength="{{ max_len }}" required aria-describedby="{{ ns }}-text-help"></textarea><br>
+<span id="{{ ns }}-text-help" class="muted">{{ t.max_help }}</span></p>
+<p><button type="submit">{{ t.add }}</button></p>
+</form>
+<h3>{{ t.mine }}</h3>
+{% if notes %}<ul class="notes">
+{% for note in notes %}<li>
+<p class="note-text">{% for line in note.lines %}{{ line }}{% if not loop.last %}<br>{% endif %}{% endfor %}</p>
+<div class="note-meta"><time datetime="{{ note.iso }}">{{ note.date }}</time>
+<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="delete"><input type="hidden" name="id" value="{{ note.id }}"><button type="submit">{{ t.delete }}<span class="visually-hidden"> – {{ note.excerpt }}</span></button></form></div>
+</li>
+{% endfor %}</ul>
+{% if hidden %}<p><a href="{{ all_url }}">{{ t.show_all }}</a></p>{% endif %}
+<p><a href="{{ export_url }}" download="notes.json">{{ t.export }}</a></p>
+{% else %}<p>{{ t.none }}</p>{% endif %}"#;
+
+const HELP_FR: &str = r#"<h3>Le bloc-notes</h3>
+<p>Notez ici ce que vous ne voulez pas oublier : vos notes ne sont visibles que par vous.
+Une note fait au plus 2000 caractères.</p>
+<p>Les notes les plus récentes sont en haut. Dans « Préférences », choisissez combien en
+afficher ; agrandissez le bloc pour les voir toutes. Le lien « Exporter » télécharge vos
+notes dans un fichier JSON.</p>"#;
+
+const HELP_EN: &str = r#"<h3>The notepad</h3>
+<p>Write down what you do not want to forget: only you can see your notes. A note is at
+most 2000 characters long.</p>
+<p>The newest notes come first. In “Preferences”, choose how many to show; maximize the
+block to see them all. The “Export” link downloads your notes as a JSON file.</p>"#;
+
+/// One note as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Note {
+    id: u64,
+    text: String,
+    /// Seconds since the Unix epoch.
+    created: i64,
+}
+
+/// One note as shown.
+#[derive(Serialize)]
+struct ShownNote {
+    id: u64,
+    lines: Vec<String>,
+    date: String,
+    iso: String,
+    excerpt: String,
+}
+
+/// One note as exported.
+#[derive(Serialize)]
+struct ExportedNote<'a> {
+    id: u64,
+    text: &'a str,
+    created: String,
+}
+
+/// The notes portlet (`bloc-notes`): personal notes kept in the portlet's data for each
+/// user, newest first (preference `max_notes`: 5, 10 or 20; all of them when the window is
+/// maximized), added and deleted by POST actions (`op=add&text=…`, `op=delete&id=…`), and
+/// exported by the resource `export` as a JSON attachment.
+#[derive(Debug)]
+pub struct Notes {
+    descriptor: Descriptor,
+    templates: Templates,
+}
+
+impl Notes {
+    /// The portlet with its descriptor and compiled templates.
+    ///
+    /// # Panics
+    /// Never: its templates are constants checked by the tests.
+    pub fn new() -> Self {
+        let descriptor = Descriptor::new(
+            "bloc-notes",
+            LocalizedText::fr("Bloc-notes").with("en", "Notepad"),
+        )
+        .description(LocalizedText::fr("Vos notes personnelles").with("en", "Your personal notes"))
+        .category("outils")
+        .mode(Mode::Help)
+        .preference(
+            PreferenceSpec::new(
+                "max_notes",
+                LocalizedText::fr("Nombre de notes affichées").with("en", "Notes shown"),
+                "10",
+            )
+            .choices(["5", "10", "20"]),
+        );
+        let templates =
+            Templates::new([("view", VIEW), ("help_fr", HELP_FR), ("help_en", HELP_EN)])
+                .expect("the notes templates compile");
+        Notes {
+            descriptor,
+            templates,
+        }
+    }
+
+    async fn load(ctx: &PortletContext) -> Result<Vec<Note>, PortletError> {
+        Ok(ctx.data().get_json(KEY).await?.unwrap_or_default())
+    }
+}
+
+impl Default for Notes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Portlet for Notes {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        match ctx.mode() {
+            Mode::Edit => return Ok(preference_form(ctx, &self.descriptor.preferences).into()),
+            Mode::Help => {
+                let name = if ctx.is_english() {
+                    "help_en"
+                } else {
+                    "help_fr"
+                };
+                return Ok(self.templates.render(name, ())?.into());
+            }
+            Mode::View => {}
+        }
+        let notes = Self::load(ctx).await?;
+        let limit = if ctx.window().state == WindowState::Maximized {
+            usize::MAX
+        } else {
+            ctx.preferences.parse_or("max_notes", 10usize).max(1)
+        };
+        let shown: Vec<ShownNote> = notes
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|n| {
+                let at = DateTime::utc(n.created);
+                ShownNote {
+                    id: n.id,
+                    lines: n.text.lines().map(str::to_string).collect(),
+                    date: format!("{} UTC", at.short()),
+                    iso: at.iso_utc(),
+                    excerpt: excerpt(&n.text, 40),
+                }
+            })
+            .collect();
+        let hidden = notes.len() - shown.len();
+        let show_all = if ctx.is_english() {
+            format!("Show all {} notes", notes.len())
+        } else {
+            format!("Voir les {} notes", notes.len())
+        };
+        let max_help = if ctx.is_english() {
+            format!("At most {MAX_NOTE_LEN} characters.")
+        } else {
+            format!("{MAX_NOTE_LEN} caractères au plus.")
+        };
+        let urls = ctx.urls();
+        let markup = self.templates.render(
+            "view",
+            context! {
+                ns => ctx.window().namespace(),
+                action => urls.action().to_string(),
+                csrf => markup_value(&ctx.csrf_field()),
+                max_len => MAX_NOTE_LEN,
+                notes => Serde(&shown),
+                hidden,
+                all_url => urls.render().state(WindowState::Maximized).to_string(),
+                export_url => urls.resource("export").to_string(),
+                t => context! {
+                    new => ctx.tr("Nouvelle note", "New note"),
+                    max_help,
+                    add => ctx.tr("Ajouter", "Add"),
+                    mine => ctx.tr("Mes notes", "My notes"),
+                    delete => ctx.tr("Supprimer", "Delete"),
+                    show_all,
+                    export => ctx.tr("Exporter mes notes (JSON)", "Export my notes (JSON)"),
+                    none => ctx.tr("Aucune note pour l’instant.", "No notes yet."),
+                },
+            },
+        )?;
+        Ok(markup.into())
+    }
+
+    async fn action(
+        &self,
+        ctx: &mut PortletContext,
+        request: ActionRequest,
+    ) -> Result<ActionResponse, PortletError> {
+        let mut notes = Self::load(ctx).await?;
+        match request.required("op")? {
+            "add" => {
+                let text = checked_text(ctx, request.required("text")?, MAX_NOTE_LEN, true)?;
+                if notes.len() >= MAX_NOTES {
+                    return Err(PortletError::BadRequest(if ctx.is_english() {
+                        format!("you already have {MAX_NOTES} notes; delete some first")
+                    } else {
+                        format!("vous avez déjà {MAX_NOTES} notes ; supprimez-en d’abord")
+                    }));
+                }
+                let id = notes.iter().map(|n| n.id).max().unwrap_or(0) + 1;
+                notes.push(Note {
+                    id,
+                    text,
+                    created: now_seconds(),
+                });
+            }
+            "delete" => {
+                let id: u64 = request.required("id")?.trim().parse().map_err(|_| {
+                    PortletError::BadRequest(
+                        ctx.tr("numéro de note invalide", "invalid note number")
+                            .into(),
+                    )
+                })?;
+                let before = notes.len();
+                notes.retain(|n| n.id != id);
+                if notes.len() == before {
+                    return Err(PortletError::NotFound(
+                        ctx.tr("cette note n’existe plus", "this note no longer exists")
+                            .into(),
+                    ));
+                }
+            }
+            other => {
+                return Err(PortletError::BadRequest(format!("unknown op {other:?}")));
+            }
+        }
+        ctx.data().set_json(KEY, &notes).await?;
+        Ok(ActionResponse::default())
+    }
+
+    async fn resource(
+        &self,
+        ctx: &PortletContext,
+        request: ResourceRequest,
+    ) -> Result<ResourceResponse, PortletError> {
+        if request.id != "export" {
+            return Err(PortletError::NotFound(format!(
+                "no resource {:?}",
+                request.id
+            )));
+        }
+        let notes = Self::load(ctx).await?;
+        let exported: Vec<ExportedNote<'_>> = notes
+            .iter()
+            .rev()
+            .map(|n| ExportedNote {
+                id: n.id,
+                text: &n.text,
+                created: DateTime::utc(n.created).iso_utc(),
+            })
+            .collect();
+        Ok(ResourceResponse::json(&exported)?.attachment("notes.json"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cartable_testkit::TestKit;
+
+    use super::*;
+
+    fn kit() -> TestKit {
+        TestKit::new(Arc::new(Notes::new())).user_with("lea", "Léa Martin", [Profile::Eleve])
+    }
+
+    async fn add(kit: &TestKit, text: &str) {
+        kit.action([("op", "add"), ("text", text)]).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn empty_view_has_an_accessible_form() {
+        let out = kit().render().await.unwrap();
+        out.assert_accessible();
+        assert!(out.text().contains("Aucune note pour l’instant."));
+        assert!(
+            out.html()
+                .contains(r#"<form method="post" action="/action/test/test-window""#)
+        );
+        assert!(out.html().contains(r#"name="_csrf" value="test-csrf""#));
+        assert!(out.html().contains(r#"<label for="w-test-window-text">"#));
+        assert!(
+            !out.html().contains("export"),
+            "no export link without notes"
+        );
+    }
+
+    #[tokio::test]
+    async fn add_list_newest_first_and_delete() {
+        let kit = kit();
+        add(&kit, "première").await;
+        add(&kit, "  deuxième\r\nsur deux lignes  ").await;
+        let out = kit.render().await.unwrap();
+        out.assert_accessible();
+        let html = out.html();
+        let first = html.find("première").unwrap();
+        let second = html.find("deuxième<br>sur deux lignes").unwrap();
+        assert!(second < first, "newest first: {html}");
+        assert!(out.text().contains("Supprimer – deuxième sur deux lignes"));
+        assert!(html.contains(r#"href="/resource/test/test-window/export""#));
+
+        kit.action([("op", "delete"), ("id", "1")]).await.unwrap();
+        let out = kit.render().await.unwrap();
+        assert!(!out.html().contains("première"));
+        assert!(out.html().contains("deuxième"));
+        assert!(matches!(
+            kit.action([("op", "delete"), ("id", "1")]).await,
+            Err(PortletError::NotFound(_))
+        ));
+        assert!(matches!(
+            kit.action([("op", "delete"), ("id", "abc")]).await,
+            Err(PortletError::BadRequest(_))
+        ));
+        assert!(matches!(
+            kit.action([("op", "nope")]).await,
+            Err(PortletError::BadRequest(_))
+        ));
+        assert!(matches!(
+            kit.action([("text", "sans op")]).await,
+            Err(PortletError::BadRequest(_))
+        ));
+        // Action returns the plain response: back to the page as it was.
+        let act = kit.action([("op", "add"), ("text", "x")]).await.unwrap();
+        assert_eq!(act, ActionResponse::default());
+    }
+
+    #[tokio::test]
+    async fn notes_are_escaped() {
+        let kit = kit();
+        add(&kit, "<script>alert(1)</script>").await;
+        let out = kit.render().await.unwrap();
+        assert!(!out.html().contains("<script>"));
+        assert!(out.html().contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(out.text().contains("<script>alert(1)</script>"));
+        out.assert_accessible();
+    }
+
+    #[tokio::test]
+    async fn bad_notes_are_refused_and_nothing_is_stored() {
+        let kit = kit();
+        let long = "é".repeat(MAX_NOTE_LEN + 1);
+        for text in [long.as_str(), "", "   \n ", "nul\u{0}"] {
+            let err = kit
+                .action([("op", "add"), ("text", text)])
+                .await
+                .unwrap_err();
+            assert!(matches!(err, PortletError::BadRequest(_)), "{err:?}");
+        }
+        assert_eq!(kit.data().get("notes").await.unwrap(), None);
+        // Exactly the limit is fine, counted in characters.
+        add(&kit, &"é".repeat(MAX_NOTE_LEN)).await;
+        let err = kit
+            .clone()
+            .locale("en")
+            .action([("op", "add"), ("text", &"a".repeat(MAX_NOTE_LEN + 5))])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid request: the text is 2005 characters long; at most 2000 are accepted"
+        );
+    }
+
+    #[tokio::test]
+    async fn notes_belong_to_their_author() {
+        let kit = kit();
+        add(&kit, "secret de Léa").await;
+        let theo = kit.clone().user_with("theo", "Théo", [Profile::Eleve]);
+        assert!(!theo.render().await.unwrap().html().contains("secret"));
+        assert!(matches!(
+            theo.action([("op", "delete"), ("id", "1")]).await,
+            Err(PortletError::NotFound(_))
+        ));
+        assert!(kit.render().await.unwrap().html().contains("secret de Léa"));
+    }
+
+    #[tokio::test]
+    async fn limit_preference_and_maximized_state() {
+        let kit = kit();
+        for i in 1..=7 {
+            add(&kit, &format!("note {i}")).await;
+        }
+        kit.submit_preferences([("max_notes", "5")]).await.unwrap();
+        let out = kit.render().await.unwrap();
+        assert!(out.html().contains("note 7") && out.html().contains("note 3"));
+        assert!(!out.html().contains("note 2"));
+        assert!(out.text().contains("Voir les 7 notes"));
+        assert!(
+            out.html()
+                .contains("/page/test/test-window?state=maximized")
+        );
+        out.assert_accessible();
+
+        let max = kit.render_state(WindowState::Maximized).await.unwrap();
+        assert!(max.html().contains("note 1"));
+        assert!(!max.text().contains("Voir les"));
+    }
+
+    #[tokio::test]
+    async fn export_as_json_attachment() {
+        let kit = kit();
+        add(&kit, "a <b> \"c\"").await;
+        add(&kit, "deux").await;
+        let res = kit.resource("export", [("x", "y")]).await.unwrap();
+        assert_eq!(res.content_type, "application/json");
+        assert_eq!(res.attachment.as_deref(), Some("notes.json"));
+        let v: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
+        assert_eq!(v[0]["text"], "deux");
+        assert_eq!(v[1]["text"], "a <b> \"c\"");
+        assert_eq!(v[1]["id"], 1);
+        assert!(v[1]["created"].as_str().unwrap().ends_with('Z'));
+        assert!(matches!(
+            kit.resource("other", [("x", "y")]).await,
+            Err(PortletError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn edit_and_help_modes() {
+        let edit = kit().render_mode(Mode::Edit).await.unwrap();
+        edit.assert_accessible();
+        assert!(
+            edit.html()
+                .contains(r#"<select id="w-test-window-pref-max_notes""#)
+        );
+        let help = kit().locale("en").render_mode(Mode::Help).await.unwrap();
+        help.assert_accessible();
+        assert!(help.text().contains("only you can see your notes"));
+        assert!(matches!(
+            kit().submit_preferences([("max_notes", "1000")]).await,
+            Err(PortletError::Preference(_))
+        ));
+    }
+}

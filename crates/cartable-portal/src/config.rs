@@ -1,0 +1,349 @@
+//! The portal's configuration: one TOML file, two environment overrides.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::layout::LayoutConfig;
+
+/// The configuration could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("invalid configuration{}: {message}", path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    Parse {
+        /// The file, when read from one.
+        path: Option<PathBuf>,
+        /// What the parser said (with line and column).
+        message: String,
+    },
+    /// A value is out of range or inconsistent with the rest.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// One preference value set by the établissement.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum EtabPreference {
+    /// A plain value the user may override.
+    Value(String),
+    /// A value, possibly locked (read-only for users).
+    Detailed {
+        /// The value.
+        value: String,
+        /// Whether users may change it.
+        #[serde(default)]
+        locked: bool,
+    },
+}
+
+impl EtabPreference {
+    /// The value.
+    pub fn value(&self) -> &str {
+        match self {
+            EtabPreference::Value(v) | EtabPreference::Detailed { value: v, .. } => v,
+        }
+    }
+
+    /// Whether it is locked.
+    pub fn locked(&self) -> bool {
+        matches!(self, EtabPreference::Detailed { locked: true, .. })
+    }
+}
+
+/// The établissement's settings for one portlet.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortletSettings {
+    /// Preference values under the users' own.
+    #[serde(default)]
+    pub preferences: BTreeMap<String, EtabPreference>,
+    /// Put the portlet in maintenance with this message from start-up.
+    #[serde(default)]
+    pub maintenance: Option<String>,
+    /// A deadline for this portlet only, in milliseconds.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+}
+
+/// When a portlet that keeps missing its deadline is taken out of pages for a while.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuarantineConfig {
+    /// Consecutive timeouts before quarantine.
+    pub after_timeouts: u32,
+    /// How long the portlet is not called, in seconds.
+    pub for_seconds: u64,
+}
+
+impl Default for QuarantineConfig {
+    fn default() -> Self {
+        QuarantineConfig {
+            after_timeouts: 3,
+            for_seconds: 60,
+        }
+    }
+}
+
+/// Login throttling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    /// Failed logins allowed per account within the window.
+    pub max_failures: u32,
+    /// Failed logins allowed per client address within the window (higher: a whole
+    /// school may share one address behind its NAT).
+    pub max_failures_per_address: u32,
+    /// The window in which failures count, in seconds.
+    pub window_seconds: u64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            max_failures: 5,
+            max_failures_per_address: 50,
+            window_seconds: 300,
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`CARTABLE_LISTEN` overrides it).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Where the SQLite database lives, relative to the file (`CARTABLE_DATA_DIR`
+    /// overrides it, relative to the working directory).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The établissement's name, shown in the header.
+    #[serde(default = "default_etab")]
+    pub etablissement: String,
+    /// A theme directory whose files override the default theme's.
+    #[serde(default)]
+    pub theme_dir: Option<PathBuf>,
+    /// The LDIF file of the embedded directory.
+    #[serde(default)]
+    pub directory: Option<PathBuf>,
+    /// The portal's path prefix, e.g. `/ent` (empty for the root).
+    #[serde(default)]
+    pub base_path: String,
+    /// Per-window render deadline in milliseconds.
+    #[serde(default = "default_deadline")]
+    pub deadline_ms: u64,
+    /// Mark cookies `Secure` (set it whenever the portal is served over HTTPS).
+    #[serde(default)]
+    pub secure_cookies: bool,
+    /// Session lifetime in minutes.
+    #[serde(default = "default_session_ttl")]
+    pub session_ttl_minutes: u64,
+    /// Quarantine of slow portlets.
+    #[serde(default)]
+    pub quarantine: QuarantineConfig,
+    /// Login throttling.
+    #[serde(default)]
+    pub throttle: ThrottleConfig,
+    /// Per-portlet établissement settings, by portlet id.
+    #[serde(default)]
+    pub portlets: BTreeMap<String, PortletSettings>,
+    /// Default layout by profile name (`eleve`, `enseignant`…, and `default`).
+    #[serde(default)]
+    pub layouts: BTreeMap<String, LayoutConfig>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_etab() -> String {
+    "Cartable".into()
+}
+fn default_deadline() -> u64 {
+    3000
+}
+fn default_session_ttl() -> u64 {
+    8 * 60
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_toml("", Path::new(".")).unwrap_or_else(|_| unreachable_default())
+    }
+}
+
+#[cold]
+fn unreachable_default() -> Config {
+    // `from_toml("")` only uses serde defaults; it cannot fail.
+    panic!("the empty configuration must parse")
+}
+
+impl Config {
+    /// Read a file; relative paths in it are taken from the file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::from_toml(&text, base).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: Some(path.to_path_buf()),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parse TOML text; relative paths are taken from `base`.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Self, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: None,
+            message: e.to_string(),
+        })?;
+        let rebase = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        rebase(&mut config.data_dir);
+        if let Some(dir) = config.theme_dir.as_mut() {
+            rebase(dir);
+        }
+        if let Some(file) = config.directory.as_mut() {
+            rebase(file);
+        }
+        config.base_path = config.base_path.trim_end_matches('/').to_string();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Apply `CARTABLE_LISTEN` and `CARTABLE_DATA_DIR`.
+    pub fn apply_env(&mut self) -> Result<(), ConfigError> {
+        self.apply_overrides(
+            std::env::var("CARTABLE_LISTEN").ok().as_deref(),
+            std::env::var_os("CARTABLE_DATA_DIR").map(PathBuf::from),
+        )
+    }
+
+    fn apply_overrides(
+        &mut self,
+        listen: Option<&str>,
+        data_dir: Option<PathBuf>,
+    ) -> Result<(), ConfigError> {
+        if let Some(listen) = listen {
+            self.listen = listen.parse().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "CARTABLE_LISTEN={listen:?} is not an address such as 127.0.0.1:8080"
+                ))
+            })?;
+        }
+        if let Some(dir) = data_dir {
+            self.data_dir = dir;
+        }
+        Ok(())
+    }
+
+    /// The render deadline for a portlet.
+    pub fn deadline_for(&self, portlet: &str) -> Duration {
+        let ms = self
+            .portlets
+            .get(portlet)
+            .and_then(|s| s.deadline_ms)
+            .unwrap_or(self.deadline_ms);
+        Duration::from_millis(ms)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.deadline_ms == 0 || self.deadline_ms > 60_000 {
+            return Err(ConfigError::Invalid(format!(
+                "deadline_ms = {} must be between 1 and 60000",
+                self.deadline_ms
+            )));
+        }
+        if !self.base_path.is_empty()
+            && (!self.base_path.starts_with('/') || self.base_path.contains(['?', '#', ' ']))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "base_path = {:?} must start with '/' and contain no '?', '#' or space",
+                self.base_path
+            )));
+        }
+        for (profile, layout) in &self.layouts {
+            layout
+                .validate()
+                .map_err(|e| ConfigError::Invalid(format!("layouts.{profile}: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_file_and_rebases_paths() {
+        let c = Config::from_toml(
+            r#"
+            listen = "127.0.0.1:9000"
+            etablissement = "Lycée Victor Hugo"
+            theme_dir = "theme"
+            deadline_ms = 500
+            [portlets.welcome.preferences]
+            message = { value = "Bienvenue", locked = true }
+            color = "bleu"
+            [[layouts.eleve.tabs]]
+            id = "accueil"
+            title = "Accueil"
+            columns = [[{ portlet = "welcome", locked = true }], [{ portlet = "notes" }]]
+            "#,
+            Path::new("/etc/cartable"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.theme_dir.as_deref(),
+            Some(Path::new("/etc/cartable/theme"))
+        );
+        assert_eq!(c.deadline_for("welcome"), Duration::from_millis(500));
+        let prefs = &c.portlets["welcome"].preferences;
+        assert!(prefs["message"].locked());
+        assert!(!prefs["color"].locked());
+        assert_eq!(c.layouts["eleve"].tabs[0].columns.len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_clear_errors() {
+        let e = Config::from_toml("listne = 1", Path::new(".")).unwrap_err();
+        assert!(e.to_string().contains("listne"), "{e}");
+        let e = Config::from_toml("deadline_ms = 0", Path::new(".")).unwrap_err();
+        assert!(e.to_string().contains("deadline_ms"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides() {
+        let mut c = Config::default();
+        c.apply_overrides(Some("127.0.0.1:1234"), Some("/tmp/x".into()))
+            .unwrap();
+        assert_eq!(c.listen.port(), 1234);
+        assert_eq!(c.data_dir, Path::new("/tmp/x"));
+        assert!(c.apply_overrides(Some("nope"), None).is_err());
+    }
+}

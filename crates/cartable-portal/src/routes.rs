@@ -1,0 +1,1260 @@
+//! Request routing and the handlers of every portal URL.
+//!
+//! | URL | what |
+//! |---|---|
+//! | `GET /login`, `POST /login`, `POST /logout` | authentication |
+//! | `GET /lang/{fr,en}` | page language |
+//! | `GET /page/{tab}` | a page: every window of the tab |
+//! | `GET /page/{tab}/{window}?mode=&state=&p.x=` | the page with one window targeted |
+//! | `POST /action/{tab}/{window}` | a portlet action, then a redirect (PRG) |
+//! | `GET,POST /resource/{tab}/{window}/{id}` | a portlet resource, nothing else rendered |
+//! | `POST /prefs/{tab}/{window}` | the generic preference form |
+//! | `GET /layout/{tab}`, `POST /layout` | layout editing |
+//! | `GET /admin`, `POST /admin/maintenance` | portlet status and maintenance |
+//! | `GET /theme/{file}` | theme static files |
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cartable_portlet::{
+    ActionRequest, ActionResponse, Event, HeadResource, Mode, Params, Portlet, PortletError,
+    ResourceRequest, WindowState,
+};
+use cartable_socle::{AuthError, Person, Profile, Session, SessionId, SocleError};
+use http::{HeaderValue, Method, Response, StatusCode, header};
+use minijinja::Value;
+use minijinja::value::Serde;
+
+use crate::aggregate::{Outcome, WindowJob, render_all};
+use crate::health::Availability;
+use crate::http::{Body, Request, clear_cookie, html, redirect, safe_filename, session_cookie};
+use crate::i18n::Lang;
+use crate::layout::{Direction, Layout, LayoutError};
+use crate::security::{csrf_matches, safe_redirect};
+use crate::state::State;
+
+/// How deep events may cascade (an event handler emitting events…).
+const MAX_EVENT_DEPTH: usize = 3;
+
+/// Everything known about the caller once the session is loaded.
+struct Caller {
+    session: Option<Session>,
+    user: Option<Arc<Person>>,
+    lang: Lang,
+}
+
+/// A response, or an error page to show instead.
+type Handled = Result<Response<Body>, Fail>;
+
+/// A failure shown as an error page.
+enum Fail {
+    NotFound,
+    Forbidden,
+    BadRequest(String),
+    Unavailable(SocleError),
+    Internal(String),
+}
+
+impl From<SocleError> for Fail {
+    fn from(e: SocleError) -> Self {
+        Fail::Unavailable(e)
+    }
+}
+
+fn sv<T: serde::Serialize>(x: T) -> Value {
+    Value::from(Serde(x))
+}
+
+/// Handle one request (the security headers are added by the caller).
+pub(crate) async fn handle(state: &Arc<State>, req: Request) -> Response<Body> {
+    let caller = match load_caller(state, &req).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("session store failed: {e}");
+            return error_page(state, &anonymous(), Fail::Unavailable(e));
+        }
+    };
+    if req.method == Method::POST {
+        let expected = caller.session.as_ref().map_or("", |s| s.csrf.as_str());
+        if !csrf_matches(expected, req.csrf()) {
+            tracing::info!(path = %req.raw_path, "POST refused: missing or wrong CSRF token");
+            return error_page(state, &caller, Fail::Forbidden);
+        }
+    }
+    let result = route(state, &caller, &req).await;
+    match result {
+        Ok(r) => r,
+        Err(f) => error_page(state, &caller, f),
+    }
+}
+
+fn anonymous() -> Caller {
+    Caller {
+        session: None,
+        user: None,
+        lang: Lang::Fr,
+    }
+}
+
+async fn load_caller(state: &State, req: &Request) -> Result<Caller, SocleError> {
+    let session = match req.session_cookie.as_deref().and_then(SessionId::parse) {
+        Some(id) => state.sessions.session(&id).await?,
+        None => None,
+    };
+    let user = match session.as_ref().and_then(|s| s.user.as_deref()) {
+        Some(uid) => state.person(uid).await?,
+        None => None,
+    };
+    let lang = session
+        .as_ref()
+        .map_or(Lang::Fr, |s| Lang::from_tag(&s.locale));
+    Ok(Caller {
+        session,
+        user,
+        lang,
+    })
+}
+
+async fn route(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
+    let route = req.route();
+    let m = &req.method;
+    match (m, route.as_slice()) {
+        (&Method::GET, ["theme", file]) => static_file(state, file),
+        (&Method::GET, ["login"]) => login_form(state, caller, req).await,
+        (&Method::POST, ["login"]) => login(state, caller, req).await,
+        (&Method::POST, ["logout"]) => logout(state, caller).await,
+        (&Method::GET, ["lang", tag]) => set_lang(state, caller, req, tag).await,
+        _ => {
+            let Some(user) = caller.user.clone() else {
+                if *m == Method::GET {
+                    let next = form_urlencoded::byte_serialize(req.raw_path.as_bytes())
+                        .collect::<String>();
+                    return Ok(redirect(&format!("{}/login?next={next}", state.base)));
+                }
+                return Err(Fail::Forbidden);
+            };
+            route_user(state, caller, &user, req, &route).await
+        }
+    }
+}
+
+async fn route_user(
+    state: &Arc<State>,
+    caller: &Caller,
+    user: &Arc<Person>,
+    req: &Request,
+    route: &[&str],
+) -> Handled {
+    match (&req.method, route) {
+        (&Method::GET, []) => {
+            let layout = state.layout(user).await?;
+            let first = layout.tabs.first().map_or("accueil", |t| t.id.as_str());
+            Ok(redirect(&format!("{}/page/{first}", state.base)))
+        }
+        (&Method::GET, ["page", tab]) => page(state, caller, user, req, tab, None).await,
+        (&Method::GET, ["page", tab, window]) => {
+            page(state, caller, user, req, tab, Some(window)).await
+        }
+        (&Method::POST, ["action", tab, window]) => {
+            action(state, caller, user, req, tab, window).await
+        }
+        (&Method::GET | &Method::POST, ["resource", tab, window, id]) => {
+            resource(state, caller, user, req, tab, window, id).await
+        }
+        (&Method::POST, ["prefs", tab, window]) => save_prefs(state, user, req, tab, window).await,
+        (&Method::GET, ["layout", tab]) => layout_page(state, caller, user, req, tab).await,
+        (&Method::POST, ["layout"]) => layout_edit(state, user, req).await,
+        (&Method::GET, ["admin"]) if is_admin(user) => admin_page(state, caller, user, req),
+        (&Method::POST, ["admin", "maintenance"]) if is_admin(user) => {
+            admin_maintenance(state, req).await
+        }
+        (_, ["admin", ..]) => Err(Fail::Forbidden),
+        _ => Err(Fail::NotFound),
+    }
+}
+
+fn is_admin(user: &Person) -> bool {
+    user.has_profile(&Profile::Admin)
+}
+
+// ---------------------------------------------------------------------------------------
+// Pages of the chrome: common template values, error pages, static files.
+
+fn chrome(
+    state: &State,
+    caller: &Caller,
+    title: &str,
+    here: &str,
+) -> BTreeMap<&'static str, Value> {
+    let lang = caller.lang;
+    let mut c = BTreeMap::new();
+    c.insert("lang", Value::from(lang.tag()));
+    c.insert("t", sv(lang.strings()));
+    c.insert("etab", Value::from(state.config.etablissement.as_str()));
+    c.insert("base", Value::from(state.base.as_str()));
+    c.insert("page_title", Value::from(title));
+    c.insert(
+        "csrf",
+        Value::from(caller.session.as_ref().map_or("", |s| s.csrf.as_str())),
+    );
+    let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    c.insert(
+        "lang_url",
+        Value::from(format!(
+            "{}/lang/{}?next={next}",
+            state.base,
+            lang.t("other_lang")
+        )),
+    );
+    if let Some(user) = &caller.user {
+        let profiles: Vec<&str> = user
+            .profiles
+            .iter()
+            .map(|p| {
+                if lang == Lang::En {
+                    p.label_en()
+                } else {
+                    p.label_fr()
+                }
+            })
+            .collect();
+        c.insert(
+            "user",
+            Value::from_pairs([
+                ("name", Value::from(user.display_name.as_str())),
+                ("profiles", Value::from(profiles.join(", "))),
+            ]),
+        );
+        if is_admin(user) {
+            c.insert("admin_url", Value::from(format!("{}/admin", state.base)));
+        }
+    }
+    c.insert("head_styles", sv(Vec::<String>::new()));
+    c.insert("head_scripts", sv(Vec::<String>::new()));
+    c
+}
+
+fn render_template(
+    state: &State,
+    name: &str,
+    status: StatusCode,
+    ctx: BTreeMap<&'static str, Value>,
+) -> Handled {
+    state
+        .theme
+        .render(name, Value::from_pairs(ctx))
+        .map(|body| html(status, body))
+        .map_err(|e| Fail::Internal(e.to_string()))
+}
+
+fn error_page(state: &State, caller: &Caller, fail: Fail) -> Response<Body> {
+    let lang = caller.lang;
+    let (status, heading, message) = match &fail {
+        Fail::NotFound => (
+            StatusCode::NOT_FOUND,
+            lang.t("err_not_found"),
+            lang.t("err_not_found_msg").to_string(),
+        ),
+        Fail::Forbidden => (
+            StatusCode::FORBIDDEN,
+            lang.t("err_forbidden"),
+            lang.t("err_forbidden_msg").to_string(),
+        ),
+        Fail::BadRequest(m) => (
+            StatusCode::BAD_REQUEST,
+            lang.t("err_bad_request"),
+            m.clone(),
+        ),
+        Fail::Unavailable(e) => {
+            tracing::error!("socle unavailable: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang.t("err_unavailable"),
+                lang.t("err_unavailable_msg").to_string(),
+            )
+        }
+        Fail::Internal(e) => {
+            tracing::error!("internal error: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang.t("err_internal"),
+                lang.t("err_internal_msg").to_string(),
+            )
+        }
+    };
+    let mut ctx = chrome(state, caller, heading, "/");
+    ctx.insert("heading", Value::from(heading));
+    ctx.insert("message", Value::from(message));
+    match state.theme.render("error.html", Value::from_pairs(ctx)) {
+        Ok(body) => html(status, body),
+        Err(e) => {
+            tracing::error!("error page template failed: {e}");
+            crate::http::text(status, "Erreur / Error")
+        }
+    }
+}
+
+fn static_file(state: &State, file: &str) -> Handled {
+    let (ctype, bytes) = state.theme.static_file(file).ok_or(Fail::NotFound)?;
+    let mut r = Response::new(http_body_util::Full::new(bytes::Bytes::copy_from_slice(
+        bytes,
+    )));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    Ok(r)
+}
+
+// ---------------------------------------------------------------------------------------
+// Authentication and language.
+
+fn with_cookie(mut r: Response<Body>, value: HeaderValue) -> Response<Body> {
+    r.headers_mut().append(header::SET_COOKIE, value);
+    r
+}
+
+fn cookie_for(state: &State, session: &Session) -> HeaderValue {
+    session_cookie(
+        session.id.as_str(),
+        &state.base,
+        state.config.secure_cookies,
+        state.session_ttl.as_secs(),
+    )
+}
+
+fn next_target<'a>(state: &State, next: Option<&'a str>, fallback: &'a str) -> &'a str {
+    next.map_or(fallback, |n| safe_redirect(n, &state.base, fallback))
+}
+
+async fn login_form(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
+    let home = format!("{}/", state.base);
+    if caller.user.is_some() {
+        return Ok(redirect(next_target(
+            state,
+            req.query.get("next").map(String::as_str),
+            &home,
+        )));
+    }
+    let (session, fresh) = match &caller.session {
+        Some(s) => (s.clone(), false),
+        None => {
+            let s = Session::new(None, caller.lang.tag(), state.session_ttl);
+            state.sessions.save_session(&s).await?;
+            (s, true)
+        }
+    };
+    let caller = Caller {
+        session: Some(session.clone()),
+        user: None,
+        lang: caller.lang,
+    };
+    let next = next_target(state, req.query.get("next").map(String::as_str), &home);
+    let r = login_page(state, &caller, StatusCode::OK, None, "", next)?;
+    Ok(if fresh {
+        with_cookie(r, cookie_for(state, &session))
+    } else {
+        r
+    })
+}
+
+fn login_page(
+    state: &State,
+    caller: &Caller,
+    status: StatusCode,
+    error: Option<&str>,
+    login: &str,
+    next: &str,
+) -> Handled {
+    let lang = caller.lang;
+    let title = lang.t("login_title");
+    let mut ctx = chrome(state, caller, title, &format!("{}/login", state.base));
+    ctx.insert("error", Value::from(error));
+    ctx.insert("login", Value::from(login));
+    ctx.insert("next", Value::from(next));
+    render_template(state, "login.html", status, ctx)
+}
+
+async fn login(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
+    let home = format!("{}/", state.base);
+    let login = req.form.get("login").map_or("", |s| s.trim());
+    let password = req.form.get("password").map_or("", String::as_str);
+    let next = next_target(state, req.form.get("next").map(String::as_str), &home).to_string();
+    let lang = caller.lang;
+    if login.is_empty() || login.len() > 256 || password.len() > 1024 {
+        return login_page(
+            state,
+            caller,
+            StatusCode::UNAUTHORIZED,
+            Some(lang.t("bad_credentials")),
+            &login.chars().take(256).collect::<String>(),
+            &next,
+        );
+    }
+    if state.throttle.blocked(login, req.peer).is_some() {
+        return login_page(
+            state,
+            caller,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(lang.t("throttled")),
+            login,
+            &next,
+        );
+    }
+    match state.services.directory.authenticate(login, password).await {
+        Ok(person) => {
+            state.throttle.success(login);
+            // Rotate: the anonymous session (and any id an attacker planted) dies here.
+            if let Some(old) = &caller.session {
+                state.sessions.delete_session(&old.id).await?;
+            }
+            let session = Session::new(Some(person.id.clone()), lang.tag(), state.session_ttl);
+            state.sessions.save_session(&session).await?;
+            tracing::info!(user = %person.id, "login");
+            state.remember(Arc::new(person));
+            Ok(with_cookie(redirect(&next), cookie_for(state, &session)))
+        }
+        Err(AuthError::InvalidCredentials) => {
+            state.throttle.failure(login, req.peer);
+            login_page(
+                state,
+                caller,
+                StatusCode::UNAUTHORIZED,
+                Some(lang.t("bad_credentials")),
+                login,
+                &next,
+            )
+        }
+        Err(AuthError::AccountDisabled) => login_page(
+            state,
+            caller,
+            StatusCode::FORBIDDEN,
+            Some(lang.t("account_disabled")),
+            login,
+            &next,
+        ),
+        Err(AuthError::Backend(e)) => {
+            tracing::error!("directory unavailable at login: {e}");
+            login_page(
+                state,
+                caller,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(lang.t("directory_down")),
+                login,
+                &next,
+            )
+        }
+    }
+}
+
+async fn logout(state: &Arc<State>, caller: &Caller) -> Handled {
+    if let Some(s) = &caller.session {
+        state.sessions.delete_session(&s.id).await?;
+    }
+    Ok(with_cookie(
+        redirect(&format!("{}/login", state.base)),
+        clear_cookie(&state.base, state.config.secure_cookies),
+    ))
+}
+
+async fn set_lang(state: &Arc<State>, caller: &Caller, req: &Request, tag: &str) -> Handled {
+    let lang = match tag {
+        "fr" => Lang::Fr,
+        "en" => Lang::En,
+        _ => return Err(Fail::NotFound),
+    };
+    let home = format!("{}/", state.base);
+    let next = next_target(state, req.query.get("next").map(String::as_str), &home);
+    match &caller.session {
+        Some(s) => {
+            let mut s = s.clone();
+            s.locale = lang.tag().to_string();
+            state.sessions.save_session(&s).await?;
+            Ok(redirect(next))
+        }
+        None => {
+            let s = Session::new(None, lang.tag(), state.session_ttl);
+            state.sessions.save_session(&s).await?;
+            Ok(with_cookie(redirect(next), cookie_for(state, &s)))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pages and windows.
+
+/// Find a window of the user's layout and check she may use its portlet. A window that
+/// is not on her layout but names a portlet she may not see answers 403, not 404.
+fn resolve_window<'a>(
+    state: &'a State,
+    layout: &Layout,
+    user: &Person,
+    tab: &str,
+    window: &str,
+) -> Result<(String, &'a Arc<dyn Portlet>), Fail> {
+    match layout.window(tab, window) {
+        Some(w) => state
+            .allowed_portlet(&w.portlet, user)
+            .map(|p| (w.id.clone(), p))
+            .ok_or(Fail::Forbidden),
+        None => {
+            let guess = window
+                .rsplit_once('-')
+                .filter(|(_, n)| n.parse::<u32>().is_ok())
+                .map_or(window, |(p, _)| p);
+            if [window, guess].iter().any(|id| {
+                state.portlets.contains_key(*id) && state.allowed_portlet(id, user).is_none()
+            }) {
+                Err(Fail::Forbidden)
+            } else {
+                Err(Fail::NotFound)
+            }
+        }
+    }
+}
+
+fn parse_mode(req: &Request) -> Result<Mode, Fail> {
+    req.query.get("mode").map_or(Ok(Mode::View), |m| {
+        m.parse().map_err(|e| Fail::BadRequest(format!("{e}")))
+    })
+}
+
+fn parse_state(req: &Request) -> Result<WindowState, Fail> {
+    req.query.get("state").map_or(Ok(WindowState::Normal), |s| {
+        s.parse().map_err(|e| Fail::BadRequest(format!("{e}")))
+    })
+}
+
+async fn page(
+    state: &Arc<State>,
+    caller: &Caller,
+    user: &Arc<Person>,
+    req: &Request,
+    tab_id: &str,
+    target: Option<&str>,
+) -> Handled {
+    let lang = caller.lang;
+    let layout = state.layout(user).await?;
+    let tab = layout.tab(tab_id).ok_or(Fail::NotFound)?;
+    let target = match target {
+        None => None,
+        Some(w) => {
+            let (id, portlet) = resolve_window(state, &layout, user, tab_id, w)?;
+            let mode = parse_mode(req)?;
+            let wstate = parse_state(req)?;
+            let d = portlet.descriptor();
+            if !d.supports_mode(mode) || !d.supports_state(wstate) {
+                return Err(Fail::BadRequest(format!(
+                    "{} does not support {mode} mode in {wstate} state",
+                    d.title.get(lang.tag())
+                )));
+            }
+            Some((id, mode, wstate))
+        }
+    };
+    let maximized = matches!(&target, Some((_, _, WindowState::Maximized)));
+    let mut columns: Vec<Vec<WindowJob>> = Vec::new();
+    let mut locked = BTreeMap::new();
+    for column in &tab.columns {
+        let mut jobs = Vec::new();
+        for w in column {
+            let Some(portlet) = state.allowed_portlet(&w.portlet, user) else {
+                continue;
+            };
+            locked.insert(w.id.clone(), w.locked);
+            let targeted = target.as_ref().filter(|(id, _, _)| *id == w.id);
+            if maximized && targeted.is_none() {
+                continue;
+            }
+            let (mode, wstate, params) = match targeted {
+                Some((_, mode, wstate)) => (*mode, *wstate, req.portlet_params()),
+                None if w.minimized => (Mode::View, WindowState::Minimized, Params::new()),
+                None => (Mode::View, WindowState::Normal, Params::new()),
+            };
+            jobs.push(WindowJob {
+                window: w.id.clone(),
+                portlet: portlet.clone(),
+                mode,
+                state: wstate,
+                params,
+                minimized: wstate == WindowState::Minimized,
+            });
+        }
+        if !maximized || !jobs.is_empty() {
+            columns.push(jobs);
+        }
+    }
+    let csrf = caller.session.as_ref().map_or("", |s| s.csrf.as_str());
+    let shape: Vec<usize> = columns.iter().map(Vec::len).collect();
+    let jobs: Vec<WindowJob> = columns.into_iter().flatten().collect();
+    let outcomes = render_all(state, user, tab_id, lang.tag(), csrf, jobs).await;
+
+    let mut styles = Vec::new();
+    let mut scripts = Vec::new();
+    let mut windows = Vec::new();
+    let mut page_title = tab.title_in(lang.tag()).to_string();
+    for (job, outcome) in outcomes {
+        let is_locked = locked.get(&job.window).copied().unwrap_or(false);
+        let (title, value) = window_value(state, lang, tab_id, &job, outcome, is_locked);
+        if maximized {
+            page_title = format!("{title} – {page_title}");
+        }
+        if let Some(head) = value.1 {
+            for h in head {
+                match h {
+                    HeadResource::Stylesheet(u) if !styles.contains(&u) => styles.push(u),
+                    HeadResource::Script(u) if !scripts.contains(&u) => scripts.push(u),
+                    _ => {}
+                }
+            }
+        }
+        windows.push(value.0);
+    }
+    let mut iter = windows.into_iter();
+    let columns: Vec<Value> = shape
+        .iter()
+        .map(|n| Value::from(iter.by_ref().take(*n).collect::<Vec<_>>()))
+        .collect();
+
+    let mut ctx = chrome(state, caller, &page_title, &req.raw_path);
+    ctx.insert("heading", Value::from(tab.title_in(lang.tag())));
+    ctx.insert("maximized", Value::from(maximized));
+    ctx.insert("columns", Value::from(columns));
+    ctx.insert("head_styles", sv(styles));
+    ctx.insert("head_scripts", sv(scripts));
+    ctx.insert("tabs", tabs_value(state, &layout, tab_id, lang));
+    ctx.insert(
+        "layout_url",
+        Value::from(format!("{}/layout/{tab_id}", state.base)),
+    );
+    render_template(state, "page.html", StatusCode::OK, ctx)
+}
+
+fn tabs_value(state: &State, layout: &Layout, current: &str, lang: Lang) -> Value {
+    Value::from(
+        layout
+            .tabs
+            .iter()
+            .map(|t| {
+                Value::from_pairs([
+                    ("id", Value::from(t.id.as_str())),
+                    ("title", Value::from(t.title_in(lang.tag()))),
+                    ("url", Value::from(format!("{}/page/{}", state.base, t.id))),
+                    ("current", Value::from(t.id == current)),
+                ])
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The template value of one window, with its title and head resources.
+#[allow(clippy::type_complexity)]
+fn window_value(
+    state: &State,
+    lang: Lang,
+    tab: &str,
+    job: &WindowJob,
+    outcome: Outcome,
+    locked: bool,
+) -> (String, (Value, Option<Vec<HeadResource>>)) {
+    let d = job.portlet.descriptor();
+    let mut title = d.title.get(lang.tag()).to_string();
+    let urls = cartable_portlet::PortletUrls::new(&state.base, tab, &job.window);
+    let ns = format!("w-{}", job.window);
+    let mut v: BTreeMap<&'static str, Value> = BTreeMap::new();
+    let mut head = None;
+    let mut error: Option<(String, bool)> = None;
+    let mut markup = String::new();
+    match outcome {
+        Outcome::Rendered(r) => {
+            if let Some(t) = r.title {
+                title = t;
+            }
+            markup = r.markup.into_string();
+            head = Some(r.head);
+        }
+        Outcome::Minimized => {}
+        Outcome::Failed(e) => {
+            tracing::debug!("window {} failed: {e}", job.window);
+            error = Some((lang.t("err_failed").to_string(), true));
+        }
+        Outcome::Panicked => error = Some((lang.t("err_failed").to_string(), true)),
+        Outcome::TimedOut => error = Some((lang.t("err_timeout").to_string(), true)),
+        Outcome::Quarantined => error = Some((lang.t("err_quarantine").to_string(), false)),
+        Outcome::Maintenance(m) => {
+            error = Some((format!("{} : {m}", lang.t("err_maintenance")), false));
+        }
+    }
+    let here = {
+        let mut u = urls.render();
+        if job.mode != Mode::View {
+            u = u.mode(job.mode);
+        }
+        if job.state == WindowState::Maximized {
+            u = u.state(job.state);
+        }
+        for (k, val) in &job.params {
+            u = u.param(k, val);
+        }
+        format!("{u}#{ns}")
+    };
+    if let Some((message, retry)) = error {
+        v.insert(
+            "error",
+            Value::from_pairs([
+                ("message", Value::from(message)),
+                (
+                    "retry_url",
+                    if retry {
+                        Value::from(here.clone())
+                    } else {
+                        Value::from(())
+                    },
+                ),
+            ]),
+        );
+    }
+    let minimized = job.state == WindowState::Minimized;
+    let maximized = job.state == WindowState::Maximized;
+    if d.supports_mode(Mode::Help) && d.modes.contains(&Mode::Help) && job.mode != Mode::Help {
+        v.insert(
+            "help_url",
+            Value::from(format!("{}#{ns}", urls.render().mode(Mode::Help))),
+        );
+    }
+    if d.modes.contains(&Mode::Edit) && job.mode != Mode::Edit {
+        v.insert(
+            "edit_url",
+            Value::from(format!("{}#{ns}", urls.render().mode(Mode::Edit))),
+        );
+    }
+    if job.mode != Mode::View || maximized {
+        v.insert("view_url", Value::from(format!("{}#{ns}", urls.page())));
+    }
+    if !maximized && !minimized && d.supports_state(WindowState::Maximized) {
+        v.insert(
+            "maximize_url",
+            Value::from(urls.render().state(WindowState::Maximized).to_string()),
+        );
+    }
+    if !maximized {
+        let (op, label) = if minimized {
+            ("restore", lang.t("restore"))
+        } else {
+            ("minimize", lang.t("minimize"))
+        };
+        v.insert(
+            "minimize",
+            Value::from_pairs([
+                ("url", Value::from(format!("{}/layout", state.base))),
+                ("op", Value::from(op)),
+                ("label", Value::from(label)),
+            ]),
+        );
+    }
+    v.insert("id", Value::from(job.window.as_str()));
+    v.insert("tab", Value::from(tab));
+    v.insert("namespace", Value::from(ns));
+    v.insert("title", Value::from(title.as_str()));
+    v.insert("minimized", Value::from(minimized));
+    v.insert("locked", Value::from(locked));
+    v.insert("markup", Value::from_safe_string(markup));
+    (title, (Value::from_pairs(v), head))
+}
+
+// ---------------------------------------------------------------------------------------
+// Actions, events, resources, preferences.
+
+/// Run a portlet call in its own task under the portlet's deadline.
+async fn guarded<T, F>(state: &State, portlet: &str, fut: F) -> Result<T, Fail>
+where
+    F: std::future::Future<Output = Result<T, PortletError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let deadline = state.config.deadline_for(portlet);
+    let task = tokio::spawn(fut);
+    let abort = task.abort_handle();
+    match tokio::time::timeout(deadline, task).await {
+        Err(_) => {
+            abort.abort();
+            state.health.record_timeout(portlet);
+            Err(Fail::Unavailable(SocleError::Unavailable {
+                backend: "portlet",
+                detail: format!("{portlet} missed its deadline of {deadline:?}"),
+            }))
+        }
+        Ok(Err(_)) => Err(Fail::Internal(format!("portlet {portlet} panicked"))),
+        Ok(Ok(Err(e))) => Err(portlet_fail(e)),
+        Ok(Ok(Ok(v))) => {
+            state.health.record_success(portlet);
+            Ok(v)
+        }
+    }
+}
+
+fn portlet_fail(e: PortletError) -> Fail {
+    match e {
+        PortletError::NotFound(_) => Fail::NotFound,
+        PortletError::Forbidden => Fail::Forbidden,
+        PortletError::BadRequest(m) => Fail::BadRequest(m),
+        PortletError::Preference(p) => Fail::BadRequest(p.to_string()),
+        PortletError::Conflict(m) => Fail::BadRequest(m),
+        PortletError::Socle(s) => Fail::Unavailable(s),
+        PortletError::Template(m) | PortletError::Internal(m) => Fail::Internal(m),
+    }
+}
+
+fn check_available(state: &State, portlet: &str) -> Result<(), Fail> {
+    match state.health.availability(portlet) {
+        Availability::Available => Ok(()),
+        Availability::Quarantined | Availability::Maintenance(_) => {
+            Err(Fail::Unavailable(SocleError::Unavailable {
+                backend: "portlet",
+                detail: format!("{portlet} is quarantined or under maintenance"),
+            }))
+        }
+    }
+}
+
+fn form_without_csrf(req: &Request) -> Params {
+    let mut form = req.form.clone();
+    form.remove(crate::http::CSRF_FIELD);
+    form
+}
+
+async fn action(
+    state: &Arc<State>,
+    caller: &Caller,
+    user: &Arc<Person>,
+    req: &Request,
+    tab: &str,
+    window: &str,
+) -> Handled {
+    let layout = state.layout(user).await?;
+    let (window, portlet) = resolve_window(state, &layout, user, tab, window)?;
+    let portlet = portlet.clone();
+    let id = portlet.descriptor().id.clone();
+    check_available(state, &id)?;
+    let lang = caller.lang;
+    let csrf = caller.session.as_ref().map_or("", |s| s.csrf.as_str());
+    let mut ctx = state
+        .context(
+            &*portlet,
+            user.clone(),
+            tab,
+            &window,
+            Mode::View,
+            WindowState::Normal,
+            req.portlet_params(),
+            lang.tag(),
+            csrf,
+        )
+        .await?;
+    let request = ActionRequest {
+        form: form_without_csrf(req),
+    };
+    let p = portlet.clone();
+    let (ctx, response): (_, ActionResponse) = guarded(state, &id, async move {
+        let r = p.action(&mut ctx, request).await?;
+        Ok((ctx, r))
+    })
+    .await?;
+    state
+        .save_preference_changes(
+            portlet.descriptor(),
+            &user.id,
+            &window,
+            ctx.preferences.changes(),
+        )
+        .await?;
+    deliver_events(state, caller, user, &layout, tab, response.events.clone()).await;
+    let urls = cartable_portlet::PortletUrls::new(&state.base, tab, &window);
+    let location =
+        if response.params.is_empty() && response.mode.is_none() && response.state.is_none() {
+            format!("{}#w-{window}", urls.page())
+        } else {
+            let mut u = urls.render();
+            if let Some(m) = response.mode {
+                u = u.mode(m);
+            }
+            if let Some(s) = response.state {
+                u = u.state(s);
+            }
+            for (k, v) in &response.params {
+                u = u.param(k, v);
+            }
+            format!("{u}#w-{window}")
+        };
+    Ok(redirect(&location))
+}
+
+/// Deliver events to the windows of the tab that consume them, breadth first, at most
+/// [`MAX_EVENT_DEPTH`] rounds. A failing consumer is logged and skipped.
+async fn deliver_events(
+    state: &Arc<State>,
+    caller: &Caller,
+    user: &Arc<Person>,
+    layout: &Layout,
+    tab: &str,
+    mut events: Vec<Event>,
+) {
+    let Some(tab_layout) = layout.tab(tab) else {
+        return;
+    };
+    let csrf = caller.session.as_ref().map_or("", |s| s.csrf.as_str());
+    for _ in 0..MAX_EVENT_DEPTH {
+        if events.is_empty() {
+            return;
+        }
+        let mut next = Vec::new();
+        for event in &events {
+            for w in tab_layout.columns.iter().flatten() {
+                let Some(portlet) = state.allowed_portlet(&w.portlet, user) else {
+                    continue;
+                };
+                if !portlet.descriptor().consumes.contains(&event.name) {
+                    continue;
+                }
+                let id = portlet.descriptor().id.clone();
+                if check_available(state, &id).is_err() {
+                    continue;
+                }
+                let ctx = state
+                    .context(
+                        &**portlet,
+                        user.clone(),
+                        tab,
+                        &w.id,
+                        Mode::View,
+                        WindowState::Normal,
+                        Params::new(),
+                        caller.lang.tag(),
+                        csrf,
+                    )
+                    .await;
+                let Ok(mut ctx) = ctx else { continue };
+                let p = portlet.clone();
+                let ev = event.clone();
+                let result = guarded(state, &id, async move {
+                    let emitted = p.event(&mut ctx, &ev).await?;
+                    Ok((ctx, emitted))
+                })
+                .await;
+                match result {
+                    Ok((ctx, emitted)) => {
+                        if let Err(e) = state
+                            .save_preference_changes(
+                                portlet.descriptor(),
+                                &user.id,
+                                &w.id,
+                                ctx.preferences.changes(),
+                            )
+                            .await
+                        {
+                            tracing::warn!(portlet = %id, "cannot save preferences after event: {e}");
+                        }
+                        next.extend(emitted);
+                    }
+                    Err(_) => {
+                        tracing::warn!(portlet = %id, event = %event.name, "event handler failed")
+                    }
+                }
+            }
+        }
+        events = next;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn resource(
+    state: &Arc<State>,
+    caller: &Caller,
+    user: &Arc<Person>,
+    req: &Request,
+    tab: &str,
+    window: &str,
+    resource_id: &str,
+) -> Handled {
+    let layout = state.layout(user).await?;
+    let (window, portlet) = resolve_window(state, &layout, user, tab, window)?;
+    let portlet = portlet.clone();
+    let id = portlet.descriptor().id.clone();
+    check_available(state, &id)?;
+    let csrf = caller.session.as_ref().map_or("", |s| s.csrf.as_str());
+    let ctx = state
+        .context(
+            &*portlet,
+            user.clone(),
+            tab,
+            &window,
+            Mode::View,
+            WindowState::Normal,
+            req.portlet_params(),
+            caller.lang.tag(),
+            csrf,
+        )
+        .await?;
+    let mut params = req.portlet_params();
+    params.extend(form_without_csrf(req));
+    let request = ResourceRequest {
+        id: resource_id.to_string(),
+        method: req.method.clone(),
+        params,
+        body: req.body.clone(),
+    };
+    let p = portlet.clone();
+    let out = guarded(state, &id, async move { p.resource(&ctx, request).await }).await?;
+    let mut r = Response::new(http_body_util::Full::new(out.body));
+    *r.status_mut() = out.status;
+    let ctype = HeaderValue::from_str(&out.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    r.headers_mut().insert(header::CONTENT_TYPE, ctype);
+    if let Some(name) = out.attachment {
+        let v = format!("attachment; filename=\"{}\"", safe_filename(&name));
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(r)
+}
+
+async fn save_prefs(
+    state: &Arc<State>,
+    user: &Arc<Person>,
+    req: &Request,
+    tab: &str,
+    window: &str,
+) -> Handled {
+    let layout = state.layout(user).await?;
+    let (window, portlet) = resolve_window(state, &layout, user, tab, window)?;
+    let d = portlet.descriptor();
+    let current = state.preferences(d, &user.id, &window).await?;
+    let mut changes = Params::new();
+    for spec in &d.preferences {
+        let Some(value) = req.form.get(&spec.name) else {
+            continue;
+        };
+        if current.is_locked(&spec.name) {
+            // A locked field is disabled in the form; a forged value is ignored.
+            continue;
+        }
+        spec.validate(value)
+            .map_err(|reason| Fail::BadRequest(format!("{} : {reason}", spec.label.get("fr"))))?;
+        changes.insert(spec.name.clone(), value.clone());
+    }
+    state
+        .save_preference_changes(d, &user.id, &window, &changes)
+        .await?;
+    Ok(redirect(&format!("{}/page/{tab}#w-{window}", state.base)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Layout editing.
+
+async fn layout_page(
+    state: &Arc<State>,
+    caller: &Caller,
+    user: &Arc<Person>,
+    req: &Request,
+    tab_id: &str,
+) -> Handled {
+    let lang = caller.lang;
+    let layout = state.layout(user).await?;
+    let tab = layout.tab(tab_id).ok_or(Fail::NotFound)?;
+    let ncols = tab.columns.len();
+    let columns: Vec<Value> = tab
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(c, col)| {
+            let visible: Vec<_> = col
+                .iter()
+                .filter_map(|w| state.allowed_portlet(&w.portlet, user).map(|p| (w, p)))
+                .collect();
+            let n = visible.len();
+            Value::from(
+                visible
+                    .into_iter()
+                    .enumerate()
+                    .map(|(r, (w, p))| {
+                        let mut ops = Vec::new();
+                        let mut op = |op: &str, dir: Option<&str>, label: &str| {
+                            ops.push(Value::from_pairs([
+                                ("op", Value::from(op)),
+                                ("dir", Value::from(dir)),
+                                ("label", Value::from(label)),
+                            ]));
+                        };
+                        if r > 0 {
+                            op("move", Some("up"), lang.t("move_up"));
+                        }
+                        if r + 1 < n {
+                            op("move", Some("down"), lang.t("move_down"));
+                        }
+                        if c > 0 {
+                            op("move", Some("left"), lang.t("move_left"));
+                        }
+                        if c + 1 < ncols {
+                            op("move", Some("right"), lang.t("move_right"));
+                        }
+                        op("remove", None, lang.t("remove"));
+                        Value::from_pairs([
+                            ("id", Value::from(w.id.as_str())),
+                            ("title", Value::from(p.descriptor().title.get(lang.tag()))),
+                            ("locked", Value::from(w.locked)),
+                            ("ops", Value::from(ops)),
+                        ])
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let catalogue: Vec<Value> = state
+        .order
+        .iter()
+        .filter_map(|id| state.allowed_portlet(id, user))
+        .filter(|p| !layout.windows().any(|w| w.portlet == p.descriptor().id))
+        .map(|p| {
+            let d = p.descriptor();
+            Value::from_pairs([
+                ("id", Value::from(d.id.as_str())),
+                ("title", Value::from(d.title.get(lang.tag()))),
+                ("description", Value::from(d.description.get(lang.tag()))),
+            ])
+        })
+        .collect();
+    let heading = format!(
+        "{} « {} »",
+        lang.t("layout_heading"),
+        tab.title_in(lang.tag())
+    );
+    let mut ctx = chrome(state, caller, &heading, &req.raw_path);
+    ctx.insert("heading", Value::from(heading.as_str()));
+    ctx.insert("tab", Value::from(tab_id));
+    ctx.insert("tabs", tabs_value(state, &layout, tab_id, lang));
+    ctx.insert("columns", Value::from(columns));
+    ctx.insert("catalogue", Value::from(catalogue));
+    ctx.insert("column_numbers", sv((0..ncols).collect::<Vec<_>>()));
+    ctx.insert(
+        "back_url",
+        Value::from(format!("{}/page/{tab_id}", state.base)),
+    );
+    if req.query.contains_key("done") {
+        ctx.insert("notice", Value::from(lang.t("layout_saved")));
+    }
+    render_template(state, "layout.html", StatusCode::OK, ctx)
+}
+
+fn layout_fail(e: LayoutError) -> Fail {
+    match e {
+        LayoutError::Locked => Fail::Forbidden,
+        LayoutError::NoWindow(_) | LayoutError::NoTab(_) => Fail::NotFound,
+        other => Fail::BadRequest(other.to_string()),
+    }
+}
+
+async fn layout_edit(state: &Arc<State>, user: &Arc<Person>, req: &Request) -> Handled {
+    let field = |name: &str| req.form.get(name).map(String::as_str).unwrap_or("");
+    let tab = field("tab");
+    let window = field("window");
+    let mut layout = state.layout(user).await?;
+    if layout.tab(tab).is_none() {
+        return Err(Fail::NotFound);
+    }
+    let back_to_page = format!("{}/page/{tab}#w-{window}", state.base);
+    let back_to_editor = format!("{}/layout/{tab}?done=1", state.base);
+    let target = match field("op") {
+        "add" => {
+            let portlet = field("portlet");
+            if !state.portlets.contains_key(portlet) {
+                return Err(Fail::NotFound);
+            }
+            if state.allowed_portlet(portlet, user).is_none() {
+                return Err(Fail::Forbidden);
+            }
+            let column = field("column").parse().unwrap_or(0);
+            layout.add(tab, column, portlet).map_err(layout_fail)?;
+            back_to_editor
+        }
+        "remove" => {
+            layout.remove(window).map_err(layout_fail)?;
+            back_to_editor
+        }
+        "move" => {
+            let dir: Direction = field("dir").parse().map_err(layout_fail)?;
+            layout.move_window(window, dir).map_err(layout_fail)?;
+            back_to_editor
+        }
+        "minimize" | "restore" => {
+            layout
+                .set_minimized(window, field("op") == "minimize")
+                .map_err(layout_fail)?;
+            back_to_page
+        }
+        "reset" => {
+            state.services.storage.reset_layout(&user.id).await?;
+            return Ok(redirect(&back_to_editor));
+        }
+        other => {
+            return Err(Fail::BadRequest(format!(
+                "unknown layout operation {other:?}"
+            )));
+        }
+    };
+    state.save_layout(user, &layout).await?;
+    Ok(redirect(&target))
+}
+
+// ---------------------------------------------------------------------------------------
+// Administration.
+
+fn admin_page(state: &Arc<State>, caller: &Caller, user: &Arc<Person>, req: &Request) -> Handled {
+    let lang = caller.lang;
+    let maintenance = state.health.maintenance();
+    let portlets: Vec<Value> = state
+        .order
+        .iter()
+        .filter_map(|id| state.portlets.get(id))
+        .map(|p| {
+            let d = p.descriptor();
+            let status = match state.health.availability(&d.id) {
+                Availability::Available => lang.t("status_ok"),
+                Availability::Quarantined => lang.t("status_quarantined"),
+                Availability::Maintenance(_) => lang.t("status_maintenance"),
+            };
+            Value::from_pairs([
+                ("id", Value::from(d.id.as_str())),
+                ("title", Value::from(d.title.get(lang.tag()))),
+                ("status", Value::from(status)),
+                ("maintenance", Value::from(maintenance.get(&d.id).cloned())),
+            ])
+        })
+        .collect();
+    let heading = lang.t("admin");
+    let mut ctx = chrome(state, caller, heading, &req.raw_path);
+    ctx.insert("heading", Value::from(heading));
+    ctx.insert("portlets", Value::from(portlets));
+    let _ = user;
+    if req.query.contains_key("done") {
+        ctx.insert("notice", Value::from(lang.t("saved")));
+    }
+    render_template(state, "admin.html", StatusCode::OK, ctx)
+}
+
+async fn admin_maintenance(state: &Arc<State>, req: &Request) -> Handled {
+    let portlet = req.form.get("portlet").map_or("", String::as_str);
+    if !state.portlets.contains_key(portlet) {
+        return Err(Fail::NotFound);
+    }
+    let message = req.form.get("message").map_or("", |m| m.trim());
+    if message.chars().count() > 300 || message.chars().any(char::is_control) {
+        return Err(Fail::BadRequest(
+            "the maintenance message must be one line of at most 300 characters".into(),
+        ));
+    }
+    let message = (!message.is_empty()).then(|| message.to_string());
+    state.set_maintenance(portlet, message).await?;
+    Ok(redirect(&format!("{}/admin?done=1", state.base)))
+}

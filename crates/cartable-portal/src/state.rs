@@ -1,0 +1,455 @@
+//! The portal's shared state and how it is built.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use cartable_portlet::{
+    ContextParts, Descriptor, Mode, Params, Portlet, PortletContext, Preference, Preferences,
+    Services, WindowInfo, WindowState,
+};
+use cartable_socle::{
+    DataScope, Directory, LdifDirectory, MemoryNotifier, Notifier, Person, SessionStore,
+    SocleError, SqliteStorage, Storage,
+};
+use thiserror::Error;
+
+use crate::config::Config;
+use crate::health::Health;
+use crate::layout::Layout;
+use crate::security::Throttle;
+use crate::theme::{Theme, ThemeError};
+
+/// The storage key under which the portal keeps its own settings (maintenance messages).
+pub(crate) const PORTAL_DATA: &str = "cartable-portal";
+const MAINTENANCE_KEY: &str = "maintenance";
+/// How long a looked-up person is reused before asking the directory again.
+const USER_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// The portal could not be assembled.
+#[derive(Debug, Error)]
+pub enum BuildError {
+    /// Two portlets share an id.
+    #[error("two portlets have the id {0:?}; ids must be unique")]
+    DuplicatePortlet(String),
+    /// A layout names a portlet that was not registered.
+    #[error(
+        "layout {profile:?} uses portlet {portlet:?}, which is not registered (registered: {known})"
+    )]
+    UnknownPortlet {
+        /// The layout.
+        profile: String,
+        /// The missing portlet.
+        portlet: String,
+        /// The registered ones.
+        known: String,
+    },
+    /// The configuration sets a preference a portlet does not declare.
+    #[error("portlets.{portlet}.preferences.{name}: {portlet:?} declares no such preference")]
+    UnknownPreference {
+        /// The portlet.
+        portlet: String,
+        /// The preference.
+        name: String,
+    },
+    /// No directory was given and the configuration names no LDIF file.
+    #[error(
+        "no directory: set `directory = \"people.ldif\"` in the configuration or pass one to the builder"
+    )]
+    NoDirectory,
+    /// The LDIF directory could not be loaded.
+    #[error(transparent)]
+    Ldif(#[from] cartable_socle::LdifError),
+    /// The storage could not be opened.
+    #[error("cannot open storage: {0}")]
+    Storage(#[from] SocleError),
+    /// The theme could not be loaded.
+    #[error(transparent)]
+    Theme(#[from] ThemeError),
+}
+
+/// Assembles a portal: configuration, socle backends and portlets.
+pub struct PortalBuilder {
+    config: Config,
+    directory: Option<Arc<dyn Directory>>,
+    storage: Option<Arc<dyn Storage>>,
+    sessions: Option<Arc<dyn SessionStore>>,
+    notifier: Option<Arc<dyn Notifier>>,
+    portlets: Vec<Arc<dyn Portlet>>,
+}
+
+impl PortalBuilder {
+    /// Start from a configuration.
+    pub fn new(config: Config) -> Self {
+        PortalBuilder {
+            config,
+            directory: None,
+            storage: None,
+            sessions: None,
+            notifier: None,
+            portlets: Vec::new(),
+        }
+    }
+
+    /// Use this directory (default: the LDIF file named in the configuration).
+    pub fn directory(mut self, directory: Arc<dyn Directory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// Use this storage (default: SQLite in the data directory).
+    pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// Use this session store (default: the SQLite storage).
+    pub fn sessions(mut self, sessions: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// Use this notifier (default: in memory).
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// Register a portlet.
+    pub fn portlet(mut self, portlet: Arc<dyn Portlet>) -> Self {
+        self.portlets.push(portlet);
+        self
+    }
+
+    /// Register several portlets.
+    pub fn portlets(mut self, portlets: impl IntoIterator<Item = Arc<dyn Portlet>>) -> Self {
+        self.portlets.extend(portlets);
+        self
+    }
+
+    /// Check everything and open the embedded backends that were not given.
+    pub async fn build(self) -> Result<crate::Portal, BuildError> {
+        let config = self.config;
+        let mut portlets = HashMap::new();
+        let mut order = Vec::new();
+        for p in self.portlets {
+            let id = p.descriptor().id.clone();
+            if portlets.insert(id.clone(), p).is_some() {
+                return Err(BuildError::DuplicatePortlet(id));
+            }
+            order.push(id);
+        }
+        let mut defaults = BTreeMap::new();
+        for (profile, lc) in &config.layouts {
+            // Validated when the configuration was parsed.
+            let layout = Layout::from_config(lc).map_err(|e| {
+                BuildError::Storage(SocleError::Invalid(format!("layouts.{profile}: {e}")))
+            })?;
+            for w in layout.windows() {
+                if !portlets.contains_key(&w.portlet) {
+                    return Err(BuildError::UnknownPortlet {
+                        profile: profile.clone(),
+                        portlet: w.portlet.clone(),
+                        known: order.join(", "),
+                    });
+                }
+            }
+            defaults.insert(profile.clone(), layout);
+        }
+        for (id, settings) in &config.portlets {
+            if let Some(p) = portlets.get(id) {
+                for name in settings.preferences.keys() {
+                    if p.descriptor().preference_spec(name).is_none() {
+                        return Err(BuildError::UnknownPreference {
+                            portlet: id.clone(),
+                            name: name.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let directory = match self.directory {
+            Some(d) => d,
+            None => {
+                let path = config.directory.as_ref().ok_or(BuildError::NoDirectory)?;
+                Arc::new(LdifDirectory::from_file(path)?) as Arc<dyn Directory>
+            }
+        };
+        let (storage, sessions) = match (self.storage, self.sessions) {
+            (Some(s), Some(ss)) => (s, ss),
+            (storage, sessions) => {
+                let sqlite = Arc::new(SqliteStorage::open(
+                    &config.data_dir.join("cartable.sqlite3"),
+                )?);
+                (
+                    storage.unwrap_or_else(|| sqlite.clone()),
+                    sessions.unwrap_or(sqlite),
+                )
+            }
+        };
+        let notifier = self
+            .notifier
+            .unwrap_or_else(|| Arc::new(MemoryNotifier::default()));
+        let theme = Theme::load(config.theme_dir.as_deref())?;
+        let health = Health::new(
+            config.quarantine.after_timeouts,
+            Duration::from_secs(config.quarantine.for_seconds),
+        );
+        for (id, settings) in &config.portlets {
+            if let Some(m) = &settings.maintenance {
+                health.set_maintenance(id, Some(m.clone()));
+            }
+        }
+        if let Some(bytes) = storage
+            .data(PORTAL_DATA, &DataScope::Shared, MAINTENANCE_KEY)
+            .await?
+        {
+            match serde_json::from_slice::<BTreeMap<String, String>>(&bytes) {
+                Ok(map) => {
+                    for (id, msg) in map {
+                        health.set_maintenance(&id, Some(msg));
+                    }
+                }
+                Err(e) => tracing::warn!("ignoring unreadable maintenance settings: {e}"),
+            }
+        }
+        let throttle = Throttle::new(
+            config.throttle.max_failures,
+            config.throttle.max_failures_per_address,
+            Duration::from_secs(config.throttle.window_seconds),
+        );
+        let state = State {
+            base: config.base_path.clone(),
+            session_ttl: Duration::from_secs(config.session_ttl_minutes * 60),
+            config,
+            theme,
+            services: Services {
+                directory,
+                storage,
+                notifier,
+            },
+            sessions,
+            portlets,
+            order,
+            defaults,
+            health,
+            throttle,
+            users: RwLock::new(HashMap::new()),
+        };
+        Ok(crate::Portal {
+            state: Arc::new(state),
+        })
+    }
+}
+
+/// Everything a request handler needs.
+pub(crate) struct State {
+    pub config: Config,
+    pub base: String,
+    pub theme: Theme,
+    pub services: Services,
+    pub sessions: Arc<dyn SessionStore>,
+    pub portlets: HashMap<String, Arc<dyn Portlet>>,
+    /// Portlet ids in registration order (the catalogue's order).
+    pub order: Vec<String>,
+    pub defaults: BTreeMap<String, Layout>,
+    pub health: Health,
+    pub throttle: Throttle,
+    pub session_ttl: Duration,
+    users: RwLock<HashMap<String, (Arc<Person>, Instant)>>,
+}
+
+impl State {
+    /// The person behind a session, from a short-lived cache or the directory.
+    pub async fn person(&self, id: &str) -> Result<Option<Arc<Person>>, SocleError> {
+        {
+            let users = self.users.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((p, at)) = users.get(id) {
+                if at.elapsed() < USER_CACHE_TTL {
+                    return Ok(Some(p.clone()));
+                }
+            }
+        }
+        let Some(person) = self.services.directory.person(id).await? else {
+            return Ok(None);
+        };
+        let person = Arc::new(person);
+        self.remember(person.clone());
+        Ok(Some(person))
+    }
+
+    /// Cache a person (at login).
+    pub fn remember(&self, person: Arc<Person>) {
+        let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
+        if users.len() > 50_000 {
+            users.retain(|_, (_, at)| at.elapsed() < USER_CACHE_TTL);
+        }
+        users.insert(person.id.clone(), (person, Instant::now()));
+    }
+
+    /// A portlet the user may see.
+    pub fn allowed_portlet(&self, id: &str, user: &Person) -> Option<&Arc<dyn Portlet>> {
+        self.portlets
+            .get(id)
+            .filter(|p| p.descriptor().audience.allows(&user.profiles))
+    }
+
+    /// The default layout for a user: the first of her profiles that has one, else
+    /// `default`, else every portlet she may see in two columns.
+    pub fn default_layout(&self, user: &Person) -> Layout {
+        user.profiles
+            .iter()
+            .find_map(|p| self.defaults.get(p.as_str()))
+            .or_else(|| self.defaults.get("default"))
+            .cloned()
+            .unwrap_or_else(|| self.generated_layout(user))
+    }
+
+    fn generated_layout(&self, user: &Person) -> Layout {
+        use crate::layout::{Tab, Window};
+        let mut columns = vec![Vec::new(), Vec::new()];
+        for (i, id) in self
+            .order
+            .iter()
+            .filter(|id| self.allowed_portlet(id, user).is_some())
+            .enumerate()
+        {
+            columns[i % 2].push(Window {
+                id: id.clone(),
+                portlet: id.clone(),
+                locked: false,
+                minimized: false,
+            });
+        }
+        Layout {
+            tabs: vec![Tab {
+                id: "accueil".into(),
+                title: "Accueil".into(),
+                title_en: Some("Home".into()),
+                columns,
+            }],
+        }
+    }
+
+    /// The user's layout: her saved one reconciled with the default, or the default.
+    pub async fn layout(&self, user: &Person) -> Result<Layout, SocleError> {
+        let default = self.default_layout(user);
+        match self.services.storage.layout(&user.id).await? {
+            None => Ok(default),
+            Some(json) => match serde_json::from_str::<Layout>(&json) {
+                Ok(mut saved) => {
+                    saved.reconcile(&default);
+                    Ok(saved)
+                }
+                Err(e) => {
+                    // Keep the stored copy for inspection; show the default.
+                    tracing::warn!(user = %user.id, "unreadable saved layout, using default: {e}");
+                    Ok(default)
+                }
+            },
+        }
+    }
+
+    /// Save the user's layout.
+    pub async fn save_layout(&self, user: &Person, layout: &Layout) -> Result<(), SocleError> {
+        let json = serde_json::to_string(layout).map_err(|e| SocleError::Invalid(e.to_string()))?;
+        self.services.storage.set_layout(&user.id, &json).await
+    }
+
+    /// The window's preferences: descriptor defaults < établissement (maybe locked) < user.
+    pub async fn preferences(
+        &self,
+        descriptor: &Descriptor,
+        user: &str,
+        window: &str,
+    ) -> Result<Preferences, SocleError> {
+        if descriptor.preferences.is_empty() {
+            return Ok(Preferences::default());
+        }
+        let own = self.services.storage.preferences(user, window).await?;
+        let etab = self.config.portlets.get(&descriptor.id);
+        let mut entries = BTreeMap::new();
+        for spec in &descriptor.preferences {
+            let e = etab.and_then(|s| s.preferences.get(&spec.name));
+            let locked = e.is_some_and(|e| e.locked());
+            let value = match (locked, own.get(&spec.name)) {
+                (false, Some(v)) => v.clone(),
+                _ => e.map_or_else(|| spec.default.clone(), |e| e.value().to_string()),
+            };
+            entries.insert(spec.name.clone(), Preference { value, locked });
+        }
+        Ok(Preferences::new(entries))
+    }
+
+    /// Store the values a portlet changed (the user layer; locked ones were refused).
+    pub async fn save_preference_changes(
+        &self,
+        descriptor: &Descriptor,
+        user: &str,
+        window: &str,
+        changes: &Params,
+    ) -> Result<(), SocleError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut own = self.services.storage.preferences(user, window).await?;
+        for (k, v) in changes {
+            if descriptor.preference_spec(k).is_some() {
+                own.insert(k.clone(), v.clone());
+            }
+        }
+        self.services
+            .storage
+            .set_preferences(user, window, &own)
+            .await
+    }
+
+    /// Build a portlet context for one window.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn context(
+        &self,
+        portlet: &dyn Portlet,
+        user: Arc<Person>,
+        tab: &str,
+        window: &str,
+        mode: Mode,
+        state: WindowState,
+        params: Params,
+        locale: &str,
+        csrf: &str,
+    ) -> Result<PortletContext, SocleError> {
+        let descriptor = portlet.descriptor();
+        let preferences = self.preferences(descriptor, &user.id, window).await?;
+        Ok(PortletContext::new(ContextParts {
+            portlet: descriptor.id.clone(),
+            user,
+            window: WindowInfo {
+                id: window.to_string(),
+                tab: tab.to_string(),
+                mode,
+                state,
+            },
+            preferences,
+            params,
+            locale: locale.to_string(),
+            csrf: csrf.to_string(),
+            base: self.base.clone(),
+            services: self.services.clone(),
+        }))
+    }
+
+    /// Put a portlet in maintenance or take it out, and remember it across restarts.
+    pub async fn set_maintenance(
+        &self,
+        portlet: &str,
+        message: Option<String>,
+    ) -> Result<(), SocleError> {
+        self.health.set_maintenance(portlet, message);
+        let map: BTreeMap<String, String> = self.health.maintenance().into_iter().collect();
+        let bytes = serde_json::to_vec(&map).map_err(|e| SocleError::Invalid(e.to_string()))?;
+        self.services
+            .storage
+            .set_data(PORTAL_DATA, &DataScope::Shared, MAINTENANCE_KEY, &bytes)
+            .await
+    }
+}

@@ -1,0 +1,600 @@
+//! What a portlet sees of the world during one call: the [`PortletContext`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use cartable_socle::{DataScope, Directory, Notifier, Person, SocleError, Storage};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{Markup, Mode, PortletError, WindowState, markup::escape};
+
+/// Single-valued request parameters (render parameters, form fields), in key order.
+pub type Params = BTreeMap<String, String>;
+
+/// The window a portlet is rendered in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowInfo {
+    /// The window instance id, unique on the user's layout.
+    pub id: String,
+    /// The tab the window sits on.
+    pub tab: String,
+    /// The mode it is shown in.
+    pub mode: Mode,
+    /// Its state.
+    pub state: WindowState,
+}
+
+impl WindowInfo {
+    /// A prefix for element ids and CSS classes, unique on the page: use it so two windows
+    /// of the same portlet never share an id (`format!("{}-list", ctx.window().namespace())`).
+    pub fn namespace(&self) -> String {
+        format!("w-{}", self.id)
+    }
+}
+
+/// Why a preference could not be changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PreferenceError {
+    /// The établissement locked this preference.
+    #[error("preference {0:?} is locked by the établissement")]
+    Locked(String),
+    /// The portlet does not declare this preference.
+    #[error("unknown preference {0:?}")]
+    Unknown(String),
+    /// The value is not acceptable.
+    #[error("invalid value for preference {name:?}: {reason}")]
+    Invalid {
+        /// The preference.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One preference as the window sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Preference {
+    /// The effective value (user's, else établissement's, else the portlet default).
+    pub value: String,
+    /// Whether the établissement locked it (read-only for the user).
+    pub locked: bool,
+}
+
+/// The window's preferences: read anywhere, written during `action` and `event`.
+///
+/// Values come in layers: the portlet's defaults, under the établissement's values (each
+/// may be locked), under the user's own values (ignored where locked).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preferences {
+    entries: BTreeMap<String, Preference>,
+    changes: Params,
+}
+
+impl Preferences {
+    /// Preferences from resolved entries (used by the portal and the test kit).
+    pub fn new(entries: BTreeMap<String, Preference>) -> Self {
+        Preferences {
+            entries,
+            changes: Params::new(),
+        }
+    }
+
+    /// The effective value of a preference.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.entries.get(name).map(|p| p.value.as_str())
+    }
+
+    /// The value parsed, or `default` when missing or unparsable.
+    pub fn parse_or<T: std::str::FromStr>(&self, name: &str, default: T) -> T {
+        self.get(name)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// Whether the établissement locked it.
+    pub fn is_locked(&self, name: &str) -> bool {
+        self.entries.get(name).is_some_and(|p| p.locked)
+    }
+
+    /// Every preference, by name.
+    pub fn entries(&self) -> &BTreeMap<String, Preference> {
+        &self.entries
+    }
+
+    /// Change a value; the portal stores it after the call returns.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) -> Result<(), PreferenceError> {
+        let entry = self
+            .entries
+            .get_mut(name)
+            .ok_or_else(|| PreferenceError::Unknown(name.to_string()))?;
+        if entry.locked {
+            return Err(PreferenceError::Locked(name.to_string()));
+        }
+        let value = value.into();
+        entry.value.clone_from(&value);
+        self.changes.insert(name.to_string(), value);
+        Ok(())
+    }
+
+    /// The values changed during this call.
+    pub fn changes(&self) -> &Params {
+        &self.changes
+    }
+}
+
+/// Builds the URLs a portlet puts in its markup; the portal routes them back to the window.
+#[derive(Debug, Clone)]
+pub struct PortletUrls {
+    base: Arc<str>,
+    tab: String,
+    window: String,
+}
+
+/// One URL being built: add parameters, a mode or a state, then `to_string()`.
+#[derive(Debug, Clone)]
+pub struct UrlBuilder {
+    path: String,
+    query: Vec<(String, String)>,
+}
+
+impl UrlBuilder {
+    fn new(path: String) -> Self {
+        UrlBuilder {
+            path,
+            query: Vec::new(),
+        }
+    }
+
+    /// Add a portlet parameter (read back with [`PortletContext::param`]).
+    pub fn param(mut self, name: &str, value: impl ToString) -> Self {
+        self.query.push((format!("p.{name}"), value.to_string()));
+        self
+    }
+
+    /// Show the window in this mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.query.push(("mode".into(), mode.as_str().into()));
+        self
+    }
+
+    /// Show the window in this state.
+    pub fn state(mut self, state: WindowState) -> Self {
+        self.query.push(("state".into(), state.as_str().into()));
+        self
+    }
+}
+
+impl std::fmt::Display for UrlBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path)?;
+        if !self.query.is_empty() {
+            let mut ser = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &self.query {
+                ser.append_pair(k, v);
+            }
+            write!(f, "?{}", ser.finish())?;
+        }
+        Ok(())
+    }
+}
+
+impl PortletUrls {
+    /// URLs for one window; `base` is the portal's path prefix (empty at the root).
+    pub fn new(base: &str, tab: &str, window: &str) -> Self {
+        PortletUrls {
+            base: Arc::from(base.trim_end_matches('/')),
+            tab: tab.to_string(),
+            window: window.to_string(),
+        }
+    }
+
+    /// The page the window is on, everything normal.
+    pub fn page(&self) -> String {
+        format!("{}/page/{}", self.base, self.tab)
+    }
+
+    /// A render URL: the page, with this window in a given mode/state/parameters.
+    pub fn render(&self) -> UrlBuilder {
+        UrlBuilder::new(format!("{}/page/{}/{}", self.base, self.tab, self.window))
+    }
+
+    /// An action URL: a form posts here (with [`PortletContext::csrf_field`]).
+    pub fn action(&self) -> UrlBuilder {
+        UrlBuilder::new(format!("{}/action/{}/{}", self.base, self.tab, self.window))
+    }
+
+    /// A resource URL: JSON, a file or a partial served by this window alone.
+    pub fn resource(&self, id: &str) -> UrlBuilder {
+        UrlBuilder::new(format!(
+            "{}/resource/{}/{}/{}",
+            self.base,
+            self.tab,
+            self.window,
+            percent_encode_segment(id)
+        ))
+    }
+
+    /// Where the generic preference form posts.
+    pub fn preferences(&self) -> String {
+        format!("{}/prefs/{}/{}", self.base, self.tab, self.window)
+    }
+}
+
+fn percent_encode_segment(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// A portlet's own data in the storage socle, scoped to the portlet and the current user.
+#[derive(Clone)]
+pub struct PortletData {
+    storage: Arc<dyn Storage>,
+    portlet: String,
+    user: DataScope,
+}
+
+impl std::fmt::Debug for PortletData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortletData")
+            .field("portlet", &self.portlet)
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+impl PortletData {
+    /// Data of `portlet` for `user`.
+    pub fn new(storage: Arc<dyn Storage>, portlet: &str, user: &str) -> Self {
+        PortletData {
+            storage,
+            portlet: portlet.to_string(),
+            user: DataScope::User(user.to_string()),
+        }
+    }
+
+    /// The same portlet's data shared by every user (read it; write it from admin actions).
+    pub fn shared(&self) -> PortletData {
+        PortletData {
+            storage: self.storage.clone(),
+            portlet: self.portlet.clone(),
+            user: DataScope::Shared,
+        }
+    }
+
+    /// Read bytes.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, SocleError> {
+        self.storage.data(&self.portlet, &self.user, key).await
+    }
+
+    /// Write bytes.
+    pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), SocleError> {
+        self.storage
+            .set_data(&self.portlet, &self.user, key, value)
+            .await
+    }
+
+    /// Delete a key.
+    pub async fn delete(&self, key: &str) -> Result<(), SocleError> {
+        self.storage
+            .delete_data(&self.portlet, &self.user, key)
+            .await
+    }
+
+    /// Keys starting with `prefix`, in order.
+    pub async fn keys(&self, prefix: &str) -> Result<Vec<String>, SocleError> {
+        self.storage
+            .data_keys(&self.portlet, &self.user, prefix)
+            .await
+    }
+
+    /// Read a JSON value.
+    pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SocleError> {
+        match self.get(key).await? {
+            None => Ok(None),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| SocleError::Corrupt {
+                        what: "portlet data",
+                        detail: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// Write a JSON value.
+    pub async fn set_json<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), SocleError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| SocleError::Invalid(e.to_string()))?;
+        self.set(key, &bytes).await
+    }
+}
+
+/// The socle services a portlet may use.
+#[derive(Clone)]
+pub struct Services {
+    /// The directory (people lookup).
+    pub directory: Arc<dyn Directory>,
+    /// Storage (the portal scopes it with [`PortletData`]).
+    pub storage: Arc<dyn Storage>,
+    /// The notification service.
+    pub notifier: Arc<dyn Notifier>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Services { .. }")
+    }
+}
+
+/// Everything needed to build a [`PortletContext`]; filled by the portal or the test kit.
+#[derive(Debug, Clone)]
+pub struct ContextParts {
+    /// The portlet's id.
+    pub portlet: String,
+    /// The logged-in user.
+    pub user: Arc<Person>,
+    /// The window.
+    pub window: WindowInfo,
+    /// The window's preferences.
+    pub preferences: Preferences,
+    /// The window's parameters from the URL.
+    pub params: Params,
+    /// The page language, `fr` or `en`.
+    pub locale: String,
+    /// The session's CSRF token, to put in forms.
+    pub csrf: String,
+    /// The portal's path prefix (empty at the root).
+    pub base: String,
+    /// The socle.
+    pub services: Services,
+}
+
+/// What a portlet sees during one call.
+#[derive(Debug)]
+pub struct PortletContext {
+    portlet: String,
+    user: Arc<Person>,
+    window: WindowInfo,
+    /// The window's preferences; `set` them during `action` or `event`.
+    pub preferences: Preferences,
+    params: Params,
+    locale: String,
+    csrf: String,
+    urls: PortletUrls,
+    services: Services,
+}
+
+impl PortletContext {
+    /// Build a context (the portal and the test kit do this).
+    pub fn new(parts: ContextParts) -> Self {
+        let urls = PortletUrls::new(&parts.base, &parts.window.tab, &parts.window.id);
+        PortletContext {
+            portlet: parts.portlet,
+            user: parts.user,
+            window: parts.window,
+            preferences: parts.preferences,
+            params: parts.params,
+            locale: parts.locale,
+            csrf: parts.csrf,
+            urls,
+            services: parts.services,
+        }
+    }
+
+    /// The logged-in user: id, display name, profiles, attributes.
+    pub fn user(&self) -> &Person {
+        &self.user
+    }
+
+    /// The window being rendered.
+    pub fn window(&self) -> &WindowInfo {
+        &self.window
+    }
+
+    /// The window's mode.
+    pub fn mode(&self) -> Mode {
+        self.window.mode
+    }
+
+    /// The page language (`fr` or `en`).
+    pub fn locale(&self) -> &str {
+        &self.locale
+    }
+
+    /// Whether the page is in English (convenience for two-language portlets).
+    pub fn is_english(&self) -> bool {
+        self.locale.starts_with("en")
+    }
+
+    /// Pick the French or English text according to the locale.
+    pub fn tr<'a>(&self, fr: &'a str, en: &'a str) -> &'a str {
+        if self.is_english() { en } else { fr }
+    }
+
+    /// A render parameter (set by a URL built with [`UrlBuilder::param`]).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    /// Every render parameter.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// URL builders for this window.
+    pub fn urls(&self) -> &PortletUrls {
+        &self.urls
+    }
+
+    /// The hidden form field every POST form must carry.
+    pub fn csrf_field(&self) -> Markup {
+        Markup::trusted_html(format!(
+            r#"<input type="hidden" name="_csrf" value="{}">"#,
+            escape(&self.csrf)
+        ))
+    }
+
+    /// The raw CSRF token (for forms built by templates).
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf
+    }
+
+    /// This portlet's data for the current user.
+    pub fn data(&self) -> PortletData {
+        PortletData::new(self.services.storage.clone(), &self.portlet, &self.user.id)
+    }
+
+    /// The directory.
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.services.directory
+    }
+
+    /// The notification service.
+    pub fn notifier(&self) -> &Arc<dyn Notifier> {
+        &self.services.notifier
+    }
+
+    /// Turn an error into the message shown to the user in this window.
+    pub fn error_text(&self, err: &PortletError) -> String {
+        err.to_string()
+    }
+}
+
+/// A generic preference form for the edit mode, built from the descriptor: one field per
+/// preference, locked ones shown read-only. Posts to the portal, which validates and saves.
+pub fn preference_form(ctx: &PortletContext, specs: &[crate::PreferenceSpec]) -> Markup {
+    let ns = ctx.window().namespace();
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        r#"<form method="post" action="{}" class="prefs">{}"#,
+        escape(&ctx.urls().preferences()),
+        ctx.csrf_field()
+    );
+    for spec in specs {
+        let pref = ctx.preferences.entries().get(&spec.name);
+        let value = pref.map_or(spec.default.as_str(), |p| p.value.as_str());
+        let locked = pref.is_some_and(|p| p.locked);
+        let id = format!("{ns}-pref-{}", spec.name);
+        let label = spec.label.get(ctx.locale());
+        let _ = write!(
+            html,
+            r#"<p><label for="{id}">{}</label> "#,
+            escape(label),
+            id = escape(&id)
+        );
+        let disabled = if locked {
+            format!(
+                r#" disabled aria-describedby="{id}-locked""#,
+                id = escape(&id)
+            )
+        } else {
+            String::new()
+        };
+        if spec.choices.is_empty() {
+            let _ = write!(
+                html,
+                r#"<input type="text" id="{id}" name="{name}" value="{value}" maxlength="{max}"{disabled}>"#,
+                id = escape(&id),
+                name = escape(&spec.name),
+                value = escape(value),
+                max = spec.max_len,
+            );
+        } else {
+            let _ = write!(
+                html,
+                r#"<select id="{id}" name="{name}"{disabled}>"#,
+                id = escape(&id),
+                name = escape(&spec.name)
+            );
+            for choice in &spec.choices {
+                let selected = if choice == value { " selected" } else { "" };
+                let _ = write!(
+                    html,
+                    r#"<option value="{c}"{selected}>{c}</option>"#,
+                    c = escape(choice)
+                );
+            }
+            html.push_str("</select>");
+        }
+        if locked {
+            let _ = write!(
+                html,
+                r#" <span id="{id}-locked" class="locked">{}</span>"#,
+                ctx.tr("(fixé par l’établissement)", "(set by the school)"),
+                id = escape(&id)
+            );
+        }
+        html.push_str("</p>");
+    }
+    let _ = write!(
+        html,
+        r#"<p><button type="submit">{}</button> <a href="{}">{}</a></p></form>"#,
+        ctx.tr("Enregistrer", "Save"),
+        escape(&ctx.urls().render().mode(Mode::View).to_string()),
+        ctx.tr("Annuler", "Cancel"),
+    );
+    Markup::trusted_html(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefs() -> Preferences {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "count".into(),
+            Preference {
+                value: "5".into(),
+                locked: false,
+            },
+        );
+        m.insert(
+            "feed".into(),
+            Preference {
+                value: "a".into(),
+                locked: true,
+            },
+        );
+        Preferences::new(m)
+    }
+
+    #[test]
+    fn locked_preferences_cannot_be_set() {
+        let mut p = prefs();
+        assert_eq!(p.parse_or("count", 0), 5);
+        p.set("count", "7").unwrap();
+        assert_eq!(p.get("count"), Some("7"));
+        assert_eq!(p.changes().get("count").map(String::as_str), Some("7"));
+        assert_eq!(
+            p.set("feed", "b"),
+            Err(PreferenceError::Locked("feed".into()))
+        );
+        assert!(matches!(
+            p.set("nope", "x"),
+            Err(PreferenceError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn urls_route_back_to_the_window() {
+        let u = PortletUrls::new("/ent/", "accueil", "notes-1");
+        assert_eq!(u.page(), "/ent/page/accueil");
+        assert_eq!(
+            u.render().mode(Mode::Edit).param("q", "a b&c").to_string(),
+            "/ent/page/accueil/notes-1?mode=edit&p.q=a+b%26c"
+        );
+        assert_eq!(u.action().to_string(), "/ent/action/accueil/notes-1");
+        assert_eq!(
+            u.resource("export json").to_string(),
+            "/ent/resource/accueil/notes-1/export%20json"
+        );
+    }
+}

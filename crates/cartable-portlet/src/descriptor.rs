@@ -1,0 +1,396 @@
+//! What a portlet declares about itself: the descriptor.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use cartable_socle::Profile;
+use serde::{Deserialize, Serialize};
+
+/// The portlet mode a window is shown in (JSR-286 modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The portlet's normal content.
+    #[default]
+    View,
+    /// The preference form.
+    Edit,
+    /// Help about the portlet.
+    Help,
+}
+
+/// The state of a window on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowState {
+    /// Among the other windows of its column.
+    #[default]
+    Normal,
+    /// Only its title bar is shown.
+    Minimized,
+    /// Shown alone, over the whole content area.
+    Maximized,
+}
+
+/// A mode or state name in a URL that Cartable does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+pub struct UnknownName {
+    kind: &'static str,
+    value: String,
+}
+
+impl Mode {
+    /// The name used in URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::View => "view",
+            Mode::Edit => "edit",
+            Mode::Help => "help",
+        }
+    }
+}
+
+impl FromStr for Mode {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "view" => Ok(Mode::View),
+            "edit" => Ok(Mode::Edit),
+            "help" => Ok(Mode::Help),
+            _ => Err(UnknownName {
+                kind: "mode",
+                value: s.into(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl WindowState {
+    /// The name used in URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowState::Normal => "normal",
+            WindowState::Minimized => "minimized",
+            WindowState::Maximized => "maximized",
+        }
+    }
+}
+
+impl FromStr for WindowState {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "normal" => Ok(WindowState::Normal),
+            "minimized" => Ok(WindowState::Minimized),
+            "maximized" => Ok(WindowState::Maximized),
+            _ => Err(UnknownName {
+                kind: "window state",
+                value: s.into(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for WindowState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A text with a French default and translations by language tag (`"en"`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LocalizedText {
+    /// The French text, used when no translation matches.
+    pub fr: String,
+    /// Translations by language tag.
+    pub others: BTreeMap<String, String>,
+}
+
+impl LocalizedText {
+    /// A text in French only.
+    pub fn fr(text: impl Into<String>) -> Self {
+        LocalizedText {
+            fr: text.into(),
+            others: BTreeMap::new(),
+        }
+    }
+
+    /// Add a translation.
+    pub fn with(mut self, lang: &str, text: impl Into<String>) -> Self {
+        self.others.insert(lang.to_string(), text.into());
+        self
+    }
+
+    /// The text for a locale (`"en"`, `"en-GB"`…), falling back to French.
+    pub fn get(&self, locale: &str) -> &str {
+        let lang = locale.split(['-', '_']).next().unwrap_or(locale);
+        self.others.get(lang).map_or(&self.fr, String::as_str)
+    }
+}
+
+impl From<&str> for LocalizedText {
+    fn from(text: &str) -> Self {
+        LocalizedText::fr(text)
+    }
+}
+
+/// How long the portal may reuse a rendered fragment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CachePolicy {
+    /// Render on every page view.
+    #[default]
+    NoCache,
+    /// Reuse the fragment for the same user, window, mode and parameters for a while.
+    PerUser(Duration),
+    /// Reuse one fragment for every user for a while (content that does not depend on
+    /// the user).
+    Shared(Duration),
+}
+
+/// Which profiles may see a portlet.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Audience {
+    /// Every logged-in user.
+    #[default]
+    Everyone,
+    /// Only users holding at least one of these profiles.
+    Profiles(Vec<Profile>),
+}
+
+impl Audience {
+    /// Whether a user with these profiles may see the portlet.
+    pub fn allows(&self, profiles: &[Profile]) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::Profiles(allowed) => allowed.iter().any(|p| profiles.contains(p)),
+        }
+    }
+}
+
+/// One preference a portlet understands, with its default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreferenceSpec {
+    /// Its name (stable key).
+    pub name: String,
+    /// The label of its field in the edit form.
+    pub label: LocalizedText,
+    /// The value when neither the établissement nor the user set one.
+    pub default: String,
+    /// The values allowed; empty means free text.
+    pub choices: Vec<String>,
+    /// The longest value accepted, in characters.
+    pub max_len: usize,
+}
+
+impl PreferenceSpec {
+    /// A free-text preference of at most 200 characters.
+    pub fn new(name: &str, label: impl Into<LocalizedText>, default: &str) -> Self {
+        PreferenceSpec {
+            name: name.to_string(),
+            label: label.into(),
+            default: default.to_string(),
+            choices: Vec::new(),
+            max_len: 200,
+        }
+    }
+
+    /// Restrict the values to a list.
+    pub fn choices<I, S>(mut self, choices: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.choices = choices.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Check a value a user submitted.
+    pub fn validate(&self, value: &str) -> Result<(), String> {
+        if value.chars().count() > self.max_len {
+            return Err(format!("at most {} characters", self.max_len));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err("control characters are not allowed".into());
+        }
+        if !self.choices.is_empty() && !self.choices.iter().any(|c| c == value) {
+            return Err(format!("must be one of: {}", self.choices.join(", ")));
+        }
+        Ok(())
+    }
+}
+
+/// Everything the portal needs to know about a portlet before calling it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    /// Stable identifier, `[a-z0-9-]`, unique in the portal.
+    pub id: String,
+    /// Title of its windows.
+    pub title: LocalizedText,
+    /// A one-line description for the catalogue.
+    pub description: LocalizedText,
+    /// Supported modes; [`Mode::View`] is always supported.
+    pub modes: Vec<Mode>,
+    /// Supported window states; [`WindowState::Normal`] is always supported.
+    pub states: Vec<WindowState>,
+    /// Catalogue categories ("communication", "vie scolaire"…).
+    pub categories: Vec<String>,
+    /// Who may see it.
+    pub audience: Audience,
+    /// Fragment caching.
+    pub cache: CachePolicy,
+    /// The preferences it understands.
+    pub preferences: Vec<PreferenceSpec>,
+    /// Event names it wants to receive (see [`crate::Event`]).
+    pub consumes: Vec<String>,
+}
+
+impl Descriptor {
+    /// A descriptor with view mode, every window state, visible to everyone, no cache.
+    ///
+    /// # Panics
+    /// If `id` is not made of `[a-z0-9-]`: identifiers are written by the portlet's
+    /// author, so this is a programming error caught by the first test.
+    pub fn new(id: &str, title: impl Into<LocalizedText>) -> Self {
+        assert!(
+            is_valid_id(id),
+            "portlet id {id:?} must be non-empty lower-case [a-z0-9-]"
+        );
+        Descriptor {
+            id: id.to_string(),
+            title: title.into(),
+            description: LocalizedText::default(),
+            modes: vec![Mode::View],
+            states: vec![
+                WindowState::Normal,
+                WindowState::Minimized,
+                WindowState::Maximized,
+            ],
+            categories: Vec::new(),
+            audience: Audience::Everyone,
+            cache: CachePolicy::NoCache,
+            preferences: Vec::new(),
+            consumes: Vec::new(),
+        }
+    }
+
+    /// Set the catalogue description.
+    pub fn description(mut self, text: impl Into<LocalizedText>) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// Add a supported mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        if !self.modes.contains(&mode) {
+            self.modes.push(mode);
+        }
+        self
+    }
+
+    /// Add a catalogue category.
+    pub fn category(mut self, category: &str) -> Self {
+        self.categories.push(category.to_string());
+        self
+    }
+
+    /// Restrict to some profiles.
+    pub fn profiles(mut self, profiles: impl IntoIterator<Item = Profile>) -> Self {
+        self.audience = Audience::Profiles(profiles.into_iter().collect());
+        self
+    }
+
+    /// Set the cache policy.
+    pub fn cache(mut self, cache: CachePolicy) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Declare a preference; adds [`Mode::Edit`].
+    pub fn preference(mut self, spec: PreferenceSpec) -> Self {
+        self.preferences.push(spec);
+        self.mode(Mode::Edit)
+    }
+
+    /// Receive events with this name.
+    pub fn consumes(mut self, event: &str) -> Self {
+        self.consumes.push(event.to_string());
+        self
+    }
+
+    /// Whether a mode is supported.
+    pub fn supports_mode(&self, mode: Mode) -> bool {
+        mode == Mode::View || self.modes.contains(&mode)
+    }
+
+    /// Whether a window state is supported.
+    pub fn supports_state(&self, state: WindowState) -> bool {
+        state == WindowState::Normal || self.states.contains(&state)
+    }
+
+    /// The spec of a preference by name.
+    pub fn preference_spec(&self, name: &str) -> Option<&PreferenceSpec> {
+        self.preferences.iter().find(|p| p.name == name)
+    }
+}
+
+/// Whether a string is a valid portlet or window identifier (`[a-z0-9-]`, 1 to 64 long).
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn localized_text_falls_back_to_french() {
+        let t = LocalizedText::fr("Bonjour").with("en", "Hello");
+        assert_eq!(t.get("en-GB"), "Hello");
+        assert_eq!(t.get("de"), "Bonjour");
+        assert_eq!(t.get("fr"), "Bonjour");
+    }
+
+    #[test]
+    fn preference_validation() {
+        let p = PreferenceSpec::new("n", "N", "5").choices(["5", "10"]);
+        assert!(p.validate("5").is_ok());
+        assert!(p.validate("7").is_err());
+        let free = PreferenceSpec::new("t", "T", "");
+        assert!(free.validate(&"x".repeat(201)).is_err());
+        assert!(free.validate("a\u{0}").is_err());
+    }
+
+    #[test]
+    fn modes_and_states_round_trip() {
+        for m in [Mode::View, Mode::Edit, Mode::Help] {
+            assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
+        }
+        assert!("admin".parse::<Mode>().is_err());
+        assert_eq!(
+            "maximized".parse::<WindowState>().unwrap(),
+            WindowState::Maximized
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "portlet id")]
+    fn bad_ids_are_refused() {
+        let _ = Descriptor::new("Bad Id", "x");
+    }
+}

@@ -1,0 +1,57 @@
+use cartable_socle::SocleError;
+use http::StatusCode;
+use thiserror::Error;
+
+use crate::PreferenceError;
+
+/// A portlet call failed. The portal shows it in the window's error box (render) or as
+/// the response status (action, resource); other windows are never affected.
+#[derive(Debug, Error)]
+pub enum PortletError {
+    /// The thing asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request is malformed; the message tells the user what to fix.
+    #[error("invalid request: {0}")]
+    BadRequest(String),
+    /// The user may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// The data changed since it was read; reload and retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A socle service failed.
+    #[error("service unavailable: {0}")]
+    Socle(#[from] SocleError),
+    /// A preference could not be changed.
+    #[error(transparent)]
+    Preference(#[from] PreferenceError),
+    /// A template failed to render.
+    #[error("template error: {0}")]
+    Template(String),
+    /// Anything else.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl PortletError {
+    /// The HTTP status for an action or resource that failed this way.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            PortletError::NotFound(_) => StatusCode::NOT_FOUND,
+            PortletError::BadRequest(_) | PortletError::Preference(_) => StatusCode::BAD_REQUEST,
+            PortletError::Forbidden => StatusCode::FORBIDDEN,
+            PortletError::Conflict(_) => StatusCode::CONFLICT,
+            PortletError::Socle(_) => StatusCode::SERVICE_UNAVAILABLE,
+            PortletError::Template(_) | PortletError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+impl From<minijinja::Error> for PortletError {
+    fn from(e: minijinja::Error) -> Self {
+        PortletError::Template(e.to_string())
+    }
+}

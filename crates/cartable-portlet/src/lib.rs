@@ -1,0 +1,66 @@
+//! The Cartable portlet contract.
+//!
+//! A portlet is one service shown in a window of the ENT portal. It implements the
+//! object-safe, async [`Portlet`] trait: a [`Descriptor`] and four phases, `render`,
+//! `action`, `resource` and `event`. During each call it gets a [`PortletContext`]: the
+//! user, the window, its preferences, URL builders, the socle services and the locale.
+//!
+//! Markup is escaped by default: text becomes [`Markup`] through `From<&str>`, and raw
+//! HTML needs [`Markup::trusted_html`].
+//!
+//! ```
+//! use cartable_portlet::prelude::*;
+//!
+//! struct Hello(Descriptor);
+//!
+//! #[async_trait]
+//! impl Portlet for Hello {
+//!     fn descriptor(&self) -> &Descriptor {
+//!         &self.0
+//!     }
+//!     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+//!         let name = &ctx.user().display_name;
+//!         Ok(Markup::text(&format!("Bonjour {name} !")).into())
+//!     }
+//! }
+//!
+//! let hello = Hello(Descriptor::new("hello", "Bonjour"));
+//! let _shared: std::sync::Arc<dyn Portlet> = std::sync::Arc::new(hello);
+//! ```
+
+mod context;
+mod descriptor;
+mod error;
+pub mod markup;
+mod phases;
+mod portlet;
+mod template;
+
+pub use context::{
+    ContextParts, Params, PortletContext, PortletData, PortletUrls, Preference, PreferenceError,
+    Preferences, Services, UrlBuilder, WindowInfo, preference_form,
+};
+pub use descriptor::{
+    Audience, CachePolicy, Descriptor, LocalizedText, Mode, PreferenceSpec, UnknownName,
+    WindowState, is_valid_id,
+};
+pub use error::PortletError;
+pub use markup::Markup;
+pub use phases::{
+    ActionRequest, ActionResponse, Event, HeadResource, RenderResponse, ResourceRequest,
+    ResourceResponse,
+};
+pub use portlet::Portlet;
+pub use template::{Templates, html_formatter, markup_value};
+
+pub use async_trait::async_trait;
+pub use cartable_socle::{Person, Profile};
+
+/// Everything a portlet author needs, in one `use`.
+pub mod prelude {
+    pub use crate::{
+        ActionRequest, ActionResponse, Descriptor, Event, Markup, Mode, Person, Portlet,
+        PortletContext, PortletError, PreferenceSpec, Profile, RenderResponse, ResourceRequest,
+        ResourceResponse, Templates, WindowState, async_trait, preference_form,
+    };
+}

@@ -1,0 +1,55 @@
+use async_trait::async_trait;
+
+use crate::{
+    ActionRequest, ActionResponse, Descriptor, Event, PortletContext, PortletError, RenderResponse,
+    ResourceRequest, ResourceResponse,
+};
+
+/// A portlet: one service shown in a window of the portal.
+///
+/// Object-safe: the portal holds `Arc<dyn Portlet>`. Only [`descriptor`](Portlet::descriptor)
+/// and [`render`](Portlet::render) are required. The portal never trusts an
+/// implementation: each call runs in its own task under a deadline, and an error, a panic
+/// or a timeout only affects the portlet's own window.
+#[async_trait]
+pub trait Portlet: Send + Sync + 'static {
+    /// What the portlet declares: id, title, modes, audience, preferences…
+    fn descriptor(&self) -> &Descriptor;
+
+    /// Produce the window's markup for the mode in `ctx.window().mode`.
+    async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError>;
+
+    /// Handle a form posted to the window's action URL. May change preferences
+    /// (`ctx.preferences.set`) and data, and emit events. The portal then redirects.
+    async fn action(
+        &self,
+        ctx: &mut PortletContext,
+        request: ActionRequest,
+    ) -> Result<ActionResponse, PortletError> {
+        let _ = (ctx, request);
+        Err(PortletError::NotFound("this portlet has no actions".into()))
+    }
+
+    /// Serve a resource (JSON, a file, a partial) for this window alone.
+    async fn resource(
+        &self,
+        ctx: &PortletContext,
+        request: ResourceRequest,
+    ) -> Result<ResourceResponse, PortletError> {
+        let _ = ctx;
+        Err(PortletError::NotFound(format!(
+            "no resource {:?}",
+            request.id
+        )))
+    }
+
+    /// React to an event emitted by another window's action; may emit more.
+    async fn event(
+        &self,
+        ctx: &mut PortletContext,
+        event: &Event,
+    ) -> Result<Vec<Event>, PortletError> {
+        let _ = (ctx, event);
+        Ok(Vec::new())
+    }
+}

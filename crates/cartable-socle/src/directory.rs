@@ -1,0 +1,60 @@
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{AuthError, Profile, SocleError};
+
+/// A person known to the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// The one identifier of the user across the ENT (LDAP `uid`).
+    pub id: String,
+    /// The name shown on pages, e.g. "Léa Martin".
+    pub display_name: String,
+    /// Her profiles; rights are the union of them.
+    pub profiles: Vec<Profile>,
+    /// Every other attribute, multi-valued as in LDAP (`mail`, `ENTEleveClasses`, …).
+    pub attributes: BTreeMap<String, Vec<String>>,
+}
+
+impl Person {
+    /// The first value of an attribute, if any.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    }
+
+    /// Whether she holds the given profile.
+    pub fn has_profile(&self, profile: &Profile) -> bool {
+        self.profiles.contains(profile)
+    }
+}
+
+/// A directory search. Every field is matched literally (never as a pattern language).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonQuery {
+    /// Case-insensitive substring of the display name.
+    pub name: Option<String>,
+    /// Only people with this profile.
+    pub profile: Option<Profile>,
+    /// Only people whose attribute has exactly this value.
+    pub attribute: Option<(String, String)>,
+    /// At most this many results (backends cap it anyway).
+    pub limit: usize,
+}
+
+/// The identity and directory service (SDET "AAS"): authenticates users and looks people up.
+#[async_trait]
+pub trait Directory: Send + Sync + 'static {
+    /// Check a login and password; on success return the person.
+    async fn authenticate(&self, login: &str, password: &str) -> Result<Person, AuthError>;
+
+    /// Look a person up by identifier.
+    async fn person(&self, id: &str) -> Result<Option<Person>, SocleError>;
+
+    /// Search people.
+    async fn search(&self, query: &PersonQuery) -> Result<Vec<Person>, SocleError>;
+}

@@ -1,0 +1,40 @@
+use thiserror::Error;
+
+/// A socle backend failed. Say which backend and what to check.
+#[derive(Debug, Error)]
+pub enum SocleError {
+    /// The backend (database, directory server) could not be reached or answered an error.
+    #[error("{backend} unavailable: {detail}")]
+    Unavailable {
+        /// Which backend, e.g. "sqlite storage" or "ldap directory".
+        backend: &'static str,
+        /// What went wrong, for the logs.
+        detail: String,
+    },
+    /// Stored data could not be decoded; it was left as it is.
+    #[error("corrupt {what} in storage: {detail}")]
+    Corrupt {
+        /// What was being read.
+        what: &'static str,
+        /// The decoder's message.
+        detail: String,
+    },
+    /// The caller passed a value the backend refuses (too long, empty key…).
+    #[error("invalid input: {0}")]
+    Invalid(String),
+}
+
+/// Why a login failed. Deliberately coarse towards the user: the portal shows the same
+/// message for an unknown login and a wrong password.
+#[derive(Debug, Error)]
+pub enum AuthError {
+    /// Unknown login or wrong password.
+    #[error("unknown login or wrong password")]
+    InvalidCredentials,
+    /// The account exists but is deactivated or past its end date.
+    #[error("this account is deactivated")]
+    AccountDisabled,
+    /// The directory itself failed; the user should retry later.
+    #[error(transparent)]
+    Backend(#[from] SocleError),
+}

@@ -1,0 +1,659 @@
+//! A test kit for Cartable service editors: render, act on and inspect **one** portlet
+//! without a server.
+//!
+//! A [`TestKit`] holds one portlet, a user, a locale, the établissement's preference values
+//! and the socle services (in-memory SQLite storage, a [`TestDirectory`], a
+//! [`MemoryNotifier`] wrapped in a [`RecordingNotifier`]). Each call builds the
+//! [`PortletContext`] the portal would build (window `test-window` on tab `test`, CSRF
+//! token `test-csrf`, base path empty), checks what the portal checks (audience, mode,
+//! state, CSRF token, consumed events) and, after an `action` or an `event`, stores the
+//! preference changes in the user's layer as the portal does.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use cartable_portlet::prelude::*;
+//! use cartable_testkit::TestKit;
+//!
+//! struct Hello(Descriptor);
+//!
+//! #[async_trait]
+//! impl Portlet for Hello {
+//!     fn descriptor(&self) -> &Descriptor {
+//!         &self.0
+//!     }
+//!     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+//!         let greeting = ctx.preferences.get("greeting").unwrap_or("Bonjour");
+//!         let name = &ctx.user().display_name;
+//!         Ok(Markup::text(&format!("{greeting} {name} !")).into())
+//!     }
+//!     async fn action(
+//!         &self,
+//!         ctx: &mut PortletContext,
+//!         request: ActionRequest,
+//!     ) -> Result<ActionResponse, PortletError> {
+//!         ctx.preferences.set("greeting", request.required("greeting")?)?;
+//!         Ok(ActionResponse::default())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), PortletError> {
+//! let hello = Hello(
+//!     Descriptor::new("hello", "Bonjour")
+//!         .preference(PreferenceSpec::new("greeting", "Salutation", "Bonjour")),
+//! );
+//! let kit = TestKit::new(Arc::new(hello)).user_with("lea", "<Léa>", [Profile::Eleve]);
+//!
+//! let out = kit.render().await?;
+//! assert_eq!(out.html(), "Bonjour &lt;Léa&gt; !");
+//! assert_eq!(out.text(), "Bonjour <Léa> !");
+//! out.assert_accessible();
+//!
+//! kit.action([("greeting", "Salut")]).await?;
+//! assert_eq!(kit.preferences().await?.get("greeting"), Some("Salut"));
+//! assert_eq!(kit.render().await?.text(), "Salut <Léa> !");
+//!
+//! // The établissement locks the preference: the user's value is ignored and cannot change.
+//! let locked = kit.clone().establishment_preference("greeting", "Bienvenue", true);
+//! assert_eq!(locked.render().await?.text(), "Bienvenue <Léa> !");
+//! assert!(locked.action([("greeting", "Coucou")]).await.is_err());
+//! # Ok(())
+//! # }
+//! ```
+
+mod html;
+mod services;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use cartable_portlet::{
+    ActionRequest, ActionResponse, ContextParts, Descriptor, Event, Markup, Mode, Params, Person,
+    Portlet, PortletContext, PortletData, PortletError, Preference, PreferenceError, Preferences,
+    Profile, RenderResponse, ResourceRequest, ResourceResponse, Services, WindowInfo, WindowState,
+};
+use cartable_socle::{Directory, MemoryNotifier, Notification, Notifier, SqliteStorage, Storage};
+use http::Method;
+
+pub use html::{accessibility_problems, decode_entities, html_to_text};
+pub use services::{RecordingNotifier, TestDirectory};
+
+/// The window id of every call (its namespace is `w-test-window`).
+pub const WINDOW_ID: &str = "test-window";
+/// The tab the window sits on.
+pub const TAB: &str = "test";
+/// The session's CSRF token, as [`PortletContext::csrf_token`] returns it.
+pub const CSRF_TOKEN: &str = "test-csrf";
+
+/// Collect `(name, value)` pairs into form fields or parameters.
+///
+/// ```
+/// let p = cartable_testkit::params([("op", "add"), ("text", "a")]);
+/// assert_eq!(p["op"], "add");
+/// ```
+pub fn params<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Params
+where
+    K: Into<String>,
+    V: Into<String>,
+{
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
+}
+
+/// Where and how the window is shown for one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// The window's mode (view by default).
+    pub mode: Mode,
+    /// Its state (normal by default).
+    pub state: WindowState,
+    /// Render parameters, as [`PortletContext::param`] reads them.
+    pub params: Params,
+}
+
+impl RenderOptions {
+    /// View mode, normal state, no parameters.
+    pub fn new() -> Self {
+        RenderOptions::default()
+    }
+
+    /// Set the mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Set the window state.
+    pub fn state(mut self, state: WindowState) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// Add a render parameter.
+    pub fn param(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.params.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Where the portal shows the window after an action (post/redirect/get).
+    pub fn after(action: &ActionResponse) -> Self {
+        RenderOptions {
+            mode: action.mode.unwrap_or_default(),
+            state: action.state.unwrap_or_default(),
+            params: action.params.clone(),
+        }
+    }
+}
+
+/// What a render produced, with helpers for assertions. Dereferences to the
+/// [`RenderResponse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The portlet's response.
+    pub response: RenderResponse,
+    namespace: String,
+}
+
+impl Rendered {
+    /// The markup's HTML source.
+    pub fn html(&self) -> &str {
+        self.response.markup.as_str()
+    }
+
+    /// The markup.
+    pub fn markup(&self) -> &Markup {
+        &self.response.markup
+    }
+
+    /// The text a reader sees: tags stripped, entities decoded, white space collapsed
+    /// (see [`html_to_text`]).
+    pub fn text(&self) -> String {
+        html_to_text(self.html())
+    }
+
+    /// The title the portlet set for this render, if any.
+    pub fn title(&self) -> Option<&str> {
+        self.response.title.as_deref()
+    }
+
+    /// The window's namespace (`w-test-window`).
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Problems found by the accessibility and safety smoke check (see
+    /// [`accessibility_problems`]); empty when all is well.
+    pub fn accessibility_problems(&self) -> Vec<String> {
+        accessibility_problems(self.html(), &self.namespace)
+    }
+
+    /// Panic listing the problems if [`Rendered::accessibility_problems`] finds any.
+    #[track_caller]
+    pub fn assert_accessible(&self) {
+        let problems = self.accessibility_problems();
+        assert!(
+            problems.is_empty(),
+            "the fragment has accessibility problems:\n  - {}\nin:\n{}",
+            problems.join("\n  - "),
+            self.html()
+        );
+    }
+
+    /// The portlet's response.
+    pub fn into_response(self) -> RenderResponse {
+        self.response
+    }
+}
+
+impl std::ops::Deref for Rendered {
+    type Target = RenderResponse;
+    fn deref(&self) -> &RenderResponse {
+        &self.response
+    }
+}
+
+/// One portlet with everything the portal would give it, for tests.
+///
+/// Built with [`TestKit::new`] and the builder methods ([`user`](TestKit::user),
+/// [`user_with`](TestKit::user_with), [`attribute`](TestKit::attribute),
+/// [`locale`](TestKit::locale), [`establishment_preference`](TestKit::establishment_preference),
+/// [`person`](TestKit::person), [`with_directory`](TestKit::with_directory),
+/// [`with_storage`](TestKit::with_storage), [`with_notifier`](TestKit::with_notifier)).
+///
+/// Cloning a kit shares its storage and notifier (so a clone with another
+/// [`user`](TestKit::user) sees the same world, as two users of one portal do).
+#[derive(Clone)]
+pub struct TestKit {
+    portlet: Arc<dyn Portlet>,
+    user: Person,
+    locale: String,
+    establishment: BTreeMap<String, Preference>,
+    people: Vec<Person>,
+    directory: Option<Arc<dyn Directory>>,
+    storage: Arc<dyn Storage>,
+    notifier: Arc<RecordingNotifier>,
+}
+
+impl std::fmt::Debug for TestKit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestKit")
+            .field("portlet", &self.portlet.descriptor().id)
+            .field("user", &self.user.id)
+            .field("locale", &self.locale)
+            .field("establishment", &self.establishment)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestKit {
+    /// A kit for this portlet, with in-memory services, the locale `fr` and a pupil,
+    /// `camille` ("Camille Test", profile élève, no attributes).
+    ///
+    /// # Panics
+    /// If the in-memory SQLite database cannot be created (it always can).
+    pub fn new(portlet: Arc<dyn Portlet>) -> Self {
+        let storage = SqliteStorage::in_memory().expect("an in-memory SQLite database opens");
+        TestKit {
+            portlet,
+            user: Person {
+                id: "camille".into(),
+                display_name: "Camille Test".into(),
+                profiles: vec![Profile::Eleve],
+                attributes: BTreeMap::new(),
+            },
+            locale: "fr".into(),
+            establishment: BTreeMap::new(),
+            people: Vec::new(),
+            directory: None,
+            storage: Arc::new(storage),
+            notifier: Arc::new(RecordingNotifier::new(Arc::new(MemoryNotifier::default()))),
+        }
+    }
+
+    /// Act as this user.
+    pub fn user(mut self, person: Person) -> Self {
+        self.user = person;
+        self
+    }
+
+    /// Act as a user with this id, display name and profiles, without attributes.
+    pub fn user_with(
+        self,
+        id: &str,
+        display_name: &str,
+        profiles: impl IntoIterator<Item = Profile>,
+    ) -> Self {
+        self.user(Person {
+            id: id.to_string(),
+            display_name: display_name.to_string(),
+            profiles: profiles.into_iter().collect(),
+            attributes: BTreeMap::new(),
+        })
+    }
+
+    /// Give the current user a directory attribute (replacing its values).
+    pub fn attribute<I, S>(mut self, name: &str, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.user.attributes.insert(
+            name.to_string(),
+            values.into_iter().map(Into::into).collect(),
+        );
+        self
+    }
+
+    /// Show pages in this language (`fr`, `en`).
+    pub fn locale(mut self, locale: &str) -> Self {
+        self.locale = locale.to_string();
+        self
+    }
+
+    /// Set an établissement value for a preference, locked (read-only for users) or not.
+    pub fn establishment_preference(mut self, name: &str, value: &str, locked: bool) -> Self {
+        self.establishment.insert(
+            name.to_string(),
+            Preference {
+                value: value.to_string(),
+                locked,
+            },
+        );
+        self
+    }
+
+    /// Add a person to the default [`TestDirectory`] (the kit's user is always in it).
+    /// Ignored once [`TestKit::with_directory`] replaced the directory.
+    pub fn person(mut self, person: Person) -> Self {
+        self.people.push(person);
+        self
+    }
+
+    /// Use this directory instead of the [`TestDirectory`].
+    pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// Use this storage instead of a fresh in-memory SQLite database.
+    pub fn with_storage(mut self, storage: Arc<dyn Storage>) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// Publish to and read from this notifier instead of a fresh [`MemoryNotifier`]
+    /// (published items are still recorded for [`TestKit::published`]).
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Arc::new(RecordingNotifier::new(notifier));
+        self
+    }
+
+    /// The portlet under test.
+    pub fn portlet(&self) -> &Arc<dyn Portlet> {
+        &self.portlet
+    }
+
+    /// Its descriptor.
+    pub fn descriptor(&self) -> &Descriptor {
+        self.portlet.descriptor()
+    }
+
+    /// The current user.
+    pub fn current_user(&self) -> &Person {
+        &self.user
+    }
+
+    /// The storage the portlet writes to.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The notifier the portlet sees (a [`RecordingNotifier`] around the real one): publish
+    /// to it or read from it as another portlet would.
+    pub fn notifier(&self) -> Arc<dyn Notifier> {
+        self.notifier.clone()
+    }
+
+    /// Every item the portlet published through this kit (and its clones), oldest first,
+    /// whatever its audience.
+    pub fn published(&self) -> Vec<Notification> {
+        self.notifier.published()
+    }
+
+    /// Forget the published items recorded so far (the notifier keeps them).
+    pub fn clear_published(&self) {
+        self.notifier.clear();
+    }
+
+    /// The directory as the portlet sees it.
+    pub fn directory(&self) -> Arc<dyn Directory> {
+        match &self.directory {
+            Some(directory) => directory.clone(),
+            None => {
+                let mut dir = TestDirectory::new(self.people.iter().cloned());
+                dir.add(self.user.clone());
+                Arc::new(dir)
+            }
+        }
+    }
+
+    /// The portlet's data for the current user, as `ctx.data()` gives it: seed it before a
+    /// call or inspect it after.
+    pub fn data(&self) -> PortletData {
+        PortletData::new(self.storage.clone(), &self.descriptor().id, &self.user.id)
+    }
+
+    /// The current user's effective preferences, layered as the portal does: the user's
+    /// value (unless the établissement locked the preference), else the établissement's,
+    /// else the descriptor's default.
+    pub async fn preferences(&self) -> Result<Preferences, PortletError> {
+        let descriptor = self.descriptor();
+        let mut entries: BTreeMap<String, Preference> = descriptor
+            .preferences
+            .iter()
+            .map(|spec| {
+                (
+                    spec.name.clone(),
+                    Preference {
+                        value: spec.default.clone(),
+                        locked: false,
+                    },
+                )
+            })
+            .collect();
+        for (name, pref) in &self.establishment {
+            entries.insert(name.clone(), pref.clone());
+        }
+        let own = self.storage.preferences(&self.user.id, WINDOW_ID).await?;
+        for (name, value) in own {
+            if let Some(entry) = entries.get_mut(&name)
+                && !entry.locked
+            {
+                entry.value = value;
+            }
+        }
+        Ok(Preferences::new(entries))
+    }
+
+    /// The current user's own stored values (the user layer only).
+    pub async fn user_preferences(&self) -> Result<BTreeMap<String, String>, PortletError> {
+        Ok(self.storage.preferences(&self.user.id, WINDOW_ID).await?)
+    }
+
+    /// Post the generic preference form of the edit mode (what
+    /// [`cartable_portlet::preference_form`] posts to the portal): each value is checked
+    /// against its [`PreferenceSpec`](cartable_portlet::PreferenceSpec), locked ones are
+    /// refused, and nothing is stored unless all are accepted.
+    pub async fn submit_preferences<K, V>(
+        &self,
+        values: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<(), PortletError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let mut values = params(values);
+        check_csrf(&mut values)?;
+        self.store_preferences(&values).await
+    }
+
+    /// Validate and store preference changes in the user's layer.
+    async fn store_preferences(&self, changes: &Params) -> Result<(), PortletError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let current = self.preferences().await?;
+        let descriptor = self.descriptor();
+        let mut own = self.storage.preferences(&self.user.id, WINDOW_ID).await?;
+        for (name, value) in changes {
+            if current.is_locked(name) {
+                return Err(PreferenceError::Locked(name.clone()).into());
+            }
+            let spec = descriptor
+                .preference_spec(name)
+                .ok_or_else(|| PreferenceError::Unknown(name.clone()))?;
+            spec.validate(value)
+                .map_err(|reason| PreferenceError::Invalid {
+                    name: name.clone(),
+                    reason,
+                })?;
+            own.insert(name.clone(), value.clone());
+        }
+        self.storage
+            .set_preferences(&self.user.id, WINDOW_ID, &own)
+            .await?;
+        Ok(())
+    }
+
+    /// The context the portal would give the portlet for a call in these conditions,
+    /// after the portal's checks (audience, mode and state in the descriptor).
+    pub async fn context(&self, options: &RenderOptions) -> Result<PortletContext, PortletError> {
+        let descriptor = self.descriptor();
+        if !descriptor.audience.allows(&self.user.profiles) {
+            return Err(PortletError::Forbidden);
+        }
+        if !descriptor.supports_mode(options.mode) {
+            return Err(PortletError::NotFound(format!(
+                "the portlet {:?} has no {} mode (add it to its descriptor)",
+                descriptor.id, options.mode
+            )));
+        }
+        if !descriptor.supports_state(options.state) {
+            return Err(PortletError::NotFound(format!(
+                "the portlet {:?} has no {} state (add it to its descriptor)",
+                descriptor.id, options.state
+            )));
+        }
+        Ok(PortletContext::new(ContextParts {
+            portlet: descriptor.id.clone(),
+            user: Arc::new(self.user.clone()),
+            window: WindowInfo {
+                id: WINDOW_ID.into(),
+                tab: TAB.into(),
+                mode: options.mode,
+                state: options.state,
+            },
+            preferences: self.preferences().await?,
+            params: options.params.clone(),
+            locale: self.locale.clone(),
+            csrf: CSRF_TOKEN.into(),
+            base: String::new(),
+            services: Services {
+                directory: self.directory(),
+                storage: self.storage.clone(),
+                notifier: self.notifier.clone(),
+            },
+        }))
+    }
+
+    /// Render in view mode, normal state, without parameters.
+    pub async fn render(&self) -> Result<Rendered, PortletError> {
+        self.render_with(&RenderOptions::default()).await
+    }
+
+    /// Render in a mode (normal state, no parameters).
+    pub async fn render_mode(&self, mode: Mode) -> Result<Rendered, PortletError> {
+        self.render_with(&RenderOptions::new().mode(mode)).await
+    }
+
+    /// Render in a state (view mode, no parameters).
+    pub async fn render_state(&self, state: WindowState) -> Result<Rendered, PortletError> {
+        self.render_with(&RenderOptions::new().state(state)).await
+    }
+
+    /// Render as the portal does after this action (post/redirect/get): with the mode,
+    /// state and parameters it asked for.
+    pub async fn render_after(&self, action: &ActionResponse) -> Result<Rendered, PortletError> {
+        self.render_with(&RenderOptions::after(action)).await
+    }
+
+    /// Render with a mode, a state and parameters.
+    pub async fn render_with(&self, options: &RenderOptions) -> Result<Rendered, PortletError> {
+        let ctx = self.context(options).await?;
+        let response = self.portlet.render(&ctx).await?;
+        Ok(Rendered {
+            response,
+            namespace: ctx.window().namespace(),
+        })
+    }
+
+    /// Post a form to the window's action URL (view mode, normal state), then store the
+    /// preference changes as the portal does. A `_csrf` field is optional; if present it
+    /// must be [`CSRF_TOKEN`] and is removed, as the portal does.
+    pub async fn action<K, V>(
+        &self,
+        form: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<ActionResponse, PortletError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.action_with(&RenderOptions::default(), form).await
+    }
+
+    /// Post a form with the window in a given mode, state and parameters.
+    pub async fn action_with<K, V>(
+        &self,
+        options: &RenderOptions,
+        form: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<ActionResponse, PortletError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let mut form = params(form);
+        check_csrf(&mut form)?;
+        let mut ctx = self.context(options).await?;
+        let response = self
+            .portlet
+            .action(&mut ctx, ActionRequest { form })
+            .await?;
+        self.store_preferences(ctx.preferences.changes()).await?;
+        Ok(response)
+    }
+
+    /// GET one of the window's resources.
+    pub async fn resource<K, V>(
+        &self,
+        id: &str,
+        query: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<ResourceResponse, PortletError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.resource_with(
+            &RenderOptions::default(),
+            ResourceRequest {
+                id: id.to_string(),
+                method: Method::GET,
+                params: params(query),
+                body: Bytes::new(),
+            },
+        )
+        .await
+    }
+
+    /// Send any resource request (a POST, a body…). A `_csrf` parameter is checked and
+    /// removed as for actions.
+    pub async fn resource_with(
+        &self,
+        options: &RenderOptions,
+        mut request: ResourceRequest,
+    ) -> Result<ResourceResponse, PortletError> {
+        check_csrf(&mut request.params)?;
+        let ctx = self.context(options).await?;
+        self.portlet.resource(&ctx, request).await
+    }
+
+    /// Deliver an event, as the portal does after another window's action, then store the
+    /// preference changes. The portlet must declare that it consumes the event's name.
+    pub async fn event(&self, event: Event) -> Result<Vec<Event>, PortletError> {
+        if !self.descriptor().consumes.contains(&event.name) {
+            return Err(PortletError::BadRequest(format!(
+                "the portlet {:?} does not consume the event {:?}, so the portal would not \
+                 deliver it (declare it with Descriptor::consumes)",
+                self.descriptor().id,
+                event.name
+            )));
+        }
+        let mut ctx = self.context(&RenderOptions::default()).await?;
+        let events = self.portlet.event(&mut ctx, &event).await?;
+        self.store_preferences(ctx.preferences.changes()).await?;
+        Ok(events)
+    }
+}
+
+/// Check and remove a `_csrf` field, as the portal does before calling the portlet.
+fn check_csrf(form: &mut Params) -> Result<(), PortletError> {
+    match form.remove("_csrf") {
+        Some(token) if token != CSRF_TOKEN => Err(PortletError::Forbidden),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

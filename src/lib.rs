@@ -1,0 +1,25 @@
+//! Cartable: a Rust framework for building ENTs (espaces numériques de travail), the
+//! portals through which pupils, parents, teachers and staff reach every digital service
+//! of their school with one login.
+//!
+//! This facade re-exports the framework's crates:
+//!
+//! - [`portlet`]: the [`Portlet`](portlet::Portlet) contract every service implements;
+//! - [`socle`]: the common services (directory, storage, sessions, notification);
+//! - [`portal`]: the container that serves pages;
+//! - [`testing`]: the test kit to render and act on one portlet without a server.
+#![doc = include_str!("../README.md")]
+
+pub use cartable_portal as portal;
+pub use cartable_portlet as portlet;
+pub use cartable_socle as socle;
+pub use cartable_testkit as testing;
+
+/// The portlet author's prelude.
+pub mod prelude {
+    pub use cartable_portlet::prelude::*;
+}
+
+/// The portlet authoring guide (`docs/portlet-guide.md`); its examples are tested.
+#[doc = include_str!("../docs/portlet-guide.md")]
+pub mod guide {}
