@@ -42,11 +42,11 @@ async fn portal(
         LAYOUT,
         dir,
         vec![
-            Hello::new("hello"),
-            Counter::new("counter", None),
-            Sleepy::new(calls.clone()),
-            Panicky::new(),
-            Counter::new("profs", Some(vec![Profile::Enseignant])),
+            Hello::shared("hello"),
+            Counter::shared("counter", None),
+            Sleepy::shared(calls.clone()),
+            Panicky::shared(),
+            Counter::shared("profs", Some(vec![Profile::Enseignant])),
         ],
     )
     .await;

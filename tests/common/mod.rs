@@ -215,7 +215,7 @@ pub fn extract_csrf(html: &str) -> Option<String> {
 /// Renders a fixed greeting; supports help; one preference.
 pub struct Hello(pub Descriptor);
 impl Hello {
-    pub fn new(id: &str) -> Arc<dyn Portlet> {
+    pub fn shared(id: &str) -> Arc<dyn Portlet> {
         Arc::new(Hello(
             Descriptor::new(id, "Bonjour")
                 .mode(Mode::Help)
@@ -250,7 +250,7 @@ impl Portlet for Hello {
 /// Sleeps far past any deadline; counts its calls.
 pub struct Sleepy(pub Descriptor, pub Arc<AtomicUsize>);
 impl Sleepy {
-    pub fn new(calls: Arc<AtomicUsize>) -> Arc<dyn Portlet> {
+    pub fn shared(calls: Arc<AtomicUsize>) -> Arc<dyn Portlet> {
         Arc::new(Sleepy(Descriptor::new("sleepy", "Lent"), calls))
     }
 }
@@ -269,7 +269,7 @@ impl Portlet for Sleepy {
 /// Panics on render.
 pub struct Panicky(pub Descriptor);
 impl Panicky {
-    pub fn new() -> Arc<dyn Portlet> {
+    pub fn shared() -> Arc<dyn Portlet> {
         Arc::new(Panicky(Descriptor::new("panicky", "Fragile")))
     }
 }
@@ -287,7 +287,7 @@ impl Portlet for Panicky {
 /// restricted to some profiles.
 pub struct Counter(pub Descriptor);
 impl Counter {
-    pub fn new(id: &str, profiles: Option<Vec<Profile>>) -> Arc<dyn Portlet> {
+    pub fn shared(id: &str, profiles: Option<Vec<Profile>>) -> Arc<dyn Portlet> {
         let mut d = Descriptor::new(id, "Compteur");
         if let Some(p) = profiles {
             d = d.profiles(p);

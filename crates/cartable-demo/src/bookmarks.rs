@@ -104,13 +104,14 @@ impl Bookmarks {
     /// # Panics
     /// Never: its templates are constants checked by the tests.
     pub fn new() -> Self {
-        let mut links = PreferenceSpec::new(
+        let links = PreferenceSpec::new(
             "links",
             LocalizedText::fr("Liens de l’établissement (une ligne « Titre|https://… » par lien)")
                 .with("en", "School links (one line “Title|https://…” per link)"),
             "",
-        );
-        links.max_len = 4000;
+        )
+        .max_len(4000)
+        .multiline();
         let mut descriptor = Descriptor::new(
             "liens",
             LocalizedText::fr("Liens utiles").with("en", "Useful links"),

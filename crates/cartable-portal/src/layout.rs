@@ -336,12 +336,13 @@ impl Layout {
             }
             for (ci, col) in dtab.columns.iter().enumerate() {
                 for (ri, w) in col.iter().enumerate() {
-                    if w.locked && !self.has_window(&w.id) {
-                        if let Some(tab) = self.tabs.iter_mut().find(|t| t.id == dtab.id) {
-                            let ci = ci.min(tab.columns.len() - 1);
-                            let ri = ri.min(tab.columns[ci].len());
-                            tab.columns[ci].insert(ri, w.clone());
-                        }
+                    if !w.locked || self.has_window(&w.id) {
+                        continue;
+                    }
+                    if let Some(tab) = self.tabs.iter_mut().find(|t| t.id == dtab.id) {
+                        let ci = ci.min(tab.columns.len() - 1);
+                        let ri = ri.min(tab.columns[ci].len());
+                        tab.columns[ci].insert(ri, w.clone());
                     }
                 }
             }

@@ -264,10 +264,10 @@ impl State {
     pub async fn person(&self, id: &str) -> Result<Option<Arc<Person>>, SocleError> {
         {
             let users = self.users.read().unwrap_or_else(|e| e.into_inner());
-            if let Some((p, at)) = users.get(id) {
-                if at.elapsed() < USER_CACHE_TTL {
-                    return Ok(Some(p.clone()));
-                }
+            if let Some((p, at)) = users.get(id)
+                && at.elapsed() < USER_CACHE_TTL
+            {
+                return Ok(Some(p.clone()));
             }
         }
         let Some(person) = self.services.directory.person(id).await? else {
@@ -378,7 +378,7 @@ impl State {
             };
             entries.insert(spec.name.clone(), Preference { value, locked });
         }
-        Ok(Preferences::new(entries))
+        Ok(Preferences::new(entries).with_specs(&descriptor.preferences))
     }
 
     /// Store the values a portlet changed (the user layer; locked ones were refused).

@@ -68,6 +68,7 @@ pub struct Preference {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Preferences {
     entries: BTreeMap<String, Preference>,
+    specs: Vec<crate::PreferenceSpec>,
     changes: Params,
 }
 
@@ -76,8 +77,16 @@ impl Preferences {
     pub fn new(entries: BTreeMap<String, Preference>) -> Self {
         Preferences {
             entries,
+            specs: Vec::new(),
             changes: Params::new(),
         }
+    }
+
+    /// Check every [`set`](Preferences::set) against these specs (the portal passes the
+    /// descriptor's), so a bad value fails in the portlet's code, before its other effects.
+    pub fn with_specs(mut self, specs: &[crate::PreferenceSpec]) -> Self {
+        self.specs = specs.to_vec();
+        self
     }
 
     /// The effective value of a preference.
@@ -112,6 +121,13 @@ impl Preferences {
             return Err(PreferenceError::Locked(name.to_string()));
         }
         let value = value.into();
+        if let Some(spec) = self.specs.iter().find(|s| s.name == name) {
+            spec.validate(&value)
+                .map_err(|reason| PreferenceError::Invalid {
+                    name: name.to_string(),
+                    reason,
+                })?;
+        }
         entry.value.clone_from(&value);
         self.changes.insert(name.to_string(), value);
         Ok(())
@@ -497,7 +513,16 @@ pub fn preference_form(ctx: &PortletContext, specs: &[crate::PreferenceSpec]) ->
         } else {
             String::new()
         };
-        if spec.choices.is_empty() {
+        if spec.multiline {
+            let _ = write!(
+                html,
+                r#"<textarea id="{id}" name="{name}" rows="5" maxlength="{max}"{disabled}>{value}</textarea>"#,
+                id = escape(&id),
+                name = escape(&spec.name),
+                value = escape(value),
+                max = spec.max_len,
+            );
+        } else if spec.choices.is_empty() {
             let _ = write!(
                 html,
                 r#"<input type="text" id="{id}" name="{name}" value="{value}" maxlength="{max}"{disabled}>"#,

@@ -189,6 +189,8 @@ pub struct PreferenceSpec {
     pub choices: Vec<String>,
     /// The longest value accepted, in characters.
     pub max_len: usize,
+    /// Edited in a multi-line text area (lists, messages).
+    pub multiline: bool,
 }
 
 impl PreferenceSpec {
@@ -200,7 +202,20 @@ impl PreferenceSpec {
             default: default.to_string(),
             choices: Vec::new(),
             max_len: 200,
+            multiline: false,
         }
+    }
+
+    /// Accept values up to `max_len` characters.
+    pub fn max_len(mut self, max_len: usize) -> Self {
+        self.max_len = max_len;
+        self
+    }
+
+    /// Edit it in a multi-line text area.
+    pub fn multiline(mut self) -> Self {
+        self.multiline = true;
+        self
     }
 
     /// Restrict the values to a list.
@@ -218,10 +233,9 @@ impl PreferenceSpec {
         if value.chars().count() > self.max_len {
             return Err(format!("at most {} characters", self.max_len));
         }
-        if value
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
+        let allowed =
+            |c: char| !c.is_control() || (self.multiline && matches!(c, '\n' | '\r' | '\t'));
+        if !value.chars().all(allowed) {
             return Err("control characters are not allowed".into());
         }
         if !self.choices.is_empty() && !self.choices.iter().any(|c| c == value) {
@@ -374,6 +388,9 @@ mod tests {
         let free = PreferenceSpec::new("t", "T", "");
         assert!(free.validate(&"x".repeat(201)).is_err());
         assert!(free.validate("a\u{0}").is_err());
+        assert!(free.validate("a\nb").is_err(), "one line unless multiline");
+        assert!(free.clone().multiline().validate("a\r\nb").is_ok());
+        assert!(free.max_len(300).validate(&"x".repeat(300)).is_ok());
     }
 
     #[test]

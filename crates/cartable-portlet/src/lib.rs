@@ -55,6 +55,8 @@ pub use template::{Templates, html_formatter, markup_value};
 
 pub use async_trait::async_trait;
 pub use cartable_socle::{Person, Profile};
+/// The template engine behind [`Templates`], for `minijinja::context!` and values.
+pub use minijinja;
 
 /// Everything a portlet author needs, in one `use`.
 pub mod prelude {

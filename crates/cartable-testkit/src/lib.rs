@@ -435,7 +435,7 @@ impl TestKit {
                 entry.value = value;
             }
         }
-        Ok(Preferences::new(entries))
+        Ok(Preferences::new(entries).with_specs(&self.descriptor().preferences))
     }
 
     /// The current user's own stored values (the user layer only).
