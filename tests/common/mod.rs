@@ -60,6 +60,19 @@ impl TestPortal {
         TestPortal { running, base }
     }
 
+    /// Start a portal from a full configuration (its own directory file).
+    pub async fn start_config(config: Config, portlets: Vec<Arc<dyn Portlet>>) -> Self {
+        let portal = PortalBuilder::new(config)
+            .portlets(portlets)
+            .build()
+            .await
+            .expect("portal builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = portal.serve(listener).unwrap();
+        let base = format!("http://{}", running.local_addr());
+        TestPortal { running, base }
+    }
+
     /// A client with no cookie.
     pub fn client(&self) -> Client {
         Client::new(&self.base)
@@ -335,4 +348,113 @@ impl Portlet for Counter {
 
 pub fn counter_calls() -> Arc<AtomicUsize> {
     Arc::new(AtomicUsize::new(0))
+}
+
+/// Returns an error on render.
+pub struct Failing(pub Descriptor);
+impl Failing {
+    pub fn shared() -> Arc<dyn Portlet> {
+        Arc::new(Failing(Descriptor::new("failing", "En panne")))
+    }
+}
+#[async_trait]
+impl Portlet for Failing {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+    async fn render(&self, _ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        Err(PortletError::Internal("backend said no".into()))
+    }
+}
+
+/// Cached per user for a minute; counts renders; has a form (so a CSRF field).
+pub struct Cached(pub Descriptor, pub Arc<AtomicUsize>);
+impl Cached {
+    pub fn shared(calls: Arc<AtomicUsize>) -> Arc<dyn Portlet> {
+        Arc::new(Cached(
+            Descriptor::new("cached", "En cache").cache(cartable::portlet::CachePolicy::PerUser(
+                Duration::from_secs(60),
+            )),
+            calls,
+        ))
+    }
+}
+#[async_trait]
+impl Portlet for Cached {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+    async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        let n = self.1.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(Markup::trusted_html(format!(
+            r#"<p>RENDERS={n}</p><form method="post" action="{}" id="cached-form">{}<button>Go</button></form>"#,
+            ctx.urls().action(),
+            ctx.csrf_field()
+        ))
+        .into())
+    }
+    async fn action(
+        &self,
+        _ctx: &mut PortletContext,
+        _req: ActionRequest,
+    ) -> Result<ActionResponse, PortletError> {
+        Ok(ActionResponse::default())
+    }
+}
+
+/// Emits `test.ping` with the posted `n`.
+pub struct Emitter(pub Descriptor);
+impl Emitter {
+    pub fn shared() -> Arc<dyn Portlet> {
+        Arc::new(Emitter(Descriptor::new("emitter", "Émetteur")))
+    }
+}
+#[async_trait]
+impl Portlet for Emitter {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+    async fn render(&self, _ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        Ok(Markup::text("emitter").into())
+    }
+    async fn action(
+        &self,
+        _ctx: &mut PortletContext,
+        req: ActionRequest,
+    ) -> Result<ActionResponse, PortletError> {
+        let n = req.required("n")?.to_string();
+        Ok(ActionResponse::default().event(Event::new("test.ping", serde_json::json!({ "n": n }))))
+    }
+}
+
+/// Consumes `test.ping` and shows the last payload it got.
+pub struct Listener(pub Descriptor);
+impl Listener {
+    pub fn shared() -> Arc<dyn Portlet> {
+        Arc::new(Listener(
+            Descriptor::new("listener", "Récepteur")
+                .consumes("test.ping")
+                .preference(PreferenceSpec::new("last", "Dernier", "")),
+        ))
+    }
+}
+#[async_trait]
+impl Portlet for Listener {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+    async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        let last = ctx.preferences.get("last").unwrap_or_default();
+        Ok(Markup::text(&format!("LAST={last};")).into())
+    }
+    async fn event(
+        &self,
+        ctx: &mut PortletContext,
+        event: &Event,
+    ) -> Result<Vec<Event>, PortletError> {
+        let n = event.payload["n"].as_str().unwrap_or("?").to_string();
+        // Per window: a preference, stored by the portal after the call.
+        ctx.preferences.set("last", n)?;
+        Ok(Vec::new())
+    }
 }

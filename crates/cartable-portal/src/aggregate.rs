@@ -6,6 +6,7 @@ use std::sync::Arc;
 use cartable_portlet::{Mode, Params, Portlet, PortletError, RenderResponse, WindowState};
 use cartable_socle::Person;
 
+use crate::cache::FragmentCache;
 use crate::health::Availability;
 use crate::state::State;
 
@@ -80,6 +81,21 @@ fn render_one(
         }
     };
     let deadline = state.config.deadline_for(&id);
+    let cached = FragmentCache::key(
+        job.portlet.descriptor().cache,
+        &id,
+        &user.id,
+        tab,
+        &job.window,
+        job.mode,
+        job.state,
+        &job.params,
+        locale,
+    );
+    let early = early.or_else(|| {
+        let (key, _) = cached.as_ref()?;
+        state.cache.get(key, csrf).map(Outcome::Rendered)
+    });
     let state = state.clone();
     let user = user.clone();
     let portlet = job.portlet.clone();
@@ -95,10 +111,24 @@ fn render_one(
             return outcome;
         }
         let task_state = state.clone();
+        // A cacheable fragment is rendered with the placeholder token (see `cache`).
+        let render_csrf = if cached.is_some() {
+            state.cache.placeholder().to_string()
+        } else {
+            csrf.clone()
+        };
         let task = tokio::spawn(async move {
             let ctx = task_state
                 .context(
-                    &*portlet, user, &tab, &window, mode, wstate, params, &locale, &csrf,
+                    &*portlet,
+                    user,
+                    &tab,
+                    &window,
+                    mode,
+                    wstate,
+                    params,
+                    &locale,
+                    &render_csrf,
                 )
                 .await?;
             portlet.render(&ctx).await
@@ -127,7 +157,12 @@ fn render_one(
             }
             Ok(Ok(Ok(response))) => {
                 state.health.record_success(&id);
-                Outcome::Rendered(response)
+                match cached {
+                    Some((key, ttl)) => {
+                        Outcome::Rendered(state.cache.put(key, ttl, response, &csrf))
+                    }
+                    None => Outcome::Rendered(response),
+                }
             }
         }
     }

@@ -20,6 +20,7 @@
 //! ```
 
 mod aggregate;
+mod cache;
 pub mod config;
 mod health;
 mod http;

@@ -856,6 +856,8 @@ async fn action(
         form: form_without_csrf(req),
     };
     let p = portlet.clone();
+    // Whatever the action did, this user's fragments of the portlet may be stale.
+    state.cache.invalidate(&id, &user.id);
     let (ctx, response): (_, ActionResponse) = guarded(state, &id, async move {
         let r = p.action(&mut ctx, request).await?;
         Ok((ctx, r))
@@ -935,6 +937,7 @@ async fn deliver_events(
                     )
                     .await;
                 let Ok(mut ctx) = ctx else { continue };
+                state.cache.invalidate(&id, &user.id);
                 let p = portlet.clone();
                 let ev = event.clone();
                 let result = guarded(state, &id, async move {

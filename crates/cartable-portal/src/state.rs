@@ -234,6 +234,7 @@ impl PortalBuilder {
             defaults,
             health,
             throttle,
+            cache: crate::cache::FragmentCache::new(),
             users: RwLock::new(HashMap::new()),
         };
         Ok(crate::Portal {
@@ -256,6 +257,7 @@ pub(crate) struct State {
     pub health: Health,
     pub throttle: Throttle,
     pub session_ttl: Duration,
+    pub cache: crate::cache::FragmentCache,
     users: RwLock<HashMap<String, (Arc<Person>, Instant)>>,
 }
 
@@ -392,6 +394,7 @@ impl State {
         if changes.is_empty() {
             return Ok(());
         }
+        self.cache.invalidate(&descriptor.id, user);
         let mut own = self.services.storage.preferences(user, window).await?;
         for (k, v) in changes {
             if descriptor.preference_spec(k).is_some() {

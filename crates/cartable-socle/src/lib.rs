@@ -26,6 +26,6 @@ pub use error::{AuthError, SocleError};
 pub use ldif::{LdifDirectory, LdifError, hash_password};
 pub use notify::{Audience, MemoryNotifier, Notification, Notifier};
 pub use profile::Profile;
-pub use session::{Session, SessionId, SessionStore};
+pub use session::{Session, SessionId, SessionStore, random_token};
 pub use sqlite::SqliteStorage;
 pub use storage::{DataScope, Storage};
