@@ -3,12 +3,16 @@
 //! `parent`/`parent` or `personnel`/`personnel`.
 //!
 //! Runs on embedded defaults: the configuration and directory under `examples/lycee/`,
-//! a SQLite file under `examples/lycee/data/`. `--config FILE` uses another configuration;
+//! a SQLite file under `examples/lycee/data/`. `--config FILE` uses another configuration
+//! (`examples/lycee/cartable-ldap.toml` runs it on the test LDAP directory);
 //! `CARTABLE_LISTEN` and `CARTABLE_DATA_DIR` override the address and the data directory.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
+use cartable::ldap::{LdapConfig, LdapDirectory};
 use cartable::portal::{Config, PortalBuilder};
 
 #[tokio::main]
@@ -36,10 +40,17 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut config = Config::load(&config_path)?;
     config.apply_env()?;
-    let portal = PortalBuilder::new(config)
-        .portlets(cartable_demo::all())
-        .build()
-        .await?;
+    let mut builder = PortalBuilder::new(config.clone()).portlets(cartable_demo::all());
+    // With an [ldap] section, the directory is LDAP; otherwise the LDIF file.
+    if let Some(table) = config.ldap {
+        let ldap: LdapConfig = toml::Value::Table(table).try_into()?;
+        let directory = LdapDirectory::new(ldap)?;
+        if let Err(e) = directory.check().await {
+            eprintln!("lycee: the LDAP directory does not answer yet ({e}); logins will say so");
+        }
+        builder = builder.directory(Arc::new(directory));
+    }
+    let portal = builder.build().await?;
     let running = portal.bind().await?;
     println!("Lycée Victor Hugo ENT on http://{}", running.local_addr());
     println!("Demo logins: eleve/eleve, enseignant/enseignant, parent/parent, personnel/personnel");

@@ -6,10 +6,12 @@
 //!
 //! - [`portlet`]: the [`Portlet`](portlet::Portlet) contract every service implements;
 //! - [`socle`]: the common services (directory, storage, sessions, notification);
+//! - [`ldap`]: the directory backend on LDAPv3 (ENT annuaire and SUPANN schemas);
 //! - [`portal`]: the container that serves pages;
 //! - [`testing`]: the test kit to render and act on one portlet without a server.
 #![doc = include_str!("../README.md")]
 
+pub use cartable_ldap as ldap;
 pub use cartable_portal as portal;
 pub use cartable_portlet as portlet;
 pub use cartable_socle as socle;

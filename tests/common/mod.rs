@@ -21,16 +21,25 @@ pub const PEOPLE: &[(&str, &str, &str, &str)] = &[
     ("lea", "lea-pw", "Léa Martin", "eleve"),
     ("paul", "paul-pw", "Paul Durand", "enseignant"),
     ("nadia", "nadia-pw", "Nadia Benali", "admin"),
+    ("ines", "ines-pw", "Inès Chaouch", "personnel"),
+    ("ancien", "ancien-pw", "Ancien Élève", "eleve"),
 ];
+
+/// The end date of the `ancien` account (GeneralizedTime).
+pub const ANCIEN_END: &str = "20270101000000Z";
 
 /// An LDIF text of [`PEOPLE`] with argon2 password hashes.
 pub fn ldif() -> String {
     let mut out = String::new();
     for (uid, pw, name, profile) in PEOPLE {
         out.push_str(&format!(
-            "dn: uid={uid},ou=people,dc=test\nuid: {uid}\ncn: {name}\ndisplayName: {name}\nENTPersonProfils: {profile}\nmail: {uid}@example.org\nuserPassword: {{ARGON2}}{}\n\n",
+            "dn: uid={uid},ou=people,dc=test\nuid: {uid}\ncn: {name}\ndisplayName: {name}\nENTPersonProfils: {profile}\nmail: {uid}@example.org\nuserPassword: {{ARGON2}}{}\n",
             hash_password(pw)
         ));
+        if *uid == "ancien" {
+            out.push_str(&format!("cartableAccountEnd: {ANCIEN_END}\n"));
+        }
+        out.push('\n');
     }
     out
 }
@@ -45,11 +54,32 @@ impl TestPortal {
     /// Start a portal with this TOML configuration (layouts…) and portlets, keeping its
     /// SQLite file in `data_dir`.
     pub async fn start(toml: &str, data_dir: &Path, portlets: Vec<Arc<dyn Portlet>>) -> Self {
+        Self::start_with(
+            toml,
+            data_dir,
+            portlets,
+            Arc::new(cartable::socle::SystemClock),
+        )
+        .await
+    }
+
+    /// Like [`start`](Self::start) with a clock of the test's (and a writable directory
+    /// keeping changed passwords in `data_dir`).
+    pub async fn start_with(
+        toml: &str,
+        data_dir: &Path,
+        portlets: Vec<Arc<dyn Portlet>>,
+        clock: Arc<dyn cartable::socle::Clock>,
+    ) -> Self {
         let mut config = Config::from_toml(toml, data_dir).expect("test config parses");
         config.data_dir = data_dir.to_path_buf();
-        let directory = LdifDirectory::parse(&ldif()).expect("test LDIF parses");
+        let directory = LdifDirectory::parse(&ldif())
+            .expect("test LDIF parses")
+            .with_password_file(&data_dir.join("passwords.json"))
+            .expect("password file");
         let portal = PortalBuilder::new(config)
             .directory(Arc::new(directory))
+            .clock(clock)
             .portlets(portlets)
             .build()
             .await

@@ -1,6 +1,6 @@
 //! The demo portlets of the Cartable lycée example.
 //!
-//! Five small services, each a [`Portlet`] written the way a service editor would write
+//! Five small services (and the `annuaire` service of `cartable-annuaire`), each a [`Portlet`] written the way a service editor would write
 //! one: French first with English, markup through auto-escaped [`Templates`], POST forms
 //! carrying the CSRF field, ids in the window's namespace, headings from `h3`.
 //!
@@ -15,7 +15,10 @@
 //! ```
 //! let portlets = cartable_demo::all();
 //! let ids: Vec<&str> = portlets.iter().map(|p| p.descriptor().id.as_str()).collect();
-//! assert_eq!(ids, ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens"]);
+//! assert_eq!(
+//!     ids,
+//!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire"]
+//! );
 //! ```
 //!
 //! [`Portlet`]: cartable_portlet::Portlet
@@ -38,7 +41,8 @@ pub use notes::Notes;
 pub use profile::MyProfile;
 pub use welcome::Welcome;
 
-/// One of each demo portlet, in the order of the table above.
+/// One of each demo portlet, in the order of the table above, then the `annuaire`
+/// service (pages blanches) from `cartable-annuaire`.
 pub fn all() -> Vec<Arc<dyn Portlet>> {
     vec![
         Arc::new(Welcome::new()),
@@ -46,5 +50,6 @@ pub fn all() -> Vec<Arc<dyn Portlet>> {
         Arc::new(Notes::new()),
         Arc::new(News::new()),
         Arc::new(Bookmarks::new()),
+        Arc::new(cartable_annuaire::Annuaire::new()),
     ]
 }

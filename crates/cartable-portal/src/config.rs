@@ -141,6 +141,14 @@ pub struct Config {
     /// The LDIF file of the embedded directory.
     #[serde(default)]
     pub directory: Option<PathBuf>,
+    /// Settings of an LDAP directory (read by `cartable-ldap`'s `LdapConfig`; the
+    /// integrator's `main.rs` decides which directory to build from them).
+    #[serde(default)]
+    pub ldap: Option<toml::Table>,
+    /// A JSON file where the embedded directory keeps changed passwords (makes password
+    /// changes possible without LDAP); relative to `data_dir`.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
     /// The portal's path prefix, e.g. `/ent` (empty for the root).
     #[serde(default)]
     pub base_path: String,
@@ -165,6 +173,89 @@ pub struct Config {
     /// Default layout by profile name (`eleve`, `enseignant`…, and `default`).
     #[serde(default)]
     pub layouts: BTreeMap<String, LayoutConfig>,
+    /// Who may create groups, how many and for how long.
+    #[serde(default)]
+    pub groups: cartable_socle::GroupPolicy,
+    /// Which roles may be delegated and for how long.
+    #[serde(default)]
+    pub delegation: cartable_socle::DelegationPolicy,
+    /// Rules for passwords users choose.
+    #[serde(default)]
+    pub password: cartable_socle::PasswordPolicy,
+    /// Account lifecycle.
+    #[serde(default)]
+    pub accounts: AccountsConfig,
+}
+
+/// Account lifecycle settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// Days a deactivated account (past its `cartableAccountEnd`) is kept before it is
+    /// due for deletion.
+    pub grace_days: u64,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        AccountsConfig { grace_days: 90 }
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Keys holding paths, made absolute when a file is merged into another.
+const PATH_KEYS: &[&str] = &["data_dir", "theme_dir", "directory"];
+
+/// Merge `table` over the file it `extends` (recursively, at most 4 levels).
+fn resolve_extends(
+    mut table: toml::Table,
+    dir: &Path,
+    depth: usize,
+) -> Result<toml::Table, ConfigError> {
+    for key in PATH_KEYS {
+        if let Some(toml::Value::String(p)) = table.get_mut(*key)
+            && Path::new(p.as_str()).is_relative()
+        {
+            *p = dir.join(&*p).to_string_lossy().into_owned();
+        }
+    }
+    let Some(parent) = table.remove("extends") else {
+        return Ok(table);
+    };
+    let toml::Value::String(parent) = parent else {
+        return Err(ConfigError::Invalid("`extends` must be a file name".into()));
+    };
+    if depth >= 4 {
+        return Err(ConfigError::Invalid(format!(
+            "`extends = {parent:?}`: more than 4 levels of extends (a loop?)"
+        )));
+    }
+    let path = dir.join(&parent);
+    let text = read(&path)?;
+    let base: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: Some(path.clone()),
+        message: e.to_string(),
+    })?;
+    let mut merged = resolve_extends(base, path.parent().unwrap_or(dir), depth + 1)?;
+    merge(&mut merged, table);
+    Ok(merged)
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -197,27 +288,50 @@ fn unreachable_default() -> Config {
 
 impl Config {
     /// Read a file; relative paths in it are taken from the file's directory.
+    ///
+    /// A file may start from another with `extends = "base.toml"`: its keys replace the
+    /// base's (tables are merged key by key), so a variant of a configuration (on LDAP,
+    /// with another theme…) repeats only what differs.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Config::from_toml(&text, base).map_err(|e| match e {
+        let text = read(path)?;
+        let with_path = |e: ConfigError| match e {
             ConfigError::Parse { message, .. } => ConfigError::Parse {
                 path: Some(path.to_path_buf()),
                 message,
             },
             other => other,
-        })
+        };
+        let table: toml::Table = toml::from_str(&text).map_err(|e| {
+            with_path(ConfigError::Parse {
+                path: None,
+                message: e.to_string(),
+            })
+        })?;
+        if !table.contains_key("extends") {
+            return Config::from_toml(&text, base).map_err(with_path);
+        }
+        let merged = resolve_extends(table, base, 0)?;
+        let config: Config = toml::Value::Table(merged).try_into().map_err(|e| {
+            with_path(ConfigError::Parse {
+                path: None,
+                message: e.to_string(),
+            })
+        })?;
+        config.finish(base)
     }
 
     /// Parse TOML text; relative paths are taken from `base`.
     pub fn from_toml(text: &str, base: &Path) -> Result<Self, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: None,
             message: e.to_string(),
         })?;
+        config.finish(base)
+    }
+
+    fn finish(mut self, base: &Path) -> Result<Self, ConfigError> {
+        let config = &mut self;
         let rebase = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -230,9 +344,10 @@ impl Config {
         if let Some(file) = config.directory.as_mut() {
             rebase(file);
         }
+
         config.base_path = config.base_path.trim_end_matches('/').to_string();
         config.validate()?;
-        Ok(config)
+        Ok(self)
     }
 
     /// Apply `CARTABLE_LISTEN` and `CARTABLE_DATA_DIR`.
@@ -335,6 +450,32 @@ mod tests {
         assert!(e.to_string().contains("listne"), "{e}");
         let e = Config::from_toml("deadline_ms = 0", Path::new(".")).unwrap_err();
         assert!(e.to_string().contains("deadline_ms"), "{e}");
+    }
+
+    #[test]
+    fn a_file_extends_another() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("base.toml"),
+            "etablissement = \"Base\"\ndeadline_ms = 500\ndirectory = \"people.ldif\"\n[portlets.x.preferences]\na = \"1\"\nb = \"2\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("variant.toml"),
+            "extends = \"base.toml\"\netablissement = \"Variant\"\n[portlets.x.preferences]\nb = \"3\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&dir.path().join("variant.toml")).unwrap();
+        assert_eq!(c.etablissement, "Variant");
+        assert_eq!(c.deadline_ms, 500);
+        assert_eq!(
+            c.directory.as_deref(),
+            Some(dir.path().join("people.ldif").as_path())
+        );
+        let prefs = &c.portlets["x"].preferences;
+        assert_eq!((prefs["a"].value(), prefs["b"].value()), ("1", "3"));
+        std::fs::write(dir.path().join("loop.toml"), "extends = \"loop.toml\"\n").unwrap();
+        assert!(Config::load(&dir.path().join("loop.toml")).is_err());
     }
 
     #[test]

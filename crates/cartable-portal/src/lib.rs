@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod account;
 mod aggregate;
 mod cache;
 pub mod config;

@@ -20,7 +20,7 @@ use cartable_portlet::{
     ActionRequest, ActionResponse, Event, HeadResource, Mode, Params, Portlet, PortletError,
     ResourceRequest, WindowState,
 };
-use cartable_socle::{AuthError, Person, Profile, Session, SessionId, SocleError};
+use cartable_socle::{AccountStatus, AuthError, Person, Profile, Session, SessionId, SocleError};
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use minijinja::Value;
 use minijinja::value::Serde;
@@ -37,17 +37,17 @@ use crate::state::State;
 const MAX_EVENT_DEPTH: usize = 3;
 
 /// Everything known about the caller once the session is loaded.
-struct Caller {
-    session: Option<Session>,
-    user: Option<Arc<Person>>,
-    lang: Lang,
+pub(crate) struct Caller {
+    pub session: Option<Session>,
+    pub user: Option<Arc<Person>>,
+    pub lang: Lang,
 }
 
 /// A response, or an error page to show instead.
-type Handled = Result<Response<Body>, Fail>;
+pub(crate) type Handled = Result<Response<Body>, Fail>;
 
 /// A failure shown as an error page.
-enum Fail {
+pub(crate) enum Fail {
     NotFound,
     Forbidden,
     BadRequest(String),
@@ -61,7 +61,7 @@ impl From<SocleError> for Fail {
     }
 }
 
-fn sv<T: serde::Serialize>(x: T) -> Value {
+pub(crate) fn sv<T: serde::Serialize>(x: T) -> Value {
     Value::from(Serde(x))
 }
 
@@ -102,7 +102,7 @@ async fn load_caller(state: &State, req: &Request) -> Result<Caller, SocleError>
         None => None,
     };
     let user = match session.as_ref().and_then(|s| s.user.as_deref()) {
-        Some(uid) => state.person(uid).await?,
+        Some(uid) => state.effective_person(uid).await?,
         None => None,
     };
     let lang = session
@@ -164,7 +164,22 @@ async fn route_user(
         (&Method::POST, ["prefs", tab, window]) => save_prefs(state, user, req, tab, window).await,
         (&Method::GET, ["layout", tab]) => layout_page(state, caller, user, req, tab).await,
         (&Method::POST, ["layout"]) => layout_edit(state, user, req).await,
-        (&Method::GET, ["admin"]) if is_admin(user) => admin_page(state, caller, user, req),
+        (&Method::GET, ["compte"]) => crate::account::page(state, caller, user, req).await,
+        (&Method::POST, ["compte", "password"]) => {
+            crate::account::change_password(state, caller, user, req).await
+        }
+        (&Method::POST, ["compte", "delegation"]) => {
+            crate::account::delegation(state, caller, user, req).await
+        }
+        (&Method::POST, ["compte", "groups"]) => {
+            crate::account::groups(state, caller, user, req).await
+        }
+        (&Method::POST, ["admin", "password"]) if is_admin(user) => {
+            crate::account::admin_reset_password(state, caller, user, req).await
+        }
+        (&Method::GET, ["admin"]) if is_admin(user) => {
+            admin_page(state, caller, user, req, None).await
+        }
         (&Method::POST, ["admin", "maintenance"]) if is_admin(user) => {
             admin_maintenance(state, req).await
         }
@@ -173,14 +188,14 @@ async fn route_user(
     }
 }
 
-fn is_admin(user: &Person) -> bool {
+pub(crate) fn is_admin(user: &Person) -> bool {
     user.has_profile(&Profile::Admin)
 }
 
 // ---------------------------------------------------------------------------------------
 // Pages of the chrome: common template values, error pages, static files.
 
-fn chrome(
+pub(crate) fn chrome(
     state: &State,
     caller: &Caller,
     title: &str,
@@ -234,7 +249,7 @@ fn chrome(
     c
 }
 
-fn render_template(
+pub(crate) fn render_template(
     state: &State,
     name: &str,
     status: StatusCode,
@@ -404,6 +419,19 @@ async fn login(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
         );
     }
     match state.services.directory.authenticate(login, password).await {
+        Ok(person)
+            if state.lifecycle.status(&person, state.clock.now()) != AccountStatus::Active =>
+        {
+            tracing::info!(user = %person.id, "login refused: account past its end date");
+            login_page(
+                state,
+                caller,
+                StatusCode::FORBIDDEN,
+                Some(lang.t("account_disabled")),
+                login,
+                &next,
+            )
+        }
         Ok(person) => {
             state.throttle.success(login);
             // Rotate: the anonymous session (and any id an attacker planted) dies here.
@@ -598,8 +626,18 @@ async fn page(
     for (job, outcome) in outcomes {
         let is_locked = locked.get(&job.window).copied().unwrap_or(false);
         let (title, value) = window_value(state, lang, tab_id, &job, outcome, is_locked);
-        if maximized {
+        // A window in help or edit mode, maximized, or shown with parameters (a search…)
+        // gives the page a title of its own ("Aide – Bloc-notes – Accueil").
+        let mode_label = match job.mode {
+            Mode::View => None,
+            Mode::Help => Some(lang.t("help")),
+            Mode::Edit => Some(lang.t("edit")),
+        };
+        if maximized || mode_label.is_some() || !job.params.is_empty() {
             page_title = format!("{title} – {page_title}");
+        }
+        if let Some(label) = mode_label {
+            page_title = format!("{label} – {page_title}");
         }
         if let Some(head) = value.1 {
             for h in head {
@@ -1213,7 +1251,13 @@ async fn layout_edit(state: &Arc<State>, user: &Arc<Person>, req: &Request) -> H
 // ---------------------------------------------------------------------------------------
 // Administration.
 
-fn admin_page(state: &Arc<State>, caller: &Caller, user: &Arc<Person>, req: &Request) -> Handled {
+pub(crate) async fn admin_page(
+    state: &Arc<State>,
+    caller: &Caller,
+    user: &Arc<Person>,
+    req: &Request,
+    new_password: Option<(&str, &str)>,
+) -> Handled {
     let lang = caller.lang;
     let maintenance = state.health.maintenance();
     let portlets: Vec<Value> = state
@@ -1243,6 +1287,20 @@ fn admin_page(state: &Arc<State>, caller: &Caller, user: &Arc<Person>, req: &Req
     if req.query.contains_key("done") {
         ctx.insert("notice", Value::from(lang.t("saved")));
     }
+    if let Some((uid, password)) = new_password {
+        ctx.insert(
+            "new_password",
+            Value::from_pairs([("uid", uid), ("password", password)]),
+        );
+    }
+    ctx.insert(
+        "can_set_password",
+        Value::from(state.services.directory.can_set_passwords()),
+    );
+    ctx.insert(
+        "accounts",
+        Value::from(crate::account::ending_accounts(state, lang).await?),
+    );
     render_template(state, "admin.html", StatusCode::OK, ctx)
 }
 

@@ -9,8 +9,9 @@ use cartable_portlet::{
     Services, WindowInfo, WindowState,
 };
 use cartable_socle::{
-    DataScope, Directory, LdifDirectory, MemoryNotifier, Notifier, Person, SessionStore,
-    SocleError, SqliteStorage, Storage,
+    AccountLifecycle, AccountStatus, Clock, DAY, DataScope, Delegations, Directory, Groups,
+    LdifDirectory, MemoryNotifier, Notifier, Person, SessionStore, SocleError, SqliteStorage,
+    Storage, SystemClock,
 };
 use thiserror::Error;
 
@@ -75,6 +76,7 @@ pub struct PortalBuilder {
     storage: Option<Arc<dyn Storage>>,
     sessions: Option<Arc<dyn SessionStore>>,
     notifier: Option<Arc<dyn Notifier>>,
+    clock: Option<Arc<dyn Clock>>,
     portlets: Vec<Arc<dyn Portlet>>,
 }
 
@@ -87,6 +89,7 @@ impl PortalBuilder {
             storage: None,
             sessions: None,
             notifier: None,
+            clock: None,
             portlets: Vec::new(),
         }
     }
@@ -112,6 +115,13 @@ impl PortalBuilder {
     /// Use this notifier (default: in memory).
     pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifier = Some(notifier);
+        self
+    }
+
+    /// Use this clock for end dates (default: the system clock; tests pass a
+    /// [`ManualClock`](cartable_socle::ManualClock)).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -172,7 +182,11 @@ impl PortalBuilder {
             Some(d) => d,
             None => {
                 let path = config.directory.as_ref().ok_or(BuildError::NoDirectory)?;
-                Arc::new(LdifDirectory::from_file(path)?) as Arc<dyn Directory>
+                let mut ldif = LdifDirectory::from_file(path)?;
+                if let Some(file) = &config.password_file {
+                    ldif = ldif.with_password_file(&config.data_dir.join(file))?;
+                }
+                Arc::new(ldif) as Arc<dyn Directory>
             }
         };
         let (storage, sessions) = match (self.storage, self.sessions) {
@@ -218,7 +232,18 @@ impl PortalBuilder {
             config.throttle.max_failures_per_address,
             Duration::from_secs(config.throttle.window_seconds),
         );
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let groups = Groups::new(storage.clone(), clock.clone(), config.groups.clone());
+        let delegations =
+            Delegations::new(storage.clone(), clock.clone(), config.delegation.clone());
+        let lifecycle = AccountLifecycle {
+            grace: DAY * config.accounts.grace_days as u32,
+        };
         let state = State {
+            clock,
+            groups,
+            delegations,
+            lifecycle,
             base: config.base_path.clone(),
             session_ttl: Duration::from_secs(config.session_ttl_minutes * 60),
             config,
@@ -245,6 +270,10 @@ impl PortalBuilder {
 
 /// Everything a request handler needs.
 pub(crate) struct State {
+    pub clock: Arc<dyn Clock>,
+    pub groups: Groups,
+    pub delegations: Delegations,
+    pub lifecycle: AccountLifecycle,
     pub config: Config,
     pub base: String,
     pub theme: Theme,
@@ -278,6 +307,32 @@ impl State {
         let person = Arc::new(person);
         self.remember(person.clone());
         Ok(Some(person))
+    }
+
+    /// The person behind a session as pages see her: `None` when she is gone from the
+    /// directory or her account is no longer active; her profiles include the roles
+    /// delegated to her right now.
+    pub async fn effective_person(&self, id: &str) -> Result<Option<Arc<Person>>, SocleError> {
+        let Some(person) = self.person(id).await? else {
+            return Ok(None);
+        };
+        if self.lifecycle.status(&person, self.clock.now()) != AccountStatus::Active {
+            return Ok(None);
+        }
+        let profiles = self
+            .delegations
+            .effective_profiles(&person)
+            .await
+            .map_err(|e| match e {
+                cartable_socle::DelegationError::Socle(s) => s,
+                other => SocleError::Invalid(other.to_string()),
+            })?;
+        if profiles.len() == person.profiles.len() {
+            return Ok(Some(person));
+        }
+        let mut p = (*person).clone();
+        p.profiles = profiles;
+        Ok(Some(Arc::new(p)))
     }
 
     /// Cache a person (at login).

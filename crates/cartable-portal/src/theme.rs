@@ -15,6 +15,7 @@ const DEFAULT_FILES: &[(&str, &str)] = &[
     ("error.html", include_str!("../theme/error.html")),
     ("layout.html", include_str!("../theme/layout.html")),
     ("admin.html", include_str!("../theme/admin.html")),
+    ("account.html", include_str!("../theme/account.html")),
     ("style.css", include_str!("../theme/style.css")),
 ];
 

@@ -57,4 +57,18 @@ pub trait Directory: Send + Sync + 'static {
 
     /// Search people.
     async fn search(&self, query: &PersonQuery) -> Result<Vec<Person>, SocleError>;
+
+    /// Whether [`set_password`](Directory::set_password) can work (the directory is
+    /// writable).
+    fn can_set_passwords(&self) -> bool {
+        false
+    }
+
+    /// Replace a user's password (already checked against the password policy).
+    async fn set_password(&self, uid: &str, new_password: &str) -> Result<(), SocleError> {
+        let _ = (uid, new_password);
+        Err(SocleError::Invalid(
+            "this directory is read-only: passwords are changed where it is managed".into(),
+        ))
+    }
 }

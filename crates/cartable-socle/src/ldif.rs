@@ -179,6 +179,10 @@ pub struct LdifDirectory {
     by_uid: HashMap<String, usize>,
     /// Checked for unknown logins so they take as long as a wrong password.
     dummy: PasswordHash,
+    /// Passwords changed since the file was written (lower-case uid → hash).
+    overrides: std::sync::RwLock<HashMap<String, PasswordHash>>,
+    /// Where changed passwords are kept across restarts (JSON uid → PHC string).
+    password_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for LdifDirectory {
@@ -249,7 +253,49 @@ impl LdifDirectory {
             entries,
             by_uid,
             dummy,
+            overrides: std::sync::RwLock::new(HashMap::new()),
+            password_file: None,
         })
+    }
+
+    /// Make passwords changeable: changed passwords (argon2id hashes) are kept in `path`
+    /// (JSON, created when the first password changes) and win over the LDIF's.
+    pub fn with_password_file(mut self, path: &Path) -> Result<Self, LdifError> {
+        let io = |source| LdifError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let stored: BTreeMap<String, String> = match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("not a JSON map of uid to argon2 hash: {e}"),
+                ))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(io(e)),
+        };
+        let mut overrides = HashMap::new();
+        for (uid, phc) in stored {
+            let hash = PasswordHash::new(&phc).map_err(|e| {
+                io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("bad hash for {uid}: {e}"),
+                ))
+            })?;
+            overrides.insert(uid.to_lowercase(), hash);
+        }
+        self.overrides = std::sync::RwLock::new(overrides);
+        self.password_file = Some(path.to_path_buf());
+        Ok(self)
+    }
+
+    fn current_hash(&self, entry: &Entry) -> Option<PasswordHash> {
+        let overrides = self.overrides.read().unwrap_or_else(|e| e.into_inner());
+        overrides
+            .get(&entry.person.id.to_lowercase())
+            .cloned()
+            .or_else(|| entry.password.clone())
     }
 
     /// How many people the directory holds.
@@ -279,8 +325,8 @@ impl Directory for LdifDirectory {
         let entry = self.entry(login);
         // Unknown logins and entries without password are checked against the dummy hash,
         // so that the answer takes the same time and tells nothing about who exists.
-        let (hash, real) = match entry.and_then(|e| e.password.as_ref()) {
-            Some(hash) => (hash.clone(), true),
+        let (hash, real) = match entry.and_then(|e| self.current_hash(e)) {
+            Some(hash) => (hash, true),
             None => (self.dummy.clone(), false),
         };
         let password = password.to_owned();
@@ -310,6 +356,57 @@ impl Directory for LdifDirectory {
 
     async fn person(&self, id: &str) -> Result<Option<Person>, SocleError> {
         Ok(self.entry(id).map(|e| e.person.clone()))
+    }
+
+    fn can_set_passwords(&self) -> bool {
+        self.password_file.is_some()
+    }
+
+    async fn set_password(&self, uid: &str, new_password: &str) -> Result<(), SocleError> {
+        let Some(file) = &self.password_file else {
+            return Err(SocleError::Invalid(
+                "this LDIF directory is read-only: configure a password file to change passwords"
+                    .into(),
+            ));
+        };
+        let entry = self
+            .entry(uid)
+            .ok_or_else(|| SocleError::Invalid(format!("no person {uid:?}")))?;
+        let key = entry.person.id.to_lowercase();
+        let new_password = new_password.to_owned();
+        let phc = tokio::task::spawn_blocking(move || crate::hash_password(&new_password))
+            .await
+            .map_err(|e| SocleError::Unavailable {
+                backend: BACKEND,
+                detail: format!("password hashing failed: {e}"),
+            })?;
+        let hash = PasswordHash::new(&phc).map_err(|e| SocleError::Invalid(e.to_string()))?;
+        let snapshot: BTreeMap<String, String> = {
+            let mut overrides = self.overrides.write().unwrap_or_else(|e| e.into_inner());
+            overrides.insert(key, hash);
+            overrides
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect()
+        };
+        let json =
+            serde_json::to_vec_pretty(&snapshot).map_err(|e| SocleError::Invalid(e.to_string()))?;
+        let file = file.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            // Write then rename, so a crash never leaves half a file.
+            let tmp = file.with_extension("tmp");
+            std::fs::write(&tmp, json)?;
+            std::fs::rename(&tmp, &file)
+        })
+        .await
+        .map_err(|e| SocleError::Unavailable {
+            backend: BACKEND,
+            detail: e.to_string(),
+        })?
+        .map_err(|e| SocleError::Unavailable {
+            backend: BACKEND,
+            detail: format!("cannot save the password file: {e}"),
+        })
     }
 
     async fn search(&self, query: &PersonQuery) -> Result<Vec<Person>, SocleError> {
@@ -746,21 +843,7 @@ fn build_entry(
 
 /// A profile from an `ENTPersonProfils` or `eduPersonAffiliation` value.
 fn parse_profile(value: &str) -> Option<Profile> {
-    let value = value.trim();
-    let national = value
-        .get(..9)
-        .filter(|p| p.eq_ignore_ascii_case("national_"))
-        .and_then(|_| value.get(9..));
-    if let Some(code) = national {
-        match code.to_ascii_uppercase().as_str() {
-            "ELV" => return Some(Profile::Eleve),
-            "ENS" => return Some(Profile::Enseignant),
-            "TUT" => return Some(Profile::Parent),
-            "DIR" | "EVS" | "ETA" | "DOC" | "COL" | "PERS" => return Some(Profile::Personnel),
-            _ => {}
-        }
-    }
-    value.parse().ok()
+    Profile::from_directory_value(value)
 }
 
 /// Check a `userPassword` value: an argon2id PHC string, optionally prefixed by `{ARGON2}`.

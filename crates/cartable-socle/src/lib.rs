@@ -10,16 +10,35 @@
 //! | [`SessionStore`] | server-side sessions | [`SqliteStorage`] |
 //! | [`Notifier`] | publish news to users, groups and profiles | [`MemoryNotifier`] |
 //!
+//! On top of them, services every backend shares: [`Groups`] with end dates and creation
+//! limits, [`Delegations`] of roles for a period, the [`AccountLifecycle`] (end date,
+//! deactivation, deletion after a grace period) and the [`PasswordPolicy`]; all take a
+//! [`Clock`] so tests control time.
+//!
 //! Other backends (LDAP, PostgreSQL, …) implement the same traits in their own crates.
 
+mod clock;
+mod delegation;
 mod directory;
 mod error;
+mod groups;
 mod ldif;
+mod lifecycle;
 mod notify;
+mod password;
 mod profile;
+mod records;
 mod session;
 mod sqlite;
 mod storage;
+
+pub use clock::{
+    Clock, DAY, ManualClock, SystemClock, format_generalized_time, parse_generalized_time,
+};
+pub use delegation::{Delegation, DelegationError, DelegationPolicy, Delegations};
+pub use groups::{Group, GroupError, GroupPolicy, Groups};
+pub use lifecycle::{AccountLifecycle, AccountStatus, DISABLED_ATTRIBUTE, END_ATTRIBUTE};
+pub use password::{PasswordPolicy, PasswordRejected};
 
 pub use directory::{Directory, Person, PersonQuery};
 pub use error::{AuthError, SocleError};

@@ -38,6 +38,28 @@ impl Profile {
         }
     }
 
+    /// A profile from a directory value: the ENT schema's `ENTPersonProfils`
+    /// (`National_ELV`, `National_ENS`, `National_TUT`, `National_DIR`/`EVS`/`ETA`/`DOC`/
+    /// `COL`/`PERS`), a SUPANN `eduPersonAffiliation` (`student`, `faculty`, `staff`,
+    /// `employee`…) or a plain profile name. Every directory backend maps values this way.
+    pub fn from_directory_value(value: &str) -> Option<Profile> {
+        let value = value.trim();
+        let national = value
+            .get(..9)
+            .filter(|p| p.eq_ignore_ascii_case("national_"))
+            .and_then(|_| value.get(9..));
+        if let Some(code) = national {
+            match code.to_ascii_uppercase().as_str() {
+                "ELV" => return Some(Profile::Eleve),
+                "ENS" => return Some(Profile::Enseignant),
+                "TUT" => return Some(Profile::Parent),
+                "DIR" | "EVS" | "ETA" | "DOC" | "COL" | "PERS" => return Some(Profile::Personnel),
+                _ => {}
+            }
+        }
+        value.parse().ok()
+    }
+
     /// A French label for pages.
     pub fn label_fr(&self) -> &str {
         match self {

@@ -61,6 +61,7 @@
 //! # }
 //! ```
 
+pub mod conformance;
 mod html;
 mod services;
 

@@ -1,0 +1,267 @@
+//! Delegation of a role to another user for a period, within the administrator's limits
+//! (SDET Tableau A: "déléguer à un autre usager les droits correspondant à un ou
+//! plusieurs de ses rôles, pour une durée déterminée").
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::records::{Records, new_id};
+use crate::{Clock, DAY, Person, Profile, SocleError, Storage};
+
+/// One delegation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    /// Identifier.
+    pub id: String,
+    /// Who delegates.
+    pub from: String,
+    /// Who receives the role.
+    pub to: String,
+    /// The role delegated.
+    pub profile: Profile,
+    /// When it starts.
+    pub starts: SystemTime,
+    /// When it ends by itself.
+    pub ends: SystemTime,
+}
+
+impl Delegation {
+    /// Whether it is in force at `now`.
+    pub fn is_active(&self, now: SystemTime) -> bool {
+        self.starts <= now && now < self.ends
+    }
+}
+
+/// What the administrator allows.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DelegationPolicy {
+    /// Roles that may be delegated.
+    pub delegable: Vec<Profile>,
+    /// Longest delegation, in days.
+    pub max_days: u64,
+}
+
+impl Default for DelegationPolicy {
+    fn default() -> Self {
+        DelegationPolicy {
+            delegable: vec![Profile::Enseignant, Profile::Personnel],
+            max_days: 30,
+        }
+    }
+}
+
+/// A delegation was refused.
+#[derive(Debug, Error)]
+pub enum DelegationError {
+    /// The role is not delegable, or she does not hold it herself.
+    #[error("you cannot delegate the role {0}: it is not yours or not delegable")]
+    NotDelegable(Profile),
+    /// To herself, or to nobody.
+    #[error("choose another user to delegate to")]
+    BadRecipient,
+    /// The period is empty, in the past or too long.
+    #[error("the delegation must end in the future and last at most {max_days} days")]
+    BadPeriod {
+        /// The longest delegation.
+        max_days: u64,
+    },
+    /// No such delegation.
+    #[error("no such delegation")]
+    NotFound,
+    /// Only the delegator or an administrator may revoke it.
+    #[error("only who delegated, or an administrator, may end a delegation")]
+    NotOwner,
+    /// Storage failed.
+    #[error(transparent)]
+    Socle(#[from] SocleError),
+}
+
+/// The delegation service.
+pub struct Delegations {
+    records: Records<Delegation>,
+    clock: Arc<dyn Clock>,
+    policy: DelegationPolicy,
+}
+
+impl Delegations {
+    /// Delegations kept in `storage`.
+    pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>, policy: DelegationPolicy) -> Self {
+        Delegations {
+            records: Records::new(storage, "cartable-delegations", "delegation/"),
+            clock,
+            policy,
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &DelegationPolicy {
+        &self.policy
+    }
+
+    /// Delegate one of `from`'s own roles (as the directory gives them, never a role she
+    /// received by delegation) to `to` from now until `ends`.
+    pub async fn delegate(
+        &self,
+        from: &Person,
+        to: &str,
+        profile: Profile,
+        ends: SystemTime,
+    ) -> Result<Delegation, DelegationError> {
+        if !from.profiles.contains(&profile) || !self.policy.delegable.contains(&profile) {
+            return Err(DelegationError::NotDelegable(profile));
+        }
+        let to = to.trim();
+        if to.is_empty() || to == from.id || to.len() > 128 {
+            return Err(DelegationError::BadRecipient);
+        }
+        let now = self.clock.now();
+        let max = now + DAY * self.policy.max_days as u32 + Duration::from_secs(60);
+        if ends <= now || ends > max {
+            return Err(DelegationError::BadPeriod {
+                max_days: self.policy.max_days,
+            });
+        }
+        let d = Delegation {
+            // Keyed by recipient: the per-request lookup of her roles reads only hers.
+            id: format!("{}/{}", to.replace('/', "%2F"), new_id()),
+            from: from.id.clone(),
+            to: to.to_string(),
+            profile,
+            starts: now,
+            ends,
+        };
+        self.records.put(&d.id, &d).await?;
+        Ok(d)
+    }
+
+    /// End a delegation now (the delegator or an administrator).
+    pub async fn revoke(&self, actor: &Person, id: &str) -> Result<(), DelegationError> {
+        let d = self
+            .records
+            .get(id)
+            .await?
+            .ok_or(DelegationError::NotFound)?;
+        if d.from != actor.id && !actor.has_profile(&Profile::Admin) {
+            return Err(DelegationError::NotOwner);
+        }
+        Ok(self.records.delete(id).await?)
+    }
+
+    /// Delegations in force that `uid` received.
+    pub async fn received_by(&self, uid: &str) -> Result<Vec<Delegation>, DelegationError> {
+        let now = self.clock.now();
+        Ok(self
+            .records
+            .with_id_prefix(&format!("{}/", uid.replace('/', "%2F")))
+            .await?
+            .into_iter()
+            .filter(|d| d.to == uid && d.is_active(now))
+            .collect())
+    }
+
+    /// Delegations in force that `uid` gave.
+    pub async fn given_by(&self, uid: &str) -> Result<Vec<Delegation>, DelegationError> {
+        let now = self.clock.now();
+        Ok(self
+            .records
+            .all()
+            .await?
+            .into_iter()
+            .filter(|d| d.from == uid && d.is_active(now))
+            .collect())
+    }
+
+    /// Her rights: the sum of her own roles and those delegated to her now.
+    pub async fn effective_profiles(
+        &self,
+        person: &Person,
+    ) -> Result<Vec<Profile>, DelegationError> {
+        let mut profiles = person.profiles.clone();
+        for d in self.received_by(&person.id).await? {
+            if !profiles.contains(&d.profile) {
+                profiles.push(d.profile);
+            }
+        }
+        Ok(profiles)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ManualClock, SqliteStorage};
+
+    fn person(id: &str, profiles: &[Profile]) -> Person {
+        Person {
+            id: id.into(),
+            display_name: id.into(),
+            profiles: profiles.to_vec(),
+            attributes: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delegation_adds_a_role_until_it_ends() {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH + DAY * 20_000);
+        let storage = Arc::new(SqliteStorage::in_memory().unwrap());
+        let d = Delegations::new(
+            storage,
+            Arc::new(clock.clone()),
+            DelegationPolicy::default(),
+        );
+        let prof = person("paul", &[Profile::Enseignant]);
+        let aed = person("ines", &[Profile::Personnel]);
+        let ends = clock.now() + DAY * 7;
+
+        assert!(matches!(
+            d.delegate(&prof, "ines", Profile::Admin, ends).await,
+            Err(DelegationError::NotDelegable(_))
+        ));
+        assert!(matches!(
+            d.delegate(&prof, "paul", Profile::Enseignant, ends).await,
+            Err(DelegationError::BadRecipient)
+        ));
+        assert!(matches!(
+            d.delegate(&prof, "ines", Profile::Enseignant, clock.now() + DAY * 31)
+                .await,
+            Err(DelegationError::BadPeriod { .. })
+        ));
+        let del = d
+            .delegate(&prof, "ines", Profile::Enseignant, ends)
+            .await
+            .unwrap();
+        assert_eq!(
+            d.effective_profiles(&aed).await.unwrap(),
+            [Profile::Personnel, Profile::Enseignant]
+        );
+        // No re-delegation: her received role is not hers in the directory.
+        let aed_effective = person("ines", &[Profile::Personnel]);
+        assert!(matches!(
+            d.delegate(&aed_effective, "zoe", Profile::Enseignant, ends)
+                .await,
+            Err(DelegationError::NotDelegable(_))
+        ));
+        clock.advance(DAY * 7);
+        assert_eq!(
+            d.effective_profiles(&aed).await.unwrap(),
+            [Profile::Personnel]
+        );
+
+        // Revocation: only the delegator or an admin.
+        let del2 = d
+            .delegate(&prof, "ines", Profile::Enseignant, clock.now() + DAY)
+            .await
+            .unwrap();
+        assert!(matches!(
+            d.revoke(&aed, &del2.id).await,
+            Err(DelegationError::NotOwner)
+        ));
+        d.revoke(&prof, &del2.id).await.unwrap();
+        assert!(d.received_by("ines").await.unwrap().is_empty());
+        let _ = del;
+    }
+}

@@ -1,0 +1,870 @@
+//! The SDET service « pages blanches » (annuaire): find people of the établissement in the
+//! directory, see the details one's profile allows, and keep an address book of them.
+//!
+//! The portlet [`Annuaire`] (id `annuaire`) shows:
+//! - a **search form** sent with GET (so it works without JavaScript and a search can be
+//!   bookmarked) to the window's render URL, with the fields `p.nom` (substring of the
+//!   name, accents and case ignored), `p.classe` (`ENTEleveClasses`, exact), `p.structure`
+//!   (`ENTPersonStructRattach`, exact) and `p.profil` (`eleve`, `enseignant`, `parent`,
+//!   `personnel` or empty for any). Values are passed to the directory as they are (the
+//!   backends match literally; LDAP metacharacters are plain characters). Each is at most
+//!   [`MAX_INPUT_LEN`] characters without control characters, else the window says what is
+//!   wrong and nothing is searched. No criterion: the form alone;
+//! - the **results**: a table (name, profiles, then one column per field the viewer may
+//!   see), at most [`MAX_RESULTS`], sorted by name, with a message when more matched;
+//! - **« Mon carnet d’adresses »**: the people the user added from the results (POST
+//!   `op=carnet&uid=…`, removed with `op=retirer&uid=…`), kept as a JSON list of uids in
+//!   her own data under [`CARNET_KEY`], at most [`MAX_CARNET`];
+//! - in **edit mode**, « Mes informations visibles »: checkboxes of her own details that
+//!   others may see (POST `op=visibilite`, a `show.<attribute>` field per ticked box). What
+//!   she hides is kept in the portlet's *shared* data under `hidden/<uid>` (see
+//!   [`hidden_key`]) as a JSON list of attribute names, written only by her own action;
+//!   then the rules of the établissement, read-only;
+//! - a **help** mode.
+//!
+//! # Who sees what
+//!
+//! Per viewer profile, two établissement preferences (set them in the portal's TOML under
+//! `[portlets.annuaire.preferences]` with `locked = true`):
+//!
+//! | preference | default |
+//! |---|---|
+//! | `fields_eleve`, `fields_parent` | `mail,title,ENTEleveClasses,ENTAuxEnsMatiereEnseignEtab,ENTPersonStructRattach` |
+//! | `fields_enseignant` | the above, plus `ENTEleveNivFormation,ENTAuxEnsClasses` |
+//! | `fields_personnel` | the teachers' list plus `telephoneNumber` |
+//! | `fields_admin` | every field of [`KNOWN_FIELDS`] (adds `mobile`) |
+//! | `people_eleve`, `people_parent`, `people_enseignant`, `people_personnel`, `people_admin` | `*` (everyone) |
+//!
+//! `fields_*` are comma-separated attribute names (passwords and `objectClass` are never
+//! shown); `people_*` are comma-separated profiles whose holders the viewer may find
+//! (SDET: "on peut par exemple interdire aux élèves de consulter l’annuaire des
+//! enseignants"). A viewer with several profiles gets the union of hers. A value counts as
+//! written only when **locked**: an unlocked value, which the user may change herself in
+//! the portal's preference form, can only narrow the default, never widen it.
+//!
+//! A person's hidden details are never shown to others, and nobody finds her by them
+//! (a class search skips a pupil who hid her class, or whose class the viewer may not
+//! see). She still sees them herself. **Administrators see every field of `fields_admin`,
+//! hidden ones included, and find everyone** (the help says so).
+//!
+//! # SDET conformance (Tableau, « Pages blanches »)
+//! - Indispensable: consultation of the établissement's directory; the administrator sets
+//!   who is visible according to the viewer's profile (`people_*`, plus `fields_*`).
+//! - Recommandé: users restrict the visibility of some of their details (hidden from
+//!   everyone but administrators); addresses go straight to the address book; searches by
+//!   category (profile) and organisation (class, structure).
+
+mod criteria;
+mod templates;
+mod visibility;
+
+use std::collections::BTreeSet;
+
+use cartable_portlet::prelude::*;
+use cartable_portlet::{LocalizedText, UrlBuilder, markup_value};
+use cartable_socle::PersonQuery;
+use futures::StreamExt as _;
+use minijinja::context;
+use minijinja::value::Serde;
+use serde::Serialize;
+
+use crate::criteria::{Criteria, PROFILE_CHOICES};
+use crate::visibility::{
+    CLASS_ATTRIBUTE, Hidden, STRUCTURE_ATTRIBUTE, Viewer, attribute_values, contains,
+    effective_fields, findable_profiles, hideable_fields, label_or_name, load_hidden,
+};
+pub use crate::visibility::{
+    EVERYONE, KNOWN_FIELDS, VisibilityRule, field_label, hidden_key, parse_fields, rules,
+};
+
+/// The portlet's id.
+pub const ID: &str = "annuaire";
+/// The most people listed for one search.
+pub const MAX_RESULTS: usize = 50;
+/// The longest accepted search value, in characters.
+pub const MAX_INPUT_LEN: usize = 100;
+/// The most people in a user's address book.
+pub const MAX_CARNET: usize = 500;
+/// The user-data key of the address book: a JSON list of uids, oldest first.
+pub const CARNET_KEY: &str = "carnet";
+/// The prefix of the shared-data keys holding what each user hid (see [`hidden_key`]).
+pub const HIDDEN_PREFIX: &str = "hidden/";
+/// People of the address book listed in a window that is not maximized.
+const CARNET_SHOWN: usize = 20;
+/// People fetched from the directory when results are filtered afterwards (the LDIF
+/// directory's cap).
+const FETCH_LIMIT: usize = 500;
+/// The longest uid accepted in an action.
+const MAX_UID_LEN: usize = 256;
+/// The most attribute names kept in a hidden list.
+const MAX_HIDDEN: usize = 64;
+
+/// The « pages blanches » portlet. See the [crate documentation](crate).
+#[derive(Debug)]
+pub struct Annuaire {
+    descriptor: Descriptor,
+    templates: Templates,
+}
+
+impl Annuaire {
+    /// The portlet with its descriptor and compiled templates.
+    ///
+    /// # Panics
+    /// Never: its templates are constants checked by the tests.
+    pub fn new() -> Self {
+        let mut descriptor =
+            Descriptor::new(ID, LocalizedText::fr("Annuaire").with("en", "Directory"))
+                .description(
+                    LocalizedText::fr("Pages blanches : trouver une personne de l’établissement")
+                        .with("en", "White pages: find someone in the school"),
+                )
+                .category("communication")
+                .mode(Mode::Help)
+                .profiles([
+                    Profile::Eleve,
+                    Profile::Enseignant,
+                    Profile::Parent,
+                    Profile::Personnel,
+                    Profile::Admin,
+                ]);
+        for spec in visibility::preference_specs() {
+            descriptor = descriptor.preference(spec);
+        }
+        let templates = Templates::new([
+            ("view", templates::VIEW),
+            ("edit", templates::EDIT),
+            ("help_fr", templates::HELP_FR),
+            ("help_en", templates::HELP_EN),
+        ])
+        .expect("the annuaire templates compile");
+        Annuaire {
+            descriptor,
+            templates,
+        }
+    }
+}
+
+impl Default for Annuaire {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A hidden form field carrying a search criterion through an action.
+#[derive(Serialize)]
+struct Keep<'a> {
+    name: &'static str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct ProfileOption {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    uid: String,
+    name: String,
+    profiles: String,
+    cells: Vec<Cell>,
+    is_self: bool,
+    in_carnet: bool,
+}
+
+#[derive(Serialize, Default)]
+struct Cell {
+    values: Vec<CellValue>,
+    /// The viewer's own detail, hidden from others.
+    hidden: bool,
+}
+
+#[derive(Serialize)]
+struct CellValue {
+    text: String,
+    href: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CarnetEntry {
+    uid: String,
+    name: String,
+    missing: bool,
+}
+
+#[derive(Serialize)]
+struct OwnField {
+    name: String,
+    label: String,
+    value: String,
+    shown: bool,
+}
+
+#[derive(Serialize)]
+struct RuleSummary {
+    profile: String,
+    fields: String,
+}
+
+/// The people matching a search, each with what she hid.
+struct Found {
+    people: Vec<(Person, Hidden)>,
+    /// How many matched (before the cut at [`MAX_RESULTS`]).
+    total: usize,
+    /// More people may match than listed.
+    truncated: bool,
+}
+
+/// Lower case without French accents, to sort names.
+fn sort_key(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            c => c,
+        })
+        .collect()
+}
+
+/// A plausible e-mail address, to link with `mailto:`.
+fn is_mail_address(v: &str) -> bool {
+    let mut parts = v.split('@');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(local), Some(domain), None) if !local.is_empty() && domain.contains('.')
+    ) && v
+        .chars()
+        .all(|c| !c.is_whitespace() && !c.is_control() && !"<>\"'()[]\\,;:".contains(c))
+}
+
+fn profile_labels(ctx: &PortletContext, person: &Person) -> String {
+    person
+        .profiles
+        .iter()
+        .map(|p| {
+            if ctx.is_english() {
+                p.label_en()
+            } else {
+                p.label_fr()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn people_count(ctx: &PortletContext, n: usize) -> String {
+    match (ctx.is_english(), n) {
+        (true, 1) => "1 person".into(),
+        (true, n) => format!("{n} people"),
+        (false, n) if n <= 1 => format!("{n} personne"),
+        (false, n) => format!("{n} personnes"),
+    }
+}
+
+/// The user's address book (uids, oldest first).
+async fn load_carnet(ctx: &PortletContext) -> Result<Vec<String>, PortletError> {
+    Ok(ctx
+        .data()
+        .get_json::<Vec<String>>(CARNET_KEY)
+        .await?
+        .unwrap_or_default())
+}
+
+/// Add the search criteria to a render URL.
+fn with_criteria(mut url: UrlBuilder, criteria: &Criteria) -> UrlBuilder {
+    for (name, value) in criteria.pairs() {
+        if !value.is_empty() {
+            url = url.param(name, value);
+        }
+    }
+    url
+}
+
+impl Annuaire {
+    /// The people matching the criteria among those the directory returned.
+    async fn matching(
+        ctx: &PortletContext,
+        viewer: &Viewer,
+        criteria: &Criteria,
+        found: Vec<Person>,
+        limit: usize,
+    ) -> Result<Found, PortletError> {
+        let fetched = found.len();
+        let shared = ctx.data().shared();
+        // Who hid something: one query instead of one per person.
+        let with_hidden: BTreeSet<String> = if viewer.admin {
+            BTreeSet::new()
+        } else {
+            shared.keys(HIDDEN_PREFIX).await?.into_iter().collect()
+        };
+        let profile = criteria.profile();
+        let mut people = Vec::new();
+        for person in found {
+            if !viewer.may_find(&person) || profile.as_ref().is_some_and(|p| !person.has_profile(p))
+            {
+                continue;
+            }
+            let hidden = if viewer.admin
+                || viewer.is_self(&person)
+                || !with_hidden.contains(&hidden_key(&person.id))
+            {
+                Hidden::Nothing
+            } else {
+                load_hidden(&shared, &person.id).await?
+            };
+            // An attribute criterion matches only values the viewer may see: nobody finds
+            // a pupil by a class she hid.
+            let matches = |attribute: &str, wanted: &str| {
+                wanted.is_empty()
+                    || viewer
+                        .values(&person, &hidden, attribute)
+                        .iter()
+                        .any(|v| v.trim().to_lowercase() == wanted.to_lowercase())
+            };
+            if matches(CLASS_ATTRIBUTE, &criteria.classe)
+                && matches(STRUCTURE_ATTRIBUTE, &criteria.structure)
+            {
+                people.push((person, hidden));
+            }
+        }
+        people.sort_by_cached_key(|(p, _)| (sort_key(&p.display_name), p.id.clone()));
+        let total = people.len();
+        people.truncate(MAX_RESULTS);
+        Ok(Found {
+            people,
+            total,
+            truncated: total > MAX_RESULTS || fetched >= limit,
+        })
+    }
+
+    async fn render_view(&self, ctx: &PortletContext) -> Result<Markup, PortletError> {
+        let viewer = Viewer::new(ctx);
+        let criteria = Criteria::read(|name| ctx.param(name));
+        let problems = criteria.problems(ctx);
+        let carnet = load_carnet(ctx).await?;
+
+        let mut unavailable = false;
+        let mut found = None;
+        if problems.is_empty() && !criteria.is_empty() {
+            let filtered_after = !criteria.classe.is_empty()
+                || !criteria.structure.is_empty()
+                || viewer.restricted();
+            let limit = if filtered_after {
+                FETCH_LIMIT
+            } else {
+                MAX_RESULTS + 1
+            };
+            let attribute = if !criteria.classe.is_empty() {
+                Some((CLASS_ATTRIBUTE.to_string(), criteria.classe.clone()))
+            } else if !criteria.structure.is_empty() {
+                Some((STRUCTURE_ATTRIBUTE.to_string(), criteria.structure.clone()))
+            } else {
+                None
+            };
+            let query = PersonQuery {
+                name: (!criteria.nom.is_empty()).then(|| criteria.nom.clone()),
+                profile: criteria.profile(),
+                attribute,
+                limit,
+            };
+            match ctx.directory().search(&query).await {
+                Ok(people) => {
+                    found = Some(Self::matching(ctx, &viewer, &criteria, people, limit).await?);
+                }
+                Err(_) => unavailable = true,
+            }
+        }
+
+        // The viewer's own hidden details, to mark them in her own row.
+        let own_hidden = match &found {
+            Some(f) if f.people.iter().any(|(p, _)| viewer.is_self(p)) => {
+                load_hidden(&ctx.data().shared(), &viewer.id).await?
+            }
+            _ => Hidden::Nothing,
+        };
+        let (rows, columns) = match &found {
+            Some(f) => self.rows(ctx, &viewer, f, &carnet, &own_hidden),
+            None => (Vec::new(), Vec::new()),
+        };
+
+        let english = ctx.is_english();
+        let (count_text, refine_text) = match &found {
+            None => (String::new(), String::new()),
+            Some(f) => {
+                let count = if f.total == 0 {
+                    ctx.tr(
+                        "Aucune personne ne correspond à votre recherche.",
+                        "Nobody matches your search.",
+                    )
+                    .to_string()
+                } else if f.total > MAX_RESULTS {
+                    if english {
+                        format!(
+                            "More than {MAX_RESULTS} people match; the first {MAX_RESULTS} are listed."
+                        )
+                    } else {
+                        format!(
+                            "Plus de {MAX_RESULTS} personnes correspondent ; les {MAX_RESULTS} premières sont affichées."
+                        )
+                    }
+                } else if f.truncated {
+                    if english {
+                        format!("{} found; more may match.", people_count(ctx, f.total))
+                    } else {
+                        format!(
+                            "{} trouvée(s) ; d’autres peuvent correspondre.",
+                            people_count(ctx, f.total)
+                        )
+                    }
+                } else if english {
+                    format!("{} found.", people_count(ctx, f.total))
+                } else if f.total == 1 {
+                    "1 personne trouvée.".to_string()
+                } else {
+                    format!("{} trouvées.", people_count(ctx, f.total))
+                };
+                let refine = ctx
+                    .tr(
+                        "Affinez votre recherche (nom, classe, établissement ou profil) pour trouver la bonne personne.",
+                        "Refine your search (name, class, school or profile) to find the right person.",
+                    )
+                    .to_string();
+                (count, refine)
+            }
+        };
+
+        // The address book: the most recent first; all of it when maximized.
+        let maximized = ctx.window().state == WindowState::Maximized;
+        let shown = if maximized {
+            carnet.len()
+        } else {
+            carnet.len().min(CARNET_SHOWN)
+        };
+        let directory = ctx.directory().clone();
+        let carnet_entries: Vec<CarnetEntry> =
+            futures::stream::iter(carnet.iter().rev().take(shown).cloned())
+                .map(|uid| {
+                    let directory = directory.clone();
+                    async move {
+                        match directory.person(&uid).await {
+                            Ok(Some(p)) => CarnetEntry {
+                                uid,
+                                name: p.display_name,
+                                missing: false,
+                            },
+                            _ => CarnetEntry {
+                                name: uid.clone(),
+                                uid,
+                                missing: true,
+                            },
+                        }
+                    }
+                })
+                .buffered(8)
+                .collect()
+                .await;
+        let urls = ctx.urls();
+        let keep_criteria = criteria.valid_only();
+        let (more_url, more_text) = if shown < carnet.len() {
+            (
+                with_criteria(urls.render().state(WindowState::Maximized), &keep_criteria)
+                    .to_string(),
+                if english {
+                    format!("See the whole address book ({} people)", carnet.len())
+                } else {
+                    format!("Voir tout le carnet ({} personnes)", carnet.len())
+                },
+            )
+        } else {
+            (String::new(), String::new())
+        };
+
+        let keep: Vec<Keep<'_>> = keep_criteria
+            .pairs()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(name, value)| Keep { name, value })
+            .collect();
+        let profiles: Vec<ProfileOption> = PROFILE_CHOICES
+            .iter()
+            .map(|(value, profile)| ProfileOption {
+                value,
+                label: match profile {
+                    None => ctx.tr("Tous les profils", "Any profile"),
+                    Some(p) if english => p.label_en(),
+                    Some(p) => p.label_fr(),
+                },
+                selected: *value == criteria.profil,
+            })
+            .collect();
+        let markup = self.templates.render(
+            "view",
+            context! {
+                ns => ctx.window().namespace(),
+                search_url => urls.render().to_string(),
+                reset_url => if maximized { urls.render().state(WindowState::Maximized).to_string() } else { urls.render().to_string() },
+                action => urls.action().to_string(),
+                edit_url => urls.render().mode(Mode::Edit).to_string(),
+                csrf => markup_value(&ctx.csrf_field()),
+                maximized,
+                max_len => MAX_INPUT_LEN,
+                c => Serde(criteria.for_display()),
+                profiles => Serde(&profiles),
+                problems,
+                unavailable,
+                searched => found.is_some(),
+                truncated => found.as_ref().is_some_and(|f| f.truncated),
+                count_text,
+                refine_text,
+                caption => ctx.tr("Résultats de la recherche", "Search results"),
+                columns,
+                rows => Serde(&rows),
+                keep => Serde(&keep),
+                carnet => Serde(&carnet_entries),
+                more_url,
+                more_text,
+                t => context! {
+                    search => ctx.tr("Rechercher une personne", "Find a person"),
+                    nom => criteria::label(ctx, "nom"),
+                    nom_help => ctx.tr("Tout ou partie du nom ou du prénom.", "All or part of the name."),
+                    classe => criteria::label(ctx, "classe"),
+                    structure => criteria::label(ctx, "structure"),
+                    profil => criteria::label(ctx, "profil"),
+                    submit => ctx.tr("Rechercher", "Search"),
+                    reset => ctx.tr("Nouvelle recherche", "New search"),
+                    invalid => ctx.tr("La recherche n’a pas été faite :", "The search was not run:"),
+                    unavailable => ctx.tr(
+                        "L’annuaire ne répond pas pour l’instant ; réessayez dans quelques minutes.",
+                        "The directory is not answering right now; try again in a few minutes.",
+                    ),
+                    results => ctx.tr("Résultats", "Results"),
+                    name => ctx.tr("Nom", "Name"),
+                    profiles => ctx.tr("Profils", "Profiles"),
+                    carnet_col => ctx.tr("Carnet d’adresses", "Address book"),
+                    hidden_mark => ctx.tr("(masqué aux autres)", "(hidden from others)"),
+                    you => ctx.tr("C’est vous", "This is you"),
+                    add => ctx.tr("Ajouter au carnet", "Add to address book"),
+                    remove => ctx.tr("Retirer du carnet", "Remove from address book"),
+                    remove_short => ctx.tr("Retirer", "Remove"),
+                    carnet => ctx.tr("Mon carnet d’adresses", "My address book"),
+                    carnet_empty => ctx.tr(
+                        "Votre carnet est vide : ajoutez-y des personnes depuis les résultats d’une recherche.",
+                        "Your address book is empty: add people to it from search results.",
+                    ),
+                    missing => ctx.tr("(n’est plus dans l’annuaire)", "(no longer in the directory)"),
+                    my_fields => ctx.tr("Mes informations visibles", "My visible details"),
+                },
+            },
+        )?;
+        Ok(markup)
+    }
+
+    /// The table rows and the headers of the field columns that have a value.
+    fn rows(
+        &self,
+        ctx: &PortletContext,
+        viewer: &Viewer,
+        found: &Found,
+        carnet: &[String],
+        own_hidden: &Hidden,
+    ) -> (Vec<Row>, Vec<String>) {
+        let english = ctx.is_english();
+        let columns: Vec<&String> = viewer
+            .fields
+            .iter()
+            .filter(|f| {
+                found
+                    .people
+                    .iter()
+                    .any(|(p, h)| !viewer.values(p, h, f).is_empty())
+            })
+            .collect();
+        let rows = found
+            .people
+            .iter()
+            .map(|(person, hidden)| {
+                let is_self = viewer.is_self(person);
+                let cells = columns
+                    .iter()
+                    .map(|field| {
+                        let values = viewer.values(person, hidden, field);
+                        Cell {
+                            values: values
+                                .iter()
+                                .map(|v| CellValue {
+                                    href: (field.eq_ignore_ascii_case("mail")
+                                        && is_mail_address(v))
+                                    .then(|| format!("mailto:{v}")),
+                                    text: v.clone(),
+                                })
+                                .collect(),
+                            hidden: is_self && !values.is_empty() && own_hidden.hides(field),
+                        }
+                    })
+                    .collect();
+                Row {
+                    uid: person.id.clone(),
+                    name: person.display_name.clone(),
+                    profiles: profile_labels(ctx, person),
+                    cells,
+                    is_self,
+                    in_carnet: carnet.iter().any(|u| u.eq_ignore_ascii_case(&person.id)),
+                }
+            })
+            .collect();
+        let headers = columns
+            .into_iter()
+            .map(|f| label_or_name(f, english))
+            .collect();
+        (rows, headers)
+    }
+
+    async fn render_edit(&self, ctx: &PortletContext) -> Result<Markup, PortletError> {
+        let me = ctx.user();
+        let english = ctx.is_english();
+        let hidden = load_hidden(&ctx.data().shared(), &me.id).await?;
+        let fields: Vec<OwnField> = hideable_fields(ctx, me)
+            .into_iter()
+            .map(|f| OwnField {
+                label: label_or_name(&f, english),
+                value: attribute_values(me, &f).join(", "),
+                shown: !hidden.hides(&f),
+                name: f,
+            })
+            .collect();
+        let rules: Vec<RuleSummary> = rules()
+            .iter()
+            .map(|rule| {
+                let labels: Vec<String> = effective_fields(ctx, rule)
+                    .iter()
+                    .map(|f| label_or_name(f, english))
+                    .collect();
+                let mut text = if labels.is_empty() {
+                    ctx.tr("le nom et les profils seulement", "name and profiles only")
+                        .to_string()
+                } else {
+                    labels.join(", ")
+                };
+                if rule.profile == Profile::Admin {
+                    text.push_str(ctx.tr(
+                        " — y compris les informations masquées",
+                        " — including hidden details",
+                    ));
+                } else if let Some(findable) = findable_profiles(ctx, rule) {
+                    let names: Vec<&str> = findable
+                        .iter()
+                        .map(|p| if english { p.label_en() } else { p.label_fr() })
+                        .collect();
+                    let names = if names.is_empty() {
+                        ctx.tr("personne", "nobody").to_string()
+                    } else {
+                        names.join(", ")
+                    };
+                    text.push_str(&if english {
+                        format!(" — finds only: {names}")
+                    } else {
+                        format!(" — ne trouve que : {names}")
+                    });
+                }
+                RuleSummary {
+                    profile: if english {
+                        rule.profile.label_en().to_string()
+                    } else {
+                        rule.profile.label_fr().to_string()
+                    },
+                    fields: text,
+                }
+            })
+            .collect();
+        let urls = ctx.urls();
+        self.templates.render(
+            "edit",
+            context! {
+                ns => ctx.window().namespace(),
+                action => urls.action().to_string(),
+                view_url => urls.render().mode(Mode::View).to_string(),
+                csrf => markup_value(&ctx.csrf_field()),
+                saved => ctx.param("enregistre") == Some("1"),
+                fields => Serde(&fields),
+                rules => Serde(&rules),
+                t => context! {
+                    saved => ctx.tr("Vos choix sont enregistrés.", "Your choices are saved."),
+                    title => ctx.tr("Mes informations visibles", "My visible details"),
+                    intro => ctx.tr(
+                        "Cochez les informations vous concernant que les autres utilisateurs peuvent voir dans l’annuaire, selon leur profil. Votre nom et vos profils sont toujours visibles ; vous voyez toujours toutes vos informations ; les administrateurs de l’ENT voient tout, y compris ce que vous masquez.",
+                        "Tick the details about you that other users may see in the directory, according to their profile. Your name and profiles are always visible; you always see all your details; the ENT’s administrators see everything, including what you hide.",
+                    ),
+                    legend => ctx.tr("Informations montrées aux autres", "Details shown to others"),
+                    save => ctx.tr("Enregistrer", "Save"),
+                    nothing => ctx.tr(
+                        "L’annuaire ne montre aucune autre information vous concernant que votre nom et vos profils.",
+                        "The directory shows nothing about you but your name and profiles.",
+                    ),
+                    rules => ctx.tr("Ce que voit chaque profil", "What each profile sees"),
+                    back => ctx.tr("Retour à l’annuaire", "Back to the directory"),
+                },
+            },
+        )
+    }
+
+    /// A uid posted by a form: trimmed, not empty, short, without control characters.
+    fn checked_uid<'r>(ctx: &PortletContext, uid: &'r str) -> Result<&'r str, PortletError> {
+        let uid = uid.trim();
+        if uid.is_empty() || uid.chars().count() > MAX_UID_LEN || uid.chars().any(char::is_control)
+        {
+            return Err(PortletError::BadRequest(
+                ctx.tr(
+                    "identifiant de personne invalide",
+                    "invalid person identifier",
+                )
+                .into(),
+            ));
+        }
+        Ok(uid)
+    }
+
+    async fn add_to_carnet(ctx: &PortletContext, uid: &str) -> Result<(), PortletError> {
+        let uid = Self::checked_uid(ctx, uid)?;
+        let not_found = || {
+            PortletError::NotFound(
+                ctx.tr(
+                    "cette personne n’est pas dans l’annuaire",
+                    "this person is not in the directory",
+                )
+                .into(),
+            )
+        };
+        let person = ctx.directory().person(uid).await?.ok_or_else(not_found)?;
+        if !Viewer::new(ctx).may_find(&person) {
+            return Err(not_found());
+        }
+        let mut carnet = load_carnet(ctx).await?;
+        if carnet.iter().any(|u| u.eq_ignore_ascii_case(&person.id)) {
+            return Ok(());
+        }
+        if carnet.len() >= MAX_CARNET {
+            return Err(PortletError::BadRequest(if ctx.is_english() {
+                format!("your address book already holds {MAX_CARNET} people; remove some first")
+            } else {
+                format!("votre carnet compte déjà {MAX_CARNET} personnes ; retirez-en d’abord")
+            }));
+        }
+        carnet.push(person.id);
+        ctx.data().set_json(CARNET_KEY, &carnet).await?;
+        Ok(())
+    }
+
+    async fn remove_from_carnet(ctx: &PortletContext, uid: &str) -> Result<(), PortletError> {
+        let uid = Self::checked_uid(ctx, uid)?;
+        let mut carnet = load_carnet(ctx).await?;
+        let before = carnet.len();
+        carnet.retain(|u| !u.eq_ignore_ascii_case(uid));
+        if carnet.len() != before {
+            ctx.data().set_json(CARNET_KEY, &carnet).await?;
+        }
+        Ok(())
+    }
+
+    /// Store which of her own details the current user hides (never anybody else's).
+    async fn save_visibility(
+        ctx: &PortletContext,
+        request: &ActionRequest,
+    ) -> Result<(), PortletError> {
+        let me = ctx.user();
+        let offered = hideable_fields(ctx, me);
+        let shared = ctx.data().shared();
+        let previous = load_hidden(&shared, &me.id).await?;
+        let mut hidden: Vec<String> = offered
+            .iter()
+            .filter(|f| request.field(&format!("show.{f}")).is_none())
+            .cloned()
+            .collect();
+        // Keep earlier choices about details the form does not offer now (the rules may
+        // offer them again later).
+        for f in previous.fields() {
+            if !contains(&offered, f) && !contains(&hidden, f) {
+                hidden.push(f.clone());
+            }
+        }
+        hidden.truncate(MAX_HIDDEN);
+        let key = hidden_key(&me.id);
+        if hidden.is_empty() {
+            shared.delete(&key).await?;
+        } else {
+            shared.set_json(&key, &hidden).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Portlet for Annuaire {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        let markup = match ctx.mode() {
+            Mode::View => self.render_view(ctx).await?,
+            Mode::Edit => self.render_edit(ctx).await?,
+            Mode::Help => self.templates.render(
+                if ctx.is_english() {
+                    "help_en"
+                } else {
+                    "help_fr"
+                },
+                (),
+            )?,
+        };
+        let mut response = RenderResponse::from(markup);
+        if ctx.mode() == Mode::View && ctx.params().values().any(|v| !v.is_empty()) {
+            // A search gets a page title of its own.
+            response = response.title(ctx.tr(
+                "Annuaire : résultats de recherche",
+                "Directory: search results",
+            ));
+        }
+        Ok(response)
+    }
+
+    async fn action(
+        &self,
+        ctx: &mut PortletContext,
+        request: ActionRequest,
+    ) -> Result<ActionResponse, PortletError> {
+        // Back to the same search after adding or removing someone.
+        let keep = Criteria::read(|name| request.field(name)).valid_only();
+        let mut back = ActionResponse::default();
+        for (name, value) in keep.pairs() {
+            if !value.is_empty() {
+                back = back.param(name, value);
+            }
+        }
+        match request.required("op")? {
+            "carnet" => {
+                Self::add_to_carnet(ctx, request.required("uid")?).await?;
+                Ok(back)
+            }
+            "retirer" => {
+                Self::remove_from_carnet(ctx, request.required("uid")?).await?;
+                Ok(back)
+            }
+            "visibilite" => {
+                Self::save_visibility(ctx, &request).await?;
+                Ok(ActionResponse::default()
+                    .mode(Mode::Edit)
+                    .param("enregistre", "1"))
+            }
+            other => Err(PortletError::BadRequest(format!("unknown op {other:?}"))),
+        }
+    }
+}

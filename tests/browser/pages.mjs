@@ -1,0 +1,41 @@
+// The pages the browser suite audits with axe-core (WCAG 2.1 A and AA), one line each.
+//
+// Adding a page to the suite is one line here:
+//   { name: 'what it is', server: 'lycee' | 'fixture', login: 'eleve' | … | null, path: '/…' },
+// `login` is a demo account (its password is its login) or null for an anonymous visitor;
+// `path` is requested after logging in and may redirect (the page audited is where it
+// lands). Optional: `status` (the HTTP status expected, 200 by default), `shows` (selectors,
+// one or a list, that must each match something visible: the page is what it claims),
+// `wrongPassword: true` (submit the login form with a wrong password instead of
+// requesting `path`: the form's error state), `expectViolations: ['rule-id']` (the
+// self-test page, which must FAIL the audit with exactly those rules: it proves the
+// checker is live).
+//
+// Every page listed must have zero violations and a <title> of its own: two entries that
+// land on different pages (URL or language) must have different titles.
+export const PAGES = [
+  { name: 'login form', server: 'lycee', login: null, path: '/login' },
+  { name: 'login form, wrong password', server: 'lycee', login: null, path: '/login', wrongPassword: true, status: 401, shows: '.error-box' },
+  { name: 'home (élève)', server: 'lycee', login: 'eleve', path: '/page/accueil' },
+  { name: 'home (enseignant)', server: 'lycee', login: 'enseignant', path: '/page/accueil' },
+  { name: 'home (parent)', server: 'lycee', login: 'parent', path: '/page/accueil' },
+  { name: 'home (personnel)', server: 'lycee', login: 'personnel', path: '/page/accueil' },
+  { name: 'home in English', server: 'lycee', login: 'eleve', path: '/lang/en?next=/page/accueil' },
+  { name: 'layout editing', server: 'lycee', login: 'eleve', path: '/layout/accueil' },
+  { name: 'layout editing (personnel)', server: 'lycee', login: 'personnel', path: '/layout/accueil' },
+  { name: 'admin', server: 'lycee', login: 'personnel', path: '/admin', shows: 'main table' },
+  { name: 'my account (élève)', server: 'lycee', login: 'eleve', path: '/compte', shows: '#acc-password' },
+  { name: 'my account (enseignant: delegation, groups)', server: 'lycee', login: 'enseignant', path: '/compte', shows: '#del-to' },
+  { name: 'directory search (annuaire)', server: 'lycee', login: 'enseignant', path: '/page/annuaire/annuaire?p.nom=Martin' },
+  { name: '404 page', server: 'lycee', login: 'eleve', path: '/page/nulle-part', status: 404 },
+  { name: '403 page', server: 'lycee', login: 'eleve', path: '/admin', status: 403 },
+  { name: 'error boxes: too slow, failed, maintenance', server: 'fixture', login: 'eleve', path: '/page/erreurs', shows: ['#w-lent .error-box:has-text("trop de temps")', '#w-en-panne .error-box:has-text("erreur")', '#w-entretien .error-box:has-text("maintenance")'] },
+  { name: 'self-test: image without alt', server: 'fixture', login: 'eleve', path: '/page/bad', shows: '#w-image-sans-alt img', expectViolations: ['image-alt'] },
+];
+
+// Profiles whose every tab, and every window of it in every mode and state its controls
+// offer (help, edit/preferences, maximized), is audited too.
+export const WINDOW_SWEEPS = ['eleve', 'enseignant', 'parent', 'personnel'];
+
+// The WCAG levels checked: axe-core rules tagged with any of these.
+export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
