@@ -215,6 +215,13 @@ async fn accounts_past_their_end_date_are_deactivated_then_due_for_deletion() {
     let p = portal(dir.path(), &clock).await;
     let mut ancien = p.login("ancien").await;
     assert_eq!(ancien.get("/page/accueil").await.status, 200);
+    let r = ancien
+        .post_csrf(
+            "/layout",
+            &[("tab", "accueil"), ("window", "hello"), ("op", "minimize")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "she saved a layout");
     clock.set(parse_generalized_time(ANCIEN_END).unwrap() + Duration::from_secs(1));
     // Her open session stops working, and she cannot log in again.
     let r = ancien.get("/page/accueil").await;
@@ -241,13 +248,32 @@ async fn accounts_past_their_end_date_are_deactivated_then_due_for_deletion() {
             .body
             .contains("Désactivé (période de grâce)")
     );
-    clock.advance(DAY * 31);
-    assert!(
+    // Not yet past the grace period: her data is kept.
+    assert_eq!(
         admin
-            .get("/admin")
+            .post_csrf("/admin/purge", &[("uid", "ancien")])
             .await
-            .body
-            .contains("À supprimer de l’annuaire")
+            .status,
+        400
+    );
+    clock.advance(DAY * 31);
+    let page = admin.get("/admin").await.body;
+    assert!(page.contains("À supprimer de l’annuaire"));
+    assert!(page.contains("Supprimer ses données de l’ENT"));
+    assert_eq!(
+        admin
+            .post_csrf("/admin/purge", &[("uid", "ancien")])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        admin
+            .post_csrf("/admin/purge", &[("uid", "lea")])
+            .await
+            .status,
+        400,
+        "an active account is never purged"
     );
     p.stop().await;
 }

@@ -400,16 +400,38 @@ pub(crate) async fn ending_accounts(state: &State, lang: Lang) -> Result<Vec<Val
     Ok(people
         .iter()
         .filter_map(|p| {
-            let status = match state.lifecycle.status(p, now) {
+            let (status, due) = match state.lifecycle.status(p, now) {
                 AccountStatus::Active => return None,
-                AccountStatus::Deactivated => lang.t("status_deactivated"),
-                AccountStatus::DueForDeletion => lang.t("status_delete"),
+                AccountStatus::Deactivated => (lang.t("status_deactivated"), false),
+                AccountStatus::DueForDeletion => (lang.t("status_delete"), true),
             };
             Some(Value::from_pairs([
                 ("uid", Value::from(p.id.as_str())),
                 ("name", Value::from(p.display_name.as_str())),
                 ("status", Value::from(status)),
+                ("due", Value::from(due)),
             ]))
         })
         .collect())
+}
+
+/// `POST /admin/purge`: delete from the ENT's storage everything about an account past
+/// its grace period (only then: an active or merely deactivated account is refused).
+pub(crate) async fn admin_purge(state: &Arc<State>, user: &Arc<Person>, req: &Request) -> Handled {
+    let uid = field(req, "uid").trim();
+    let person = state
+        .services
+        .directory
+        .person(uid)
+        .await?
+        .ok_or(Fail::NotFound)?;
+    if state.lifecycle.status(&person, state.clock.now()) != AccountStatus::DueForDeletion {
+        return Err(Fail::BadRequest(format!(
+            "{uid} is not past its grace period; its data is kept"
+        )));
+    }
+    state.services.storage.delete_user(&person.id).await?;
+    state.sessions.delete_sessions_of(&person.id).await?;
+    tracing::info!(admin = %user.id, user = %person.id, "account data deleted");
+    Ok(redirect(&format!("{}/admin?done=1", state.base)))
 }

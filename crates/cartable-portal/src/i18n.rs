@@ -297,6 +297,16 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "À supprimer de l’annuaire",
         "To delete from the directory",
     ),
+    (
+        "purge",
+        "Supprimer ses données de l’ENT",
+        "Delete their data from the ENT",
+    ),
+    (
+        "purge_help",
+        "La suppression efface les préférences, la page, les données des services et les sessions du compte ; l’entrée de l’annuaire se supprime dans l’annuaire de référence.",
+        "Deletion erases the account's preferences, page, service data and sessions; the directory entry is deleted in the reference directory.",
+    ),
 ];
 
 static FR: LazyLock<BTreeMap<&'static str, &'static str>> =

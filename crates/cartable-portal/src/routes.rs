@@ -174,6 +174,9 @@ async fn route_user(
         (&Method::POST, ["compte", "groups"]) => {
             crate::account::groups(state, caller, user, req).await
         }
+        (&Method::POST, ["admin", "purge"]) if is_admin(user) => {
+            crate::account::admin_purge(state, user, req).await
+        }
         (&Method::POST, ["admin", "password"]) if is_admin(user) => {
             crate::account::admin_reset_password(state, caller, user, req).await
         }

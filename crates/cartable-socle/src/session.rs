@@ -87,6 +87,8 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn session(&self, id: &SessionId) -> Result<Option<Session>, SocleError>;
     /// Delete a session (logout, rotation).
     async fn delete_session(&self, id: &SessionId) -> Result<(), SocleError>;
+    /// Delete every session of a user (account deleted, password regenerated).
+    async fn delete_sessions_of(&self, user: &str) -> Result<(), SocleError>;
 }
 
 #[cfg(test)]

@@ -342,6 +342,26 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn delete_user(&self, user: &str) -> Result<(), SocleError> {
+        if user.is_empty() {
+            // The empty scope is the shared data of every portlet: never a user's.
+            return Err(SocleError::Invalid("empty user id".into()));
+        }
+        let user = user.to_owned();
+        self.with_conn(move |conn| {
+            // One transaction: all or nothing.
+            let tx = conn.transaction().map_err(db_error)?;
+            tx.execute("DELETE FROM preferences WHERE user = ?1", params![user])
+                .map_err(db_error)?;
+            tx.execute("DELETE FROM layouts WHERE user = ?1", params![user])
+                .map_err(db_error)?;
+            tx.execute("DELETE FROM portlet_data WHERE scope = ?1", params![user])
+                .map_err(db_error)?;
+            tx.commit().map_err(db_error)
+        })
+        .await
+    }
+
     async fn reset_layout(&self, user: &str) -> Result<(), SocleError> {
         let user = user.to_owned();
         self.with_conn(move |conn| {
@@ -524,6 +544,60 @@ impl SessionStore for SqliteStorage {
                 .map_err(db_error)
         })
         .await
+    }
+
+    async fn delete_sessions_of(&self, user: &str) -> Result<(), SocleError> {
+        let user = user.to_owned();
+        self.with_conn(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE user = ?1", params![user])
+                .map(drop)
+                .map_err(db_error)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod delete_user_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[tokio::test]
+    async fn deleting_a_user_removes_only_her_data() {
+        let s = SqliteStorage::in_memory().unwrap();
+        let prefs: BTreeMap<String, String> = [("k".to_string(), "v".to_string())].into();
+        for u in ["lea", "tom"] {
+            s.set_preferences(u, "w", &prefs).await.unwrap();
+            s.set_layout(u, "{}").await.unwrap();
+            s.set_data("notes", &DataScope::User(u.into()), "n", b"x")
+                .await
+                .unwrap();
+        }
+        s.set_data("notes", &DataScope::Shared, "n", b"shared")
+            .await
+            .unwrap();
+        let session = Session::new(Some("lea".into()), "fr", std::time::Duration::from_secs(60));
+        s.save_session(&session).await.unwrap();
+
+        s.delete_user("lea").await.unwrap();
+        s.delete_sessions_of("lea").await.unwrap();
+        assert!(s.preferences("lea", "w").await.unwrap().is_empty());
+        assert!(s.layout("lea").await.unwrap().is_none());
+        assert!(
+            s.data("notes", &DataScope::User("lea".into()), "n")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(s.session(&session.id).await.unwrap().is_none());
+        assert_eq!(s.preferences("tom", "w").await.unwrap(), prefs);
+        assert!(
+            s.data("notes", &DataScope::Shared, "n")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(s.delete_user("").await.is_err());
     }
 }
 

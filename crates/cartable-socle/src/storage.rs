@@ -78,6 +78,10 @@ pub trait Storage: Send + Sync + 'static {
         key: &str,
     ) -> Result<(), SocleError>;
 
+    /// Forget everything stored about a user: her preferences, layout and every
+    /// portlet's data in her scope (account deletion at the end of its lifecycle).
+    async fn delete_user(&self, user: &str) -> Result<(), SocleError>;
+
     /// The keys of a portlet's data that start with `prefix`, in order.
     async fn data_keys(
         &self,
