@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use cartable_socle::{AuthError, Directory, Person, PersonQuery, Profile, SocleError};
@@ -363,8 +363,8 @@ impl LdapDirectory {
             .any(|v| v.trim().eq_ignore_ascii_case("TRUE"));
         let ended = values(&person.attributes, &self.schema.account_end)
             .iter()
-            .any(|v| match parse_generalized_time(v) {
-                Some(end) => end <= unix_now(),
+            .any(|v| match cartable_socle::parse_generalized_time(v) {
+                Some(end) => end <= SystemTime::now(),
                 None => {
                     tracing::warn!(user = %person.id, value = %v, "unreadable account end date; login refused");
                     true
@@ -465,7 +465,7 @@ impl Directory for LdapDirectory {
         let mut people: Vec<(String, Person)> = entries
             .into_iter()
             .filter_map(|e| self.to_person(e))
-            .map(|p| (fold(&p.display_name), p))
+            .map(|p| (cartable_socle::fold_name(&p.display_name), p))
             .collect();
         people.sort_by(|(a_key, a), (b_key, b)| {
             (a_key, &a.display_name, &a.id).cmp(&(b_key, &b.display_name, &b.id))
@@ -541,117 +541,6 @@ fn result_name(rc: u32) -> &'static str {
         80 => "other",
         _ => "error",
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-/// Seconds since 1970 of an LDAP GeneralizedTime (RFC 4517 §3.3.13), e.g.
-/// `20250630220000Z`, `202506302200+0200`, `20250630220000.5Z`. Without a time zone, UTC.
-pub(crate) fn parse_generalized_time(value: &str) -> Option<i64> {
-    let value = value.trim();
-    let end = value
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(value.len());
-    let (digits, mut rest) = value.split_at(end);
-    if !matches!(digits.len(), 10 | 12 | 14) {
-        return None;
-    }
-    let number = |from: usize| -> Option<i64> {
-        match digits.get(from..from + 2) {
-            Some(d) => d.parse().ok(),
-            None => Some(0),
-        }
-    };
-    let year: i64 = digits.get(0..4)?.parse().ok()?;
-    let (month, day, hour, minute, second) =
-        (number(4)?, number(6)?, number(8)?, number(10)?, number(12)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    if let Some(fraction) = rest.strip_prefix(['.', ',']) {
-        let digits_end = fraction
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(fraction.len());
-        if digits_end == 0 {
-            return None;
-        }
-        rest = &fraction[digits_end..];
-    }
-    let offset = match rest {
-        "" | "Z" => 0,
-        zone => {
-            let sign = match zone.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let zone = &zone[1..];
-            if !matches!(zone.len(), 2 | 4) || !zone.chars().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            let hours: i64 = zone[..2].parse().ok()?;
-            let minutes: i64 = zone.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// A display name folded for sorting: lower case, without accents (as the LDIF directory
-/// sorts).
-fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars().flat_map(char::to_lowercase) {
-        let folded = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-            'ç' | 'ć' | 'č' => "c",
-            'ď' | 'đ' => "d",
-            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
-            'ğ' => "g",
-            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
-            'ł' => "l",
-            'ñ' | 'ń' | 'ň' => "n",
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
-            'ř' => "r",
-            'ś' | 'š' | 'ş' => "s",
-            'ť' | 'ţ' => "t",
-            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
-            'ý' | 'ÿ' => "y",
-            'ź' | 'ż' | 'ž' => "z",
-            'œ' => "oe",
-            'æ' => "ae",
-            'ß' => "ss",
-            '\u{2019}' | '\u{2018}' => "'",
-            '\u{300}'..='\u{36f}' => "",
-            other => {
-                out.push(other);
-                continue;
-            }
-        };
-        out.push_str(folded);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -746,38 +635,6 @@ mod tests {
         assert!(dir.deactivated(&person(&[("cartableAccountEnd", &["20200101000000Z"])])));
         assert!(!dir.deactivated(&person(&[("cartableAccountEnd", &["29991231235959Z"])])));
         assert!(dir.deactivated(&person(&[("cartableAccountEnd", &["soon"])])));
-    }
-
-    #[test]
-    fn generalized_time() {
-        assert_eq!(parse_generalized_time("19700101000000Z"), Some(0));
-        assert_eq!(parse_generalized_time("20000301000000Z"), Some(951_868_800));
-        assert_eq!(parse_generalized_time("2000030100Z"), Some(951_868_800));
-        assert_eq!(
-            parse_generalized_time("200003010200+0200"),
-            Some(951_868_800)
-        );
-        assert_eq!(
-            parse_generalized_time("20000229230000.123-01"),
-            Some(951_868_800)
-        );
-        assert_eq!(parse_generalized_time("20000301000000"), Some(951_868_800));
-        for bad in [
-            "",
-            "2000",
-            "20001301000000Z",
-            "20000301000000X",
-            "2000030100+2",
-            "20000301000000.",
-        ] {
-            assert_eq!(parse_generalized_time(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn folds_for_sorting() {
-        assert_eq!(fold("Élodie Œuvre"), "elodie oeuvre");
-        assert_eq!(fold("Zoé L\u{2019}Hôte"), "zoe l'hote");
     }
 
     #[tokio::test]

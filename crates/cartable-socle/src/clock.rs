@@ -51,25 +51,72 @@ impl Clock for ManualClock {
 /// One day.
 pub const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// Parse an LDAP GeneralizedTime (`20270831235959Z`, seconds optional, UTC only).
-pub fn parse_generalized_time(s: &str) -> Option<SystemTime> {
-    let s = s.trim().strip_suffix('Z')?;
-    let digits = s.split(['.', ',']).next()?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) || !(10..=14).contains(&digits.len()) {
+/// Parse an LDAP GeneralizedTime (RFC 4517 §3.3.13): `20270831235959Z`, minutes and
+/// seconds optional, a fraction and a `+hhmm`/`-hhmm` offset allowed, UTC without zone.
+pub fn parse_generalized_time(value: &str) -> Option<SystemTime> {
+    let secs = unix_seconds(value)?;
+    Some(if secs >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+    })
+}
+
+/// Seconds since 1970 of an LDAP GeneralizedTime (RFC 4517 §3.3.13), e.g.
+/// `20250630220000Z`, `202506302200+0200`, `20250630220000.5Z`. Without a time zone, UTC.
+fn unix_seconds(value: &str) -> Option<i64> {
+    let value = value.trim();
+    let end = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (digits, mut rest) = value.split_at(end);
+    if !matches!(digits.len(), 10 | 12 | 14) {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| digits.get(r).and_then(|d| d.parse::<i64>().ok());
-    let (y, mo, d, h) = (num(0..4)?, num(4..6)?, num(6..8)?, num(8..10)?);
-    let mi = num(10..12).unwrap_or(0);
-    let se = num(12..14).unwrap_or(0);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    let number = |from: usize| -> Option<i64> {
+        match digits.get(from..from + 2) {
+            Some(d) => d.parse().ok(),
+            None => Some(0),
+        }
+    };
+    let year: i64 = digits.get(0..4)?.parse().ok()?;
+    let (month, day, hour, minute, second) =
+        (number(4)?, number(6)?, number(8)?, number(10)?, number(12)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
-    let days = days_from_civil(y, mo, d);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + se;
-    u64::try_from(secs)
-        .ok()
-        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+    if let Some(fraction) = rest.strip_prefix(['.', ',']) {
+        let digits_end = fraction
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(fraction.len());
+        if digits_end == 0 {
+            return None;
+        }
+        rest = &fraction[digits_end..];
+    }
+    let offset = match rest {
+        "" | "Z" => 0,
+        zone => {
+            let sign = match zone.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let zone = &zone[1..];
+            if !matches!(zone.len(), 2 | 4) || !zone.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let hours: i64 = zone[..2].parse().ok()?;
+            let minutes: i64 = zone.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
 /// Format a time as GeneralizedTime (`YYYYMMDDHHMMSSZ`).
@@ -125,10 +172,35 @@ mod tests {
         );
         assert!(parse_generalized_time("20271331000000Z").is_none());
         assert!(parse_generalized_time("2027").is_none());
-        assert!(
-            parse_generalized_time("20270831235959").is_none(),
-            "UTC only"
+        assert_eq!(
+            parse_generalized_time("20270831235959"),
+            Some(t),
+            "no zone means UTC"
         );
+    }
+
+    #[test]
+    fn generalized_time_forms() {
+        let secs = |s: &str| {
+            parse_generalized_time(s)
+                .map(|t| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs())
+        };
+        assert_eq!(secs("19700101000000Z"), Some(0));
+        assert_eq!(secs("20000301000000Z"), Some(951_868_800));
+        assert_eq!(secs("2000030100Z"), Some(951_868_800));
+        assert_eq!(secs("200003010200+0200"), Some(951_868_800));
+        assert_eq!(secs("20000229230000.123-01"), Some(951_868_800));
+        assert_eq!(secs("20000301000000"), Some(951_868_800));
+        for bad in [
+            "",
+            "2000",
+            "20001301000000Z",
+            "20000301000000X",
+            "2000030100+2",
+            "20000301000000.",
+        ] {
+            assert_eq!(secs(bad), None, "{bad}");
+        }
     }
 
     #[test]

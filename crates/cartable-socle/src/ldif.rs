@@ -414,7 +414,7 @@ impl Directory for LdifDirectory {
             0 => DEFAULT_LIMIT,
             n => n.min(MAX_LIMIT),
         };
-        let name = query.name.as_deref().map(|n| fold(n.trim()));
+        let name = query.name.as_deref().map(|n| fold_name(n.trim()));
         let attribute = query
             .attribute
             .as_ref()
@@ -827,7 +827,7 @@ fn build_entry(
         .filter(|a| a.name != "userPassword")
         .map(|a| (a.name, a.values.into_iter().map(|(v, _)| v).collect()))
         .collect();
-    let search_name = fold(&display_name);
+    let search_name = fold_name(&display_name);
     Ok(Some(Entry {
         person: Person {
             id: uid,
@@ -910,8 +910,9 @@ fn parse_password(value: &str, line: usize, dn: &str) -> Result<PasswordHash, Ld
     Ok(hash)
 }
 
-/// Fold a name for searching: lower case, French (and other Latin) accents removed.
-fn fold(s: &str) -> String {
+/// Fold a name for searching and sorting: lower case, French (and other Latin) accents
+/// removed, typographic apostrophes made plain. Every directory backend sorts with it.
+pub fn fold_name(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars().flat_map(char::to_lowercase) {
         let folded = match c {
@@ -1382,7 +1383,7 @@ mod tests {
 
     #[test]
     fn folds_accents_and_case() {
-        assert_eq!(fold("Éloïse Œuvre-Façade"), "eloise oeuvre-facade");
-        assert_eq!(fold("e\u{301}"), "e");
+        assert_eq!(fold_name("Éloïse Œuvre-Façade"), "eloise oeuvre-facade");
+        assert_eq!(fold_name("e\u{301}"), "e");
     }
 }

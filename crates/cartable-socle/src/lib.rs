@@ -42,7 +42,7 @@ pub use password::{PasswordPolicy, PasswordRejected};
 
 pub use directory::{Directory, Person, PersonQuery};
 pub use error::{AuthError, SocleError};
-pub use ldif::{LdifDirectory, LdifError, hash_password};
+pub use ldif::{LdifDirectory, LdifError, fold_name, hash_password};
 pub use notify::{Audience, MemoryNotifier, Notification, Notifier};
 pub use profile::Profile;
 pub use session::{Session, SessionId, SessionStore, random_token};

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::{DAY, Person, parse_generalized_time};
 
-/// The directory attribute holding an account's end date (GeneralizedTime).
+/// The directory attribute holding an account's end date (GeneralizedTime); an
+/// unreadable value deactivates the account.
 pub const END_ATTRIBUTE: &str = "cartableAccountEnd";
 /// The directory attribute deactivating an account at once (`TRUE`).
 pub const DISABLED_ATTRIBUTE: &str = "cartableAccountDisabled";
@@ -37,9 +38,17 @@ impl Default for AccountLifecycle {
 impl AccountLifecycle {
     /// The status of an account at `now`.
     pub fn status(&self, person: &Person, now: SystemTime) -> AccountStatus {
-        let end = person
-            .attribute(END_ATTRIBUTE)
-            .and_then(parse_generalized_time);
+        let end = match person.attribute(END_ATTRIBUTE) {
+            None => None,
+            Some(raw) => match parse_generalized_time(raw) {
+                Some(end) => Some(end),
+                None => {
+                    // Refuse rather than guess: the LDAP backend does the same.
+                    tracing::warn!(user = %person.id, value = raw, "unreadable account end date");
+                    return AccountStatus::Deactivated;
+                }
+            },
+        };
         match end {
             Some(end) if now >= end + self.grace => AccountStatus::DueForDeletion,
             Some(end) if now >= end => AccountStatus::Deactivated,
@@ -78,5 +87,13 @@ mod tests {
         p.attributes
             .insert(DISABLED_ATTRIBUTE.into(), vec!["TRUE".into()]);
         assert_eq!(l.status(&p, end), AccountStatus::Deactivated);
+        p.attributes.remove(DISABLED_ATTRIBUTE);
+        p.attributes
+            .insert(END_ATTRIBUTE.into(), vec!["bientôt".into()]);
+        assert_eq!(
+            l.status(&p, end - DAY),
+            AccountStatus::Deactivated,
+            "unreadable"
+        );
     }
 }
