@@ -51,6 +51,13 @@ impl Clock for ManualClock {
 /// One day.
 pub const DAY: Duration = Duration::from_secs(24 * 3600);
 
+/// Whether `ends` is in the future and at most `max_days` days from `now` (a minute of
+/// slack for the time a form takes to arrive). Groups and delegations share this rule.
+pub fn within_days(now: SystemTime, ends: SystemTime, max_days: u64) -> bool {
+    let max = now + DAY * u32::try_from(max_days).unwrap_or(u32::MAX) + Duration::from_secs(60);
+    ends > now && ends <= max
+}
+
 /// Parse an LDAP GeneralizedTime (RFC 4517 §3.3.13): `20270831235959Z`, minutes and
 /// seconds optional, a fraction and a `+hhmm`/`-hhmm` offset allowed, UTC without zone.
 pub fn parse_generalized_time(value: &str) -> Option<SystemTime> {

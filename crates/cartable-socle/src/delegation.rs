@@ -3,13 +3,14 @@
 //! plusieurs de ses rôles, pour une durée déterminée").
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::clock::within_days;
 use crate::records::{Records, new_id};
-use crate::{Clock, DAY, Person, Profile, SocleError, Storage};
+use crate::{Clock, Person, Profile, SocleError, Storage};
 
 /// One delegation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,8 +120,7 @@ impl Delegations {
             return Err(DelegationError::BadRecipient);
         }
         let now = self.clock.now();
-        let max = now + DAY * self.policy.max_days as u32 + Duration::from_secs(60);
-        if ends <= now || ends > max {
+        if !within_days(now, ends, self.policy.max_days) {
             return Err(DelegationError::BadPeriod {
                 max_days: self.policy.max_days,
             });
@@ -193,7 +193,7 @@ impl Delegations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ManualClock, SqliteStorage};
+    use crate::{DAY, ManualClock, SqliteStorage};
 
     fn person(id: &str, profiles: &[Profile]) -> Person {
         Person {

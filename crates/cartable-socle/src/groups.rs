@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::clock::within_days;
 use crate::records::{Records, new_id};
-use crate::{Clock, DAY, Person, Profile, SocleError, Storage};
+use crate::{Clock, Person, Profile, SocleError, Storage};
 
 /// A group of users.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,8 +247,7 @@ impl Groups {
     }
 
     fn check_end(&self, now: SystemTime, ends: SystemTime) -> Result<(), GroupError> {
-        let max = now + DAY * self.policy.max_days as u32;
-        if ends <= now || ends > max + Duration::from_secs(60) {
+        if !within_days(now, ends, self.policy.max_days) {
             return Err(GroupError::BadEndDate {
                 max_days: self.policy.max_days,
             });
@@ -292,7 +292,7 @@ fn check_name(name: &str) -> Result<String, GroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ManualClock, SqliteStorage};
+    use crate::{DAY, ManualClock, SqliteStorage};
 
     fn person(id: &str, profiles: &[Profile]) -> Person {
         Person {
