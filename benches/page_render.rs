@@ -5,52 +5,15 @@
 //!
 //! `cargo bench --bench page_render`
 
-use std::net::{IpAddr, Ipv4Addr};
+mod support;
+
 use std::sync::Arc;
 
-use bytes::Bytes;
-use cartable::portal::{Config, Portal, PortalBuilder};
-use cartable::prelude::*;
-use cartable::socle::{LdifDirectory, SqliteStorage, hash_password};
+use cartable::portal::{Config, PortalBuilder};
+use cartable::socle::{LdifDirectory, SqliteStorage};
 use criterion::{Criterion, criterion_group, criterion_main};
-use http_body_util::{BodyExt, Full};
-
-const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-/// A portlet rendering a small list through a compiled template, like most services do.
-struct Item(Descriptor, Templates);
-
-#[async_trait]
-impl Portlet for Item {
-    fn descriptor(&self) -> &Descriptor {
-        &self.0
-    }
-    async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
-        let items: Vec<String> = (1..=8)
-            .map(|i| format!("Élément {i} pour {}", ctx.user().display_name))
-            .collect();
-        let m = self.1.render(
-            "list",
-            minijinja::context! { items => items, ns => ctx.window().namespace(),
-            url => ctx.urls().render().param("page", 2).to_string() },
-        )?;
-        Ok(m.into())
-    }
-}
-
-fn portlets() -> Vec<Arc<dyn Portlet>> {
-    (0..12)
-        .map(|i| {
-            let t = Templates::new([(
-                "list",
-                r#"<ul id="{{ ns }}-list">{% for i in items %}<li>{{ i }}</li>{% endfor %}</ul><a href="{{ url }}">Suite</a>"#,
-            )])
-            .expect("template compiles");
-            Arc::new(Item(Descriptor::new(&format!("p{i}"), format!("Service {i}").as_str()), t))
-                as Arc<dyn Portlet>
-        })
-        .collect()
-}
+use http_body_util::Full;
+use support::{login, send};
 
 fn config() -> Config {
     let windows: Vec<String> = (0..12)
@@ -65,50 +28,6 @@ fn config() -> Config {
     Config::from_toml(&toml, std::path::Path::new(".")).expect("bench config")
 }
 
-async fn send(portal: &Portal, req: http::Request<Full<Bytes>>) -> (http::Response<()>, Bytes) {
-    let resp = portal.handle(req, PEER).await;
-    let (parts, body) = resp.into_parts();
-    let bytes = body.collect().await.expect("body").to_bytes();
-    (http::Response::from_parts(parts, ()), bytes)
-}
-
-/// Log in through the portal and return the session cookie.
-async fn login(portal: &Portal) -> String {
-    let (r, body) = send(
-        portal,
-        http::Request::get("/login").body(Full::default()).unwrap(),
-    )
-    .await;
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let html = String::from_utf8_lossy(&body);
-    let marker = r#"name="_csrf" value=""#;
-    let start = html.find(marker).unwrap() + marker.len();
-    let token = &html[start..start + html[start..].find('"').unwrap()];
-    let form = format!("_csrf={token}&login=lea&password=pw");
-    let (r, _) = send(
-        portal,
-        http::Request::post("/login")
-            .header("cookie", &cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Full::new(Bytes::from(form)))
-            .unwrap(),
-    )
-    .await;
-    r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -116,15 +35,12 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let portal = rt.block_on(async {
-        let ldif = format!(
-            "dn: uid=lea,dc=test\nuid: lea\ncn: Léa Martin\nENTPersonProfils: eleve\nuserPassword: {{ARGON2}}{}\n",
-            hash_password("pw")
-        );
+        let ldif = support::ldif();
         PortalBuilder::new(config())
             .directory(Arc::new(LdifDirectory::parse(&ldif).unwrap()))
             .storage(Arc::new(SqliteStorage::in_memory().unwrap()))
             .sessions(Arc::new(SqliteStorage::in_memory().unwrap()))
-            .portlets(portlets())
+            .portlets(support::portlets("p", 12))
             .build()
             .await
             .unwrap()

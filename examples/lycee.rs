@@ -40,7 +40,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut config = Config::load(&config_path)?;
     config.apply_env()?;
-    let mut builder = PortalBuilder::new(config.clone()).portlets(cartable_demo::all());
+    // The demo's neighbours (news feeds, a CAS-linked CDI, a remote producer) on a
+    // loopback port of their own.
+    let site = cartable_demo::site::DemoSite::start().await?;
+    config.cas.services.extend(site.cas_services());
+    let mut builder =
+        PortalBuilder::new(config.clone()).portlets(site.all_portlets(&config.base_path));
     // With an [ldap] section, the directory is LDAP; otherwise the LDIF file.
     if let Some(table) = config.ldap {
         let ldap: LdapConfig = toml::Value::Table(table).try_into()?;
@@ -52,6 +57,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let portal = builder.build().await?;
     let running = portal.bind().await?;
+    site.set_portal(url::Url::parse(&format!(
+        "http://{}{}/",
+        running.local_addr(),
+        config.base_path
+    ))?);
     println!("Lycée Victor Hugo ENT on http://{}", running.local_addr());
     println!("Demo logins: eleve/eleve, enseignant/enseignant, parent/parent, personnel/personnel");
     running.wait().await;

@@ -28,6 +28,14 @@ tests/ldap/slapd.sh start
 # CARTABLE_TEST_LDAPS_URL (the last two when openssl made the test certificates).
 eval "$(tests/ldap/slapd.sh env)"
 
+echo "== PostgreSQL (cartable-postgres and the several-nodes tests; a schema per test)"
+export CARTABLE_TEST_PG_URL="${CARTABLE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if [ "${CARTABLE_TEST_PG:-}" = skip ]; then
+    echo "CARTABLE_TEST_PG=skip: the PostgreSQL tests are skipped"
+else
+    tests/pg/ready.sh "$CARTABLE_TEST_PG_URL"
+fi
+
 echo "== cargo test (unit, integration, benches in test mode)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test --doc"

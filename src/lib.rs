@@ -8,12 +8,23 @@
 //! - [`socle`]: the common services (directory, storage, sessions, notification);
 //! - [`ldap`]: the directory backend on LDAPv3 (ENT annuaire and SUPANN schemas);
 //! - [`portal`]: the container that serves pages;
+//! - [`postgres`]: storage, sessions, notifications and the change bus on PostgreSQL,
+//!   for several portal nodes;
+//! - [`remote`], [`feed`], [`cas`]: integration levels 2a (remote portlets), 2b
+//!   (RSS/Atom feeds) and 3 (CAS single sign-on); [`fetch`]: the outbound HTTP they use;
+//! - [`mail`]: the "résumé des nouveautés" by e-mail;
 //! - [`testing`]: the test kit to render and act on one portlet without a server.
 #![doc = include_str!("../README.md")]
 
+pub use cartable_cas as cas;
+pub use cartable_feed as feed;
+pub use cartable_fetch as fetch;
 pub use cartable_ldap as ldap;
+pub use cartable_mail as mail;
 pub use cartable_portal as portal;
 pub use cartable_portlet as portlet;
+pub use cartable_postgres as postgres;
+pub use cartable_remote as remote;
 pub use cartable_socle as socle;
 pub use cartable_testkit as testing;
 

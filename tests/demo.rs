@@ -13,7 +13,12 @@ async fn demo(data: &Path) -> TestPortal {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lycee/cartable.toml");
     let mut config = Config::load(&path).expect("the demo configuration loads");
     config.data_dir = data.to_path_buf();
-    TestPortal::start_config(config, cartable_demo::all()).await
+    let site = cartable_demo::site::DemoSite::start().await.unwrap();
+    config.cas.services.extend(site.cas_services());
+    let portlets = site.all_portlets(&config.base_path);
+    let portal = TestPortal::start_config(config, portlets).await;
+    site.set_portal(format!("{}/", portal.base).parse().unwrap());
+    portal
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,6 +163,74 @@ async fn demo_portlets_work_through_the_portal() {
             .await
             .body
             .contains("Sortie au musée jeudi")
+    );
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_integration_level_shows_in_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = demo(dir.path()).await;
+    let mut c = p.client();
+    c.login("eleve", "eleve").await;
+    let home = c.get("/page/accueil").await;
+    assert_eq!(home.status, 200);
+    // Level 2b: the académie's RSS feed, fetched from the demo's loopback site.
+    assert!(
+        home.body
+            .contains("Calendrier des épreuves du baccalauréat"),
+        "feed items"
+    );
+    // Level 2a: the canteen portlet of the remote producer, its form rewritten to the portal.
+    assert!(
+        home.body.contains("Carottes râpées"),
+        "remote portlet markup"
+    );
+    assert!(
+        home.body.contains("action=\"/action/accueil/"),
+        "action rewritten to the portal"
+    );
+    let before = home
+        .body
+        .matches("Vous déjeunez à la cantine demain")
+        .count();
+    let window = home
+        .body
+        .split("action=\"/action/accueil/")
+        .find_map(|rest| {
+            let w = rest.split('"').next()?;
+            w.contains("cantine").then(|| w.to_string())
+        })
+        .expect("the canteen window's action URL");
+    let r = c
+        .post_csrf(&format!("/action/accueil/{window}"), &[("lunch", "oui")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let home = c.get("/page/accueil").await;
+    assert_eq!(
+        home.body
+            .matches("Vous déjeunez à la cantine demain")
+            .count(),
+        before + 1
+    );
+    // Level 3: the services window sends the CDI through the portal's CAS server.
+    let tools = c.get("/page/outils").await;
+    let marker = "href=\"/cas/login?service=";
+    let start = tools.body.find(marker).expect("a CAS link") + "href=\"".len();
+    let link = &tools.body[start..start + tools.body[start..].find('"').unwrap()];
+    let r = c.get(&link.replace("&amp;", "&")).await;
+    assert_eq!(r.status, 303);
+    let to_cdi = r.location().to_string();
+    assert!(to_cdi.contains("/cdi/?ticket=ST-"), "{to_cdi}");
+    // The CDI validates the ticket with the portal and opens its own session.
+    let url = url::Url::parse(&to_cdi).unwrap();
+    let origin = url.origin().ascii_serialization();
+    let mut cdi = Client::new(&origin);
+    let r = cdi.get(&to_cdi[origin.len()..]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.header("set-cookie").unwrap_or("").starts_with("cdi="),
+        "ticket accepted"
     );
     p.stop().await;
 }

@@ -8,60 +8,12 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use cartable::ldap::{LdapConfig, LdapDirectory};
 use cartable::portal::{Config, PortalBuilder};
+use common::proxy::Proxy;
 use common::*;
-use tokio::net::{TcpListener, TcpStream};
-
-/// A loopback TCP proxy the test can cut (refusing and dropping connections) and restore.
-struct Proxy {
-    addr: SocketAddr,
-    up: Arc<AtomicBool>,
-}
-
-impl Proxy {
-    async fn start(target: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let up = Arc::new(AtomicBool::new(true));
-        let flag = up.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    return;
-                };
-                let flag = flag.clone();
-                tokio::spawn(async move {
-                    if !flag.load(Ordering::SeqCst) {
-                        return; // dropped: the client sees the connection close
-                    }
-                    let Ok(mut server) = TcpStream::connect(target).await else {
-                        return;
-                    };
-                    let (mut cr, mut cw) = client.split();
-                    let (mut sr, mut sw) = server.split();
-                    let watch = async {
-                        while flag.load(Ordering::SeqCst) {
-                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                        }
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy(&mut cr, &mut sw) => {}
-                        _ = tokio::io::copy(&mut sr, &mut cw) => {}
-                        _ = watch => {}
-                    }
-                });
-            }
-        });
-        Proxy { addr, up }
-    }
-
-    fn set_up(&self, up: bool) {
-        self.up.store(up, Ordering::SeqCst);
-    }
-}
+use tokio::net::TcpListener;
 
 fn ldap_url() -> Option<String> {
     let url = std::env::var("CARTABLE_TEST_LDAP_URL").ok();
@@ -92,9 +44,12 @@ async fn the_demo_runs_on_ldap_and_survives_the_directory_going_away() {
         .unwrap();
     ldap.url = format!("ldap://{}", proxy.addr);
     ldap.timeout_ms = 1000;
+    let site = cartable_demo::site::DemoSite::start().await.unwrap();
+    config.cas.services.extend(site.cas_services());
+    let portlets = site.all_portlets(&config.base_path);
     let portal = PortalBuilder::new(config)
         .directory(Arc::new(LdapDirectory::new(ldap).unwrap()))
-        .portlets(cartable_demo::all())
+        .portlets(portlets)
         .build()
         .await
         .unwrap();

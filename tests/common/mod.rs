@@ -2,6 +2,9 @@
 //! directory, a cookie-keeping HTTP client and a few test portlets.
 #![allow(dead_code)]
 
+pub mod process;
+pub mod proxy;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -25,9 +25,11 @@
 //! [`Templates`]: cartable_portlet::Templates
 
 mod bookmarks;
+mod cantine;
 mod news;
 mod notes;
 mod profile;
+pub mod site;
 mod util;
 mod welcome;
 
@@ -36,6 +38,7 @@ use std::sync::Arc;
 use cartable_portlet::Portlet;
 
 pub use bookmarks::Bookmarks;
+pub use cantine::Cantine;
 pub use news::News;
 pub use notes::Notes;
 pub use profile::MyProfile;

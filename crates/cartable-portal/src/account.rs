@@ -431,6 +431,11 @@ pub(crate) async fn admin_purge(state: &Arc<State>, user: &Arc<Person>, req: &Re
         )));
     }
     state.services.storage.delete_user(&person.id).await?;
+    state
+        .publish(cartable_socle::Change::User {
+            user: person.id.clone(),
+        })
+        .await;
     state.sessions.delete_sessions_of(&person.id).await?;
     tracing::info!(admin = %user.id, user = %person.id, "account data deleted");
     Ok(redirect(&format!("{}/admin?done=1", state.base)))

@@ -62,6 +62,21 @@ pub(crate) async fn render_all(
     futures::future::join_all(handles).await
 }
 
+/// Start every job at once, each in its own task; the handles are in the jobs' order
+/// (a streamed page awaits them in document order while they all run).
+pub(crate) fn spawn_all(
+    state: &Arc<State>,
+    user: &Arc<Person>,
+    tab: &str,
+    locale: &str,
+    csrf: &str,
+    jobs: &[WindowJob],
+) -> Vec<tokio::task::JoinHandle<Outcome>> {
+    jobs.iter()
+        .map(|job| tokio::spawn(render_one(state, user, tab, locale, csrf, job)))
+        .collect()
+}
+
 fn render_one(
     state: &Arc<State>,
     user: &Arc<Person>,

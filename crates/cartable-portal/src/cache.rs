@@ -119,6 +119,20 @@ impl FragmentCache {
         entries.retain(|k, _| k.portlet != portlet || !(k.user.is_empty() || k.user == user));
     }
 
+    /// Forget every fragment of a portlet (its shared data changed).
+    pub fn invalidate_portlet(&self, portlet: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|k, _| k.portlet != portlet);
+    }
+
+    /// Forget everything.
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     fn personalize(&self, mut response: RenderResponse, csrf: &str) -> RenderResponse {
         if response.markup.as_str().contains(&self.placeholder) {
             let html = response.markup.as_str().replace(&self.placeholder, csrf);

@@ -155,6 +155,10 @@ pub struct Config {
     /// Per-window render deadline in milliseconds.
     #[serde(default = "default_deadline")]
     pub deadline_ms: u64,
+    /// Send pages as they are ready, window by window in document order (the default);
+    /// `false` sends each page whole once every window is rendered.
+    #[serde(default = "yes")]
+    pub stream_pages: bool,
     /// Mark cookies `Secure` (set it whenever the portal is served over HTTPS).
     #[serde(default)]
     pub secure_cookies: bool,
@@ -185,6 +189,76 @@ pub struct Config {
     /// Account lifecycle.
     #[serde(default)]
     pub accounts: AccountsConfig,
+    /// How users log in: the portal's own form, or an external CAS server.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// The portal as a CAS server for the établissement's services.
+    #[serde(default)]
+    pub cas: CasConfig,
+    /// Hosts the portal may fetch from (feeds, remote portlets): `host`, `host:port`,
+    /// `*.domain`, `*`; loopback and private addresses only as exact IP literals.
+    #[serde(default)]
+    pub allowed_hosts: cartable_fetch::HostPolicy,
+    /// News feeds (RSS 2.0, Atom 1.0), one window each (integration level 2b).
+    #[serde(default)]
+    pub feeds: Vec<cartable_feed::FeedConfig>,
+    /// Remote-portlet producers whose portlets become windows (level 2a).
+    #[serde(default)]
+    pub remote: Vec<cartable_remote::RemoteConfig>,
+    /// Storage, sessions and the change bus on PostgreSQL instead of the SQLite file:
+    /// what several portal nodes share (`CARTABLE_POSTGRES_URL` sets the URL).
+    #[serde(default)]
+    pub postgres: Option<cartable_postgres::PostgresConfig>,
+    /// The "résumé des nouveautés" by e-mail, for users who opt in (SMTP).
+    #[serde(default)]
+    pub mail: Option<cartable_mail::MailConfig>,
+}
+
+/// How users log in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `form` (the default: the portal checks passwords against its directory) or `cas`
+    /// (an académie's CAS server authenticates; the directory still gives profiles).
+    #[serde(default)]
+    pub method: AuthMethod,
+    /// The CAS server's prefix, e.g. `https://sso.ac-example.fr/cas` (for `cas`).
+    #[serde(default)]
+    pub cas_server: Option<url::Url>,
+    /// The portal's public address, e.g. `https://ent.lycee.fr` (its base path is
+    /// added). Without it, the request's `Host` header is used with `http://`.
+    #[serde(default)]
+    pub public_url: Option<url::Url>,
+}
+
+/// How users log in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// The portal's login form.
+    #[default]
+    Form,
+    /// An external CAS server.
+    Cas,
+}
+
+/// The portal as a CAS 3.0 server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasConfig {
+    /// How long a service ticket stays valid, in seconds.
+    pub ticket_seconds: u64,
+    /// The registered services (also listed by the services window).
+    pub services: Vec<cartable_cas::RegisteredService>,
+}
+
+impl Default for CasConfig {
+    fn default() -> Self {
+        CasConfig {
+            ticket_seconds: 10,
+            services: Vec::new(),
+        }
+    }
 }
 
 /// Account lifecycle settings.
@@ -266,6 +340,9 @@ fn default_data_dir() -> PathBuf {
 }
 fn default_etab() -> String {
     "Cartable".into()
+}
+fn yes() -> bool {
+    true
 }
 fn default_deadline() -> u64 {
     3000
@@ -350,8 +427,15 @@ impl Config {
         Ok(self)
     }
 
-    /// Apply `CARTABLE_LISTEN` and `CARTABLE_DATA_DIR`.
+    /// Apply `CARTABLE_LISTEN`, `CARTABLE_DATA_DIR` and `CARTABLE_POSTGRES_URL` (which
+    /// moves storage to PostgreSQL, or changes the URL of the `[postgres]` section).
     pub fn apply_env(&mut self) -> Result<(), ConfigError> {
+        if let Ok(url) = std::env::var("CARTABLE_POSTGRES_URL") {
+            match self.postgres.as_mut() {
+                Some(pg) => pg.url = url,
+                None => self.postgres = Some(cartable_postgres::PostgresConfig::new(url)),
+            }
+        }
         self.apply_overrides(
             std::env::var("CARTABLE_LISTEN").ok().as_deref(),
             std::env::var_os("CARTABLE_DATA_DIR").map(PathBuf::from),
@@ -406,6 +490,19 @@ impl Config {
                 .validate()
                 .map_err(|e| ConfigError::Invalid(format!("layouts.{profile}: {e}")))?;
         }
+        if self.auth.method == AuthMethod::Cas && self.auth.cas_server.is_none() {
+            return Err(ConfigError::Invalid(
+                "[auth] method = \"cas\" needs cas_server = \"https://…/cas\"".into(),
+            ));
+        }
+        if self.cas.ticket_seconds == 0 || self.cas.ticket_seconds > 300 {
+            return Err(ConfigError::Invalid(format!(
+                "[cas] ticket_seconds = {} must be between 1 and 300",
+                self.cas.ticket_seconds
+            )));
+        }
+        cartable_cas::ServiceRegistry::new(self.cas.services.clone())
+            .map_err(|e| ConfigError::Invalid(format!("[cas] {e}")))?;
         Ok(())
     }
 }

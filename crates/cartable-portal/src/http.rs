@@ -7,8 +7,36 @@ use cartable_portlet::Params;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 
-/// The body of every response.
-pub type Body = Full<Bytes>;
+/// The body of every response: whole, or streamed (pages, window by window).
+pub type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+
+/// A whole body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
+
+/// A body streamed from a channel: each message is sent as soon as it arrives; the body
+/// ends when the sender is dropped.
+pub fn channel(capacity: usize) -> (tokio::sync::mpsc::Sender<Bytes>, Body) {
+    let (tx, rx) = tokio::sync::mpsc::channel(capacity);
+    (tx, ChannelBody(rx).boxed())
+}
+
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
 
 /// The cookie that carries the session id. Only the cookie is read: a session id in a
 /// URL is never looked at.
@@ -41,6 +69,9 @@ pub struct Request {
     pub csrf_header: Option<String>,
     /// The client's address.
     pub peer: IpAddr,
+    /// The `Host` header, when it is a plausible host name (to build absolute URLs when
+    /// no public URL is configured).
+    pub host: Option<String>,
 }
 
 /// Why a request could not be read.
@@ -116,6 +147,17 @@ impl Request {
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 255
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .map(str::to_string);
         Ok(Request {
             method: parts.method,
             segments,
@@ -129,6 +171,7 @@ impl Request {
             session_cookie,
             csrf_header,
             peer,
+            host,
         })
     }
 
@@ -168,7 +211,7 @@ fn parse_params_bytes(bytes: &[u8]) -> Params {
 
 /// An HTML response.
 pub fn html(status: StatusCode, body: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(full(body));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -179,7 +222,7 @@ pub fn html(status: StatusCode, body: String) -> Response<Body> {
 
 /// A plain-text response.
 pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    let mut r = Response::new(full(Bytes::from_static(body.as_bytes())));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -190,7 +233,7 @@ pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
 
 /// A 303 See Other to a portal path (already checked by the caller).
 pub fn redirect(location: &str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(full(Bytes::new()));
     *r.status_mut() = StatusCode::SEE_OTHER;
     // A location with bytes a header cannot hold falls back to the root.
     let value = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));

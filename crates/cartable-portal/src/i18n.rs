@@ -6,6 +6,36 @@ use std::sync::LazyLock;
 /// `(key, French, English)` for every string of the portal chrome.
 const STRINGS: &[(&str, &str, &str)] = &[
     ("skip", "Aller au contenu", "Skip to content"),
+    (
+        "err_conflict",
+        "Modification concurrente",
+        "Conflicting change",
+    ),
+    (
+        "err_conflict_msg",
+        "Cette page a été modifiée ailleurs (un autre onglet ou un autre appareil) depuis que vous l’avez ouverte. Rien n’a été enregistré : rechargez la page et recommencez.",
+        "This page was changed elsewhere (another tab or device) since you opened it. Nothing was saved: reload the page and try again.",
+    ),
+    (
+        "cas_unknown_service",
+        "Ce service n’est pas enregistré auprès de l’ENT : la connexion unique ne peut pas vous y conduire. Vérifiez le lien ou adressez-vous à l’établissement.",
+        "This service is not registered with the ENT, so single sign-on cannot take you there. Check the link or contact the school.",
+    ),
+    (
+        "cas_bad_ticket",
+        "Le retour du serveur d’authentification est incomplet. Reconnectez-vous.",
+        "The answer from the login server is incomplete. Please log in again.",
+    ),
+    (
+        "cas_refused",
+        "Le serveur d’authentification n’a pas confirmé votre connexion. Reconnectez-vous.",
+        "The login server did not confirm your login. Please log in again.",
+    ),
+    (
+        "cas_unknown_user",
+        "Votre compte académique n’est pas encore connu de cet ENT. Adressez-vous à l’établissement.",
+        "Your academic account is not known to this ENT yet. Please contact the school.",
+    ),
     ("tabs", "Onglets", "Tabs"),
     ("logout", "Se déconnecter", "Log out"),
     ("other_lang", "en", "fr"),

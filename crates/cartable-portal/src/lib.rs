@@ -22,11 +22,13 @@
 mod account;
 mod aggregate;
 mod cache;
+pub(crate) mod cas;
 pub mod config;
 mod health;
 mod http;
 mod i18n;
 pub mod layout;
+mod nodes;
 mod routes;
 pub mod security;
 mod state;
@@ -66,6 +68,9 @@ pub struct RunningPortal {
     task: JoinHandle<()>,
 }
 
+/// The body of the portal's responses: whole, or streamed window by window (pages).
+pub type ResponseBody = http::Body;
+
 impl Portal {
     /// Bind the configured address and serve.
     pub async fn bind(self) -> std::io::Result<RunningPortal> {
@@ -79,7 +84,7 @@ impl Portal {
         &self,
         req: hyper::Request<B>,
         peer: std::net::IpAddr,
-    ) -> hyper::Response<http_body_util::Full<bytes::Bytes>>
+    ) -> hyper::Response<ResponseBody>
     where
         B: hyper::body::Body<Data = bytes::Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,

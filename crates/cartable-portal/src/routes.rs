@@ -12,6 +12,7 @@
 //! | `GET /layout/{tab}`, `POST /layout` | layout editing |
 //! | `GET /admin`, `POST /admin/maintenance` | portlet status and maintenance |
 //! | `GET /theme/{file}` | theme static files |
+//! | `/cas/…`, `/login/cas` | CAS single sign-on, server and client (see [`crate::cas`]) |
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use http::{HeaderValue, Method, Response, StatusCode, header};
 use minijinja::Value;
 use minijinja::value::Serde;
 
-use crate::aggregate::{Outcome, WindowJob, render_all};
+use crate::aggregate::{Outcome, WindowJob, render_all, spawn_all};
 use crate::health::Availability;
 use crate::http::{Body, Request, clear_cookie, html, redirect, safe_filename, session_cookie};
 use crate::i18n::Lang;
@@ -49,6 +50,8 @@ pub(crate) type Handled = Result<Response<Body>, Fail>;
 /// A failure shown as an error page.
 pub(crate) enum Fail {
     NotFound,
+    /// Someone changed what the form was built from; reload and try again.
+    Conflict,
     Forbidden,
     BadRequest(String),
     Unavailable(SocleError),
@@ -57,7 +60,10 @@ pub(crate) enum Fail {
 
 impl From<SocleError> for Fail {
     fn from(e: SocleError) -> Self {
-        Fail::Unavailable(e)
+        match e {
+            SocleError::Conflict { .. } => Fail::Conflict,
+            other => Fail::Unavailable(other),
+        }
     }
 }
 
@@ -74,7 +80,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request) -> Response<Body> {
             return error_page(state, &anonymous(), Fail::Unavailable(e));
         }
     };
-    if req.method == Method::POST {
+    if req.method == Method::POST && !crate::cas::is_back_channel(state, &req) {
         let expected = caller.session.as_ref().map_or("", |s| s.csrf.as_str());
         if !csrf_matches(expected, req.csrf()) {
             tracing::info!(path = %req.raw_path, "POST refused: missing or wrong CSRF token");
@@ -122,8 +128,15 @@ async fn route(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
         (&Method::GET, ["theme", file]) => static_file(state, file),
         (&Method::GET, ["login"]) => login_form(state, caller, req).await,
         (&Method::POST, ["login"]) => login(state, caller, req).await,
-        (&Method::POST, ["logout"]) => logout(state, caller).await,
+        (&Method::POST, ["logout"]) => logout(state, caller, req).await,
         (&Method::GET, ["lang", tag]) => set_lang(state, caller, req, tag).await,
+        (&Method::GET, ["cas", "login"]) => crate::cas::login(state, caller, req).await,
+        (&Method::GET, ["cas", "serviceValidate"] | ["cas", "p3", "serviceValidate"]) => {
+            crate::cas::validate(state, req).await
+        }
+        (&Method::GET, ["cas", "logout"]) => crate::cas::logout(state, caller, req).await,
+        (&Method::GET, ["login", "cas"]) => crate::cas::client_callback(state, caller, req).await,
+        (&Method::POST, ["login", "cas"]) => crate::cas::client_single_logout(state, req).await,
         _ => {
             let Some(user) = caller.user.clone() else {
                 if *m == Method::GET {
@@ -273,6 +286,11 @@ fn error_page(state: &State, caller: &Caller, fail: Fail) -> Response<Body> {
             lang.t("err_not_found"),
             lang.t("err_not_found_msg").to_string(),
         ),
+        Fail::Conflict => (
+            StatusCode::CONFLICT,
+            lang.t("err_conflict"),
+            lang.t("err_conflict_msg").to_string(),
+        ),
         Fail::Forbidden => (
             StatusCode::FORBIDDEN,
             lang.t("err_forbidden"),
@@ -314,9 +332,7 @@ fn error_page(state: &State, caller: &Caller, fail: Fail) -> Response<Body> {
 
 fn static_file(state: &State, file: &str) -> Handled {
     let (ctype, bytes) = state.theme.static_file(file).ok_or(Fail::NotFound)?;
-    let mut r = Response::new(http_body_util::Full::new(bytes::Bytes::copy_from_slice(
-        bytes,
-    )));
+    let mut r = Response::new(crate::http::full(bytes::Bytes::copy_from_slice(bytes)));
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     r.headers_mut().insert(
@@ -343,7 +359,7 @@ fn cookie_for(state: &State, session: &Session) -> HeaderValue {
     )
 }
 
-fn next_target<'a>(state: &State, next: Option<&'a str>, fallback: &'a str) -> &'a str {
+pub(crate) fn next_target<'a>(state: &State, next: Option<&'a str>, fallback: &'a str) -> &'a str {
     next.map_or(fallback, |n| safe_redirect(n, &state.base, fallback))
 }
 
@@ -355,6 +371,10 @@ async fn login_form(state: &Arc<State>, caller: &Caller, req: &Request) -> Handl
             req.query.get("next").map(String::as_str),
             &home,
         )));
+    }
+    if state.cas.delegates_login() {
+        let next = next_target(state, req.query.get("next").map(String::as_str), &home);
+        return crate::cas::client_redirect(state, req, next);
     }
     let (session, fresh) = match &caller.session {
         Some(s) => (s.clone(), false),
@@ -396,6 +416,9 @@ fn login_page(
 }
 
 async fn login(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
+    if state.cas.delegates_login() {
+        return Err(Fail::NotFound);
+    }
     let home = format!("{}/", state.base);
     let login = req.form.get("login").map_or("", |s| s.trim());
     let password = req.form.get("password").map_or("", String::as_str);
@@ -437,15 +460,7 @@ async fn login(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
         }
         Ok(person) => {
             state.throttle.success(login);
-            // Rotate: the anonymous session (and any id an attacker planted) dies here.
-            if let Some(old) = &caller.session {
-                state.sessions.delete_session(&old.id).await?;
-            }
-            let session = Session::new(Some(person.id.clone()), lang.tag(), state.session_ttl);
-            state.sessions.save_session(&session).await?;
-            tracing::info!(user = %person.id, "login");
-            state.remember(Arc::new(person));
-            Ok(with_cookie(redirect(&next), cookie_for(state, &session)))
+            Ok(open_session(state, caller, person, &next).await?.0)
         }
         Err(AuthError::InvalidCredentials) => {
             state.throttle.failure(login, req.peer);
@@ -480,14 +495,46 @@ async fn login(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
     }
 }
 
-async fn logout(state: &Arc<State>, caller: &Caller) -> Handled {
-    if let Some(s) = &caller.session {
-        state.sessions.delete_session(&s.id).await?;
+/// Open a session for a person who just proved who she is, and send her on.
+pub(crate) async fn open_session(
+    state: &Arc<State>,
+    caller: &Caller,
+    person: Person,
+    next: &str,
+) -> Result<(Response<Body>, SessionId), Fail> {
+    // Rotate: the anonymous session (and any id an attacker planted) dies here.
+    if let Some(old) = &caller.session {
+        state.sessions.delete_session(&old.id).await?;
     }
-    Ok(with_cookie(
-        redirect(&format!("{}/login", state.base)),
-        clear_cookie(&state.base, state.config.secure_cookies),
+    let session = Session::new(
+        Some(person.id.clone()),
+        caller.lang.tag(),
+        state.session_ttl,
+    );
+    state.sessions.save_session(&session).await?;
+    tracing::info!(user = %person.id, "login");
+    state.remember(Arc::new(person));
+    Ok((
+        with_cookie(redirect(next), cookie_for(state, &session)),
+        session.id,
     ))
+}
+
+/// A response that also removes the session cookie.
+pub(crate) fn without_session(state: &State, response: Response<Body>) -> Response<Body> {
+    with_cookie(
+        response,
+        clear_cookie(&state.base, state.config.secure_cookies),
+    )
+}
+
+async fn logout(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
+    if let Some(s) = &caller.session {
+        crate::cas::end_session(state, s).await?;
+    }
+    let target = crate::cas::client_logout_target(state, req)
+        .unwrap_or_else(|| format!("{}/login", state.base));
+    Ok(without_session(state, redirect(&target)))
 }
 
 async fn set_lang(state: &Arc<State>, caller: &Caller, req: &Request, tag: &str) -> Handled {
@@ -567,7 +614,7 @@ async fn page(
     target: Option<&str>,
 ) -> Handled {
     let lang = caller.lang;
-    let layout = state.layout(user).await?;
+    let (layout, layout_version) = state.layout_versioned(user).await?;
     let tab = layout.tab(tab_id).ok_or(Fail::NotFound)?;
     let target = match target {
         None => None,
@@ -620,6 +667,35 @@ async fn page(
     let csrf = caller.session.as_ref().map_or("", |s| s.csrf.as_str());
     let shape: Vec<usize> = columns.iter().map(Vec::len).collect();
     let jobs: Vec<WindowJob> = columns.into_iter().flatten().collect();
+    let mut ctx = chrome(state, caller, tab.title_in(lang.tag()), &req.raw_path);
+    ctx.insert("heading", Value::from(tab.title_in(lang.tag())));
+    ctx.insert("maximized", Value::from(maximized));
+    ctx.insert("tabs", tabs_value(state, &layout, tab_id, lang));
+    ctx.insert("layout_version", Value::from(layout_version.get()));
+    ctx.insert(
+        "layout_url",
+        Value::from(format!("{}/layout/{tab_id}", state.base)),
+    );
+    // The plain page (no window targeted) is streamed: its title does not depend on the
+    // windows. A targeted one (help, edit, maximized, parameters) is titled after its
+    // window, so it is sent whole.
+    let jobs = if target.is_none() && state.config.stream_pages {
+        match stream_page(
+            state,
+            user,
+            lang,
+            tab_id,
+            ctx.clone(),
+            &shape,
+            jobs,
+            locked.clone(),
+        ) {
+            Ok(response) => return Ok(response),
+            Err(jobs) => jobs,
+        }
+    } else {
+        jobs
+    };
     let outcomes = render_all(state, user, tab_id, lang.tag(), csrf, jobs).await;
 
     let mut styles = Vec::new();
@@ -659,18 +735,117 @@ async fn page(
         .map(|n| Value::from(iter.by_ref().take(*n).collect::<Vec<_>>()))
         .collect();
 
-    let mut ctx = chrome(state, caller, &page_title, &req.raw_path);
-    ctx.insert("heading", Value::from(tab.title_in(lang.tag())));
-    ctx.insert("maximized", Value::from(maximized));
+    ctx.insert("page_title", Value::from(page_title));
     ctx.insert("columns", Value::from(columns));
     ctx.insert("head_styles", sv(styles));
     ctx.insert("head_scripts", sv(scripts));
-    ctx.insert("tabs", tabs_value(state, &layout, tab_id, lang));
-    ctx.insert(
-        "layout_url",
-        Value::from(format!("{}/layout/{tab_id}", state.base)),
-    );
     render_template(state, "page.html", StatusCode::OK, ctx)
+}
+
+/// Where a window goes in a streamed page's skeleton.
+const WINDOW_MARKER: &str = "<!--cartable:window-->";
+
+/// Send a page as it is ready: the head, banner and tabs at once, then each window in
+/// document order as soon as it and those before it are rendered (every window renders
+/// concurrently from the start). Works without JavaScript: it is one HTML document,
+/// written top to bottom. Head resources a window asks for come as `<link>`/`<script>`
+/// just before it. Gives the jobs back when the theme's `page.html` has no window
+/// placeholders (an établissement theme written before streaming): the page is then
+/// sent whole.
+#[allow(clippy::result_large_err)]
+#[allow(clippy::too_many_arguments)]
+fn stream_page(
+    state: &Arc<State>,
+    user: &Arc<Person>,
+    lang: Lang,
+    tab_id: &str,
+    mut ctx: BTreeMap<&'static str, Value>,
+    shape: &[usize],
+    jobs: Vec<WindowJob>,
+    locked: BTreeMap<String, bool>,
+) -> Result<Response<Body>, Vec<WindowJob>> {
+    let globals = ctx.clone();
+    let placeholders: Vec<Value> = shape
+        .iter()
+        .map(|n| {
+            Value::from(
+                (0..*n)
+                    .map(|_| {
+                        Value::from_pairs([(
+                            "placeholder",
+                            Value::from_safe_string(WINDOW_MARKER.to_string()),
+                        )])
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    ctx.insert("columns", Value::from(placeholders));
+    let Ok(skeleton) = state.theme.render("page.html", Value::from_pairs(ctx)) else {
+        return Err(jobs);
+    };
+    let pieces: Vec<bytes::Bytes> = skeleton
+        .split(WINDOW_MARKER)
+        .map(|p| bytes::Bytes::copy_from_slice(p.as_bytes()))
+        .collect();
+    if pieces.len() != jobs.len() + 1 {
+        return Err(jobs);
+    }
+    let csrf = globals
+        .get("csrf")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let handles = spawn_all(state, user, tab_id, lang.tag(), &csrf, &jobs);
+    let (tx, body) = crate::http::channel(jobs.len() + 2);
+    let state = state.clone();
+    let tab = tab_id.to_string();
+    tokio::spawn(async move {
+        let mut pieces = pieces.into_iter();
+        let mut open = tx.send(pieces.next().unwrap_or_default()).await.is_ok();
+        let mut seen_head: Vec<HeadResource> = Vec::new();
+        for ((job, handle), piece) in jobs.into_iter().zip(handles).zip(pieces) {
+            if !open {
+                // The reader left: stop the renders still running.
+                handle.abort();
+                continue;
+            }
+            let outcome = handle.await.unwrap_or(Outcome::Panicked);
+            let is_locked = locked.get(&job.window).copied().unwrap_or(false);
+            let (_, (value, head)) = window_value(&state, lang, &tab, &job, outcome, is_locked);
+            let mut html = String::new();
+            for h in head.unwrap_or_default() {
+                if seen_head.contains(&h) {
+                    continue;
+                }
+                match &h {
+                    HeadResource::Stylesheet(u) => html.push_str(&format!(
+                        "<link rel=\"stylesheet\" href=\"{}\">",
+                        cartable_portlet::Markup::text(u).as_str()
+                    )),
+                    HeadResource::Script(u) => html.push_str(&format!(
+                        "<script src=\"{}\" defer></script>",
+                        cartable_portlet::Markup::text(u).as_str()
+                    )),
+                }
+                seen_head.push(h);
+            }
+            let mut wctx = globals.clone();
+            wctx.insert("w", value);
+            match state.theme.render("window.html", Value::from_pairs(wctx)) {
+                Ok(window) => html.push_str(&window),
+                Err(e) => tracing::error!("window template failed: {e}"),
+            }
+            let mut chunk = html.into_bytes();
+            chunk.extend_from_slice(&piece);
+            open = tx.send(bytes::Bytes::from(chunk)).await.is_ok();
+        }
+    });
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Ok(response)
 }
 
 fn tabs_value(state: &State, layout: &Layout, current: &str, lang: Lang) -> Value {
@@ -841,8 +1016,8 @@ fn portlet_fail(e: PortletError) -> Fail {
         PortletError::Forbidden => Fail::Forbidden,
         PortletError::BadRequest(m) => Fail::BadRequest(m),
         PortletError::Preference(p) => Fail::BadRequest(p.to_string()),
-        PortletError::Conflict(m) => Fail::BadRequest(m),
-        PortletError::Socle(s) => Fail::Unavailable(s),
+        PortletError::Conflict(_) => Fail::Conflict,
+        PortletError::Socle(s) => Fail::from(s),
         PortletError::Template(m) | PortletError::Internal(m) => Fail::Internal(m),
     }
 }
@@ -904,12 +1079,20 @@ async fn action(
         Ok((ctx, r))
     })
     .await?;
+    // Other nodes' fragments of this portlet for this user are stale too.
+    state
+        .publish(cartable_socle::Change::Data {
+            portlet: id.clone(),
+            user: user.id.clone(),
+        })
+        .await;
     state
         .save_preference_changes(
             portlet.descriptor(),
             &user.id,
             &window,
             ctx.preferences.changes(),
+            None,
         )
         .await?;
     deliver_events(state, caller, user, &layout, tab, response.events.clone()).await;
@@ -986,6 +1169,12 @@ async fn deliver_events(
                     Ok((ctx, emitted))
                 })
                 .await;
+                state
+                    .publish(cartable_socle::Change::Data {
+                        portlet: id.clone(),
+                        user: user.id.clone(),
+                    })
+                    .await;
                 match result {
                     Ok((ctx, emitted)) => {
                         if let Err(e) = state
@@ -994,6 +1183,7 @@ async fn deliver_events(
                                 &user.id,
                                 &w.id,
                                 ctx.preferences.changes(),
+                                None,
                             )
                             .await
                         {
@@ -1050,7 +1240,7 @@ async fn resource(
     };
     let p = portlet.clone();
     let out = guarded(state, &id, async move { p.resource(&ctx, request).await }).await?;
-    let mut r = Response::new(http_body_util::Full::new(out.body));
+    let mut r = Response::new(crate::http::full(out.body));
     *r.status_mut() = out.status;
     let ctype = HeaderValue::from_str(&out.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
@@ -1089,7 +1279,13 @@ async fn save_prefs(
         changes.insert(spec.name.clone(), value.clone());
     }
     state
-        .save_preference_changes(d, &user.id, &window, &changes)
+        .save_preference_changes(
+            d,
+            &user.id,
+            &window,
+            &changes,
+            crate::nodes::parse_version(req.form.get("_version")),
+        )
         .await?;
     Ok(redirect(&format!("{}/page/{tab}#w-{window}", state.base)))
 }
@@ -1105,7 +1301,7 @@ async fn layout_page(
     tab_id: &str,
 ) -> Handled {
     let lang = caller.lang;
-    let layout = state.layout(user).await?;
+    let (layout, layout_version) = state.layout_versioned(user).await?;
     let tab = layout.tab(tab_id).ok_or(Fail::NotFound)?;
     let ncols = tab.columns.len();
     let columns: Vec<Value> = tab
@@ -1181,6 +1377,7 @@ async fn layout_page(
     ctx.insert("columns", Value::from(columns));
     ctx.insert("catalogue", Value::from(catalogue));
     ctx.insert("column_numbers", sv((0..ncols).collect::<Vec<_>>()));
+    ctx.insert("layout_version", Value::from(layout_version.get()));
     ctx.insert(
         "back_url",
         Value::from(format!("{}/page/{tab_id}", state.base)),
@@ -1203,7 +1400,12 @@ async fn layout_edit(state: &Arc<State>, user: &Arc<Person>, req: &Request) -> H
     let field = |name: &str| req.form.get(name).map(String::as_str).unwrap_or("");
     let tab = field("tab");
     let window = field("window");
-    let mut layout = state.layout(user).await?;
+    let (mut layout, version) = state.layout_versioned(user).await?;
+    // A form from a page built on another version of the layout (changed meanwhile in
+    // another tab, on another device or node) is refused rather than applied blindly.
+    if crate::nodes::parse_version(req.form.get("_version")).is_some_and(|v| v != version) {
+        return Err(Fail::Conflict);
+    }
     if layout.tab(tab).is_none() {
         return Err(Fail::NotFound);
     }
@@ -1238,7 +1440,7 @@ async fn layout_edit(state: &Arc<State>, user: &Arc<Person>, req: &Request) -> H
             back_to_page
         }
         "reset" => {
-            state.services.storage.reset_layout(&user.id).await?;
+            state.reset_layout(user).await?;
             return Ok(redirect(&back_to_editor));
         }
         other => {
@@ -1247,7 +1449,7 @@ async fn layout_edit(state: &Arc<State>, user: &Arc<Person>, req: &Request) -> H
             )));
         }
     };
-    state.save_layout(user, &layout).await?;
+    state.save_layout(user, &layout, version).await?;
     Ok(redirect(&target))
 }
 

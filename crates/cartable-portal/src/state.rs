@@ -9,9 +9,9 @@ use cartable_portlet::{
     Services, WindowInfo, WindowState,
 };
 use cartable_socle::{
-    AccountLifecycle, AccountStatus, Clock, DAY, DataScope, Delegations, Directory, Groups,
-    LdifDirectory, MemoryNotifier, Notifier, Person, SessionStore, SocleError, SqliteStorage,
-    Storage, SystemClock,
+    AccountLifecycle, AccountStatus, Change, ChangeBus, Clock, DAY, DataScope, Delegations,
+    Directory, Groups, LdifDirectory, LocalBus, MemoryNotifier, Notifier, Person, SessionStore,
+    SocleError, SqliteStorage, Storage, SystemClock, Version, Versioned,
 };
 use thiserror::Error;
 
@@ -67,6 +67,36 @@ pub enum BuildError {
     /// The theme could not be loaded.
     #[error(transparent)]
     Theme(#[from] ThemeError),
+    /// A feed or a remote producer of the configuration cannot be used.
+    #[error("{0}")]
+    Integration(String),
+}
+
+/// The windows the configuration brings from outside: `[[feeds]]` and `[[remote]]`
+/// producers, fetched only from `allowed_hosts`.
+async fn integrations(config: &Config) -> Result<Vec<Arc<dyn Portlet>>, BuildError> {
+    let mut out: Vec<Arc<dyn Portlet>> = Vec::new();
+    if config.feeds.is_empty() && config.remote.is_empty() {
+        return Ok(out);
+    }
+    let fetcher = cartable_fetch::Fetcher::new(config.allowed_hosts.clone());
+    for feed in &config.feeds {
+        let portlet = cartable_feed::FeedPortlet::new(feed.clone(), fetcher.clone())
+            .map_err(|e| BuildError::Integration(format!("[[feeds]] {}: {e}", feed.id)))?;
+        out.push(Arc::new(portlet));
+    }
+    for producer in &config.remote {
+        let connected = cartable_remote::RemoteProducer::connect(producer.clone(), fetcher.clone())
+            .await
+            .map_err(|e| {
+                BuildError::Integration(format!(
+                    "[[remote]] {}: {e} (the portal reads the producer's service description at start-up)",
+                    producer.id
+                ))
+            })?;
+        out.extend(connected.portlets());
+    }
+    Ok(out)
 }
 
 /// Assembles a portal: configuration, socle backends and portlets.
@@ -77,6 +107,7 @@ pub struct PortalBuilder {
     sessions: Option<Arc<dyn SessionStore>>,
     notifier: Option<Arc<dyn Notifier>>,
     clock: Option<Arc<dyn Clock>>,
+    bus: Option<Arc<dyn ChangeBus>>,
     portlets: Vec<Arc<dyn Portlet>>,
 }
 
@@ -90,6 +121,7 @@ impl PortalBuilder {
             sessions: None,
             notifier: None,
             clock: None,
+            bus: None,
             portlets: Vec::new(),
         }
     }
@@ -125,6 +157,13 @@ impl PortalBuilder {
         self
     }
 
+    /// Use this change bus between nodes (default: PostgreSQL `LISTEN`/`NOTIFY` with a
+    /// `[postgres]` configuration, else this node alone).
+    pub fn bus(mut self, bus: Arc<dyn ChangeBus>) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
     /// Register a portlet.
     pub fn portlet(mut self, portlet: Arc<dyn Portlet>) -> Self {
         self.portlets.push(portlet);
@@ -140,9 +179,11 @@ impl PortalBuilder {
     /// Check everything and open the embedded backends that were not given.
     pub async fn build(self) -> Result<crate::Portal, BuildError> {
         let config = self.config;
+        let mut registered = self.portlets;
+        registered.extend(integrations(&config).await?);
         let mut portlets = HashMap::new();
         let mut order = Vec::new();
-        for p in self.portlets {
+        for p in registered {
             let id = p.descriptor().id.clone();
             if portlets.insert(id.clone(), p).is_some() {
                 return Err(BuildError::DuplicatePortlet(id));
@@ -189,12 +230,33 @@ impl PortalBuilder {
                 Arc::new(ldif) as Arc<dyn Directory>
             }
         };
-        let (storage, sessions) = match (self.storage, self.sessions) {
-            (Some(s), Some(ss)) => (s, ss),
-            (storage, sessions) => {
+        let mut bus = self.bus;
+        // The embedded backends are also the notifier: items live with the rest of the
+        // data, shared by every node on PostgreSQL.
+        let mut stored_notifier: Option<Arc<dyn Notifier>> = None;
+        let (storage, sessions) = match (self.storage, self.sessions, &config.postgres) {
+            (Some(s), Some(ss), _) => (s, ss),
+            (None, None, Some(pg)) => {
+                let postgres = cartable_postgres::PostgresStorage::connect(pg.clone()).await?;
+                if bus.is_none() {
+                    bus = Some(Arc::new(
+                        cartable_postgres::PostgresBus::start(&postgres).await?,
+                    ));
+                }
+                let postgres = Arc::new(postgres);
+                stored_notifier = Some(postgres.clone());
+                (
+                    postgres.clone() as Arc<dyn Storage>,
+                    postgres as Arc<dyn SessionStore>,
+                )
+            }
+            (storage, sessions, _) => {
                 let sqlite = Arc::new(SqliteStorage::open(
                     &config.data_dir.join("cartable.sqlite3"),
                 )?);
+                if storage.is_none() {
+                    stored_notifier = Some(sqlite.clone());
+                }
                 (
                     storage.unwrap_or_else(|| sqlite.clone()),
                     sessions.unwrap_or(sqlite),
@@ -203,7 +265,24 @@ impl PortalBuilder {
         };
         let notifier = self
             .notifier
+            .or(stored_notifier)
             .unwrap_or_else(|| Arc::new(MemoryNotifier::default()));
+        let digest = match &config.mail {
+            None => None,
+            Some(mail) => {
+                let sender = cartable_mail::DigestSender::new(
+                    mail.clone(),
+                    config.etablissement.clone(),
+                    storage.clone(),
+                    directory.clone(),
+                    notifier.clone(),
+                )
+                .map_err(|e| BuildError::Integration(format!("[mail] {e}")))?;
+                // The sender decides from its schedule whether a run is due; checking
+                // every minute is cheap (one storage listing).
+                Some(sender.spawn(Duration::from_secs(60)))
+            }
+        };
         let theme = Theme::load(config.theme_dir.as_deref())?;
         let health = Health::new(
             config.quarantine.after_timeouts,
@@ -239,7 +318,12 @@ impl PortalBuilder {
         let lifecycle = AccountLifecycle {
             grace: DAY * config.accounts.grace_days as u32,
         };
+        let cas = crate::cas::Cas::new(&config, clock.clone())?;
         let state = State {
+            digest,
+            bus: bus.unwrap_or_else(|| Arc::new(LocalBus::new())),
+            node: crate::nodes::NodeCache::new(),
+            cas,
             clock,
             groups,
             delegations,
@@ -262,9 +346,9 @@ impl PortalBuilder {
             cache: crate::cache::FragmentCache::new(),
             users: RwLock::new(HashMap::new()),
         };
-        Ok(crate::Portal {
-            state: Arc::new(state),
-        })
+        let state = Arc::new(state);
+        crate::nodes::spawn_listener(&state);
+        Ok(crate::Portal { state })
     }
 }
 
@@ -287,7 +371,22 @@ pub(crate) struct State {
     pub throttle: Throttle,
     pub session_ttl: Duration,
     pub cache: crate::cache::FragmentCache,
+    pub cas: crate::cas::Cas,
+    /// Tells every node what changed.
+    pub bus: Arc<dyn ChangeBus>,
+    /// The e-mail digest sender, when `[mail]` is configured.
+    digest: Option<tokio::task::JoinHandle<()>>,
+    /// Layouts and preferences, kept true by the bus.
+    pub node: crate::nodes::NodeCache,
     users: RwLock<HashMap<String, (Arc<Person>, Instant)>>,
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        if let Some(digest) = &self.digest {
+            digest.abort();
+        }
+    }
 }
 
 impl State {
@@ -390,27 +489,143 @@ impl State {
 
     /// The user's layout: her saved one reconciled with the default, or the default.
     pub async fn layout(&self, user: &Person) -> Result<Layout, SocleError> {
+        Ok(self.layout_versioned(user).await?.0)
+    }
+
+    /// The user's saved layout as stored, from this node's cache or storage.
+    async fn saved_layout(&self, user: &str) -> Result<Versioned<Option<String>>, SocleError> {
+        let key = user.to_string();
+        if let Some(hit) = self.node.layouts.get(&key) {
+            return Ok(hit);
+        }
+        let generation = self.node.layouts.generation();
+        let read = self.services.storage.layout_versioned(user).await?;
+        self.node.layouts.fill(key, read.clone(), generation);
+        Ok(read)
+    }
+
+    /// The user's layout and the version of her saved one (layout forms send it back).
+    pub async fn layout_versioned(&self, user: &Person) -> Result<(Layout, Version), SocleError> {
         let default = self.default_layout(user);
-        match self.services.storage.layout(&user.id).await? {
-            None => Ok(default),
+        let saved = self.saved_layout(&user.id).await?;
+        let version = saved.version;
+        let layout = match saved.value {
+            None => default,
             Some(json) => match serde_json::from_str::<Layout>(&json) {
                 Ok(mut saved) => {
                     saved.reconcile(&default);
-                    Ok(saved)
+                    saved
                 }
                 Err(e) => {
                     // Keep the stored copy for inspection; show the default.
                     tracing::warn!(user = %user.id, "unreadable saved layout, using default: {e}");
-                    Ok(default)
+                    default
                 }
             },
+        };
+        Ok((layout, version))
+    }
+
+    /// Save the user's layout if her saved one is still at `expected` (the version the
+    /// edited page was built from); otherwise [`SocleError::Conflict`].
+    pub async fn save_layout(
+        &self,
+        user: &Person,
+        layout: &Layout,
+        expected: Version,
+    ) -> Result<(), SocleError> {
+        let json = serde_json::to_string(layout).map_err(|e| SocleError::Invalid(e.to_string()))?;
+        let result = self
+            .services
+            .storage
+            .set_layout_if(&user.id, &json, expected)
+            .await;
+        self.publish(Change::Layout {
+            user: user.id.clone(),
+        })
+        .await;
+        result.map(drop)
+    }
+
+    /// Forget the user's layout (the profile default applies again).
+    pub async fn reset_layout(&self, user: &Person) -> Result<(), SocleError> {
+        let result = self.services.storage.reset_layout(&user.id).await;
+        self.publish(Change::Layout {
+            user: user.id.clone(),
+        })
+        .await;
+        result
+    }
+
+    /// Apply a change on this node at once, then tell every node. A bus that cannot be
+    /// reached is logged: the change is stored, and other nodes' caches expire with
+    /// their connection to the bus (which drops every cache when it comes back).
+    pub async fn publish(&self, change: Change) {
+        crate::nodes::apply(self, &change).await;
+        if let Err(e) = self.bus.publish(change).await {
+            tracing::warn!("cannot tell other nodes about a change: {e}");
         }
     }
 
-    /// Save the user's layout.
-    pub async fn save_layout(&self, user: &Person, layout: &Layout) -> Result<(), SocleError> {
-        let json = serde_json::to_string(layout).map_err(|e| SocleError::Invalid(e.to_string()))?;
-        self.services.storage.set_layout(&user.id, &json).await
+    /// The user's own preference values for a window, from this node's cache or storage.
+    async fn own_preferences(
+        &self,
+        user: &str,
+        window: &str,
+    ) -> Result<Versioned<BTreeMap<String, String>>, SocleError> {
+        let key = (user.to_string(), window.to_string());
+        if let Some(hit) = self.node.preferences.get(&key) {
+            return Ok(hit);
+        }
+        let generation = self.node.preferences.generation();
+        let read = self
+            .services
+            .storage
+            .preferences_versioned(user, window)
+            .await?;
+        self.node.preferences.fill(key, read.clone(), generation);
+        Ok(read)
+    }
+
+    /// Forget a cached person (her account or rights changed).
+    pub fn forget_person(&self, user: &str) {
+        self.users
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(user);
+    }
+
+    /// Forget every cached person.
+    pub fn forget_everyone(&self) {
+        self.users
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Read the settings kept in storage again (maintenance set on another node).
+    pub async fn reload_settings(&self) {
+        match self
+            .services
+            .storage
+            .data(PORTAL_DATA, &DataScope::Shared, MAINTENANCE_KEY)
+            .await
+        {
+            Ok(bytes) => {
+                let stored: BTreeMap<String, String> = bytes
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or_default();
+                for id in self.health.maintenance().keys() {
+                    if !stored.contains_key(id) {
+                        self.health.set_maintenance(id, None);
+                    }
+                }
+                for (id, message) in stored {
+                    self.health.set_maintenance(&id, Some(message));
+                }
+            }
+            Err(e) => tracing::warn!("cannot read the maintenance settings again: {e}"),
+        }
     }
 
     /// The window's preferences: descriptor defaults < établissement (maybe locked) < user.
@@ -423,7 +638,9 @@ impl State {
         if descriptor.preferences.is_empty() {
             return Ok(Preferences::default());
         }
-        let own = self.services.storage.preferences(user, window).await?;
+        let own = self.own_preferences(user, window).await?;
+        let version = own.version;
+        let own = own.value;
         let etab = self.config.portlets.get(&descriptor.id);
         let mut entries = BTreeMap::new();
         for spec in &descriptor.preferences {
@@ -435,31 +652,56 @@ impl State {
             };
             entries.insert(spec.name.clone(), Preference { value, locked });
         }
-        Ok(Preferences::new(entries).with_specs(&descriptor.preferences))
+        Ok(Preferences::new(entries)
+            .with_specs(&descriptor.preferences)
+            .with_version(version))
     }
 
     /// Store the values a portlet changed (the user layer; locked ones were refused).
+    ///
+    /// With `expected` (the version a preference form was built from), a change made
+    /// since — another tab, another device, another node — refuses the save with
+    /// [`SocleError::Conflict`]. Without it, the changes are merged into the newest values,
+    /// and a concurrent write still cannot be lost (the write is conditional).
     pub async fn save_preference_changes(
         &self,
         descriptor: &Descriptor,
         user: &str,
         window: &str,
         changes: &Params,
+        expected: Option<Version>,
     ) -> Result<(), SocleError> {
         if changes.is_empty() {
             return Ok(());
         }
-        self.cache.invalidate(&descriptor.id, user);
-        let mut own = self.services.storage.preferences(user, window).await?;
+        let current = self
+            .services
+            .storage
+            .preferences_versioned(user, window)
+            .await?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(SocleError::Conflict {
+                what: format!("the preferences of this window ({window})"),
+            });
+        }
+        let mut own = current.value;
         for (k, v) in changes {
             if descriptor.preference_spec(k).is_some() {
                 own.insert(k.clone(), v.clone());
             }
         }
-        self.services
+        let result = self
+            .services
             .storage
-            .set_preferences(user, window, &own)
-            .await
+            .set_preferences_if(user, window, &own, current.version)
+            .await;
+        self.publish(Change::Preferences {
+            user: user.to_string(),
+            window: window.to_string(),
+            portlet: descriptor.id.clone(),
+        })
+        .await;
+        result.map(drop)
     }
 
     /// Build a portlet context for one window.
@@ -508,6 +750,8 @@ impl State {
         self.services
             .storage
             .set_data(PORTAL_DATA, &DataScope::Shared, MAINTENANCE_KEY, &bytes)
-            .await
+            .await?;
+        self.publish(Change::Settings).await;
+        Ok(())
     }
 }

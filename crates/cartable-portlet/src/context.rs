@@ -70,6 +70,7 @@ pub struct Preferences {
     entries: BTreeMap<String, Preference>,
     specs: Vec<crate::PreferenceSpec>,
     changes: Params,
+    version: cartable_socle::Version,
 }
 
 impl Preferences {
@@ -79,7 +80,20 @@ impl Preferences {
             entries,
             specs: Vec::new(),
             changes: Params::new(),
+            version: cartable_socle::Version::NEW,
         }
+    }
+
+    /// The storage version of the user's own values these preferences were read with
+    /// (the portal sets it; forms send it back so a stale edit is refused, not applied).
+    pub fn with_version(mut self, version: cartable_socle::Version) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The version the user's own values were read with.
+    pub fn version(&self) -> cartable_socle::Version {
+        self.version
     }
 
     /// Check every [`set`](Preferences::set) against these specs (the portal passes the
@@ -291,6 +305,68 @@ impl PortletData {
             .await
     }
 
+    /// Read bytes with their version, for a write that must not overwrite someone
+    /// else's change ([`set_if`](Self::set_if)).
+    pub async fn get_versioned(
+        &self,
+        key: &str,
+    ) -> Result<cartable_socle::Versioned<Option<Vec<u8>>>, SocleError> {
+        self.storage
+            .data_versioned(&self.portlet, &self.user, key)
+            .await
+    }
+
+    /// Write bytes only if the stored version is still `expected` (the one read with
+    /// [`get_versioned`](Self::get_versioned); [`Version::NEW`] to create). A change
+    /// made meanwhile (another tab, another device, another node) gives
+    /// [`SocleError::Conflict`] and nothing is written; the portal shows it as a
+    /// conflict to reload.
+    ///
+    /// [`Version::NEW`]: cartable_socle::Version::NEW
+    pub async fn set_if(
+        &self,
+        key: &str,
+        value: &[u8],
+        expected: cartable_socle::Version,
+    ) -> Result<cartable_socle::Version, SocleError> {
+        self.storage
+            .set_data_if(&self.portlet, &self.user, key, value, expected)
+            .await
+    }
+
+    /// Read, change and write a JSON value without losing a concurrent change: `change`
+    /// runs on the current value (`None` when missing) and is run again, on the newer
+    /// value, if someone else wrote it in between (up to 5 times).
+    pub async fn update_json<T, F>(&self, key: &str, mut change: F) -> Result<T, SocleError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnMut(Option<T>) -> T,
+    {
+        let mut attempts = 0;
+        loop {
+            let current = self.get_versioned(key).await?;
+            let value = match current.value {
+                None => None,
+                Some(bytes) => {
+                    Some(
+                        serde_json::from_slice(&bytes).map_err(|e| SocleError::Corrupt {
+                            what: "portlet data",
+                            detail: e.to_string(),
+                        })?,
+                    )
+                }
+            };
+            let next = change(value);
+            let bytes =
+                serde_json::to_vec(&next).map_err(|e| SocleError::Invalid(e.to_string()))?;
+            match self.set_if(key, &bytes, current.version).await {
+                Ok(_) => return Ok(next),
+                Err(SocleError::Conflict { .. }) if attempts < 4 => attempts += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Delete a key.
     pub async fn delete(&self, key: &str) -> Result<(), SocleError> {
         self.storage
@@ -408,6 +484,17 @@ impl PortletContext {
         &self.user
     }
 
+    /// The groups service over the portal's storage, to read groups (the user's own:
+    /// `ctx.groups().groups_of(&ctx.user().id)`); creating and editing groups is the
+    /// portal's ("Mon compte").
+    pub fn groups(&self) -> cartable_socle::Groups {
+        cartable_socle::Groups::new(
+            self.services.storage.clone(),
+            Arc::new(cartable_socle::SystemClock),
+            cartable_socle::GroupPolicy::default(),
+        )
+    }
+
     /// The window being rendered.
     pub fn window(&self) -> &WindowInfo {
         &self.window
@@ -489,9 +576,10 @@ pub fn preference_form(ctx: &PortletContext, specs: &[crate::PreferenceSpec]) ->
     let mut html = String::new();
     let _ = write!(
         html,
-        r#"<form method="post" action="{}" class="prefs">{}"#,
+        r#"<form method="post" action="{}" class="prefs">{}<input type="hidden" name="_version" value="{}">"#,
         escape(&ctx.urls().preferences()),
-        ctx.csrf_field()
+        ctx.csrf_field(),
+        ctx.preferences.version()
     );
     for spec in specs {
         let pref = ctx.preferences.entries().get(&spec.name);

@@ -22,6 +22,13 @@ pub enum SocleError {
     /// The caller passed a value the backend refuses (too long, empty key…).
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// A conditional write found another version than the one expected: someone else
+    /// changed (or created, or deleted) the item since it was read. Nothing was written.
+    #[error("{what} was changed by someone else meanwhile; reload it and try again")]
+    Conflict {
+        /// What was being written, e.g. "the layout of lmartin".
+        what: String,
+    },
 }
 
 /// Why a login failed. Deliberately coarse towards the user: the portal shows the same

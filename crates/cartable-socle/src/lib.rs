@@ -8,7 +8,7 @@
 //! | [`Directory`] | authentication, people, profiles, attributes | [`LdifDirectory`] (an LDIF file, argon2 password hashes) |
 //! | [`Storage`] | preferences, layouts, per-portlet data | [`SqliteStorage`] |
 //! | [`SessionStore`] | server-side sessions | [`SqliteStorage`] |
-//! | [`Notifier`] | publish news to users, groups and profiles | [`MemoryNotifier`] |
+//! | [`Notifier`] | publish news to users, groups and profiles | [`MemoryNotifier`], [`SqliteStorage`] |
 //!
 //! On top of them, services every backend shares: [`Groups`] with end dates and creation
 //! limits, [`Delegations`] of roles for a period, the [`AccountLifecycle`] (end date,
@@ -17,6 +17,7 @@
 //!
 //! Other backends (LDAP, PostgreSQL, …) implement the same traits in their own crates.
 
+mod changes;
 mod clock;
 mod delegation;
 mod directory;
@@ -32,6 +33,7 @@ mod session;
 mod sqlite;
 mod storage;
 
+pub use changes::{Change, ChangeBus, LocalBus};
 pub use clock::{
     Clock, DAY, ManualClock, SystemClock, format_generalized_time, parse_generalized_time,
 };
@@ -43,8 +45,11 @@ pub use password::{PasswordPolicy, PasswordRejected};
 pub use directory::{Directory, Person, PersonQuery};
 pub use error::{AuthError, SocleError};
 pub use ldif::{LdifDirectory, LdifError, fold_name, hash_password};
-pub use notify::{Audience, MemoryNotifier, Notification, Notifier};
+pub use notify::{
+    Audience, MemoryNotifier, Notification, Notifier, RECENT_MAX_AGE, RECENT_SCAN_LIMIT, Reader,
+    digest, recent_cutoff,
+};
 pub use profile::Profile;
 pub use session::{Session, SessionId, SessionStore, random_token};
 pub use sqlite::SqliteStorage;
-pub use storage::{DataScope, Storage};
+pub use storage::{DataScope, Storage, Version, Versioned};

@@ -1,30 +1,112 @@
+//! The notification service: portlets publish news items ("nouveautés") for users,
+//! profiles, groups or everyone, and readers get the newest items meant for them.
+//!
+//! Three backends: [`MemoryNotifier`] (one node, tests), and the durable ones shared by
+//! every portal node on the same database, [`SqliteStorage`](crate::SqliteStorage) and
+//! `cartable_postgres::PostgresStorage` (table `notifications`).
+//!
+//! Every backend bounds what [`Notifier::recent`] looks at: only items published in the
+//! last [`RECENT_MAX_AGE`] (90 days), and among them only the newest
+//! [`RECENT_SCAN_LIMIT`] (5,000) whatever their audience. An older item, or one pushed out
+//! by 5,000 newer ones, is no longer shown to anybody.
+
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Profile, SocleError};
+use crate::{Person, Profile, SocleError};
+
+/// [`Notifier::recent`] returns nothing published longer ago than this (90 days).
+pub const RECENT_MAX_AGE: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// [`Notifier::recent`] looks at most at this many of the newest items (whatever their
+/// audience) of the last [`RECENT_MAX_AGE`]; it never scans the whole history.
+pub const RECENT_SCAN_LIMIT: usize = 5_000;
+
+/// The longest [`Notification::source`], in bytes.
+const MAX_SOURCE_LEN: usize = 128;
+/// The longest [`Notification::title`], in characters.
+const MAX_TITLE_LEN: usize = 1_000;
+/// The longest [`Notification::link`], in bytes.
+const MAX_LINK_LEN: usize = 2_048;
+/// The longest user, profile or group id in an [`Audience`], in bytes.
+const MAX_AUDIENCE_ID_LEN: usize = 256;
 
 /// Who a notification is for.
+///
+/// Stored as JSON by the durable backends (`"Everyone"`, `{"Users":["lmartin"]}`,
+/// `{"Profiles":["eleve"]}`, `{"Groups":["<group id>"]}`): never rename a variant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Audience {
     /// Named users.
     Users(Vec<String>),
     /// Everyone holding one of these profiles.
     Profiles(Vec<Profile>),
+    /// The members (and owners) of these groups (ids of [`Group`](crate::Group)s).
+    Groups(Vec<String>),
     /// Everyone.
     Everyone,
 }
 
 impl Audience {
-    /// Whether a user with these profiles is in the audience.
-    pub fn includes(&self, user: &str, profiles: &[Profile]) -> bool {
+    /// Whether the reader is in the audience.
+    pub fn includes(&self, reader: &Reader) -> bool {
         match self {
-            Audience::Users(users) => users.iter().any(|u| u == user),
-            Audience::Profiles(ps) => ps.iter().any(|p| profiles.contains(p)),
+            Audience::Users(users) => users.contains(&reader.user),
+            Audience::Profiles(ps) => ps.iter().any(|p| reader.profiles.contains(p)),
+            Audience::Groups(gs) => gs.iter().any(|g| reader.groups.contains(g)),
             Audience::Everyone => true,
         }
+    }
+
+    /// The ids the audience names (users, profile names or group ids; none for everyone).
+    fn ids(&self) -> Vec<&str> {
+        match self {
+            Audience::Users(ids) | Audience::Groups(ids) => {
+                ids.iter().map(String::as_str).collect()
+            }
+            Audience::Profiles(ps) => ps.iter().map(Profile::as_str).collect(),
+            Audience::Everyone => Vec::new(),
+        }
+    }
+}
+
+/// Who is reading: what [`Notifier::recent`] needs to choose the items meant for her.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reader {
+    /// Her user id.
+    pub user: String,
+    /// Her profiles (directory ones and those delegated to her now).
+    pub profiles: Vec<Profile>,
+    /// The ids of the active groups she belongs to (see [`Groups::groups_of`](crate::Groups::groups_of)).
+    pub groups: Vec<String>,
+}
+
+impl Reader {
+    /// A reader with these profiles and no group.
+    pub fn new(user: impl Into<String>, profiles: impl IntoIterator<Item = Profile>) -> Self {
+        Reader {
+            user: user.into(),
+            profiles: profiles.into_iter().collect(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// A person as reader: her id and profiles, no group.
+    pub fn of(person: &Person) -> Self {
+        Reader::new(person.id.clone(), person.profiles.iter().cloned())
+    }
+
+    /// The same reader, member of these groups.
+    pub fn with_groups<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups = groups.into_iter().map(Into::into).collect();
+        self
     }
 }
 
@@ -43,21 +125,158 @@ pub struct Notification {
     pub at: SystemTime,
 }
 
-/// The notification service.
-#[async_trait]
-pub trait Notifier: Send + Sync + 'static {
-    /// Publish an item.
-    async fn publish(&self, item: Notification) -> Result<(), SocleError>;
-    /// The newest items a user may see, newest first.
-    async fn recent(
-        &self,
-        user: &str,
-        profiles: &[Profile],
-        limit: usize,
-    ) -> Result<Vec<Notification>, SocleError>;
+impl Notification {
+    /// Refuse an item no backend stores: an empty source or title, a source over 128
+    /// bytes, a title over 1,000 characters, a link over 2,048 bytes, an audience id empty
+    /// or over 256 bytes, or any of them with control characters (NUL, line breaks…). Every backend
+    /// calls it in [`Notifier::publish`], so they all refuse the same items with
+    /// [`SocleError::Invalid`].
+    pub fn check(&self) -> Result<(), SocleError> {
+        fn one_line(what: &str, value: &str) -> Result<(), SocleError> {
+            if value.chars().any(char::is_control) {
+                return Err(SocleError::Invalid(format!(
+                    "the notification's {what} contains a control character (line break, \
+                     NUL…); publish one line of text"
+                )));
+            }
+            Ok(())
+        }
+        if self.source.is_empty() || self.source.len() > MAX_SOURCE_LEN {
+            return Err(SocleError::Invalid(format!(
+                "a notification's source is the publishing portlet's id, 1 to \
+                 {MAX_SOURCE_LEN} bytes (got {} bytes)",
+                self.source.len()
+            )));
+        }
+        one_line("source", &self.source)?;
+        let title_len = self.title.chars().count();
+        if self.title.trim().is_empty() || title_len > MAX_TITLE_LEN {
+            return Err(SocleError::Invalid(format!(
+                "a notification's title is 1 to {MAX_TITLE_LEN} characters (got {title_len})"
+            )));
+        }
+        one_line("title", &self.title)?;
+        if let Some(link) = &self.link {
+            if link.is_empty() || link.len() > MAX_LINK_LEN {
+                return Err(SocleError::Invalid(format!(
+                    "a notification's link is 1 to {MAX_LINK_LEN} bytes, or none (got {} \
+                     bytes)",
+                    link.len()
+                )));
+            }
+            one_line("link", link)?;
+        }
+        for id in self.audience.ids() {
+            if id.is_empty() || id.len() > MAX_AUDIENCE_ID_LEN {
+                return Err(SocleError::Invalid(format!(
+                    "an id in a notification's audience is 1 to {MAX_AUDIENCE_ID_LEN} bytes \
+                     (got {} bytes)",
+                    id.len()
+                )));
+            }
+            one_line("audience", id)?;
+        }
+        Ok(())
+    }
 }
 
-/// An in-process notifier keeping the newest items in memory (one portal node).
+/// The oldest publication time [`Notifier::recent`] returns at `now`.
+pub fn recent_cutoff(now: SystemTime) -> SystemTime {
+    now.checked_sub(RECENT_MAX_AGE)
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// The notification service.
+///
+/// Several portal nodes share a durable notifier (SQLite file, PostgreSQL): an item
+/// published on one node is read on every other.
+#[async_trait]
+pub trait Notifier: Send + Sync + 'static {
+    /// Publish an item; [`SocleError::Invalid`] if [`Notification::check`] refuses it.
+    async fn publish(&self, item: Notification) -> Result<(), SocleError>;
+
+    /// At most `limit` of the items meant for the reader, newest first (by
+    /// [`Notification::at`], then the later published first), among the newest
+    /// [`RECENT_SCAN_LIMIT`] items of the last [`RECENT_MAX_AGE`].
+    async fn recent(&self, reader: &Reader, limit: usize) -> Result<Vec<Notification>, SocleError>;
+}
+
+/// Where the e-mail digest of the news portlet (`nouveautes`) keeps its state, in the
+/// portlet data of [`Storage`](crate::Storage). The portlet writes the opt-in, the digest
+/// sender (`cartable-mail`) reads it and writes the marker: both use these names.
+pub mod digest {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use serde::{Deserialize, Serialize};
+
+    /// The portlet whose data holds the digest state.
+    pub const PORTLET: &str = "nouveautes";
+    /// User scope: [`OPTED_IN`] when she wants the digest; missing otherwise.
+    pub const OPT_IN_KEY: &str = "digest";
+    /// The value of [`OPT_IN_KEY`] of a user who opted in.
+    pub const OPTED_IN: &[u8] = b"oui";
+    /// Shared scope: one key `<prefix><user id>` per user who opted in (value
+    /// [`OPTED_IN`]), so the sender lists them without scanning every user. One key per
+    /// user: two users opting in at once never overwrite each other. The sender checks
+    /// [`OPT_IN_KEY`] too, and forgets index keys of users who no longer opted in.
+    pub const INDEX_PREFIX: &str = "digest-users/";
+    /// User scope: the digest sender's [`Marker`] (JSON). The portlet sets it to "now"
+    /// on opt-in, so that the first digest holds what is new since.
+    pub const MARKER_KEY: &str = "digest-last";
+
+    /// The shared index key of a user.
+    pub fn index_key(user: &str) -> String {
+        format!("{INDEX_PREFIX}{user}")
+    }
+
+    /// Where a user's digests stand, stored under [`MARKER_KEY`]. Senders on several
+    /// nodes claim a user's digest by writing it with a versioned conditional write
+    /// ([`Storage::set_data_if`](crate::Storage::set_data_if)): the node whose write
+    /// succeeds sends it, the others get a conflict and skip her.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Marker {
+        /// The end of the period the last digest covered (Unix seconds): the next one
+        /// lists what was published after it.
+        pub last: u64,
+        /// While a node sends her digest: until when its claim holds (Unix seconds). A
+        /// claim past this time was abandoned (the node stopped) and may be taken over.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub claimed_until: Option<u64>,
+    }
+
+    impl Marker {
+        /// A marker saying that everything until `t` was sent (or need not be).
+        pub fn at(t: SystemTime) -> Self {
+            Marker {
+                last: unix_seconds(t),
+                claimed_until: None,
+            }
+        }
+
+        /// [`Marker::last`] as a time.
+        pub fn last_time(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_secs(self.last)
+        }
+
+        /// The stored form.
+        pub fn to_json(&self) -> Vec<u8> {
+            // A struct of two numbers always serializes.
+            serde_json::to_vec(self).unwrap_or_default()
+        }
+
+        /// Read a stored marker; `None` if it is not one.
+        pub fn parse(bytes: &[u8]) -> Option<Self> {
+            serde_json::from_slice(bytes).ok()
+        }
+    }
+
+    /// Whole seconds since the Unix epoch (0 before it).
+    pub fn unix_seconds(t: SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+}
+
+/// An in-process notifier keeping the newest items in memory (one portal node, tests).
 #[derive(Debug)]
 pub struct MemoryNotifier {
     items: Mutex<Vec<Notification>>,
@@ -65,7 +284,7 @@ pub struct MemoryNotifier {
 }
 
 impl MemoryNotifier {
-    /// A notifier that keeps at most `capacity` items.
+    /// A notifier that keeps at most `capacity` items (the last published).
     pub fn new(capacity: usize) -> Self {
         MemoryNotifier {
             items: Mutex::new(Vec::new()),
@@ -83,6 +302,7 @@ impl Default for MemoryNotifier {
 #[async_trait]
 impl Notifier for MemoryNotifier {
     async fn publish(&self, item: Notification) -> Result<(), SocleError> {
+        item.check()?;
         let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
         items.push(item);
         if items.len() > self.capacity {
@@ -92,17 +312,21 @@ impl Notifier for MemoryNotifier {
         Ok(())
     }
 
-    async fn recent(
-        &self,
-        user: &str,
-        profiles: &[Profile],
-        limit: usize,
-    ) -> Result<Vec<Notification>, SocleError> {
+    async fn recent(&self, reader: &Reader, limit: usize) -> Result<Vec<Notification>, SocleError> {
+        let cutoff = recent_cutoff(SystemTime::now());
         let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(items
+        // (at, publication order), newest first.
+        let mut newest: Vec<(usize, &Notification)> = items
             .iter()
-            .rev()
-            .filter(|n| n.audience.includes(user, profiles))
+            .enumerate()
+            .filter(|(_, n)| n.at >= cutoff)
+            .collect();
+        newest.sort_by(|(i, a), (j, b)| b.at.cmp(&a.at).then(j.cmp(i)));
+        Ok(newest
+            .into_iter()
+            .take(RECENT_SCAN_LIMIT)
+            .map(|(_, n)| n)
+            .filter(|n| n.audience.includes(reader))
             .take(limit)
             .cloned()
             .collect())
@@ -133,15 +357,26 @@ mod tests {
         n.publish(item("lea", Audience::Users(vec!["lea".into()])))
             .await
             .unwrap();
-        let lea: Vec<_> = n
-            .recent("lea", &[Profile::Eleve], 10)
+        n.publish(item("club", Audience::Groups(vec!["g1".into()])))
             .await
-            .unwrap()
-            .into_iter()
-            .map(|n| n.title)
-            .collect();
-        assert_eq!(lea, ["lea", "all"]);
-        let prof = n.recent("prof", &[Profile::Enseignant], 1).await.unwrap();
+            .unwrap();
+        let lea = Reader::new("lea", [Profile::Eleve]);
+        let titles = |items: Vec<Notification>| -> Vec<String> {
+            items.into_iter().map(|n| n.title).collect()
+        };
+        assert_eq!(titles(n.recent(&lea, 10).await.unwrap()), ["lea", "all"]);
+        assert_eq!(
+            titles(
+                n.recent(&lea.clone().with_groups(["g1"]), 10)
+                    .await
+                    .unwrap()
+            ),
+            ["club", "lea", "all"]
+        );
+        let prof = n
+            .recent(&Reader::new("prof", [Profile::Enseignant]), 1)
+            .await
+            .unwrap();
         assert_eq!(prof[0].title, "profs");
     }
 
@@ -151,8 +386,54 @@ mod tests {
         for t in ["a", "b", "c"] {
             n.publish(item(t, Audience::Everyone)).await.unwrap();
         }
-        let all = n.recent("x", &[], 10).await.unwrap();
+        let all = n.recent(&Reader::new("x", []), 10).await.unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].title, "b");
+    }
+
+    #[test]
+    fn bad_items_are_refused() {
+        let good = item("ok", Audience::Users(vec!["lea".into()]));
+        good.check().unwrap();
+        let mut bad = Vec::new();
+        let mut n = good.clone();
+        n.title = "deux\nlignes".into();
+        bad.push(n);
+        let mut n = good.clone();
+        n.title = " ".into();
+        bad.push(n);
+        let mut n = good.clone();
+        n.source = String::new();
+        bad.push(n);
+        let mut n = good.clone();
+        n.link = Some("/a\0".into());
+        bad.push(n);
+        let mut n = good.clone();
+        n.audience = Audience::Groups(vec![String::new()]);
+        bad.push(n);
+        let mut n = good;
+        n.title = "é".repeat(MAX_TITLE_LEN + 1);
+        bad.push(n);
+        for n in bad {
+            assert!(matches!(n.check(), Err(SocleError::Invalid(_))), "{n:?}");
+        }
+    }
+
+    #[test]
+    fn audience_json_is_stable() {
+        let json = |a: &Audience| serde_json::to_string(a).unwrap();
+        assert_eq!(json(&Audience::Everyone), r#""Everyone""#);
+        assert_eq!(
+            json(&Audience::Profiles(vec![Profile::Eleve])),
+            r#"{"Profiles":["eleve"]}"#
+        );
+        assert_eq!(
+            json(&Audience::Groups(vec!["g".into()])),
+            r#"{"Groups":["g"]}"#
+        );
+        assert_eq!(
+            json(&Audience::Users(vec!["u".into()])),
+            r#"{"Users":["u"]}"#
+        );
     }
 }

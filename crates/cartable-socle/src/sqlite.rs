@@ -1,4 +1,4 @@
-//! The embedded [`Storage`] and [`SessionStore`]: one SQLite database file.
+//! The embedded [`Storage`], [`SessionStore`] and [`Notifier`]: one SQLite database file.
 //!
 //! Every call runs on tokio's blocking thread pool; the connection is shared behind a mutex,
 //! so one [`SqliteStorage`] (cheap to clone) serves a whole portal node. The schema is
@@ -13,7 +13,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::{DataScope, Session, SessionId, SessionStore, SocleError, Storage};
+use crate::notify::{RECENT_SCAN_LIMIT, recent_cutoff};
+use crate::{
+    Audience, DataScope, Notification, Notifier, Reader, Session, SessionId, SessionStore,
+    SocleError, Storage, Version, Versioned,
+};
 
 /// The backend name used in [`SocleError::Unavailable`].
 const BACKEND: &str = "sqlite storage";
@@ -50,11 +54,36 @@ const MIGRATIONS: &[&str] = &[
          expires_nanos INTEGER NOT NULL DEFAULT 0
      );
      CREATE INDEX sessions_expiry ON sessions (expires_unix);",
+    // 2: versions for conditional writes (`Storage::set_*_if`). Every write takes the next
+    // number of one counter, so an item never gets back a version it had before, even
+    // after it was deleted and written again.
+    "ALTER TABLE preferences ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+     ALTER TABLE layouts ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+     ALTER TABLE portlet_data ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+     CREATE TABLE version_counter (
+         id   INTEGER PRIMARY KEY CHECK (id = 1),
+         last INTEGER NOT NULL
+     );
+     INSERT INTO version_counter (id, last) VALUES (1, 1);",
+    // 3: the notifications (`Notifier`), shared by every node on the file. `at` is in
+    // nanoseconds since the Unix epoch; ids only grow (AUTOINCREMENT), so among items of
+    // the same `at` the higher id was published later.
+    "CREATE TABLE notifications (
+         id       INTEGER PRIMARY KEY AUTOINCREMENT,
+         at       INTEGER NOT NULL,
+         source   TEXT NOT NULL,
+         title    TEXT NOT NULL,
+         link     TEXT,
+         audience TEXT NOT NULL
+     );
+     CREATE INDEX notifications_at ON notifications (at, id);",
 ];
 
-/// [`Storage`] and [`SessionStore`] in an SQLite database (embedded, nothing to install).
+/// [`Storage`], [`SessionStore`] and [`Notifier`] in an SQLite database (embedded, nothing
+/// to install).
 ///
-/// Clones share the same connection.
+/// Clones share the same connection. Portal nodes (processes) on the same host that open
+/// the same file share everything, notifications included.
 #[derive(Clone)]
 pub struct SqliteStorage {
     conn: Arc<Mutex<Connection>>,
@@ -223,6 +252,206 @@ fn check_key(portlet: &str, key: &str) -> Result<(), SocleError> {
     Ok(())
 }
 
+/// Take the next number of the version counter, in the caller's transaction.
+fn next_version(tx: &rusqlite::Transaction<'_>) -> Result<i64, SocleError> {
+    tx.query_row(
+        "UPDATE version_counter SET last = last + 1 WHERE id = 1 RETURNING last",
+        [],
+        |row| row.get(0),
+    )
+    .map_err(db_error)
+}
+
+/// A version read from the database; anything but a positive number is corrupt.
+fn stored_version(number: i64) -> Result<Version, SocleError> {
+    u64::try_from(number)
+        .ok()
+        .filter(|n| *n > 0)
+        .map(Version::new)
+        .ok_or_else(|| SocleError::Corrupt {
+            what: "version",
+            detail: format!("stored version {number} is not a positive number"),
+        })
+}
+
+/// The version of the item `select` finds ([`Version::NEW`] when there is none), compared
+/// with the one the caller expects.
+fn check_version(
+    tx: &rusqlite::Transaction<'_>,
+    select: &str,
+    params: impl rusqlite::Params,
+    expected: Version,
+    what: impl FnOnce() -> String,
+) -> Result<(), SocleError> {
+    let current = tx
+        .query_row(select, params, |row| row.get::<_, i64>(0))
+        .optional()
+        .map_err(db_error)?
+        .map(stored_version)
+        .transpose()?
+        .unwrap_or(Version::NEW);
+    if current == expected {
+        Ok(())
+    } else {
+        Err(SocleError::Conflict { what: what() })
+    }
+}
+
+/// Decode stored preferences.
+fn parse_preferences(json: &str) -> Result<BTreeMap<String, String>, SocleError> {
+    serde_json::from_str(json).map_err(|e| SocleError::Corrupt {
+        what: "preferences",
+        detail: e.to_string(),
+    })
+}
+
+/// Check that a stored layout is still JSON.
+fn check_stored_layout(json: &str) -> Result<(), SocleError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(json)
+        .map(drop)
+        .map_err(|e| SocleError::Corrupt {
+            what: "layout",
+            detail: e.to_string(),
+        })
+}
+
+/// Encode preferences for storage; `None` (delete the row) when there are none.
+fn encode_preferences(values: &BTreeMap<String, String>) -> Result<Option<String>, SocleError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(values)
+        .map(Some)
+        .map_err(|e| SocleError::Invalid(format!("preferences: {e}")))
+}
+
+/// Refuse a layout that is not JSON.
+fn check_layout(layout: &str) -> Result<(), SocleError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(layout)
+        .map(drop)
+        .map_err(|e| SocleError::Invalid(format!("layout is not JSON: {e}")))
+}
+
+/// Write (or, with `None`, delete) a user's preferences for a window, only if their
+/// version is `expected` when one is given.
+fn write_preferences(
+    conn: &mut Connection,
+    user: &str,
+    window: &str,
+    json: Option<&str>,
+    expected: Option<Version>,
+) -> Result<Version, SocleError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    if let Some(expected) = expected {
+        check_version(
+            &tx,
+            "SELECT version FROM preferences WHERE user = ?1 AND window = ?2",
+            params![user, window],
+            expected,
+            || format!("the preferences of {user} for window {window}"),
+        )?;
+    }
+    let version = match json {
+        Some(json) => {
+            let version = next_version(&tx)?;
+            tx.execute(
+                "INSERT INTO preferences (user, window, values_json, version)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user, window) DO UPDATE
+                 SET values_json = excluded.values_json, version = excluded.version",
+                params![user, window, json, version],
+            )
+            .map_err(db_error)?;
+            stored_version(version)?
+        }
+        None => {
+            tx.execute(
+                "DELETE FROM preferences WHERE user = ?1 AND window = ?2",
+                params![user, window],
+            )
+            .map_err(db_error)?;
+            Version::NEW
+        }
+    };
+    tx.commit().map_err(db_error)?;
+    Ok(version)
+}
+
+/// Write a user's layout, only if its version is `expected` when one is given.
+fn write_layout(
+    conn: &mut Connection,
+    user: &str,
+    layout: &str,
+    expected: Option<Version>,
+) -> Result<Version, SocleError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    if let Some(expected) = expected {
+        check_version(
+            &tx,
+            "SELECT version FROM layouts WHERE user = ?1",
+            params![user],
+            expected,
+            || format!("the layout of {user}"),
+        )?;
+    }
+    let version = next_version(&tx)?;
+    tx.execute(
+        "INSERT INTO layouts (user, layout_json, version) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user) DO UPDATE
+         SET layout_json = excluded.layout_json, version = excluded.version",
+        params![user, layout, version],
+    )
+    .map_err(db_error)?;
+    tx.commit().map_err(db_error)?;
+    stored_version(version)
+}
+
+/// Write one value of a portlet's data, only if its version is `expected` when one is
+/// given.
+fn write_data(
+    conn: &mut Connection,
+    (portlet, scope, key): (&str, &str, &str),
+    value: &[u8],
+    expected: Option<Version>,
+) -> Result<Version, SocleError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    if let Some(expected) = expected {
+        check_version(
+            &tx,
+            "SELECT version FROM portlet_data WHERE portlet = ?1 AND scope = ?2 AND key = ?3",
+            params![portlet, scope, key],
+            expected,
+            || data_item(portlet, scope, key),
+        )?;
+    }
+    let version = next_version(&tx)?;
+    tx.execute(
+        "INSERT INTO portlet_data (portlet, scope, key, value, version)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (portlet, scope, key) DO UPDATE
+         SET value = excluded.value, version = excluded.version",
+        params![portlet, scope, key, value, version],
+    )
+    .map_err(db_error)?;
+    tx.commit().map_err(db_error)?;
+    stored_version(version)
+}
+
+/// How a value of portlet data is named in a [`SocleError::Conflict`].
+fn data_item(portlet: &str, scope: &str, key: &str) -> String {
+    if scope.is_empty() {
+        format!("the shared data {key:?} of portlet {portlet}")
+    } else {
+        format!("the data {key:?} of portlet {portlet} for {scope}")
+    }
+}
+
 /// Seconds and nanoseconds since the Unix epoch; times before it count as the epoch.
 fn unix_time(t: SystemTime) -> (i64, i64) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
@@ -262,10 +491,7 @@ impl Storage for SqliteStorage {
             .await?;
         match json {
             None => Ok(BTreeMap::new()),
-            Some(json) => serde_json::from_str(&json).map_err(|e| SocleError::Corrupt {
-                what: "preferences",
-                detail: e.to_string(),
-            }),
+            Some(json) => parse_preferences(&json),
         }
     }
 
@@ -276,28 +502,9 @@ impl Storage for SqliteStorage {
         values: &BTreeMap<String, String>,
     ) -> Result<(), SocleError> {
         let (user, window) = (user.to_owned(), window.to_owned());
-        let json = if values.is_empty() {
-            None
-        } else {
-            Some(
-                serde_json::to_string(values)
-                    .map_err(|e| SocleError::Invalid(format!("preferences: {e}")))?,
-            )
-        };
+        let json = encode_preferences(values)?;
         self.with_conn(move |conn| {
-            match json {
-                Some(json) => conn.execute(
-                    "INSERT INTO preferences (user, window, values_json) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (user, window) DO UPDATE SET values_json = excluded.values_json",
-                    params![user, window, json],
-                ),
-                None => conn.execute(
-                    "DELETE FROM preferences WHERE user = ?1 AND window = ?2",
-                    params![user, window],
-                ),
-            }
-            .map(drop)
-            .map_err(db_error)
+            write_preferences(conn, &user, &window, json.as_deref(), None).map(drop)
         })
         .await
     }
@@ -316,30 +523,16 @@ impl Storage for SqliteStorage {
             })
             .await?;
         if let Some(json) = &layout {
-            serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| {
-                SocleError::Corrupt {
-                    what: "layout",
-                    detail: e.to_string(),
-                }
-            })?;
+            check_stored_layout(json)?;
         }
         Ok(layout)
     }
 
     async fn set_layout(&self, user: &str, layout: &str) -> Result<(), SocleError> {
-        serde_json::from_str::<serde::de::IgnoredAny>(layout)
-            .map_err(|e| SocleError::Invalid(format!("layout is not JSON: {e}")))?;
+        check_layout(layout)?;
         let (user, layout) = (user.to_owned(), layout.to_owned());
-        self.with_conn(move |conn| {
-            conn.execute(
-                "INSERT INTO layouts (user, layout_json) VALUES (?1, ?2)
-                 ON CONFLICT (user) DO UPDATE SET layout_json = excluded.layout_json",
-                params![user, layout],
-            )
-            .map(drop)
-            .map_err(db_error)
-        })
-        .await
+        self.with_conn(move |conn| write_layout(conn, &user, &layout, None).map(drop))
+            .await
     }
 
     async fn delete_user(&self, user: &str) -> Result<(), SocleError> {
@@ -403,13 +596,7 @@ impl Storage for SqliteStorage {
         let (portlet, scope, key) = (portlet.to_owned(), scope.key().to_owned(), key.to_owned());
         let value = value.to_vec();
         self.with_conn(move |conn| {
-            conn.execute(
-                "INSERT INTO portlet_data (portlet, scope, key, value) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (portlet, scope, key) DO UPDATE SET value = excluded.value",
-                params![portlet, scope, key, value],
-            )
-            .map(drop)
-            .map_err(db_error)
+            write_data(conn, (&portlet, &scope, &key), &value, None).map(drop)
         })
         .await
     }
@@ -469,6 +656,139 @@ impl Storage for SqliteStorage {
                 keys.push(key);
             }
             Ok(keys)
+        })
+        .await
+    }
+
+    async fn preferences_versioned(
+        &self,
+        user: &str,
+        window: &str,
+    ) -> Result<Versioned<BTreeMap<String, String>>, SocleError> {
+        let (user, window) = (user.to_owned(), window.to_owned());
+        let row: Option<(String, i64)> = self
+            .with_conn(move |conn| {
+                conn.query_row(
+                    "SELECT values_json, version FROM preferences WHERE user = ?1 AND window = ?2",
+                    params![user, window],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(db_error)
+            })
+            .await?;
+        match row {
+            None => Ok(Versioned {
+                value: BTreeMap::new(),
+                version: Version::NEW,
+            }),
+            Some((json, version)) => Ok(Versioned {
+                value: parse_preferences(&json)?,
+                version: stored_version(version)?,
+            }),
+        }
+    }
+
+    async fn set_preferences_if(
+        &self,
+        user: &str,
+        window: &str,
+        values: &BTreeMap<String, String>,
+        expected: Version,
+    ) -> Result<Version, SocleError> {
+        let (user, window) = (user.to_owned(), window.to_owned());
+        let json = encode_preferences(values)?;
+        self.with_conn(move |conn| {
+            write_preferences(conn, &user, &window, json.as_deref(), Some(expected))
+        })
+        .await
+    }
+
+    async fn layout_versioned(&self, user: &str) -> Result<Versioned<Option<String>>, SocleError> {
+        let user = user.to_owned();
+        let row: Option<(String, i64)> = self
+            .with_conn(move |conn| {
+                conn.query_row(
+                    "SELECT layout_json, version FROM layouts WHERE user = ?1",
+                    params![user],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(db_error)
+            })
+            .await?;
+        match row {
+            None => Ok(Versioned {
+                value: None,
+                version: Version::NEW,
+            }),
+            Some((json, version)) => {
+                check_stored_layout(&json)?;
+                Ok(Versioned {
+                    value: Some(json),
+                    version: stored_version(version)?,
+                })
+            }
+        }
+    }
+
+    async fn set_layout_if(
+        &self,
+        user: &str,
+        layout: &str,
+        expected: Version,
+    ) -> Result<Version, SocleError> {
+        check_layout(layout)?;
+        let (user, layout) = (user.to_owned(), layout.to_owned());
+        self.with_conn(move |conn| write_layout(conn, &user, &layout, Some(expected)))
+            .await
+    }
+
+    async fn data_versioned(
+        &self,
+        portlet: &str,
+        scope: &DataScope,
+        key: &str,
+    ) -> Result<Versioned<Option<Vec<u8>>>, SocleError> {
+        check_key(portlet, key)?;
+        let (portlet, scope, key) = (portlet.to_owned(), scope.key().to_owned(), key.to_owned());
+        let row: Option<(Vec<u8>, i64)> = self
+            .with_conn(move |conn| {
+                conn.query_row(
+                    "SELECT value, version FROM portlet_data
+                     WHERE portlet = ?1 AND scope = ?2 AND key = ?3",
+                    params![portlet, scope, key],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(db_error)
+            })
+            .await?;
+        match row {
+            None => Ok(Versioned {
+                value: None,
+                version: Version::NEW,
+            }),
+            Some((value, version)) => Ok(Versioned {
+                value: Some(value),
+                version: stored_version(version)?,
+            }),
+        }
+    }
+
+    async fn set_data_if(
+        &self,
+        portlet: &str,
+        scope: &DataScope,
+        key: &str,
+        value: &[u8],
+        expected: Version,
+    ) -> Result<Version, SocleError> {
+        check_key(portlet, key)?;
+        let (portlet, scope, key) = (portlet.to_owned(), scope.key().to_owned(), key.to_owned());
+        let value = value.to_vec();
+        self.with_conn(move |conn| {
+            write_data(conn, (&portlet, &scope, &key), &value, Some(expected))
         })
         .await
     }
@@ -557,6 +877,143 @@ impl SessionStore for SqliteStorage {
     }
 }
 
+/// Nanoseconds since the Unix epoch, as notifications store their time; times before the
+/// epoch count as the epoch, times after 2262 as the last representable one.
+fn unix_nanos(t: SystemTime) -> i64 {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// The inverse of [`unix_nanos`].
+fn from_unix_nanos(nanos: i64) -> SystemTime {
+    let nanos = u64::try_from(nanos).unwrap_or(0);
+    UNIX_EPOCH + Duration::from_nanos(nanos)
+}
+
+/// A stored notification, or `None` (logged) when its audience cannot be decoded: one
+/// damaged row must not hide everybody's news.
+fn stored_notification(
+    source: String,
+    title: String,
+    link: Option<String>,
+    audience: &str,
+    at: i64,
+) -> Option<Notification> {
+    match serde_json::from_str::<Audience>(audience) {
+        Ok(audience) => Some(Notification {
+            source,
+            title,
+            link,
+            audience,
+            at: from_unix_nanos(at),
+        }),
+        Err(e) => {
+            tracing::warn!(%source, error = %e, "notification with a corrupt audience skipped");
+            None
+        }
+    }
+}
+
+impl SqliteStorage {
+    /// Delete the notifications published before `before`; returns how many. Call it
+    /// now and then (e.g. daily, with `before` = now − [`RECENT_MAX_AGE`](crate::RECENT_MAX_AGE)):
+    /// [`Notifier::recent`] already ignores them.
+    pub async fn purge_notifications(&self, before: SystemTime) -> Result<usize, SocleError> {
+        let before = unix_nanos(before);
+        self.with_conn(move |conn| {
+            conn.execute("DELETE FROM notifications WHERE at < ?1", params![before])
+                .map_err(db_error)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Notifier for SqliteStorage {
+    async fn publish(&self, item: Notification) -> Result<(), SocleError> {
+        item.check()?;
+        let audience = serde_json::to_string(&item.audience)
+            .map_err(|e| SocleError::Invalid(format!("notification audience: {e}")))?;
+        let at = unix_nanos(item.at);
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO notifications (at, source, title, link, audience)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![at, item.source, item.title, item.link, audience],
+            )
+            .map(drop)
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn recent(&self, reader: &Reader, limit: usize) -> Result<Vec<Notification>, SocleError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let reader = reader.clone();
+        let cutoff = unix_nanos(recent_cutoff(SystemTime::now()));
+        let profiles: Vec<&str> = reader.profiles.iter().map(|p| p.as_str()).collect();
+        let profiles = serde_json::to_string(&profiles)
+            .map_err(|e| SocleError::Invalid(format!("reader profiles: {e}")))?;
+        let groups = serde_json::to_string(&reader.groups)
+            .map_err(|e| SocleError::Invalid(format!("reader groups: {e}")))?;
+        let scan = i64::try_from(RECENT_SCAN_LIMIT).unwrap_or(i64::MAX);
+        let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
+        let items = self
+            .with_conn(move |conn| {
+                // The inner query bounds the scan (the newest rows of the period, by the
+                // index on `at`); the audience is matched on those only. A row whose
+                // audience is not JSON matches nothing rather than failing the query.
+                let mut stmt = conn
+                    .prepare_cached(
+                        r#"SELECT source, title, link, audience, at FROM (
+                             SELECT id, at, source, title, link, audience FROM notifications
+                             WHERE at >= ?1 ORDER BY at DESC, id DESC LIMIT ?2
+                           ) AS newest
+                           WHERE CASE WHEN json_valid(newest.audience) THEN
+                                 newest.audience = '"Everyone"'
+                              OR EXISTS (SELECT 1 FROM json_each(newest.audience, '$.Users')
+                                         WHERE value = ?3)
+                              OR EXISTS (SELECT 1 FROM json_each(newest.audience, '$.Profiles')
+                                         WHERE value IN (SELECT value FROM json_each(?4)))
+                              OR EXISTS (SELECT 1 FROM json_each(newest.audience, '$.Groups')
+                                         WHERE value IN (SELECT value FROM json_each(?5)))
+                             ELSE 0 END
+                           ORDER BY at DESC, id DESC LIMIT ?6"#,
+                    )
+                    .map_err(db_error)?;
+                let rows = stmt
+                    .query_map(
+                        params![cutoff, scan, reader.user, profiles, groups, wanted],
+                        |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, Option<String>>(2)?,
+                                row.get::<_, String>(3)?,
+                                row.get::<_, i64>(4)?,
+                            ))
+                        },
+                    )
+                    .map_err(db_error)?;
+                let mut items = Vec::new();
+                for row in rows {
+                    let (source, title, link, audience, at) = row.map_err(db_error)?;
+                    if let Some(item) = stored_notification(source, title, link, &audience, at)
+                        // The SQL chose; the socle's own rule has the last word.
+                        && item.audience.includes(&reader)
+                    {
+                        items.push(item);
+                    }
+                }
+                Ok(items)
+            })
+            .await?;
+        Ok(items)
+    }
+}
+
 #[cfg(test)]
 mod delete_user_tests {
     use super::*;
@@ -636,7 +1093,7 @@ mod tests {
         let s = SqliteStorage::in_memory().unwrap();
         s.with_conn(|conn| {
             conn.execute(
-                "INSERT INTO preferences VALUES ('lea', 'w1', 'not json')",
+                "INSERT INTO preferences (user, window, values_json) VALUES ('lea', 'w1', 'not json')",
                 [],
             )
             .map_err(db_error)
@@ -858,6 +1315,171 @@ mod tests {
             .unwrap();
         assert_eq!(version, i64::from(SqliteStorage::schema_version()));
         assert_eq!(mode.to_ascii_lowercase(), "wal");
+    }
+
+    #[tokio::test]
+    async fn version_one_database_is_migrated_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO preferences VALUES ('lea', 'w', '{\"k\":\"v\"}');
+                 INSERT INTO layouts VALUES ('lea', '[]');
+                 INSERT INTO portlet_data VALUES ('notes', 'lea', 'n', X'01');",
+            )
+            .unwrap();
+        }
+        let s = SqliteStorage::open(&path).unwrap();
+        let prefs = s.preferences_versioned("lea", "w").await.unwrap();
+        assert_eq!(prefs.value.get("k").map(String::as_str), Some("v"));
+        assert_eq!(prefs.version, Version::new(1));
+        let layout = s.layout_versioned("lea").await.unwrap();
+        assert_eq!(layout.value.as_deref(), Some("[]"));
+        let data = s.data_versioned("notes", &user("lea"), "n").await.unwrap();
+        assert_eq!(data.value, Some(vec![1]));
+        // Existing rows are version 1; the next write gets a later number.
+        let next = s.set_layout_if("lea", "[1]", layout.version).await.unwrap();
+        assert!(next.get() > 1, "{next}");
+        assert!(matches!(
+            s.set_data_if("notes", &user("lea"), "n", b"x", Version::NEW)
+                .await,
+            Err(SocleError::Conflict { .. })
+        ));
+        drop(s);
+        let s = SqliteStorage::open(&path).unwrap();
+        assert_eq!(
+            s.layout_versioned("lea").await.unwrap().version,
+            next,
+            "reopening migrates nothing twice"
+        );
+    }
+
+    #[tokio::test]
+    async fn version_two_database_gets_notifications() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch("INSERT INTO layouts VALUES ('lea', '[]', 7);")
+                .unwrap();
+        }
+        let s = SqliteStorage::open(&path).unwrap();
+        assert_eq!(s.layout("lea").await.unwrap().as_deref(), Some("[]"));
+        s.publish(Notification {
+            source: "test".into(),
+            title: "Bienvenue".into(),
+            link: None,
+            audience: Audience::Everyone,
+            at: SystemTime::now(),
+        })
+        .await
+        .unwrap();
+        drop(s);
+        // Another node (process) opening the same file reads it.
+        let other = SqliteStorage::open(&path).unwrap();
+        let items = other.recent(&Reader::new("x", []), 10).await.unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].title, "Bienvenue");
+    }
+
+    #[tokio::test]
+    async fn recent_scans_a_bounded_window() {
+        let s = SqliteStorage::in_memory().unwrap();
+        let now = unix_nanos(SystemTime::now());
+        let old = unix_nanos(SystemTime::now() - crate::RECENT_MAX_AGE - Duration::from_secs(60));
+        let scan = i64::try_from(RECENT_SCAN_LIMIT).unwrap();
+        s.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(db_error)?;
+            // Lea's own item, then more newer items for others than the scan bound.
+            tx.execute(
+                r#"INSERT INTO notifications (at, source, title, audience)
+                   VALUES (?1, 't', 'pour Léa', '{"Users":["lea"]}')"#,
+                params![now - 1_000_000],
+            )
+            .map_err(db_error)?;
+            for i in 0..scan {
+                tx.execute(
+                    r#"INSERT INTO notifications (at, source, title, audience)
+                       VALUES (?1, 't', 'autre', '{"Users":["tom"]}')"#,
+                    params![now + i],
+                )
+                .map_err(db_error)?;
+            }
+            tx.execute(
+                r#"INSERT INTO notifications (at, source, title, audience)
+                   VALUES (?1, 't', 'trop vieux', '"Everyone"')
+                   "#,
+                params![old],
+            )
+            .map_err(db_error)?;
+            tx.execute(
+                r#"INSERT INTO notifications (at, source, title, audience)
+                   VALUES (?1, 't', 'abîmé', 'not json')"#,
+                params![now + scan],
+            )
+            .map_err(db_error)?;
+            tx.commit().map_err(db_error)
+        })
+        .await
+        .unwrap();
+        let lea = Reader::new("lea", []);
+        assert!(
+            s.recent(&lea, 10).await.unwrap().is_empty(),
+            "beyond the newest {RECENT_SCAN_LIMIT} rows"
+        );
+        assert_eq!(s.recent(&Reader::new("tom", []), 3).await.unwrap().len(), 3);
+        // Old rows are purged; the window then reaches Léa's item again.
+        assert_eq!(
+            s.purge_notifications(SystemTime::now() - crate::RECENT_MAX_AGE)
+                .await
+                .unwrap(),
+            1
+        );
+        s.with_conn(|conn| {
+            conn.execute(
+                r#"DELETE FROM notifications WHERE title = 'autre' AND id % 2 = 0"#,
+                [],
+            )
+            .map_err(db_error)
+        })
+        .await
+        .unwrap();
+        let items = s.recent(&lea, 10).await.unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].title, "pour Léa");
+    }
+
+    #[tokio::test]
+    async fn corrupt_versions_are_reported() {
+        let s = SqliteStorage::in_memory().unwrap();
+        s.set_layout("lea", "[]").await.unwrap();
+        s.with_conn(|conn| {
+            conn.execute("UPDATE layouts SET version = -3", [])
+                .map_err(db_error)
+        })
+        .await
+        .unwrap();
+        let err = s.layout_versioned("lea").await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SocleError::Corrupt {
+                    what: "version",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // A conditional write refuses to guess; a plain write repairs the row.
+        assert!(s.set_layout_if("lea", "[1]", Version::NEW).await.is_err());
+        s.set_layout("lea", "[2]").await.unwrap();
+        assert!(s.layout_versioned("lea").await.unwrap().version.get() > 0);
     }
 
     #[test]

@@ -1,8 +1,66 @@
 use std::collections::BTreeMap;
+use std::fmt;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::SocleError;
+
+/// The version of one stored item (a user's preferences for a window, her layout, one
+/// value of a portlet's data), for writes that must not overwrite someone else's change.
+///
+/// Read the item with its version (`*_versioned`), compute the new value, then write it
+/// with the matching `set_*_if` and the version read: the write succeeds only if nobody
+/// wrote the item in between, otherwise it fails with [`SocleError::Conflict`] and the
+/// caller reloads and tries again. Every write (conditional or not) gives the item a new
+/// version, never one it had before, even after it was deleted and created again.
+///
+/// [`Version::NEW`] is the version of an item that does not exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Version(u64);
+
+impl Version {
+    /// The version of an item that is not stored: writing with it as the expected version
+    /// means "create it; fail if it exists".
+    pub const NEW: Version = Version(0);
+
+    /// A version from its number (as stored by a backend or sent back by a form).
+    pub const fn new(number: u64) -> Self {
+        Version(number)
+    }
+
+    /// The version's number; 0 for [`Version::NEW`].
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// Whether this is [`Version::NEW`] (the item does not exist).
+    pub const fn is_new(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl From<u64> for Version {
+    fn from(number: u64) -> Self {
+        Version(number)
+    }
+}
+
+/// A stored value with the [`Version`] it had when it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    /// The value (empty or `None` when the item does not exist).
+    pub value: T,
+    /// Its version; [`Version::NEW`] when the item does not exist.
+    pub version: Version,
+}
 
 /// Whose data a portlet reads or writes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,6 +85,10 @@ impl DataScope {
 ///
 /// Values are opaque to the backend: layouts and preference maps are JSON written by the
 /// portal, portlet data is whatever bytes the portlet chose.
+///
+/// Several portal nodes may share one storage: the plain `set_*` methods write
+/// unconditionally (the last writer wins), while the `*_versioned` reads and `set_*_if`
+/// writes detect a concurrent change (see [`Version`]).
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
     /// The user's own preference values for one window (not the établissement defaults).
@@ -89,4 +151,57 @@ pub trait Storage: Send + Sync + 'static {
         scope: &DataScope,
         prefix: &str,
     ) -> Result<Vec<String>, SocleError>;
+
+    /// [`Storage::preferences`] with their version ([`Version::NEW`] when the user has
+    /// none for this window).
+    async fn preferences_versioned(
+        &self,
+        user: &str,
+        window: &str,
+    ) -> Result<Versioned<BTreeMap<String, String>>, SocleError>;
+
+    /// [`Storage::set_preferences`] only if the stored version is still `expected`
+    /// ([`Version::NEW`]: only if the user has none for this window). Returns the new
+    /// version ([`Version::NEW`] when `values` is empty: the preferences are deleted), or
+    /// [`SocleError::Conflict`] without writing anything.
+    async fn set_preferences_if(
+        &self,
+        user: &str,
+        window: &str,
+        values: &BTreeMap<String, String>,
+        expected: Version,
+    ) -> Result<Version, SocleError>;
+
+    /// [`Storage::layout`] with its version ([`Version::NEW`] when the user has none).
+    async fn layout_versioned(&self, user: &str) -> Result<Versioned<Option<String>>, SocleError>;
+
+    /// [`Storage::set_layout`] only if the stored version is still `expected`
+    /// ([`Version::NEW`]: only if the user has no layout). Returns the new version, or
+    /// [`SocleError::Conflict`] without writing anything.
+    async fn set_layout_if(
+        &self,
+        user: &str,
+        layout: &str,
+        expected: Version,
+    ) -> Result<Version, SocleError>;
+
+    /// [`Storage::data`] with its version ([`Version::NEW`] when the key is not stored).
+    async fn data_versioned(
+        &self,
+        portlet: &str,
+        scope: &DataScope,
+        key: &str,
+    ) -> Result<Versioned<Option<Vec<u8>>>, SocleError>;
+
+    /// [`Storage::set_data`] only if the stored version is still `expected`
+    /// ([`Version::NEW`]: only if the key is not stored). Returns the new version, or
+    /// [`SocleError::Conflict`] without writing anything.
+    async fn set_data_if(
+        &self,
+        portlet: &str,
+        scope: &DataScope,
+        key: &str,
+        value: &[u8],
+        expected: Version,
+    ) -> Result<Version, SocleError>;
 }

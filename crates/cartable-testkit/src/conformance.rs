@@ -1,3 +1,7 @@
+//! The conformance suites: identity ([`check_directory`]), storage ([`check_storage`],
+//! see the `check_*` functions below for its parts) and notifications
+//! ([`check_notifier`], [`check_shared_notifier`]).
+//!
 //! The identity conformance suite: one set of checks every [`Directory`] backend must
 //! pass when loaded with the lycée fixture ([`LYCEE_FIXTURE`], 200+ people of a lycée
 //! with accents, apostrophes and LDAP metacharacters in names).
@@ -14,6 +18,17 @@
 //! ```
 
 use cartable_socle::{AuthError, Directory, Person, PersonQuery, Profile};
+
+mod notify;
+mod storage;
+
+pub use notify::{check_notifier, check_shared_notifier};
+
+pub use storage::{
+    MAX_DATA_KEY_LEN, check_concurrent_writers, check_data, check_data_keys, check_delete_user,
+    check_large_values, check_layouts, check_preferences, check_sessions, check_storage,
+    check_versioned_data, check_versioned_layouts, check_versioned_preferences,
+};
 
 /// The lycée fixture (LDIF, `{ARGON2}` passwords `pw-<uid>`).
 pub const LYCEE_FIXTURE: &str = include_str!("../../../tests/fixtures/lycee.ldif");

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cartable_socle::{
-    AuthError, Directory, Notification, Notifier, Person, PersonQuery, Profile, SocleError,
+    AuthError, Directory, Notification, Notifier, Person, PersonQuery, Reader, SocleError,
 };
 
 /// Results of [`TestDirectory::search`] when the query's limit is 0 (as the LDIF
@@ -166,12 +166,7 @@ impl Notifier for RecordingNotifier {
         self.inner.publish(item).await
     }
 
-    async fn recent(
-        &self,
-        user: &str,
-        profiles: &[Profile],
-        limit: usize,
-    ) -> Result<Vec<Notification>, SocleError> {
-        self.inner.recent(user, profiles, limit).await
+    async fn recent(&self, reader: &Reader, limit: usize) -> Result<Vec<Notification>, SocleError> {
+        self.inner.recent(reader, limit).await
     }
 }

@@ -2,7 +2,7 @@ use std::time::SystemTime;
 
 use cartable_portlet::markup::escape;
 use cartable_portlet::prelude::*;
-use cartable_socle::{Audience, PersonQuery};
+use cartable_socle::{Audience, PersonQuery, Reader};
 
 use super::*;
 
@@ -396,14 +396,14 @@ async fn events_and_notifications() {
     // Recorded whatever the audience, and passed on to the real notifier.
     assert!(
         kit.notifier()
-            .recent("camille", &[Profile::Eleve], 10)
+            .recent(&Reader::new("camille", [Profile::Eleve]), 10)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         kit.notifier()
-            .recent("someone-else", &[], 10)
+            .recent(&Reader::new("someone-else", []), 10)
             .await
             .unwrap()
             .len(),
@@ -473,7 +473,11 @@ async fn services_can_be_replaced() {
         .await
         .unwrap();
     assert_eq!(
-        notifier.recent("someone-else", &[], 5).await.unwrap().len(),
+        notifier
+            .recent(&Reader::new("someone-else", []), 5)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(kit.descriptor().id, "echo");

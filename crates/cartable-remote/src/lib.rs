@@ -1,0 +1,31 @@
+//! Remote portlets for Cartable: SDET integration level 2a, a WSRP-like protocol over
+//! HTTP + JSON.
+//!
+//! - A [`Producer`] serves any in-process [`Portlet`](cartable_portlet::Portlet) to other
+//!   ENTs: service description, markup (with HTTP cache validators), actions, resources
+//!   and events, each call signed by the consumer with a shared key ([`signing`]).
+//! - A [`RemoteProducer`] is the consumer's side of one producer: from a
+//!   [`RemoteConfig`] and a [`Fetcher`](cartable_fetch::Fetcher) it reads the service
+//!   description and gives one [`RemotePortlet`] per remote portlet, a plain
+//!   [`Portlet`](cartable_portlet::Portlet) for the portal. Remote markup is cached as the
+//!   producer says, rewritten to this portal's URLs and CSRF token, and sanitized unless
+//!   the producer is trusted ([`markup`]); a failing producer is left alone for a while
+//!   ([`breaker`]).
+//!
+//! The protocol is described in `docs/remote-protocol.md`; its JSON shapes are the types
+//! of [`protocol`].
+
+pub mod breaker;
+pub mod cache;
+mod consumer;
+pub mod markup;
+mod producer;
+pub mod protocol;
+pub mod signing;
+
+pub use consumer::{DEFAULT_ATTRIBUTES, RemoteConfig, RemoteError, RemotePortlet, RemoteProducer};
+pub use producer::{
+    DEFAULT_DEADLINE, DEFAULT_MAX_REQUEST, Producer, ProducerBuilder, ProducerError,
+    RunningProducer,
+};
+pub use signing::{KeyError, SignatureError, SigningKey, Verifier};

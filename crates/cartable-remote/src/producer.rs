@@ -1,0 +1,1058 @@
+//! The producer: serves in-process portlets to other ENTs over the protocol.
+//!
+//! A [`Producer`] holds portlets, the keys of the consumers it serves and the socle
+//! services its portlets use (storage, notifier, optionally a directory). For each signed
+//! call it builds the [`PortletContext`] of the remote user, with URL builders on the
+//! [`URL_BASE`] placeholder and the [`CSRF_PLACEHOLDER`] token, so the consumer can put in
+//! its own URLs and token; it runs the portlet under a deadline and answers JSON.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use cartable_remote::Producer;
+//!
+//! let producer = Producer::builder("ENT du lycée Lumière")
+//!     .consumer("ent-voisin", "a shared secret of at least 32 bytes!!")?
+//!     .portlets(cartable_demo_portlets())
+//!     .build()?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
+//! producer.serve(listener)?.wait().await;
+//! # Ok(()) }
+//! # fn cartable_demo_portlets() -> Vec<std::sync::Arc<dyn cartable_portlet::Portlet>> { Vec::new() }
+//! ```
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::prelude::*;
+use bytes::Bytes;
+use cartable_portlet::{
+    ActionRequest, CachePolicy, ContextParts, Portlet, PortletContext, PortletError, Preference,
+    Preferences, ResourceRequest, Services, WindowInfo,
+};
+use cartable_socle::{
+    AuthError, Directory, MemoryNotifier, Notifier, Person, PersonQuery, SocleError, SqliteStorage,
+    Storage,
+};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::protocol::{
+    ActionCall, ActionResult, CSRF_PLACEHOLDER, CallContext, ErrorBody, ErrorCode, ErrorDetail,
+    EventCall, EventResult, HEADER_ATTACHMENT, HEADER_RESOURCE_STATUS, MarkupResponse, PROTOCOL,
+    PortletDescription, ResourceCall, ServiceDescription, URL_BASE, endpoints,
+};
+use crate::signing::{KeyError, SigningKey, Verifier, unix_now};
+
+/// The largest call body a producer reads by default.
+pub const DEFAULT_MAX_REQUEST: usize = 1024 * 1024;
+
+/// How long a portlet may take on a producer by default.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Why a producer cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ProducerError {
+    /// No consumer key: every call would be refused.
+    #[error("the producer has no consumer key: add one with `ProducerBuilder::consumer`")]
+    NoConsumer,
+    /// A consumer key is unusable.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// Two portlets have the same id.
+    #[error("two portlets have the id {0:?}: each portlet id must be unique in a producer")]
+    DuplicatePortlet(String),
+    /// The default in-memory storage could not be opened.
+    #[error("cannot open the producer's storage: {0}")]
+    Storage(#[from] SocleError),
+    /// The path prefix is not of the form `/segment…`.
+    #[error("path prefix {0:?} must be empty or start with '/' and not end with '/'")]
+    InvalidPrefix(String),
+}
+
+/// Assembles a [`Producer`].
+pub struct ProducerBuilder {
+    name: String,
+    prefix: String,
+    portlets: Vec<Arc<dyn Portlet>>,
+    verifier: Verifier,
+    storage: Option<Arc<dyn Storage>>,
+    notifier: Option<Arc<dyn Notifier>>,
+    directory: Option<Arc<dyn Directory>>,
+    data_per_consumer: bool,
+    deadline: Duration,
+    max_request: usize,
+}
+
+impl std::fmt::Debug for ProducerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProducerBuilder")
+            .field("name", &self.name)
+            .field("prefix", &self.prefix)
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProducerBuilder {
+    /// Serve these portlets to consumers holding one of the registered keys.
+    pub fn portlets(mut self, portlets: impl IntoIterator<Item = Arc<dyn Portlet>>) -> Self {
+        self.portlets.extend(portlets);
+        self
+    }
+
+    /// Serve one more portlet.
+    pub fn portlet(mut self, portlet: Arc<dyn Portlet>) -> Self {
+        self.portlets.push(portlet);
+        self
+    }
+
+    /// Accept calls signed with this key; `key_id` names the consumer (its ENT).
+    pub fn consumer(mut self, key_id: &str, secret: &str) -> Result<Self, KeyError> {
+        self.verifier.add(SigningKey::new(key_id, secret)?);
+        Ok(self)
+    }
+
+    /// Keep portlet data in this storage (SQLite file, PostgreSQL…) so it survives
+    /// restarts. Without it, data lives in an in-memory SQLite database.
+    pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// Publish portlet notifications here (an in-memory notifier by default).
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// Let portlets look people up in this directory. Without it, a portlet's directory
+    /// knows only the calling user: the producer does not see the consumer's directory.
+    pub fn directory(mut self, directory: Arc<dyn Directory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// Whether each consumer's portlet data is kept apart (the default: user `lea` of one
+    /// ENT is not user `lea` of another). Turn it off only when every consumer shares one
+    /// directory (one académie), so users and shared data are the same everywhere.
+    pub fn data_per_consumer(mut self, apart: bool) -> Self {
+        self.data_per_consumer = apart;
+        self
+    }
+
+    /// Serve under a path prefix such as `/remote` (empty by default).
+    pub fn path_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_string();
+        self
+    }
+
+    /// How long a portlet may take (10 s by default); a late one answers 504.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The largest call body read (1 MiB by default); larger ones answer 413.
+    pub fn max_request(mut self, bytes: usize) -> Self {
+        self.max_request = bytes;
+        self
+    }
+
+    /// Check everything and build the producer.
+    pub fn build(self) -> Result<Producer, ProducerError> {
+        if self.verifier.is_empty() {
+            return Err(ProducerError::NoConsumer);
+        }
+        if !(self.prefix.is_empty() || self.prefix.starts_with('/') && !self.prefix.ends_with('/'))
+        {
+            return Err(ProducerError::InvalidPrefix(self.prefix));
+        }
+        let mut portlets = BTreeMap::new();
+        let mut order = Vec::new();
+        for p in self.portlets {
+            let id = p.descriptor().id.clone();
+            if portlets.insert(id.clone(), p).is_some() {
+                return Err(ProducerError::DuplicatePortlet(id));
+            }
+            order.push(id);
+        }
+        let storage = match self.storage {
+            Some(s) => s,
+            None => Arc::new(SqliteStorage::in_memory()?),
+        };
+        Ok(Producer {
+            inner: Arc::new(Inner {
+                name: self.name,
+                prefix: self.prefix,
+                portlets,
+                order,
+                verifier: self.verifier,
+                storage,
+                notifier: self
+                    .notifier
+                    .unwrap_or_else(|| Arc::new(MemoryNotifier::default())),
+                directory: self.directory,
+                data_per_consumer: self.data_per_consumer,
+                deadline: self.deadline,
+                max_request: self.max_request,
+            }),
+        })
+    }
+}
+
+/// Serves portlets to other ENTs. Cloning shares the same state.
+#[derive(Clone)]
+pub struct Producer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    prefix: String,
+    portlets: BTreeMap<String, Arc<dyn Portlet>>,
+    order: Vec<String>,
+    verifier: Verifier,
+    storage: Arc<dyn Storage>,
+    notifier: Arc<dyn Notifier>,
+    directory: Option<Arc<dyn Directory>>,
+    data_per_consumer: bool,
+    deadline: Duration,
+    max_request: usize,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("name", &self.inner.name)
+            .field("portlets", &self.inner.order)
+            .field("verifier", &self.inner.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A call refused or failed: an [`ErrorBody`] with its status.
+#[derive(Debug)]
+struct Refusal {
+    code: ErrorCode,
+    message: String,
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn from_portlet(e: &PortletError) -> Self {
+        let code = match e {
+            PortletError::NotFound(_) => ErrorCode::NotFound,
+            PortletError::BadRequest(_) | PortletError::Preference(_) => ErrorCode::BadRequest,
+            PortletError::Forbidden => ErrorCode::Forbidden,
+            PortletError::Conflict(_) => ErrorCode::Conflict,
+            PortletError::Socle(_) => ErrorCode::Unavailable,
+            PortletError::Template(_) | PortletError::Internal(_) => ErrorCode::Internal,
+        };
+        Refusal::new(code, e.to_string())
+    }
+
+    fn into_response(self) -> Response<Bytes> {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        };
+        let mut r = json_response(self.code.status(), &body);
+        if self.code == ErrorCode::Unauthorized {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Cartable-HMAC-SHA256"),
+            );
+        }
+        r
+    }
+}
+
+/// The endpoint a path names.
+enum Route {
+    Description,
+    Markup(String),
+    Action(String),
+    Resource(String, String),
+    Event(String),
+}
+
+impl Producer {
+    /// Start building a producer called `name` (shown to consumers).
+    pub fn builder(name: &str) -> ProducerBuilder {
+        ProducerBuilder {
+            name: name.to_string(),
+            prefix: String::new(),
+            portlets: Vec::new(),
+            verifier: Verifier::new(),
+            storage: None,
+            notifier: None,
+            directory: None,
+            data_per_consumer: true,
+            deadline: DEFAULT_DEADLINE,
+            max_request: DEFAULT_MAX_REQUEST,
+        }
+    }
+
+    /// The service description every consumer receives.
+    pub fn description(&self) -> ServiceDescription {
+        ServiceDescription {
+            protocol: PROTOCOL.to_string(),
+            producer: self.inner.name.clone(),
+            portlets: self
+                .inner
+                .order
+                .iter()
+                .filter_map(|id| self.inner.portlets.get(id))
+                .map(|p| PortletDescription::from_descriptor(p.descriptor()))
+                .collect(),
+        }
+    }
+
+    /// Answer one call (the body already read whole). Never fails: refusals and portlet
+    /// errors become JSON error answers with their status.
+    pub async fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
+        let mut response = match self.answer(req).await {
+            Ok(r) => r,
+            Err(refusal) => refusal.into_response(),
+        };
+        let headers = response.headers_mut();
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        response
+    }
+
+    async fn answer(&self, req: Request<Bytes>) -> Result<Response<Bytes>, Refusal> {
+        let (parts, body) = req.into_parts();
+        let not_found = || Refusal::new(ErrorCode::NotFound, "no such endpoint");
+        let rest = parts
+            .uri
+            .path()
+            .strip_prefix(self.inner.prefix.as_str())
+            .filter(|r| r.starts_with('/'))
+            .ok_or_else(not_found)?;
+        if body.len() > self.inner.max_request {
+            return Err(Refusal::new(
+                ErrorCode::TooLarge,
+                format!("the call's body is over {} bytes", self.inner.max_request),
+            ));
+        }
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map_or(parts.uri.path(), |pq| pq.as_str());
+        // Authenticate first: nothing, not even which portlets exist, is told to strangers.
+        let consumer = self
+            .inner
+            .verifier
+            .verify(
+                &parts.method,
+                path_and_query,
+                &parts.headers,
+                &body,
+                unix_now(),
+            )
+            .map_err(|e| Refusal::new(ErrorCode::Unauthorized, e.to_string()))?
+            .to_string();
+        let route = parse_route(rest).ok_or_else(not_found)?;
+        let expected = match route {
+            Route::Description => Method::GET,
+            _ => Method::POST,
+        };
+        if parts.method != expected {
+            return Err(Refusal::new(
+                ErrorCode::MethodNotAllowed,
+                format!("use {expected} on this endpoint"),
+            ));
+        }
+        match route {
+            Route::Description => Ok(json_response(StatusCode::OK, &self.description())),
+            Route::Markup(id) => {
+                let if_none_match = parts
+                    .headers
+                    .get(header::IF_NONE_MATCH)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                self.markup(&consumer, &id, &body, if_none_match.as_deref())
+                    .await
+            }
+            Route::Action(id) => self.action(&consumer, &id, &body).await,
+            Route::Resource(id, resource) => self.resource(&consumer, &id, &resource, &body).await,
+            Route::Event(id) => self.event(&consumer, &id, &body).await,
+        }
+    }
+
+    async fn markup(
+        &self,
+        consumer: &str,
+        id: &str,
+        body: &[u8],
+        if_none_match: Option<&str>,
+    ) -> Result<Response<Bytes>, Refusal> {
+        let portlet = self.portlet(id)?;
+        let call: CallContext = parse_json(body)?;
+        let ctx = self.context(&portlet, consumer, call)?;
+        let p = portlet.clone();
+        let rendered = self.run(async move { p.render(&ctx).await }).await?;
+        let answer = MarkupResponse {
+            markup: rendered.markup.into_string(),
+            title: rendered.title,
+        };
+        let body = serde_json::to_vec(&answer)
+            .map_err(|e| Refusal::new(ErrorCode::Internal, format!("cannot encode JSON: {e}")))?;
+        let etag = format!("\"{}\"", &crate::signing::hex(&Sha256::digest(&body))[..32]);
+        let cache_control = match portlet.descriptor().cache {
+            CachePolicy::NoCache => "private, no-cache".to_string(),
+            CachePolicy::PerUser(ttl) => format!("private, max-age={}", ttl.as_secs()),
+            CachePolicy::Shared(ttl) => format!("public, max-age={}", ttl.as_secs()),
+        };
+        let matches = if_none_match.is_some_and(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == etag || t == "*")
+        });
+        let mut response = if matches {
+            let mut r = Response::new(Bytes::new());
+            *r.status_mut() = StatusCode::NOT_MODIFIED;
+            r
+        } else {
+            let mut r = Response::new(Bytes::from(body));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        };
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&cache_control) {
+            headers.insert(header::CACHE_CONTROL, v);
+        }
+        Ok(response)
+    }
+
+    async fn action(
+        &self,
+        consumer: &str,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Response<Bytes>, Refusal> {
+        let portlet = self.portlet(id)?;
+        let call: ActionCall = parse_json(body)?;
+        let mut ctx = self.context(&portlet, consumer, call.context)?;
+        let request = ActionRequest { form: call.form };
+        let p = portlet.clone();
+        let (ctx, response) = self
+            .run(async move {
+                let r = p.action(&mut ctx, request).await?;
+                Ok((ctx, r))
+            })
+            .await?;
+        let result = ActionResult {
+            params: response.params,
+            mode: response.mode,
+            state: response.state,
+            events: response.events,
+            preferences: ctx.preferences.changes().clone(),
+        };
+        Ok(json_response(StatusCode::OK, &result))
+    }
+
+    async fn resource(
+        &self,
+        consumer: &str,
+        id: &str,
+        resource: &str,
+        body: &[u8],
+    ) -> Result<Response<Bytes>, Refusal> {
+        let portlet = self.portlet(id)?;
+        let call: ResourceCall = parse_json(body)?;
+        let method = match call.method.as_str() {
+            "GET" => Method::GET,
+            "POST" => Method::POST,
+            other => {
+                return Err(Refusal::new(
+                    ErrorCode::BadRequest,
+                    format!("resource method {other:?} is not GET or POST"),
+                ));
+            }
+        };
+        let raw = BASE64_STANDARD.decode(call.body.as_bytes()).map_err(|e| {
+            Refusal::new(
+                ErrorCode::BadRequest,
+                format!("the resource body is not base64: {e}"),
+            )
+        })?;
+        let ctx = self.context(&portlet, consumer, call.context)?;
+        let request = ResourceRequest {
+            id: resource.to_string(),
+            method,
+            params: call.params,
+            body: Bytes::from(raw),
+        };
+        let p = portlet.clone();
+        let out = self
+            .run(async move { p.resource(&ctx, request).await })
+            .await?;
+        let mut r = Response::new(out.body);
+        let headers = r.headers_mut();
+        let ctype = HeaderValue::from_str(&out.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        headers.insert(header::CONTENT_TYPE, ctype);
+        headers.insert(
+            HEADER_RESOURCE_STATUS,
+            HeaderValue::from(out.status.as_u16()),
+        );
+        if let Some(name) = out.attachment {
+            let encoded: String =
+                percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC)
+                    .collect();
+            if let Ok(v) = HeaderValue::from_str(&encoded) {
+                headers.insert(HEADER_ATTACHMENT, v);
+            }
+        }
+        Ok(r)
+    }
+
+    async fn event(
+        &self,
+        consumer: &str,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Response<Bytes>, Refusal> {
+        let portlet = self.portlet(id)?;
+        let call: EventCall = parse_json(body)?;
+        if !portlet.descriptor().consumes.contains(&call.event.name) {
+            return Err(Refusal::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "portlet {id:?} does not consume events named {:?}",
+                    call.event.name
+                ),
+            ));
+        }
+        let mut ctx = self.context(&portlet, consumer, call.context)?;
+        let event = call.event;
+        let p = portlet.clone();
+        let (ctx, events) = self
+            .run(async move {
+                let emitted = p.event(&mut ctx, &event).await?;
+                Ok((ctx, emitted))
+            })
+            .await?;
+        let result = EventResult {
+            events,
+            preferences: ctx.preferences.changes().clone(),
+        };
+        Ok(json_response(StatusCode::OK, &result))
+    }
+
+    fn portlet(&self, id: &str) -> Result<Arc<dyn Portlet>, Refusal> {
+        self.inner
+            .portlets
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Refusal::new(ErrorCode::NotFound, format!("no portlet {id:?} here")))
+    }
+
+    /// The context of the remote user's call, after the checks the portal would make.
+    fn context(
+        &self,
+        portlet: &Arc<dyn Portlet>,
+        consumer: &str,
+        call: CallContext,
+    ) -> Result<PortletContext, Refusal> {
+        let d = portlet.descriptor();
+        let bad = |m: String| Refusal::new(ErrorCode::BadRequest, m);
+        if call.user.id.trim().is_empty() {
+            return Err(bad("the user has no id".into()));
+        }
+        if !is_token(&call.window.id) || !is_token(&call.window.tab) {
+            return Err(bad(format!(
+                "window {:?} on tab {:?}: ids must be 1 to 64 of [A-Za-z0-9_-]",
+                call.window.id, call.window.tab
+            )));
+        }
+        if !d.audience.allows(&call.user.profiles) {
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                format!("portlet {:?} is not for this user's profiles", d.id),
+            ));
+        }
+        if !d.supports_mode(call.window.mode) {
+            return Err(bad(format!(
+                "portlet {:?} has no {} mode",
+                d.id, call.window.mode
+            )));
+        }
+        if !d.supports_state(call.window.state) {
+            return Err(bad(format!(
+                "portlet {:?} has no {} state",
+                d.id, call.window.state
+            )));
+        }
+        let entries: BTreeMap<String, Preference> = d
+            .preferences
+            .iter()
+            .map(|spec| {
+                let given = call.preferences.get(&spec.name);
+                (
+                    spec.name.clone(),
+                    Preference {
+                        value: given.map_or_else(|| spec.default.clone(), |p| p.value.clone()),
+                        locked: given.is_some_and(|p| p.locked),
+                    },
+                )
+            })
+            .collect();
+        let locale = if is_locale(&call.locale) {
+            call.locale
+        } else {
+            "fr".to_string()
+        };
+        let user = Arc::new(call.user);
+        let directory = match &self.inner.directory {
+            Some(d) => d.clone(),
+            None => Arc::new(CallerDirectory(user.clone())) as Arc<dyn Directory>,
+        };
+        let scope = if self.inner.data_per_consumer {
+            format!("{}@{consumer}", d.id)
+        } else {
+            d.id.clone()
+        };
+        Ok(PortletContext::new(ContextParts {
+            portlet: scope,
+            user,
+            window: WindowInfo {
+                id: call.window.id,
+                tab: call.window.tab,
+                mode: call.window.mode,
+                state: call.window.state,
+            },
+            preferences: Preferences::new(entries).with_specs(&d.preferences),
+            params: call.params,
+            locale,
+            csrf: CSRF_PLACEHOLDER.to_string(),
+            base: URL_BASE.to_string(),
+            services: Services {
+                directory,
+                storage: self.inner.storage.clone(),
+                notifier: self.inner.notifier.clone(),
+            },
+        }))
+    }
+
+    /// Run a portlet call in its own task under the deadline: a panic or a late answer
+    /// becomes an error answer, never a dead producer.
+    async fn run<T, F>(&self, fut: F) -> Result<T, Refusal>
+    where
+        F: Future<Output = Result<T, PortletError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let task = tokio::spawn(fut);
+        let abort = task.abort_handle();
+        match tokio::time::timeout(self.inner.deadline, task).await {
+            Err(_) => {
+                abort.abort();
+                Err(Refusal::new(
+                    ErrorCode::Timeout,
+                    format!(
+                        "the portlet missed its deadline of {:?}",
+                        self.inner.deadline
+                    ),
+                ))
+            }
+            Ok(Err(_)) => Err(Refusal::new(ErrorCode::Internal, "the portlet panicked")),
+            Ok(Ok(Err(e))) => Err(Refusal::from_portlet(&e)),
+            Ok(Ok(Ok(v))) => Ok(v),
+        }
+    }
+
+    /// Serve on a listener you bound. Each connection is HTTP/1.1 or HTTP/2; bodies over
+    /// the request limit answer 413.
+    pub fn serve(self, listener: TcpListener) -> std::io::Result<RunningProducer> {
+        let addr = listener.local_addr()?;
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+            let builder = auto::Builder::new(TokioExecutor::new());
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, _peer)) = accepted else {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        };
+                        let _ = stream.set_nodelay(true);
+                        let producer = self.clone();
+                        let service = service_fn(move |req| {
+                            let producer = producer.clone();
+                            async move { Ok::<_, Infallible>(producer.serve_one(req).await) }
+                        });
+                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        let conn = graceful.watch(conn.into_owned());
+                        tokio::spawn(async move {
+                            if let Err(e) = conn.await {
+                                tracing::debug!("producer connection ended: {e}");
+                            }
+                        });
+                    }
+                    _ = stopped.changed() => break,
+                }
+            }
+            drop(listener);
+            let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+        });
+        Ok(RunningProducer { addr, stop, task })
+    }
+
+    async fn serve_one(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        let (parts, body) = req.into_parts();
+        let response = match Limited::new(body, self.inner.max_request).collect().await {
+            Ok(collected) => {
+                self.handle(Request::from_parts(parts, collected.to_bytes()))
+                    .await
+            }
+            Err(_) => Refusal::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "the call's body is over {} bytes or could not be read",
+                    self.inner.max_request
+                ),
+            )
+            .into_response(),
+        };
+        response.map(Full::new)
+    }
+}
+
+/// A producer serving on a socket; [`shutdown`](RunningProducer::shutdown) stops it.
+#[derive(Debug)]
+pub struct RunningProducer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningProducer {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop accepting, let calls in flight finish (at most 5 s), and return.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Serve until Ctrl-C, then shut down.
+    pub async fn wait(self) {
+        let _ = tokio::signal::ctrl_c().await;
+        self.shutdown().await;
+    }
+}
+
+/// The directory a producer's portlets see by default: the calling user only.
+struct CallerDirectory(Arc<Person>);
+
+#[async_trait]
+impl Directory for CallerDirectory {
+    async fn authenticate(&self, _login: &str, _password: &str) -> Result<Person, AuthError> {
+        Err(AuthError::InvalidCredentials)
+    }
+
+    async fn person(&self, id: &str) -> Result<Option<Person>, SocleError> {
+        Ok((self.0.id == id).then(|| (*self.0).clone()))
+    }
+
+    async fn search(&self, _query: &PersonQuery) -> Result<Vec<Person>, SocleError> {
+        Ok(Vec::new())
+    }
+}
+
+fn parse_route(rest: &str) -> Option<Route> {
+    let segments: Vec<String> = rest
+        .split('/')
+        .skip(1)
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .ok()
+                .map(|c| c.into_owned())
+        })
+        .collect::<Option<_>>()?;
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match segs.as_slice() {
+        [endpoints::DESCRIPTION] => Some(Route::Description),
+        ["portlets", id, endpoints::MARKUP] => Some(Route::Markup(id.to_string())),
+        ["portlets", id, endpoints::ACTION] => Some(Route::Action(id.to_string())),
+        ["portlets", id, endpoints::EVENT] => Some(Route::Event(id.to_string())),
+        ["portlets", id, endpoints::RESOURCE, resource] if !resource.is_empty() => {
+            Some(Route::Resource(id.to_string(), resource.to_string()))
+        }
+        _ => None,
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(body).map_err(|e| {
+        Refusal::new(
+            ErrorCode::BadRequest,
+            format!("the call's JSON is invalid: {e}"),
+        )
+    })
+}
+
+fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Bytes> {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| {
+        br#"{"error":{"code":"internal","message":"cannot encode JSON"}}"#.to_vec()
+    });
+    let mut r = Response::new(Bytes::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Window and tab ids: what the portal accepts, and safe in markup.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn is_locale(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cartable_portlet::prelude::*;
+    use std::collections::BTreeMap;
+
+    use crate::protocol::{PreferenceValue, WindowRef};
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    struct Echo(Descriptor);
+
+    #[async_trait]
+    impl Portlet for Echo {
+        fn descriptor(&self) -> &Descriptor {
+            &self.0
+        }
+        async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+            let n: u64 = ctx.data().get_json("n").await?.unwrap_or(0);
+            Ok(Markup::trusted_html(format!(
+                r#"<p>{} {} n={n} c={}</p><form method="post" action="{}">{}</form>"#,
+                ctx.user().display_name,
+                ctx.preferences.get("color").unwrap_or(""),
+                ctx.param("x").unwrap_or(""),
+                ctx.urls().action(),
+                ctx.csrf_field()
+            ))
+            .into())
+        }
+        async fn action(
+            &self,
+            ctx: &mut PortletContext,
+            req: ActionRequest,
+        ) -> Result<ActionResponse, PortletError> {
+            ctx.preferences.set("color", req.required("color")?)?;
+            let n: u64 = ctx.data().get_json("n").await?.unwrap_or(0);
+            ctx.data().set_json("n", &(n + 1)).await?;
+            Ok(ActionResponse::default().param("done", "1"))
+        }
+    }
+
+    fn producer() -> Producer {
+        let echo =
+            Echo(Descriptor::new("echo", "Écho").preference(
+                PreferenceSpec::new("color", "Couleur", "bleu").choices(["bleu", "vert"]),
+            ));
+        Producer::builder("test")
+            .consumer("ent-a", SECRET)
+            .unwrap()
+            .consumer("ent-b", SECRET)
+            .unwrap()
+            .portlet(Arc::new(echo))
+            .build()
+            .unwrap()
+    }
+
+    fn call() -> CallContext {
+        CallContext {
+            user: Person {
+                id: "lea".into(),
+                display_name: "Léa".into(),
+                profiles: vec![Profile::Eleve],
+                attributes: BTreeMap::new(),
+            },
+            window: WindowRef {
+                id: "w1".into(),
+                tab: "accueil".into(),
+                mode: Mode::View,
+                state: WindowState::Normal,
+            },
+            preferences: BTreeMap::from([(
+                "color".to_string(),
+                PreferenceValue {
+                    value: "vert".into(),
+                    locked: false,
+                },
+            )]),
+            params: BTreeMap::from([("x".to_string(), "42".to_string())]),
+            locale: "fr".into(),
+        }
+    }
+
+    fn request(key_id: &str, path: &str, body: Vec<u8>) -> Request<Bytes> {
+        let key = SigningKey::new(key_id, SECRET).unwrap();
+        let mut b = Request::builder().method(Method::POST).uri(path);
+        for (name, value) in key.headers(&Method::POST, path, &body, Duration::from_secs(30)) {
+            b = b.header(name, value);
+        }
+        b.body(Bytes::from(body)).unwrap()
+    }
+
+    async fn json(p: &Producer, key: &str, path: &str, body: &impl Serialize) -> Response<Bytes> {
+        p.handle(request(key, path, serde_json::to_vec(body).unwrap()))
+            .await
+    }
+
+    #[tokio::test]
+    async fn markup_has_placeholders_and_cache_validators() {
+        let p = producer();
+        let r = json(&p, "ent-a", "/portlets/echo/markup", &call()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let etag = r.headers()[header::ETAG].to_str().unwrap().to_string();
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "private, no-cache");
+        let m: MarkupResponse = serde_json::from_slice(r.body()).unwrap();
+        assert!(m.markup.contains("Léa vert n=0 c=42"), "{}", m.markup);
+        assert!(
+            m.markup
+                .contains(r#"action="cartable-remote:/action/accueil/w1""#),
+            "{}",
+            m.markup
+        );
+        assert!(m.markup.contains(CSRF_PLACEHOLDER));
+
+        let body = serde_json::to_vec(&call()).unwrap();
+        let mut again = request("ent-a", "/portlets/echo/markup", body);
+        again
+            .headers_mut()
+            .insert(header::IF_NONE_MATCH, etag.parse().unwrap());
+        let r = p.handle(again).await;
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+        assert!(r.body().is_empty());
+    }
+
+    #[tokio::test]
+    async fn actions_return_preference_changes_and_data_is_kept_per_consumer() {
+        let p = producer();
+        let action = ActionCall {
+            context: call(),
+            form: BTreeMap::from([("color".to_string(), "bleu".to_string())]),
+        };
+        let r = json(&p, "ent-a", "/portlets/echo/action", &action).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let result: ActionResult = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(result.preferences["color"], "bleu");
+        assert_eq!(result.params["done"], "1");
+
+        let seen = |body: Bytes| {
+            serde_json::from_slice::<MarkupResponse>(&body)
+                .unwrap()
+                .markup
+        };
+        let a = json(&p, "ent-a", "/portlets/echo/markup", &call()).await;
+        assert!(seen(a.into_body()).contains("n=1"));
+        let b = json(&p, "ent-b", "/portlets/echo/markup", &call()).await;
+        assert!(
+            seen(b.into_body()).contains("n=0"),
+            "lea of ent-b is another person"
+        );
+
+        let bad = ActionCall {
+            context: call(),
+            form: BTreeMap::from([("color".to_string(), "rouge".to_string())]),
+        };
+        let r = json(&p, "ent-a", "/portlets/echo/action", &bad).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let err: ErrorBody = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(err.error.code, ErrorCode::BadRequest);
+    }
+
+    #[tokio::test]
+    async fn strangers_unknown_portlets_and_bad_calls_are_refused() {
+        let p = producer();
+        let unsigned = Request::builder()
+            .method(Method::GET)
+            .uri("/description")
+            .body(Bytes::new())
+            .unwrap();
+        let r = p.handle(unsigned).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
+
+        let r = json(&p, "ent-a", "/portlets/nope/markup", &call()).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let r = p
+            .handle(request(
+                "ent-a",
+                "/portlets/echo/markup",
+                b"{not json".to_vec(),
+            ))
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let mut edit = call();
+        edit.window.mode = Mode::Help;
+        let r = json(&p, "ent-a", "/portlets/echo/markup", &edit).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "no help mode");
+        let r = json(&p, "ent-a", "/portlets/echo/description", &call()).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn builder_refuses_a_producer_nobody_can_call() {
+        assert!(matches!(
+            Producer::builder("x").build(),
+            Err(ProducerError::NoConsumer)
+        ));
+        let err = Producer::builder("x").consumer("a", "short").unwrap_err();
+        assert!(err.to_string().contains("at least 32"), "{err}");
+    }
+}

@@ -1,0 +1,67 @@
+//! The baseline of the load scenarios (`benches/load/run.sh`): a bare hyper server
+//! answering `hello` to every request, on the same stack as the portal (tokio, hyper 1,
+//! hyper-util's auto connection builder, `TCP_NODELAY`). Its requests/s is the ceiling
+//! for one request on this machine.
+//!
+//! ```text
+//! cargo run --release --example bench_hello -- [--listen 127.0.0.1:0]
+//! ```
+//!
+//! The first line on stdout is its URL; it runs until SIGTERM or Ctrl-C.
+
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut listen: SocketAddr = "127.0.0.1:0".parse()?;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        match (flag.as_str(), args.next()) {
+            ("--listen", Some(v)) => listen = v.parse()?,
+            _ => return Err(format!("usage: bench_hello [--listen ADDR] (got {flag:?})").into()),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let builder = auto::Builder::new(TokioExecutor::new());
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let service = service_fn(|_req: hyper::Request<hyper::body::Incoming>| async {
+                Ok::<_, Infallible>(
+                    hyper::Response::builder()
+                        .header("content-type", "text/plain; charset=utf-8")
+                        .body(Full::new(Bytes::from_static(b"hello")))
+                        .expect("valid response"),
+                )
+            });
+            let conn = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        }
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "http://{addr}/")?;
+    out.flush()?;
+    drop(out);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! The portal under test in the load scenarios (`benches/load/run.sh`).
+//!
+//! ```text
+//! # A: one tab of 12 in-process portlets
+//! cargo run --release --example bench_portal -- --data-dir /tmp/a
+//! # B/C: one tab of N remote windows from a producer (examples/bench_producer.rs)
+//! cargo run --release --example bench_portal -- --data-dir /tmp/b --remote http://127.0.0.1:P/ --fragments 5
+//! # D: 15,000 users with a session each, sessions written to a file, on PostgreSQL
+//! cargo run --release --example bench_portal -- --data-dir /tmp/d --users 15000 \
+//!     --sessions 15000 --cookies /tmp/d/cookies --storage postgres --pg-schema bench_load
+//! ```
+//!
+//! | option | default | what |
+//! |---|---|---|
+//! | `--listen ADDR` | `127.0.0.1:0` | address |
+//! | `--data-dir DIR` | required | the SQLite file lives here |
+//! | `--local N` | 12 without `--remote`, else 0 | in-process portlets on the page |
+//! | `--remote URL` | none | a `cartable-remote/1` producer (`bench_producer`) |
+//! | `--fragments N` | 1 | remote windows on the page (`f0` … `f{N-1}` of the producer) |
+//! | `--timeout-ms MS` | 1000 | each remote call's deadline (`[[remote]] timeout_ms`) |
+//! | `--deadline-ms MS` | timeout + 100 | the portal's per-window deadline (`deadline_ms`) |
+//! | `--no-breaker` | breaker on (3 failures) | never open the remote circuit breaker |
+//! | `--sanitize` | trusted producer | sanitize remote markup (`trusted = false`) |
+//! | `--users N` | 1 | people in the generated directory: `eleve0` … (password `bench-pw`) |
+//! | `--sessions N`, `--cookies FILE` | none | open N sessions (users `eleve0` … round robin) in the session store before serving and write their ids, one a line, to FILE |
+//! | `--storage sqlite\|postgres` | `sqlite` | storage and session store |
+//! | `--pg-url URL`, `--pg-schema NAME` | `postgres://postgres@127.0.0.1:5432/test`, `bench_load` | PostgreSQL; the schema is created (the run script drops it) |
+//!
+//! The page is `/page/accueil`. Sessions are created directly in the session store
+//! (what a login does after checking the password: `Session::new` + `save_session`),
+//! because 15,000 argon2 logins would take minutes of CPU before the run; the run script
+//! still logs `eleve0` in through the login form for scenarios A–C. The first line on
+//! stdout is the portal's URL, printed once sessions are written; it runs until SIGTERM or
+//! Ctrl-C.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cartable::portal::{Config, PortalBuilder};
+use cartable::prelude::*;
+use cartable::socle::{
+    LdifDirectory, Session, SessionStore, SqliteStorage, Storage, hash_password,
+};
+use cartable_postgres::{PostgresConfig, PostgresStorage};
+
+/// The key `bench_producer` accepts unless told otherwise (loopback benchmarks only).
+const BENCH_KEY_ID: &str = "bench";
+const BENCH_KEY: &str = "bench-key-for-loopback-only-0123456789abcdef";
+/// Everyone's password in the generated directory.
+const PASSWORD: &str = "bench-pw";
+
+struct Options {
+    listen: SocketAddr,
+    data_dir: Option<PathBuf>,
+    local: Option<usize>,
+    remote: Option<String>,
+    fragments: usize,
+    timeout_ms: u64,
+    deadline_ms: Option<u64>,
+    breaker: bool,
+    trusted: bool,
+    users: usize,
+    sessions: usize,
+    cookies: Option<PathBuf>,
+    postgres: bool,
+    pg_url: String,
+    pg_schema: String,
+}
+
+fn options() -> Result<Options, Box<dyn std::error::Error>> {
+    let mut o = Options {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: None,
+        local: None,
+        remote: None,
+        fragments: 1,
+        timeout_ms: 1000,
+        deadline_ms: None,
+        breaker: true,
+        trusted: true,
+        users: 1,
+        sessions: 0,
+        cookies: None,
+        postgres: false,
+        pg_url: "postgres://postgres@127.0.0.1:5432/test".into(),
+        pg_schema: "bench_load".into(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--no-breaker" => {
+                o.breaker = false;
+                continue;
+            }
+            "--sanitize" => {
+                o.trusted = false;
+                continue;
+            }
+            _ => {}
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--listen" => o.listen = value.parse()?,
+            "--data-dir" => o.data_dir = Some(value.into()),
+            "--local" => o.local = Some(value.parse()?),
+            "--remote" => o.remote = Some(value),
+            "--fragments" => o.fragments = value.parse()?,
+            "--timeout-ms" => o.timeout_ms = value.parse()?,
+            "--deadline-ms" => o.deadline_ms = Some(value.parse()?),
+            "--users" => o.users = value.parse()?,
+            "--sessions" => o.sessions = value.parse()?,
+            "--cookies" => o.cookies = Some(value.into()),
+            "--storage" => {
+                o.postgres = match value.as_str() {
+                    "sqlite" => false,
+                    "postgres" => true,
+                    other => return Err(format!("--storage sqlite|postgres, not {other:?}").into()),
+                }
+            }
+            "--pg-url" => o.pg_url = value,
+            "--pg-schema" => o.pg_schema = value,
+            other => return Err(format!("unknown option {other:?} (see the file's header)").into()),
+        }
+    }
+    if o.sessions > 0 && o.cookies.is_none() {
+        return Err("--sessions needs --cookies FILE".into());
+    }
+    Ok(o)
+}
+
+/// A portlet rendering a small list through a compiled template, like most services do
+/// (the portlet of `benches/page_render.rs`).
+struct Item(Descriptor, Templates);
+
+#[async_trait]
+impl Portlet for Item {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+    async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        let items: Vec<String> = (1..=8)
+            .map(|i| format!("Élément {i} pour {}", ctx.user().display_name))
+            .collect();
+        let m = self.1.render(
+            "list",
+            minijinja::context! { items => items, ns => ctx.window().namespace(),
+            url => ctx.urls().render().param("page", 2).to_string() },
+        )?;
+        Ok(m.into())
+    }
+}
+
+fn local_portlets(n: usize) -> Result<Vec<Arc<dyn Portlet>>, Box<dyn std::error::Error>> {
+    (0..n)
+        .map(|i| {
+            let t = Templates::new([(
+                "list",
+                r#"<ul id="{{ ns }}-list">{% for i in items %}<li>{{ i }}</li>{% endfor %}</ul><a href="{{ url }}">Suite</a>"#,
+            )])?;
+            Ok(Arc::new(Item(
+                Descriptor::new(&format!("p{i}"), format!("Service {i}").as_str()),
+                t,
+            )) as Arc<dyn Portlet>)
+        })
+        .collect()
+}
+
+/// The generated directory: `eleve0` … `eleve{n-1}`, one password hash for all (hashing
+/// 15,000 times would take minutes; the hash is only checked at login).
+fn ldif(n: usize) -> String {
+    let hash = hash_password(PASSWORD);
+    let mut out = String::with_capacity(n * 260);
+    for i in 0..n {
+        out.push_str(&format!(
+            "dn: uid=eleve{i},ou=people,dc=bench\nuid: eleve{i}\ncn: Élève {i}\ndisplayName: Élève {i}\nENTPersonProfils: eleve\nENTEleveClasses: 2nde {}\nmail: eleve{i}@example.org\nuserPassword: {{ARGON2}}{hash}\n\n",
+            i % 12
+        ));
+    }
+    out
+}
+
+/// The configuration: one tab `accueil` whose windows are spread over three columns.
+fn config(
+    o: &Options,
+    data_dir: &std::path::Path,
+    local: usize,
+) -> Result<Config, Box<dyn std::error::Error>> {
+    let mut windows: Vec<String> = (0..local).map(|i| format!("p{i}")).collect();
+    let mut toml = String::new();
+    let deadline = o.deadline_ms.unwrap_or(o.timeout_ms + 100);
+    toml.push_str(&format!("deadline_ms = {deadline}\n"));
+    if let Some(url) = &o.remote {
+        let parsed = url::Url::parse(url)?;
+        let host = format!(
+            "{}:{}",
+            parsed.host_str().ok_or("--remote needs a host")?,
+            parsed.port_or_known_default().unwrap_or(80)
+        );
+        toml.push_str(&format!("allowed_hosts = [\"{host}\"]\n"));
+        windows.extend((0..o.fragments).map(|i| format!("r-f{i}")));
+    }
+    let columns: Vec<String> = (0..3)
+        .map(|c| {
+            let ws: Vec<String> = windows
+                .iter()
+                .skip(c)
+                .step_by(3)
+                .map(|w| format!("{{ portlet = \"{w}\" }}"))
+                .collect();
+            format!("[{}]", ws.join(", "))
+        })
+        .collect();
+    toml.push_str(&format!(
+        "[[layouts.default.tabs]]\nid = \"accueil\"\ntitle = \"Accueil\"\ncolumns = [{}]\n",
+        columns.join(", ")
+    ));
+    if let Some(url) = &o.remote {
+        let wanted: Vec<String> = (0..o.fragments).map(|i| format!("\"f{i}\"")).collect();
+        toml.push_str(&format!(
+            "[[remote]]\nid = \"r\"\nurl = \"{url}\"\nkey_id = \"{BENCH_KEY_ID}\"\nkey = \"{BENCH_KEY}\"\ntrusted = {}\ntimeout_ms = {}\nfailures_before_open = {}\nportlets = [{}]\n",
+            o.trusted,
+            o.timeout_ms,
+            if o.breaker { 3 } else { u32::MAX },
+            wanted.join(", ")
+        ));
+    }
+    let mut config = Config::from_toml(&toml, data_dir)?;
+    config.data_dir = data_dir.to_path_buf();
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let o = options()?;
+    let data_dir = o.data_dir.clone().ok_or("--data-dir DIR is required")?;
+    std::fs::create_dir_all(&data_dir)?;
+    let local = o.local.unwrap_or(if o.remote.is_some() { 0 } else { 12 });
+    let config = config(&o, &data_dir, local)?;
+    let ttl = Duration::from_secs(config.session_ttl_minutes * 60);
+    let directory = LdifDirectory::parse(&ldif(o.users.max(1)))?;
+    let (storage, sessions): (Arc<dyn Storage>, Arc<dyn SessionStore>) = if o.postgres {
+        let pg = Arc::new(
+            PostgresStorage::connect(
+                PostgresConfig::new(o.pg_url.clone()).with_schema(o.pg_schema.clone()),
+            )
+            .await?,
+        );
+        (pg.clone(), pg)
+    } else {
+        let sqlite = Arc::new(SqliteStorage::open(&data_dir.join("cartable.sqlite3"))?);
+        (sqlite.clone(), sqlite)
+    };
+    if let Some(file) = &o.cookies {
+        let ids = open_sessions(&sessions, o.sessions, o.users.max(1), ttl).await?;
+        std::fs::write(file, ids.join("\n") + "\n")?;
+    }
+    let portal = PortalBuilder::new(config)
+        .directory(Arc::new(directory))
+        .storage(storage)
+        .sessions(sessions)
+        .portlets(local_portlets(local)?)
+        .build()
+        .await?;
+    let listener = tokio::net::TcpListener::bind(o.listen).await?;
+    let running = portal.serve(listener)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "http://{}/", running.local_addr())?;
+    out.flush()?;
+    drop(out);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    // No graceful drain: a run ends with requests still in flight.
+    std::process::exit(0);
+}
+
+/// Open `n` sessions for `eleve0` … round robin, 64 saves at a time.
+async fn open_sessions(
+    store: &Arc<dyn SessionStore>,
+    n: usize,
+    users: usize,
+    ttl: Duration,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut ids = Vec::with_capacity(n);
+    let all: Vec<usize> = (0..n).collect();
+    for chunk in all.chunks(64) {
+        let batch: Vec<Session> = chunk
+            .iter()
+            .map(|i| Session::new(Some(format!("eleve{}", i % users)), "fr", ttl))
+            .collect();
+        let saves = batch.iter().map(|s| store.save_session(s));
+        for r in futures::future::join_all(saves).await {
+            r?;
+        }
+        ids.extend(batch.iter().map(|s| s.id.as_str().to_string()));
+    }
+    Ok(ids)
+}
