@@ -21,7 +21,8 @@
 //! **Closed loop.** `--connections C` clients each send a request, read the whole answer,
 //! and send the next one.
 //!
-//! Latencies go into HDR histograms (µs, 3 significant digits). The result is one line of
+//! Latencies go into HDR histograms (µs, 3 significant digits); `--series FILE` also
+//! writes, per second of the measured period, the count, p50, p99 and max. The result is one line of
 //! `key=value` on stdout: `requests ok errors dropped timeouts bad_status bad_body rps
 //! p50_ms p90_ms p99_ms p999_ms max_ms ttfb_p50_ms ttfb_p99_ms`. `ttfb` is until the first
 //! byte of the body (or the headers when there is none).
@@ -50,6 +51,7 @@ struct Options {
     expect: Option<String>,
     timeout: Duration,
     max_in_flight: u64,
+    series: Option<std::path::PathBuf>,
 }
 
 fn options() -> Result<Options, Box<dyn std::error::Error>> {
@@ -65,6 +67,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
         expect: None,
         timeout: Duration::from_secs(10),
         max_in_flight: 20_000,
+        series: None,
     };
     let secs = |v: &str| -> Result<Duration, Box<dyn std::error::Error>> {
         Ok(Duration::from_secs_f64(v.parse()?))
@@ -89,6 +92,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
             "--expect" => o.expect = Some(value),
             "--timeout-ms" => o.timeout = Duration::from_millis(value.parse()?),
             "--max-in-flight" => o.max_in_flight = value.parse()?,
+            "--series" => o.series = Some(value.into()),
             other => return Err(format!("unknown option {other:?} (see the file's header)").into()),
         }
     }
@@ -110,6 +114,8 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
 
 /// What the run saw.
 struct Stats {
+    /// Total latency by second of the measured period (by due time in open loop).
+    by_second: Vec<Histogram<u64>>,
     total: Histogram<u64>,
     ttfb: Histogram<u64>,
     ok: u64,
@@ -123,6 +129,7 @@ impl Stats {
     fn new() -> Self {
         let h = || Histogram::new_with_bounds(1, 120_000_000, 3).expect("histogram bounds");
         Stats {
+            by_second: Vec::new(),
             total: h(),
             ttfb: h(),
             ok: 0,
@@ -151,8 +158,9 @@ struct Shared {
 }
 
 impl Shared {
-    /// Send request number `i`, counting from `from`; record it when `record`.
-    async fn one(&self, i: usize, from: Instant, record: bool) {
+    /// Send request number `i`, counting from `from`; record it when `record`, in the
+    /// per-second series at `second`.
+    async fn one(&self, i: usize, from: Instant, record: bool, second: usize) {
         let mut req = hyper::Request::get(self.o.url.clone());
         if !self.o.cookies.is_empty() {
             let c = &self.o.cookies[i % self.o.cookies.len()];
@@ -210,6 +218,13 @@ impl Shared {
                 let us = |d: Duration| (d.as_micros() as u64).max(1);
                 let _ = s.total.record(us(total));
                 let _ = s.ttfb.record(us(ttfb.unwrap_or(total)));
+                if self.o.series.is_some() {
+                    while s.by_second.len() <= second {
+                        let h = Histogram::new_with_bounds(1, 120_000_000, 2).expect("bounds");
+                        s.by_second.push(h);
+                    }
+                    let _ = s.by_second[second].record(us(total));
+                }
             }
             Outcome::Timeout => s.timeouts += 1,
             Outcome::BadStatus => s.bad_status += 1,
@@ -241,6 +256,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => unreachable!("checked by options()"),
     };
     let s = shared.stats.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(file) = &shared.o.series {
+        let mut out = String::from("second count p50_ms p99_ms max_ms\n");
+        for (i, h) in s.by_second.iter().enumerate() {
+            out.push_str(&format!(
+                "{i} {} {:.2} {:.2} {:.2}\n",
+                h.len(),
+                h.value_at_quantile(0.5) as f64 / 1000.0,
+                h.value_at_quantile(0.99) as f64 / 1000.0,
+                h.max() as f64 / 1000.0
+            ));
+        }
+        std::fs::write(file, out)?;
+    }
     let dropped = shared.dropped.load(Ordering::Relaxed);
     let errors = s.timeouts + s.bad_status + s.bad_body + s.failed + dropped;
     let ms = |h: &Histogram<u64>, q: f64| {
@@ -270,33 +298,51 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Requests due at a constant rate; returns the measured period.
+/// Requests due at a constant rate; returns the measured period. The schedule runs on
+/// its own OS thread with `nanosleep` (tens of µs late at most, where tokio's timer wheel
+/// is up to 1 ms late), and hands each request to the runtime when it is due.
 async fn open_loop(shared: &Arc<Shared>, rate: f64) -> Duration {
     let interval = Duration::from_secs_f64(1.0 / rate);
     let warmup_n = (shared.o.warmup.as_secs_f64() * rate).round() as usize;
     let total_n = warmup_n + (shared.o.duration.as_secs_f64() * rate).round() as usize;
-    let start = Instant::now() + Duration::from_millis(10);
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..total_n {
-        let due = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(due.into()).await;
-        let record = i >= warmup_n;
-        if shared.in_flight.load(Ordering::Relaxed) >= shared.o.max_in_flight {
-            if record {
-                shared.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            continue;
-        }
-        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+    let runtime = tokio::runtime::Handle::current();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = {
         let shared = shared.clone();
-        tasks.spawn(async move {
-            shared.one(i, due, record).await;
-            shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-        });
-        // Reap finished tasks so the set stays small.
-        while tasks.try_join_next().is_some() {}
-    }
-    while tasks.join_next().await.is_some() {}
+        std::thread::spawn(move || {
+            let start = Instant::now() + Duration::from_millis(10);
+            let measured_from = start + shared.o.warmup;
+            let done_tx = Arc::new(Mutex::new(Some(done_tx)));
+            for i in 0..total_n {
+                let due = start + interval.mul_f64(i as f64);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                let record = i >= warmup_n;
+                let second = due.saturating_duration_since(measured_from).as_secs() as usize;
+                if shared.in_flight.load(Ordering::Relaxed) >= shared.o.max_in_flight {
+                    if record {
+                        shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                shared.in_flight.fetch_add(1, Ordering::Relaxed);
+                let shared = shared.clone();
+                let done_tx = done_tx.clone();
+                runtime.spawn(async move {
+                    shared.one(i, due, record, second).await;
+                    shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+                    drop(done_tx);
+                });
+            }
+            // The sender is dropped once the scheduler and every request are done.
+            drop(done_tx);
+        })
+    };
+    // Resolves (with an error: nothing is sent) when the last holder drops the sender.
+    let _ = done_rx.await;
+    let _ = scheduler.join();
     shared.o.duration
 }
 
@@ -317,7 +363,8 @@ async fn closed_loop(shared: &Arc<Shared>, c: usize) -> Duration {
                     break;
                 }
                 let i = counter.fetch_add(1, Ordering::Relaxed) as usize;
-                shared.one(i, now, now >= measure_from).await;
+                let second = now.saturating_duration_since(measure_from).as_secs() as usize;
+                shared.one(i, now, now >= measure_from, second).await;
             }
         });
     }

@@ -249,6 +249,9 @@ pub(crate) async fn delegation(
             match state.delegations.delegate(&own, to, profile, ends).await {
                 Ok(d) => {
                     tracing::info!(from = %d.from, to = %d.to, profile = %d.profile, "delegation");
+                    state
+                        .publish(cartable_socle::Change::User { user: d.to.clone() })
+                        .await;
                     Ok(redirect(&format!("{}/compte?done=delegation", state.base)))
                 }
                 Err(DelegationError::Socle(e)) => Err(Fail::Unavailable(e)),
@@ -271,6 +274,11 @@ pub(crate) async fn delegation(
                 .revoke(user, field(req, "id"))
                 .await
                 .map_err(deleg_fail)?;
+            if let Some(to) = cartable_socle::Delegations::receiver_of(field(req, "id")) {
+                state
+                    .publish(cartable_socle::Change::User { user: to })
+                    .await;
+            }
             Ok(redirect(&format!("{}/compte?done=1", state.base)))
         }
         other => Err(Fail::BadRequest(format!("unknown operation {other:?}"))),

@@ -380,6 +380,21 @@ impl Lang {
         }
     }
 
+    /// Every string as one template value, built once per language (templates read
+    /// `t.key`; building the map on each page was a good part of a page's cost).
+    pub fn strings_value(self) -> minijinja::Value {
+        static VALUES: LazyLock<[minijinja::Value; 2]> = LazyLock::new(|| {
+            [
+                minijinja::Value::from_pairs(FR.iter().map(|(k, v)| (*k, *v))),
+                minijinja::Value::from_pairs(EN.iter().map(|(k, v)| (*k, *v))),
+            ]
+        });
+        match self {
+            Lang::Fr => VALUES[0].clone(),
+            Lang::En => VALUES[1].clone(),
+        }
+    }
+
     /// One string (the key itself when missing, so a gap shows instead of breaking).
     pub fn t(self, key: &'static str) -> &'static str {
         self.strings().get(key).copied().unwrap_or(key)

@@ -81,6 +81,8 @@ pub(crate) struct NodeCache {
     pub layouts: Cached<String, Versioned<Option<String>>>,
     /// (user, window) → her own preference values and their version.
     pub preferences: Cached<(String, String), Versioned<BTreeMap<String, String>>>,
+    /// User → the delegations she received (in force or not: checked on each request).
+    pub delegations: Cached<String, Vec<cartable_socle::Delegation>>,
 }
 
 impl NodeCache {
@@ -88,6 +90,7 @@ impl NodeCache {
         NodeCache {
             layouts: Cached::new(),
             preferences: Cached::new(),
+            delegations: Cached::new(),
         }
     }
 }
@@ -119,6 +122,7 @@ pub(crate) async fn apply(state: &State, change: &Change) {
         Change::Data { portlet, user } => state.cache.invalidate(portlet, user),
         Change::User { user } => {
             state.forget_person(user);
+            state.node.delegations.forget(|u| u == user);
             state.node.layouts.forget(|u| u == user);
             state.node.preferences.forget(|(u, _)| u == user);
         }
@@ -126,6 +130,7 @@ pub(crate) async fn apply(state: &State, change: &Change) {
         Change::Everything => {
             state.node.layouts.clear();
             state.node.preferences.clear();
+            state.node.delegations.clear();
             state.cache.clear();
             state.forget_everyone();
             state.reload_settings().await;

@@ -220,7 +220,7 @@ pub(crate) fn chrome(
     let lang = caller.lang;
     let mut c = BTreeMap::new();
     c.insert("lang", Value::from(lang.tag()));
-    c.insert("t", sv(lang.strings()));
+    c.insert("t", lang.strings_value());
     c.insert("etab", Value::from(state.config.etablissement.as_str()));
     c.insert("base", Value::from(state.base.as_str()));
     c.insert("page_title", Value::from(title));
@@ -796,6 +796,7 @@ fn stream_page(
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
     let handles = spawn_all(state, user, tab_id, lang.tag(), &csrf, &jobs);
+    let shared = Value::from_pairs(globals);
     let (tx, body) = crate::http::channel(jobs.len() + 2);
     let state = state.clone();
     let tab = tab_id.to_string();
@@ -829,9 +830,9 @@ fn stream_page(
                 }
                 seen_head.push(h);
             }
-            let mut wctx = globals.clone();
-            wctx.insert("w", value);
-            match state.theme.render("window.html", Value::from_pairs(wctx)) {
+            // The page's values are shared, not copied, by every window's render.
+            let wctx = minijinja::context! { w => value, ..shared.clone() };
+            match state.theme.render("window.html", wctx) {
                 Ok(window) => html.push_str(&window),
                 Err(e) => tracing::error!("window template failed: {e}"),
             }

@@ -418,14 +418,31 @@ impl State {
         if self.lifecycle.status(&person, self.clock.now()) != AccountStatus::Active {
             return Ok(None);
         }
-        let profiles = self
-            .delegations
-            .effective_profiles(&person)
-            .await
-            .map_err(|e| match e {
-                cartable_socle::DelegationError::Socle(s) => s,
-                other => SocleError::Invalid(other.to_string()),
-            })?;
+        let received = match self.node.delegations.get(&id.to_string()) {
+            Some(hit) => hit,
+            None => {
+                let generation = self.node.delegations.generation();
+                let read =
+                    self.delegations
+                        .received_at_any_time(id)
+                        .await
+                        .map_err(|e| match e {
+                            cartable_socle::DelegationError::Socle(s) => s,
+                            other => SocleError::Invalid(other.to_string()),
+                        })?;
+                self.node
+                    .delegations
+                    .fill(id.to_string(), read.clone(), generation);
+                read
+            }
+        };
+        let now = self.clock.now();
+        let mut profiles = person.profiles.clone();
+        for d in received.iter().filter(|d| d.is_active(now)) {
+            if !profiles.contains(&d.profile) {
+                profiles.push(d.profile.clone());
+            }
+        }
         if profiles.len() == person.profiles.len() {
             return Ok(Some(person));
         }

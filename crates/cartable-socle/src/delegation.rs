@@ -154,13 +154,29 @@ impl Delegations {
     /// Delegations in force that `uid` received.
     pub async fn received_by(&self, uid: &str) -> Result<Vec<Delegation>, DelegationError> {
         let now = self.clock.now();
+        let mut all = self.received_at_any_time(uid).await?;
+        all.retain(|d| d.is_active(now));
+        Ok(all)
+    }
+
+    /// Every stored delegation `uid` received, in force or not (a portal node caches
+    /// them and checks [`Delegation::is_active`] on each request).
+    pub async fn received_at_any_time(
+        &self,
+        uid: &str,
+    ) -> Result<Vec<Delegation>, DelegationError> {
         Ok(self
             .records
             .with_id_prefix(&format!("{}/", uid.replace('/', "%2F")))
             .await?
             .into_iter()
-            .filter(|d| d.to == uid && d.is_active(now))
+            .filter(|d| d.to == uid)
             .collect())
+    }
+
+    /// Who received the delegation with this id (ids start with the receiver's uid).
+    pub fn receiver_of(id: &str) -> Option<String> {
+        id.split_once('/').map(|(to, _)| to.replace("%2F", "/"))
     }
 
     /// Delegations in force that `uid` gave.

@@ -821,20 +821,21 @@ impl SessionStore for SqliteStorage {
         let key = id.as_str().to_owned();
         let row = self
             .with_conn(move |conn| {
+                // Read on every request: the statement is prepared once per connection.
                 let row = conn
-                    .query_row(
+                    .prepare_cached(
                         "SELECT user, csrf, locale, expires_unix, expires_nanos
                          FROM sessions WHERE id = ?1",
-                        params![key],
-                        |row| {
-                            Ok((
-                                row.get::<_, Option<String>>(0)?,
-                                row.get::<_, String>(1)?,
-                                row.get::<_, String>(2)?,
-                                from_unix_time(row.get(3)?, row.get(4)?),
-                            ))
-                        },
                     )
+                    .map_err(db_error)?
+                    .query_row(params![key], |row| {
+                        Ok((
+                            row.get::<_, Option<String>>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            from_unix_time(row.get(3)?, row.get(4)?),
+                        ))
+                    })
                     .optional()
                     .map_err(db_error)?;
                 match row {
