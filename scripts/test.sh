@@ -36,6 +36,10 @@ else
     tests/pg/ready.sh "$CARTABLE_TEST_PG_URL"
 fi
 
+echo "== cargo build --examples (tests start the lycée demo and a remote producer as processes)"
+# `cargo test --all-targets` builds examples as test harnesses only, not as the programs
+# under target/debug/examples/ that tests/common/process.rs starts.
+cargo build --workspace --examples --locked
 echo "== cargo test (unit, integration, benches in test mode)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test --doc"

@@ -18,7 +18,7 @@ impl Drop for Process {
     }
 }
 
-/// The path of a built example (`cargo test --all-targets` builds them).
+/// The path of a built example (`cargo build --examples`; `scripts/test.sh` does it).
 pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/debug/deps/<test>-… → target/debug/examples/<name>
@@ -26,7 +26,7 @@ pub fn example_binary(name: &str) -> PathBuf {
     let path = dir.join("examples").join(name);
     assert!(
         path.exists(),
-        "{} is missing: build the examples first (`cargo test --all-targets` does)",
+        "{} is missing: build the examples first (`cargo build --examples`)",
         path.display()
     );
     path
