@@ -757,8 +757,8 @@ async fn resources_and_events_are_forwarded() {
 }
 
 /// The example producer as a second process: found next to this test's binary
-/// (`target/<profile>/examples/remote_producer`, built by `cargo test --all-targets` or
-/// `cargo build --example remote_producer`).
+/// (`target/<profile>/examples/remote_producer`, built by `cargo build --examples`, as
+/// `scripts/test.sh` does).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_producer_serves_another_process() {
     let exe = std::env::current_exe().unwrap();
@@ -770,9 +770,7 @@ async fn the_example_producer_serves_another_process() {
         .join("examples")
         .join(format!("remote_producer{}", std::env::consts::EXE_SUFFIX));
     if !binary.exists() {
-        eprintln!(
-            "SKIPPED: {binary:?} is not built; run `cargo build --example remote_producer` or `cargo test --all-targets`"
-        );
+        eprintln!("SKIPPED: {binary:?} is not built; run `cargo build --example remote_producer`");
         return;
     }
     let mut child = std::process::Command::new(&binary)
