@@ -51,7 +51,7 @@ pub(crate) async fn render_all(
     let handles: Vec<_> = jobs
         .into_iter()
         .map(|job| {
-            let fut = render_one(state, user, tab, locale, csrf, &job);
+            let fut = render_one(state, user, tab, locale, csrf, &job, true);
             (job, fut)
         })
         .map(|(job, fut)| async move {
@@ -63,7 +63,8 @@ pub(crate) async fn render_all(
 }
 
 /// Start every job at once, each in its own task; the handles are in the jobs' order
-/// (a streamed page awaits them in document order while they all run).
+/// (a streamed page awaits them in document order while they all run). A panic ends
+/// only its task: its handle reports it.
 pub(crate) fn spawn_all(
     state: &Arc<State>,
     user: &Arc<Person>,
@@ -73,10 +74,13 @@ pub(crate) fn spawn_all(
     jobs: &[WindowJob],
 ) -> Vec<tokio::task::JoinHandle<Outcome>> {
     jobs.iter()
-        .map(|job| tokio::spawn(render_one(state, user, tab, locale, csrf, job)))
+        .map(|job| tokio::spawn(render_one(state, user, tab, locale, csrf, job, false)))
         .collect()
 }
 
+/// Render one job under its deadline. With `isolate`, the portlet runs in a task of its
+/// own, so that a panic does not reach the caller (the caller already runs this in a
+/// task of its own otherwise).
 fn render_one(
     state: &Arc<State>,
     user: &Arc<Person>,
@@ -84,6 +88,7 @@ fn render_one(
     locale: &str,
     csrf: &str,
     job: &WindowJob,
+    isolate: bool,
 ) -> impl std::future::Future<Output = Outcome> + Send + 'static + use<> {
     let id = job.portlet.descriptor().id.clone();
     let early = if job.minimized {
@@ -132,7 +137,7 @@ fn render_one(
         } else {
             csrf.clone()
         };
-        let task = tokio::spawn(async move {
+        let render = async move {
             let ctx = task_state
                 .context(
                     &*portlet,
@@ -147,11 +152,22 @@ fn render_one(
                 )
                 .await?;
             portlet.render(&ctx).await
-        });
-        let abort = task.abort_handle();
-        match tokio::time::timeout(deadline, task).await {
-            Err(_) => {
+        };
+        let finished = if isolate {
+            let task = tokio::spawn(render);
+            let abort = task.abort_handle();
+            let finished = tokio::time::timeout(deadline, task).await;
+            if finished.is_err() {
                 abort.abort();
+            }
+            finished
+        } else {
+            tokio::time::timeout(deadline, render)
+                .await
+                .map(Ok::<_, tokio::task::JoinError>)
+        };
+        match finished {
+            Err(_) => {
                 state.health.record_timeout(&id);
                 tracing::warn!(portlet = %id, ?deadline, "render missed its deadline");
                 Outcome::TimedOut

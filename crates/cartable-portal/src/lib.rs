@@ -28,6 +28,7 @@ mod health;
 mod http;
 mod i18n;
 pub mod layout;
+mod memo;
 mod nodes;
 mod routes;
 pub mod security;

@@ -12,7 +12,12 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use cartable_socle::{Change, Version, Versioned};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use cartable_socle::{
+    Change, ChangeBus, Session, SessionId, SessionStore, SocleError, Version, Versioned,
+};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::state::State;
@@ -60,6 +65,20 @@ impl<K: Eq + Hash, V: Clone> Cached<K, V> {
         entries.insert(key, value);
     }
 
+    /// Drop one entry.
+    pub fn remove(&self, key: &K) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(key);
+    }
+
+    /// Drop the entries whose value a change makes stale.
+    pub fn forget_values(&self, stale: impl Fn(&V) -> bool) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.retain(|_, v| !stale(v));
+    }
+
     /// Drop the entries a change makes stale.
     pub fn forget(&self, stale: impl Fn(&K) -> bool) {
         let mut entries = self.lock();
@@ -83,6 +102,8 @@ pub(crate) struct NodeCache {
     pub preferences: Cached<(String, String), Versioned<BTreeMap<String, String>>>,
     /// User → the delegations she received (in force or not: checked on each request).
     pub delegations: Cached<String, Vec<cartable_socle::Delegation>>,
+    /// Session id → the session and when it was read (see [`NodeSessions`]).
+    pub sessions: Arc<Cached<String, (Session, Instant)>>,
 }
 
 impl NodeCache {
@@ -91,6 +112,7 @@ impl NodeCache {
             layouts: Cached::new(),
             preferences: Cached::new(),
             delegations: Cached::new(),
+            sessions: Arc::new(Cached::new()),
         }
     }
 }
@@ -126,8 +148,14 @@ pub(crate) async fn apply(state: &State, change: &Change) {
             state.node.layouts.forget(|u| u == user);
             state.node.preferences.forget(|(u, _)| u == user);
         }
+        Change::Session { id } => state.node.sessions.remove(id),
+        Change::SessionsOf { user } => state
+            .node
+            .sessions
+            .forget_values(|(s, _)| s.user.as_deref() == Some(user.as_str())),
         Change::Settings => state.reload_settings().await,
         Change::Everything => {
+            state.node.sessions.clear();
             state.node.layouts.clear();
             state.node.preferences.clear();
             state.node.delegations.clear();
@@ -135,6 +163,84 @@ pub(crate) async fn apply(state: &State, change: &Change) {
             state.forget_everyone();
             state.reload_settings().await;
         }
+    }
+}
+
+/// How long a node trusts a cached session without reading it again, should a change
+/// from another node have been lost (the bus drops every cache when its connection comes
+/// back; this bounds what a lost message can do).
+const SESSION_MAX_AGE: Duration = Duration::from_secs(30);
+
+/// The session store as this node reads it: every request reads its session, so
+/// sessions are cached here; whatever saves or ends one (on any node) publishes a
+/// [`Change`] that drops it from every node's cache. Ending a session on one node thus
+/// ends it on the others as soon as they hear of it (milliseconds on PostgreSQL's
+/// `LISTEN`/`NOTIFY`), and within [`SESSION_MAX_AGE`] at worst.
+pub(crate) struct NodeSessions {
+    store: Arc<dyn SessionStore>,
+    cache: Arc<Cached<String, (Session, Instant)>>,
+    bus: Arc<dyn ChangeBus>,
+}
+
+impl NodeSessions {
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        cache: Arc<Cached<String, (Session, Instant)>>,
+        bus: Arc<dyn ChangeBus>,
+    ) -> Self {
+        NodeSessions { store, cache, bus }
+    }
+
+    async fn tell(&self, change: Change) {
+        if let Err(e) = self.bus.publish(change).await {
+            tracing::warn!("cannot tell other nodes about a session change: {e}");
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for NodeSessions {
+    async fn save_session(&self, session: &Session) -> Result<(), SocleError> {
+        self.store.save_session(session).await?;
+        let id = session.id.as_str().to_string();
+        self.cache.remove(&id);
+        self.tell(Change::Session { id }).await;
+        Ok(())
+    }
+
+    async fn session(&self, id: &SessionId) -> Result<Option<Session>, SocleError> {
+        let key = id.as_str().to_string();
+        if let Some((session, read)) = self.cache.get(&key)
+            && read.elapsed() < SESSION_MAX_AGE
+        {
+            return Ok((!session.is_expired()).then_some(session));
+        }
+        let generation = self.cache.generation();
+        let session = self.store.session(id).await?;
+        if let Some(s) = &session {
+            self.cache
+                .fill(key, (s.clone(), Instant::now()), generation);
+        }
+        Ok(session)
+    }
+
+    async fn delete_session(&self, id: &SessionId) -> Result<(), SocleError> {
+        self.store.delete_session(id).await?;
+        let id = id.as_str().to_string();
+        self.cache.remove(&id);
+        self.tell(Change::Session { id }).await;
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&self, user: &str) -> Result<(), SocleError> {
+        self.store.delete_sessions_of(user).await?;
+        self.cache
+            .forget_values(|(s, _)| s.user.as_deref() == Some(user));
+        self.tell(Change::SessionsOf {
+            user: user.to_string(),
+        })
+        .await;
+        Ok(())
     }
 }
 
@@ -178,6 +284,52 @@ mod tests {
         assert_eq!(c.get(&"lea".to_string()), Some(2), "other keys stay");
         c.clear();
         assert_eq!(c.get(&"lea".to_string()), None);
+    }
+
+    #[tokio::test]
+    async fn sessions_are_read_once_and_end_everywhere_at_once() {
+        let store = Arc::new(cartable_socle::SqliteStorage::in_memory().unwrap());
+        let bus = Arc::new(cartable_socle::LocalBus::new());
+        let mut heard = bus.subscribe();
+        let cache = Arc::new(Cached::new());
+        let sessions = NodeSessions::new(store.clone(), cache.clone(), bus);
+        let lea = Session::new(Some("lea".into()), "fr", Duration::from_secs(600));
+        sessions.save_session(&lea).await.unwrap();
+        assert_eq!(
+            heard.recv().await.unwrap(),
+            Change::Session {
+                id: lea.id.as_str().into()
+            }
+        );
+        assert_eq!(sessions.session(&lea.id).await.unwrap(), Some(lea.clone()));
+        assert!(cache.get(&lea.id.as_str().to_string()).is_some(), "cached");
+        // Ended behind this node's back: the cached copy is still served until the
+        // change arrives, then it is gone.
+        store.delete_session(&lea.id).await.unwrap();
+        assert!(sessions.session(&lea.id).await.unwrap().is_some());
+        cache.remove(&lea.id.as_str().to_string());
+        assert_eq!(sessions.session(&lea.id).await.unwrap(), None);
+
+        let mut tom = Session::new(Some("tom".into()), "fr", Duration::from_secs(600));
+        sessions.save_session(&tom).await.unwrap();
+        assert!(sessions.session(&tom.id).await.unwrap().is_some());
+        sessions.delete_sessions_of("tom").await.unwrap();
+        assert_eq!(sessions.session(&tom.id).await.unwrap(), None);
+        let _ = heard.recv().await;
+        assert_eq!(
+            heard.recv().await.unwrap(),
+            Change::SessionsOf { user: "tom".into() }
+        );
+
+        // An expired session is refused even from the cache.
+        tom.id = SessionId::generate();
+        sessions.save_session(&tom).await.unwrap();
+        assert!(sessions.session(&tom.id).await.unwrap().is_some());
+        let key = tom.id.as_str().to_string();
+        let generation = cache.generation();
+        tom.expires = std::time::SystemTime::now() - Duration::from_secs(1);
+        cache.fill(key, (tom.clone(), Instant::now()), generation);
+        assert_eq!(sessions.session(&tom.id).await.unwrap(), None);
     }
 
     #[test]

@@ -704,7 +704,8 @@ async fn page(
     let mut page_title = tab.title_in(lang.tag()).to_string();
     for (job, outcome) in outcomes {
         let is_locked = locked.get(&job.window).copied().unwrap_or(false);
-        let (title, value) = window_value(state, lang, tab_id, &job, outcome, is_locked);
+        let view = window_value(state, lang, tab_id, &job, outcome, is_locked);
+        let title = view.title.clone();
         // A window in help or edit mode, maximized, or shown with parameters (a search…)
         // gives the page a title of its own ("Aide – Bloc-notes – Accueil").
         let mode_label = match job.mode {
@@ -718,7 +719,7 @@ async fn page(
         if let Some(label) = mode_label {
             page_title = format!("{label} – {page_title}");
         }
-        if let Some(head) = value.1 {
+        if let Some(head) = view.head.clone() {
             for h in head {
                 match h {
                     HeadResource::Stylesheet(u) if !styles.contains(&u) => styles.push(u),
@@ -727,7 +728,7 @@ async fn page(
                 }
             }
         }
-        windows.push(value.0);
+        windows.push(view.into_value());
     }
     let mut iter = windows.into_iter();
     let columns: Vec<Value> = shape
@@ -749,9 +750,11 @@ const WINDOW_MARKER: &str = "<!--cartable:window-->";
 /// document order as soon as it and those before it are rendered (every window renders
 /// concurrently from the start). Works without JavaScript: it is one HTML document,
 /// written top to bottom. Head resources a window asks for come as `<link>`/`<script>`
-/// just before it. Gives the jobs back when the theme's `page.html` has no window
-/// placeholders (an établissement theme written before streaming): the page is then
-/// sent whole.
+/// just before it. Windows already rendered when their turn comes are sent together
+/// with what precedes them, so a page whose windows are all quick leaves in one write.
+/// The chrome and the window frames come from the memo (see `memo`). Gives the jobs
+/// back when the theme's `page.html` has no window placeholders (an établissement theme
+/// written before streaming): the page is then sent whole.
 #[allow(clippy::result_large_err)]
 #[allow(clippy::too_many_arguments)]
 fn stream_page(
@@ -764,81 +767,85 @@ fn stream_page(
     jobs: Vec<WindowJob>,
     locked: BTreeMap<String, bool>,
 ) -> Result<Response<Body>, Vec<WindowJob>> {
-    let globals = ctx.clone();
-    let placeholders: Vec<Value> = shape
-        .iter()
-        .map(|n| {
-            Value::from(
-                (0..*n)
-                    .map(|_| {
-                        Value::from_pairs([(
-                            "placeholder",
-                            Value::from_safe_string(WINDOW_MARKER.to_string()),
-                        )])
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .collect();
-    ctx.insert("columns", Value::from(placeholders));
-    let Ok(skeleton) = state.theme.render("page.html", Value::from_pairs(ctx)) else {
-        return Err(jobs);
-    };
-    let pieces: Vec<bytes::Bytes> = skeleton
-        .split(WINDOW_MARKER)
-        .map(|p| bytes::Bytes::copy_from_slice(p.as_bytes()))
-        .collect();
-    if pieces.len() != jobs.len() + 1 {
-        return Err(jobs);
-    }
-    let csrf = globals
+    let csrf = ctx
         .get("csrf")
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
+    let globals = ctx.clone();
+    let placeholder = Value::from_pairs([(
+        "placeholder",
+        Value::from_safe_string(WINDOW_MARKER.to_string()),
+    )]);
+    let placeholders: Vec<Value> = shape
+        .iter()
+        .map(|n| Value::from(vec![placeholder.clone(); *n]))
+        .collect();
+    ctx.insert("columns", Value::from(placeholders));
+    let Ok(skeleton) = state.memo.page(&state.theme, ctx) else {
+        return Err(jobs);
+    };
+    let pieces = skeleton.split_text(WINDOW_MARKER);
+    if pieces.len() != jobs.len() + 1 {
+        return Err(jobs);
+    }
     let handles = spawn_all(state, user, tab_id, lang.tag(), &csrf, &jobs);
-    let shared = Value::from_pairs(globals);
     let (tx, body) = crate::http::channel(jobs.len() + 2);
     let state = state.clone();
     let tab = tab_id.to_string();
     tokio::spawn(async move {
         let mut pieces = pieces.into_iter();
-        let mut open = tx.send(pieces.next().unwrap_or_default()).await.is_ok();
+        let mut out = Vec::with_capacity(skeleton.len() + 2048 * jobs.len());
+        if let Some(head) = pieces.next() {
+            head.write(&mut out, &csrf, "");
+        }
+        let mut open = true;
         let mut seen_head: Vec<HeadResource> = Vec::new();
-        for ((job, handle), piece) in jobs.into_iter().zip(handles).zip(pieces) {
+        for ((job, mut handle), piece) in jobs.into_iter().zip(handles).zip(pieces) {
             if !open {
                 // The reader left: stop the renders still running.
                 handle.abort();
                 continue;
             }
-            let outcome = handle.await.unwrap_or(Outcome::Panicked);
+            if !handle.is_finished() {
+                // Give the renders a turn before sending what is ready.
+                tokio::task::yield_now().await;
+            }
+            if !handle.is_finished() && !out.is_empty() {
+                let ready = std::mem::take(&mut out);
+                open = tx.send(bytes::Bytes::from(ready)).await.is_ok();
+                if !open {
+                    handle.abort();
+                    continue;
+                }
+            }
+            let outcome = (&mut handle).await.unwrap_or(Outcome::Panicked);
             let is_locked = locked.get(&job.window).copied().unwrap_or(false);
-            let (_, (value, head)) = window_value(&state, lang, &tab, &job, outcome, is_locked);
-            let mut html = String::new();
-            for h in head.unwrap_or_default() {
+            let view = window_value(&state, lang, &tab, &job, outcome, is_locked);
+            for h in view.head.unwrap_or_default() {
                 if seen_head.contains(&h) {
                     continue;
                 }
-                match &h {
-                    HeadResource::Stylesheet(u) => html.push_str(&format!(
+                let tag = match &h {
+                    HeadResource::Stylesheet(u) => format!(
                         "<link rel=\"stylesheet\" href=\"{}\">",
                         cartable_portlet::Markup::text(u).as_str()
-                    )),
-                    HeadResource::Script(u) => html.push_str(&format!(
+                    ),
+                    HeadResource::Script(u) => format!(
                         "<script src=\"{}\" defer></script>",
                         cartable_portlet::Markup::text(u).as_str()
-                    )),
-                }
+                    ),
+                };
+                out.extend_from_slice(tag.as_bytes());
                 seen_head.push(h);
             }
-            // The page's values are shared, not copied, by every window's render.
-            let wctx = minijinja::context! { w => value, ..shared.clone() };
-            match state.theme.render("window.html", wctx) {
-                Ok(window) => html.push_str(&window),
+            match state.memo.window(&state.theme, &globals, view.fields) {
+                Ok(frame) => frame.write(&mut out, &csrf, &view.markup),
                 Err(e) => tracing::error!("window template failed: {e}"),
             }
-            let mut chunk = html.into_bytes();
-            chunk.extend_from_slice(&piece);
-            open = tx.send(bytes::Bytes::from(chunk)).await.is_ok();
+            piece.write(&mut out, &csrf, "");
+        }
+        if open && !out.is_empty() {
+            let _ = tx.send(bytes::Bytes::from(out)).await;
         }
     });
     let mut response = Response::new(body);
@@ -866,8 +873,28 @@ fn tabs_value(state: &State, layout: &Layout, current: &str, lang: Lang) -> Valu
     )
 }
 
-/// The template value of one window, with its title and head resources.
-#[allow(clippy::type_complexity)]
+/// What the theme shows of one window.
+struct WindowView {
+    /// Its title (the portlet's, or the one its render gave).
+    title: String,
+    /// The values of `w` in `window.html`, but its markup.
+    fields: BTreeMap<&'static str, Value>,
+    /// The portlet's markup (empty when it failed or is minimized).
+    markup: String,
+    /// Head resources its render asked for.
+    head: Option<Vec<HeadResource>>,
+}
+
+impl WindowView {
+    /// The whole `w` value.
+    fn into_value(self) -> Value {
+        let mut fields = self.fields;
+        fields.insert("markup", Value::from_safe_string(self.markup));
+        Value::from_pairs(fields)
+    }
+}
+
+/// What the theme shows of one window, from what became of its render.
 fn window_value(
     state: &State,
     lang: Lang,
@@ -875,7 +902,7 @@ fn window_value(
     job: &WindowJob,
     outcome: Outcome,
     locked: bool,
-) -> (String, (Value, Option<Vec<HeadResource>>)) {
+) -> WindowView {
     let d = job.portlet.descriptor();
     let mut title = d.title.get(lang.tag()).to_string();
     let urls = cartable_portlet::PortletUrls::new(&state.base, tab, &job.window);
@@ -977,8 +1004,12 @@ fn window_value(
     v.insert("title", Value::from(title.as_str()));
     v.insert("minimized", Value::from(minimized));
     v.insert("locked", Value::from(locked));
-    v.insert("markup", Value::from_safe_string(markup));
-    (title, (Value::from_pairs(v), head))
+    WindowView {
+        title,
+        fields: v,
+        markup,
+        head,
+    }
 }
 
 // ---------------------------------------------------------------------------------------

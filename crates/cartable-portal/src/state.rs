@@ -319,10 +319,17 @@ impl PortalBuilder {
             grace: DAY * config.accounts.grace_days as u32,
         };
         let cas = crate::cas::Cas::new(&config, clock.clone())?;
+        let bus: Arc<dyn ChangeBus> = bus.unwrap_or_else(|| Arc::new(LocalBus::new()));
+        let node = crate::nodes::NodeCache::new();
+        let sessions: Arc<dyn SessionStore> = Arc::new(crate::nodes::NodeSessions::new(
+            sessions,
+            node.sessions.clone(),
+            bus.clone(),
+        ));
         let state = State {
             digest,
-            bus: bus.unwrap_or_else(|| Arc::new(LocalBus::new())),
-            node: crate::nodes::NodeCache::new(),
+            bus,
+            node,
             cas,
             clock,
             groups,
@@ -331,6 +338,7 @@ impl PortalBuilder {
             base: config.base_path.clone(),
             session_ttl: Duration::from_secs(config.session_ttl_minutes * 60),
             config,
+            memo: crate::memo::Memo::new(&theme),
             theme,
             services: Services {
                 directory,
@@ -361,6 +369,8 @@ pub(crate) struct State {
     pub config: Config,
     pub base: String,
     pub theme: Theme,
+    /// The theme's renders of streamed pages, kept by their values.
+    pub memo: crate::memo::Memo,
     pub services: Services,
     pub sessions: Arc<dyn SessionStore>,
     pub portlets: HashMap<String, Arc<dyn Portlet>>,

@@ -115,6 +115,28 @@ impl Theme {
             })
     }
 
+    /// The top-level values template `name` reads, or `None` when that cannot be told:
+    /// it includes, imports or extends other templates (which may read anything), or it
+    /// does not exist.
+    pub fn variables_of(&self, name: &str) -> Option<Vec<String>> {
+        let template = self.env.get_template(name).ok()?;
+        let source = template.source();
+        let composes = ["include", "import", "extends", "from"].iter().any(|tag| {
+            source.match_indices("{%").any(|(at, _)| {
+                source[at + 2..]
+                    .trim_start_matches(['-', '+'])
+                    .trim_start()
+                    .starts_with(tag)
+            })
+        });
+        if composes {
+            return None;
+        }
+        let mut names: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+        names.sort();
+        Some(names)
+    }
+
     /// A static file (CSS, images) and its content type.
     pub fn static_file(&self, name: &str) -> Option<(&'static str, &[u8])> {
         let (_, bytes) = self.statics.iter().find(|(n, _)| n == name)?;
@@ -149,6 +171,15 @@ mod tests {
             .unwrap();
         assert_eq!(html, "<p>&lt;x&gt;</p>");
         assert!(theme.static_file("nope.css").is_none());
+    }
+
+    #[test]
+    fn variables_a_template_reads() {
+        let theme = Theme::load(None).unwrap();
+        let window = theme.variables_of("window.html").unwrap();
+        assert_eq!(window, ["csrf", "layout_version", "t", "w"]);
+        assert_eq!(theme.variables_of("page.html"), None, "extends base.html");
+        assert_eq!(theme.variables_of("nope.html"), None);
     }
 
     #[test]

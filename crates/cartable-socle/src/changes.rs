@@ -43,6 +43,16 @@ pub enum Change {
         /// The user.
         user: String,
     },
+    /// A session was saved or ended (language chosen, logout, rotation).
+    Session {
+        /// The session's id.
+        id: String,
+    },
+    /// Every session of a user ended (account deleted, password regenerated).
+    SessionsOf {
+        /// The user.
+        user: String,
+    },
     /// The portal's own settings kept in storage (maintenance).
     Settings,
     /// Changes may have been missed (the bus lost its connection): drop every cache.
