@@ -4,8 +4,11 @@
 //! for one request on this machine.
 //!
 //! ```text
-//! cargo run --release --example bench_hello -- [--listen 127.0.0.1:0]
+//! cargo run --release --example bench_hello -- [--listen 127.0.0.1:0] [--body FILE]
 //! ```
+//!
+//! With `--body FILE` it answers the file's bytes (as HTML) instead: the ceiling for a
+//! page of that size, whatever made it.
 //!
 //! The first line on stdout is its URL; it runs until SIGTERM or Ctrl-C.
 
@@ -22,11 +25,22 @@ use hyper_util::server::conn::auto;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse()?;
+    let mut body = Bytes::from_static(b"hello");
+    let mut ctype = "text/plain; charset=utf-8";
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match (flag.as_str(), args.next()) {
             ("--listen", Some(v)) => listen = v.parse()?,
-            _ => return Err(format!("usage: bench_hello [--listen ADDR] (got {flag:?})").into()),
+            ("--body", Some(v)) => {
+                body = Bytes::from(std::fs::read(&v).map_err(|e| format!("--body {v}: {e}"))?);
+                ctype = "text/html; charset=utf-8";
+            }
+            _ => {
+                return Err(format!(
+                    "usage: bench_hello [--listen ADDR] [--body FILE] (got {flag:?})"
+                )
+                .into());
+            }
         }
     }
     let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -38,13 +52,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let service = service_fn(|_req: hyper::Request<hyper::body::Incoming>| async {
-                Ok::<_, Infallible>(
-                    hyper::Response::builder()
-                        .header("content-type", "text/plain; charset=utf-8")
-                        .body(Full::new(Bytes::from_static(b"hello")))
-                        .expect("valid response"),
-                )
+            let body = body.clone();
+            let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
+                let body = body.clone();
+                async move {
+                    Ok::<_, Infallible>(
+                        hyper::Response::builder()
+                            .header("content-type", ctype)
+                            .body(Full::new(body))
+                            .expect("valid response"),
+                    )
+                }
             });
             let conn = builder
                 .serve_connection(TokioIo::new(stream), service)

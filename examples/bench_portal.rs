@@ -19,6 +19,7 @@
 //! | `--fragments N` | 1 | remote windows on the page (`f0` … `f{N-1}` of the producer) |
 //! | `--timeout-ms MS` | 1000 | each remote call's deadline (`[[remote]] timeout_ms`) |
 //! | `--deadline-ms MS` | timeout + 100 | the portal's per-window deadline (`deadline_ms`) |
+//! | `--cache-secs S` | none (render on every page) | the in-process portlets let the portal keep each user's fragment for S seconds (`CachePolicy::PerUser`, the JSR-286 expiration cache) |
 //! | `--no-breaker` | breaker on (3 failures) | never open the remote circuit breaker |
 //! | `--sanitize` | trusted producer | sanitize remote markup (`trusted = false`) |
 //! | `--users N` | 1 | people in the generated directory: `eleve0` … (password `bench-pw`) |
@@ -56,6 +57,7 @@ struct Options {
     listen: SocketAddr,
     data_dir: Option<PathBuf>,
     local: Option<usize>,
+    cache_secs: Option<u64>,
     remote: Option<String>,
     fragments: usize,
     timeout_ms: u64,
@@ -75,6 +77,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
         listen: "127.0.0.1:0".parse()?,
         data_dir: None,
         local: None,
+        cache_secs: None,
         remote: None,
         fragments: 1,
         timeout_ms: 1000,
@@ -106,6 +109,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
             "--listen" => o.listen = value.parse()?,
             "--data-dir" => o.data_dir = Some(value.into()),
             "--local" => o.local = Some(value.parse()?),
+            "--cache-secs" => o.cache_secs = Some(value.parse()?),
             "--remote" => o.remote = Some(value),
             "--fragments" => o.fragments = value.parse()?,
             "--timeout-ms" => o.timeout_ms = value.parse()?,
@@ -153,17 +157,21 @@ impl Portlet for Item {
     }
 }
 
-fn local_portlets(n: usize) -> Result<Vec<Arc<dyn Portlet>>, Box<dyn std::error::Error>> {
+fn local_portlets(
+    n: usize,
+    cache_secs: Option<u64>,
+) -> Result<Vec<Arc<dyn Portlet>>, Box<dyn std::error::Error>> {
     (0..n)
         .map(|i| {
             let t = Templates::new([(
                 "list",
                 r#"<ul id="{{ ns }}-list">{% for i in items %}<li>{{ i }}</li>{% endfor %}</ul><a href="{{ url }}">Suite</a>"#,
             )])?;
-            Ok(Arc::new(Item(
-                Descriptor::new(&format!("p{i}"), format!("Service {i}").as_str()),
-                t,
-            )) as Arc<dyn Portlet>)
+            let mut d = Descriptor::new(&format!("p{i}"), format!("Service {i}").as_str());
+            if let Some(secs) = cache_secs {
+                d.cache = cartable::portlet::CachePolicy::PerUser(Duration::from_secs(secs));
+            }
+            Ok(Arc::new(Item(d, t)) as Arc<dyn Portlet>)
         })
         .collect()
 }
@@ -261,7 +269,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .directory(Arc::new(directory))
         .storage(storage)
         .sessions(sessions)
-        .portlets(local_portlets(local)?)
+        .portlets(local_portlets(local, o.cache_secs)?)
         .build()
         .await?;
     let listener = tokio::net::TcpListener::bind(o.listen).await?;

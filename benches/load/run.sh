@@ -279,6 +279,33 @@ if want A; then
     stop "$PID"
 fi
 
+# The same page, served as fixed bytes by bare hyper: the ceiling for a page of that
+# size, whatever composed it.
+if want A && [[ -s $WORK/page.html ]]; then
+    cp "$WORK/page.html" "$WORK/a-page.html"
+    log "baseline: bare hyper answering A's page"
+    start hello-page "$COMPOSER_CPU" "$BIN/bench_hello" --body "$WORK/a-page.html"
+    check_page "$URL" '<li>Élément' 96
+    run_wrk hello-page "$URL" "" "$PID"
+    row hello-page "baseline: A's page as fixed bytes" "bare hyper" "$CONNS conns" "$(peak_rss "$PID")" \
+        "$(wc -c <"$WORK/a-page.html") B answer"
+    stop "$PID"
+fi
+
+# A again, the portlets declaring a per-user expiration cache of 60 s (what a portlet
+# whose content does not change from one page to the next declares).
+if want A; then
+    log "A: page of 12 in-process portlets, fragments cached per user"
+    start portal-a-cached "$COMPOSER_CPU" "$BIN/bench_portal" --data-dir "$WORK/a-cached" --cache-secs 60
+    SID=$(login "$URL")
+    check_page "${URL}page/accueil" '<li>Élément' 96 "$SID"
+    run_wrk A-cached "${URL}page/accueil" "$SID" "$PID"
+    check_page "${URL}page/accueil" '<li>Élément' 96 "$SID"
+    row A-cached "A: 12 in-process portlets, cached 60 s per user" "Cartable" "$CONNS conns" "$(peak_rss "$PID")" \
+        "$(wc -c <"$WORK/page.html") B page"
+    stop "$PID"
+fi
+
 # ---------------------------------------------------------------------------------------
 # B and C: remote fragments, Cartable against Podium.
 
@@ -433,6 +460,14 @@ have() { [[ -n ${M_RPS[$1]:-} ]]; }
         ratio=$(awk -v a="${M_RPS[A]}" -v h="${M_RPS[hello]}" 'BEGIN{printf "%.1f", 100 * a / h}')
         echo "- A ≥ 40 % of bare hyper's req/s: ${ratio} % — $(verdict "${M_RPS[A]} >= 0.4 * ${M_RPS[hello]}")"
         echo "- A p99 < 5 ms at $CONNS connections: ${M_P99[A]} ms — $(verdict "${M_P99[A]} < 5")"
+    fi
+    if have hello && have hello-page; then
+        ratio=$(awk -v a="${M_RPS[hello-page]}" -v h="${M_RPS[hello]}" 'BEGIN{printf "%.1f", 100 * a / h}')
+        echo "- (for scale) bare hyper answering A's page as fixed bytes: ${ratio} % of bare hyper's hello"
+    fi
+    if have hello && have A-cached; then
+        ratio=$(awk -v a="${M_RPS[A-cached]}" -v h="${M_RPS[hello]}" 'BEGIN{printf "%.1f", 100 * a / h}')
+        echo "- A with fragments cached per user: ${ratio} % of bare hyper's req/s — $(verdict "${M_RPS[A-cached]} >= 0.4 * ${M_RPS[hello]}"); p99 ${M_P99[A-cached]} ms — $(verdict "${M_P99[A-cached]} < 5")"
     fi
     for n in 1 5 20; do
         have "B$n" || continue
