@@ -6,20 +6,22 @@
 //! A render is kept as [`Segments`]: text around two holes filled per page, the session's
 //! CSRF token and (in a window frame) the portlet's markup. Templates are rendered with a
 //! per-process placeholder in each hole, so a kept render never holds anyone's token. A
-//! lookup compares the whole key value, not only its hash: a hit is exactly the render
-//! the template would give.
+//! lookup compares the whole key, not only its hash: a hit is exactly the render the
+//! template would give. Keys are the values written out (`key_of`), so a lookup
+//! hashes and compares flat text.
 //!
-//! The key of a window frame holds only the page values the theme's `window.html` reads
-//! (minijinja lists a template's undeclared variables), so frames are shared between
-//! users; a `window.html` that includes or imports other templates is keyed on every page
+//! The key of a window frame is what determines the window's value (its caller writes it
+//! out, so the value is only built on a miss) and only the page values the theme's
+//! `window.html` reads (minijinja lists a template's undeclared variables), so frames are
+//! shared between users; a `window.html` that includes or imports other templates is keyed on every page
 //! value. `t` (the UI strings) is keyed by `lang`, which determines it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use minijinja::Value;
+use minijinja::value::ValueKind;
 
 use crate::theme::{Theme, ThemeError};
 
@@ -128,50 +130,99 @@ impl Segments {
     }
 }
 
-/// Kept renders by the hash of their key (keys that collide share a bucket).
-type Buckets = HashMap<u64, Vec<(Value, Arc<Segments>)>>;
-
-/// Renders kept by key value, and how many bytes they hold.
+/// Renders kept by key, and how many bytes they hold.
 #[derive(Debug)]
 struct Kept {
-    hasher: RandomState,
-    entries: Mutex<(Buckets, usize)>,
+    entries: Mutex<(HashMap<String, Arc<Segments>>, usize)>,
 }
 
 impl Kept {
     fn new() -> Self {
         Kept {
-            hasher: RandomState::new(),
             entries: Mutex::new((HashMap::new(), 0)),
         }
     }
 
     fn get_or_render(
         &self,
-        key: Value,
+        key: String,
         render: impl FnOnce() -> Result<Segments, ThemeError>,
     ) -> Result<Arc<Segments>, ThemeError> {
-        let hash = self.hasher.hash_one(&key);
+        if let Some(hit) = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .get(&key)
         {
-            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(hit) = entries
-                .0
-                .get(&hash)
-                .and_then(|bucket| bucket.iter().find(|(k, _)| *k == key))
-            {
-                return Ok(hit.1.clone());
-            }
+            return Ok(hit.clone());
         }
         let rendered = Arc::new(render()?);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let (map, bytes) = &mut *entries;
-        if *bytes + rendered.len() > BUDGET {
+        let size = rendered.len() + key.len();
+        if *bytes + size > BUDGET {
             map.clear();
             *bytes = 0;
         }
-        *bytes += rendered.len();
-        map.entry(hash).or_default().push((key, rendered.clone()));
+        *bytes += size;
+        map.insert(key, rendered.clone());
         Ok(rendered)
+    }
+}
+
+/// Append a template value to a key, unambiguously: every string is length-prefixed,
+/// every kind tagged. Safe and plain strings are not told apart: the portal's code, not
+/// the data, decides which fields are safe.
+fn key_of(out: &mut String, v: &Value) {
+    use std::fmt::Write as _;
+    match v.kind() {
+        ValueKind::Undefined => out.push('u'),
+        ValueKind::None => out.push('n'),
+        ValueKind::Bool => out.push(if v.is_true() { 'T' } else { 'F' }),
+        ValueKind::String => {
+            let text = v.as_str().unwrap_or_default();
+            let _ = write!(out, "s{}:{text}", text.len());
+        }
+        ValueKind::Number => {
+            let _ = write!(out, "d{v};");
+        }
+        ValueKind::Map => {
+            out.push('{');
+            if let Ok(keys) = v.try_iter() {
+                for k in keys {
+                    key_of(out, &k);
+                    key_of(out, &v.get_item(&k).unwrap_or_default());
+                }
+            }
+            out.push('}');
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            out.push('[');
+            if let Ok(items) = v.try_iter() {
+                for item in items {
+                    key_of(out, &item);
+                }
+            }
+            out.push(']');
+        }
+        // Not made by the portal: keyed by its text, tagged apart.
+        _ => {
+            let text = v.to_string();
+            let _ = write!(out, "o{}:{text}", text.len());
+        }
+    }
+}
+
+/// Append named values to a key.
+fn key_of_fields<'a>(
+    out: &mut String,
+    fields: impl Iterator<Item = (&'a &'static str, &'a Value)>,
+) {
+    for (name, value) in fields {
+        out.push_str(name);
+        out.push('=');
+        key_of(out, value);
     }
 }
 
@@ -206,42 +257,43 @@ impl Memo {
         mut ctx: BTreeMap<&'static str, Value>,
     ) -> Result<Arc<Segments>, ThemeError> {
         ctx.insert("csrf", Value::from(self.csrf.as_str()));
-        let key = Value::from_pairs(
-            ctx.iter()
-                .filter(|(k, _)| **k != "t")
-                .map(|(k, v)| (*k, v.clone())),
-        );
+        let mut key = String::with_capacity(1024);
+        key_of_fields(&mut key, ctx.iter().filter(|(k, _)| **k != "t"));
         self.pages.get_or_render(key, || {
             let html = theme.render("page.html", Value::from_pairs(ctx))?;
             Ok(Segments::parse(&html, &self.csrf, &self.markup))
         })
     }
 
-    /// The frame of one window: `w` is the window's value (its markup is left out),
-    /// `globals` the page's values.
+    /// The frame of one window. `inputs` determines the window's value `w` (its markup
+    /// left out), which `fields` computes when the frame is not kept yet; `globals` are
+    /// the page's values.
     pub fn window(
         &self,
         theme: &Theme,
         globals: &BTreeMap<&'static str, Value>,
-        mut w: BTreeMap<&'static str, Value>,
+        inputs: &str,
+        fields: impl FnOnce() -> BTreeMap<&'static str, Value>,
     ) -> Result<Arc<Segments>, ThemeError> {
-        w.insert("markup", Value::from_safe_string(self.markup.clone()));
-        let w = Value::from_pairs(w);
         let read = |k: &str| match &self.window_globals {
             Some(names) => names.iter().any(|n| n == k || (k == "lang" && n == "t")),
             None => true,
         };
-        let key = Value::from_pairs(
+        let mut key = String::with_capacity(256);
+        key_of_fields(
+            &mut key,
             globals
                 .iter()
-                .filter(|(k, _)| **k != "t" && **k != "csrf" && read(k))
-                .map(|(k, v)| (*k, v.clone()))
-                .chain([("w", w.clone())]),
+                .filter(|(k, _)| **k != "t" && **k != "csrf" && read(k)),
         );
+        key.push_str("w=");
+        key.push_str(inputs);
         self.windows.get_or_render(key, || {
             let mut ctx = globals.clone();
             ctx.insert("csrf", Value::from(self.csrf.as_str()));
-            ctx.insert("w", w);
+            let mut w = fields();
+            w.insert("markup", Value::from_safe_string(self.markup.clone()));
+            ctx.insert("w", Value::from_pairs(w));
             let html = theme.render("window.html", Value::from_pairs(ctx))?;
             Ok(Segments::parse(&html, &self.csrf, &self.markup))
         })
@@ -276,6 +328,23 @@ mod tests {
     }
 
     #[test]
+    fn keys_tell_values_apart() {
+        let key = |v: Value| {
+            let mut out = String::new();
+            key_of(&mut out, &v);
+            out
+        };
+        let pairs = |a: &str, b: &str| Value::from(vec![Value::from(a), Value::from(b)]);
+        assert_ne!(key(pairs("ab", "c")), key(pairs("a", "bc")));
+        assert_ne!(key(Value::from(true)), key(Value::from("T")));
+        assert_ne!(key(Value::from(1)), key(Value::from("1")));
+        assert_ne!(key(Value::from(())), key(Value::UNDEFINED));
+        let map = |k: &str, v: &str| Value::from_pairs([(k, v)]);
+        assert_ne!(key(map("a", "b")), key(map("ab", "")));
+        assert_eq!(key(map("a", "b")), key(map("a", "b")));
+    }
+
+    #[test]
     fn a_frame_is_shared_between_users_and_carries_each_ones_token() {
         let (_dir, theme) = theme(
             "<form><input name=_csrf value=\"{{ csrf }}\"></form><h2>{{ w.title }}</h2>{{ w.markup }}",
@@ -285,16 +354,18 @@ mod tests {
         globals.insert("csrf", Value::from("LEA"));
         globals.insert("user", Value::from("Léa"));
         let w = || BTreeMap::from([("title", Value::from("Notes <1>"))]);
-        let a = memo.window(&theme, &globals, w()).unwrap();
+        let a = memo.window(&theme, &globals, "notes", w).unwrap();
         globals.insert("user", Value::from("Tom"));
-        let b = memo.window(&theme, &globals, w()).unwrap();
+        let b = memo
+            .window(&theme, &globals, "notes", || unreachable!("kept"))
+            .unwrap();
         assert!(Arc::ptr_eq(&a, &b), "user is not read by this window.html");
         assert_eq!(
             filled(&b, "TOM", "<b>m</b>"),
             "<form><input name=_csrf value=\"TOM\"></form><h2>Notes &lt;1&gt;</h2><b>m</b>"
         );
-        let other = BTreeMap::from([("title", Value::from("Autre"))]);
-        let c = memo.window(&theme, &globals, other).unwrap();
+        let other = || BTreeMap::from([("title", Value::from("Autre"))]);
+        let c = memo.window(&theme, &globals, "autre", other).unwrap();
         assert!(filled(&c, "", "").contains("Autre"));
     }
 
@@ -312,9 +383,9 @@ mod tests {
         let mut globals = BTreeMap::new();
         globals.insert("heading", Value::from("un"));
         let w = || BTreeMap::from([("title", Value::from("T"))]);
-        let a = memo.window(&theme, &globals, w()).unwrap();
+        let a = memo.window(&theme, &globals, "t", w).unwrap();
         globals.insert("heading", Value::from("deux"));
-        let b = memo.window(&theme, &globals, w()).unwrap();
+        let b = memo.window(&theme, &globals, "t", w).unwrap();
         assert!(!Arc::ptr_eq(&a, &b));
         assert!(filled(&b, "", "").contains("deux"));
     }

@@ -820,9 +820,9 @@ fn stream_page(
             }
             let outcome = (&mut handle).await.unwrap_or(Outcome::Panicked);
             let is_locked = locked.get(&job.window).copied().unwrap_or(false);
-            let view = window_value(&state, lang, &tab, &job, outcome, is_locked);
-            for h in view.head.unwrap_or_default() {
-                if seen_head.contains(&h) {
+            let shown = Shown::of(lang, &job, outcome);
+            for h in shown.head.iter().flatten() {
+                if seen_head.contains(h) {
                     continue;
                 }
                 let tag = match &h {
@@ -836,10 +836,12 @@ fn stream_page(
                     ),
                 };
                 out.extend_from_slice(tag.as_bytes());
-                seen_head.push(h);
+                seen_head.push(h.clone());
             }
-            match state.memo.window(&state.theme, &globals, view.fields) {
-                Ok(frame) => frame.write(&mut out, &csrf, &view.markup),
+            let key = shown.frame_key(&tab, &job, is_locked);
+            let fields = || window_fields(&state, lang, &tab, &job, &shown, is_locked);
+            match state.memo.window(&state.theme, &globals, &key, fields) {
+                Ok(frame) => frame.write(&mut out, &csrf, &shown.markup),
                 Err(e) => tracing::error!("window template failed: {e}"),
             }
             piece.write(&mut out, &csrf, "");
@@ -903,34 +905,102 @@ fn window_value(
     outcome: Outcome,
     locked: bool,
 ) -> WindowView {
+    let shown = Shown::of(lang, job, outcome);
+    let fields = window_fields(state, lang, tab, job, &shown, locked);
+    WindowView {
+        title: shown.title,
+        fields,
+        markup: shown.markup,
+        head: shown.head,
+    }
+}
+
+/// What became of a window's render, as the page shows it.
+struct Shown {
+    title: String,
+    markup: String,
+    head: Option<Vec<HeadResource>>,
+    /// The message of a failed window and whether it offers to retry.
+    error: Option<(String, bool)>,
+}
+
+impl Shown {
+    fn of(lang: Lang, job: &WindowJob, outcome: Outcome) -> Self {
+        let mut shown = Shown {
+            title: job.portlet.descriptor().title.get(lang.tag()).to_string(),
+            markup: String::new(),
+            head: None,
+            error: None,
+        };
+        match outcome {
+            Outcome::Rendered(r) => {
+                if let Some(t) = r.title {
+                    shown.title = t;
+                }
+                shown.markup = r.markup.into_string();
+                shown.head = Some(r.head);
+            }
+            Outcome::Minimized => {}
+            Outcome::Failed(e) => {
+                tracing::debug!("window {} failed: {e}", job.window);
+                shown.error = Some((lang.t("err_failed").to_string(), true));
+            }
+            Outcome::Panicked => shown.error = Some((lang.t("err_failed").to_string(), true)),
+            Outcome::TimedOut => shown.error = Some((lang.t("err_timeout").to_string(), true)),
+            Outcome::Quarantined => {
+                shown.error = Some((lang.t("err_quarantine").to_string(), false));
+            }
+            Outcome::Maintenance(m) => {
+                shown.error = Some((format!("{} : {m}", lang.t("err_maintenance")), false));
+            }
+        }
+        shown
+    }
+
+    /// Everything [`window_fields`] reads, written out: the key of the window's frame in
+    /// the memo (the page's values it reads are added there). Descriptors and the base
+    /// path do not change while the portal runs; the portlet's id stands for them.
+    fn frame_key(&self, tab: &str, job: &WindowJob, locked: bool) -> String {
+        use std::fmt::Write as _;
+        let mut key = String::with_capacity(128);
+        let mut text = |t: &str| {
+            let _ = write!(key, "{}:{t}", t.len());
+        };
+        text(&job.portlet.descriptor().id);
+        text(tab);
+        text(&job.window);
+        text(job.mode.as_str());
+        text(job.state.as_str());
+        for (k, v) in &job.params {
+            text(k);
+            text(v);
+        }
+        text("|");
+        text(&self.title);
+        if let Some((message, retry)) = &self.error {
+            text(message);
+            text(if *retry { "retry" } else { "final" });
+        }
+        text(if locked { "locked" } else { "free" });
+        key
+    }
+}
+
+/// The values of `w` in `window.html` (but its markup).
+fn window_fields(
+    state: &State,
+    lang: Lang,
+    tab: &str,
+    job: &WindowJob,
+    shown: &Shown,
+    locked: bool,
+) -> BTreeMap<&'static str, Value> {
     let d = job.portlet.descriptor();
-    let mut title = d.title.get(lang.tag()).to_string();
+    let title = shown.title.as_str();
+    let error = shown.error.clone();
     let urls = cartable_portlet::PortletUrls::new(&state.base, tab, &job.window);
     let ns = format!("w-{}", job.window);
     let mut v: BTreeMap<&'static str, Value> = BTreeMap::new();
-    let mut head = None;
-    let mut error: Option<(String, bool)> = None;
-    let mut markup = String::new();
-    match outcome {
-        Outcome::Rendered(r) => {
-            if let Some(t) = r.title {
-                title = t;
-            }
-            markup = r.markup.into_string();
-            head = Some(r.head);
-        }
-        Outcome::Minimized => {}
-        Outcome::Failed(e) => {
-            tracing::debug!("window {} failed: {e}", job.window);
-            error = Some((lang.t("err_failed").to_string(), true));
-        }
-        Outcome::Panicked => error = Some((lang.t("err_failed").to_string(), true)),
-        Outcome::TimedOut => error = Some((lang.t("err_timeout").to_string(), true)),
-        Outcome::Quarantined => error = Some((lang.t("err_quarantine").to_string(), false)),
-        Outcome::Maintenance(m) => {
-            error = Some((format!("{} : {m}", lang.t("err_maintenance")), false));
-        }
-    }
     let here = {
         let mut u = urls.render();
         if job.mode != Mode::View {
@@ -1001,15 +1071,10 @@ fn window_value(
     v.insert("id", Value::from(job.window.as_str()));
     v.insert("tab", Value::from(tab));
     v.insert("namespace", Value::from(ns));
-    v.insert("title", Value::from(title.as_str()));
+    v.insert("title", Value::from(title));
     v.insert("minimized", Value::from(minimized));
     v.insert("locked", Value::from(locked));
-    WindowView {
-        title,
-        fields: v,
-        markup,
-        head,
-    }
+    v
 }
 
 // ---------------------------------------------------------------------------------------
