@@ -47,6 +47,10 @@ use cartable::socle::{
 };
 use cartable_postgres::{PostgresConfig, PostgresStorage};
 
+/// The allocator of every Cartable server example (see the `mimalloc` note in Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The key `bench_producer` accepts unless told otherwise (loopback benchmarks only).
 const BENCH_KEY_ID: &str = "bench";
 const BENCH_KEY: &str = "bench-key-for-loopback-only-0123456789abcdef";

@@ -43,6 +43,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
+/// The allocator of every Cartable server example (see the `mimalloc` note in Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The key `bench_portal` signs with unless told otherwise (loopback benchmarks only).
 const BENCH_KEY_ID: &str = "bench";
 const BENCH_KEY: &str = "bench-key-for-loopback-only-0123456789abcdef";

@@ -15,6 +15,10 @@ use std::sync::Arc;
 use cartable::ldap::{LdapConfig, LdapDirectory};
 use cartable::portal::{Config, PortalBuilder};
 
+/// The allocator of every Cartable server example (see the `mimalloc` note in Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
