@@ -1,8 +1,9 @@
 //! A page composing 5 remote portlets (integration level 2a): a Cartable producer on a
 //! loopback socket, the portal consuming it through `[[remote]]`, the page served in
-//! process by `Portal::handle`. Two cases: fragments the producer lets the consumer
-//! cache for 60 s (revalidated by ETag after that), and fragments it does not (every page
-//! makes 5 signed HTTP calls).
+//! process by `Portal::handle`. Three cases: fragments the producer lets the consumer
+//! cache for 60 s (revalidated by ETag after that), fragments it does not (every page
+//! makes 5 signed HTTP calls, answered `304 Not Modified`), and fragments whose markup
+//! changes on every call (5 signed calls answered `200`, each fragment sanitized anew).
 //!
 //! `cargo bench --bench remote_page`
 
@@ -35,6 +36,22 @@ impl Portlet for Cached {
     }
 }
 
+/// A portlet of the support module whose markup changes on every render (never a 304).
+struct Changing(Arc<dyn Portlet>, std::sync::atomic::AtomicU64);
+
+#[async_trait]
+impl Portlet for Changing {
+    fn descriptor(&self) -> &Descriptor {
+        self.0.descriptor()
+    }
+    async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        let n = self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut out = self.0.render(ctx).await?;
+        out.markup = Markup::trusted_html(format!("{}<p>{n}</p>", out.markup.as_str()));
+        Ok(out)
+    }
+}
+
 fn config(producer: std::net::SocketAddr, prefix: &str) -> Config {
     let windows: Vec<String> = (0..5)
         .map(|i| format!("{{ portlet = \"prod-{prefix}{i}\" }}"))
@@ -54,7 +71,11 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let mut group = c.benchmark_group("page of 5 remote portlets");
-    for (prefix, label) in [("u", "uncached"), ("c", "cached 60 s")] {
+    for (prefix, label) in [
+        ("u", "uncached"),
+        ("c", "cached 60 s"),
+        ("f", "fresh markup each call"),
+    ] {
         let (portal, cookie, _running) = rt.block_on(async {
             let mut portlets = support::portlets("u", 5);
             portlets.extend(support::portlets("c", 5).into_iter().map(|p| {
@@ -64,6 +85,11 @@ fn bench(c: &mut Criterion) {
                     .cache(CachePolicy::PerUser(Duration::from_secs(60)));
                 Arc::new(Cached(p, d)) as Arc<dyn Portlet>
             }));
+            portlets.extend(
+                support::portlets("f", 5)
+                    .into_iter()
+                    .map(|p| Arc::new(Changing(p, Default::default())) as Arc<dyn Portlet>),
+            );
             let producer = Producer::builder("bench")
                 .consumer("bench", KEY)
                 .unwrap()

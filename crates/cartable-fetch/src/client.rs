@@ -186,33 +186,42 @@ impl Fetcher {
     }
 
     async fn exchange(&self, request: OutboundRequest) -> Result<OutboundResponse, FetchError> {
-        let follows = matches!(request.method, Method::GET | Method::HEAD);
-        let mut url = request.url.clone();
+        let OutboundRequest {
+            method,
+            mut url,
+            mut headers,
+            body,
+            timeout: _,
+            max_body,
+            max_redirects,
+        } = request;
+        let follows = matches!(method, Method::GET | Method::HEAD) && max_redirects > 0;
+        headers
+            .entry(USER_AGENT)
+            .or_insert(HeaderValue::from_static("Cartable/0.1"));
         let mut hops = 0u8;
         loop {
+            // Every hop is checked, the first one included.
             self.policy.check(&url)?;
             let uri: http::Uri = url
                 .as_str()
                 .parse()
                 .map_err(|_| FetchError::InvalidUrl(url.to_string()))?;
-            let mut outgoing = http::Request::builder()
-                .method(request.method.clone())
-                .uri(uri)
-                .body(Full::new(request.body.clone()))
-                .map_err(|e| FetchError::Http(e.to_string()))?;
-            *outgoing.headers_mut() = request.headers.clone();
-            outgoing
-                .headers_mut()
-                .entry(USER_AGENT)
-                .or_insert(HeaderValue::from_static("Cartable/0.1"));
+            let mut outgoing = http::Request::new(Full::new(body.clone()));
+            *outgoing.method_mut() = method.clone();
+            *outgoing.uri_mut() = uri;
+            // Only a request that may be redirected needs its headers again.
+            *outgoing.headers_mut() = if follows {
+                headers.clone()
+            } else {
+                std::mem::take(&mut headers)
+            };
             let response = self.client.request(outgoing).await.map_err(classify)?;
             let status = response.status();
             let location = response.headers().get(LOCATION);
-            if let Some(location) =
-                location.filter(|_| follows && status.is_redirection() && request.max_redirects > 0)
-            {
+            if let Some(location) = location.filter(|_| follows && status.is_redirection()) {
                 hops += 1;
-                if hops > request.max_redirects {
+                if hops > max_redirects {
                     return Err(FetchError::TooManyRedirects);
                 }
                 let location = location
@@ -229,19 +238,15 @@ impl Fetcher {
                 .get(http::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            if declared.is_some_and(|n| n > request.max_body as u64) {
-                return Err(FetchError::TooLarge {
-                    limit: request.max_body,
-                });
+            if declared.is_some_and(|n| n > max_body as u64) {
+                return Err(FetchError::TooLarge { limit: max_body });
             }
-            let body = Limited::new(body, request.max_body)
+            let body = Limited::new(body, max_body)
                 .collect()
                 .await
                 .map_err(|e| {
                     if e.is::<http_body_util::LengthLimitError>() {
-                        FetchError::TooLarge {
-                            limit: request.max_body,
-                        }
+                        FetchError::TooLarge { limit: max_body }
                     } else {
                         FetchError::Http(e.to_string())
                     }

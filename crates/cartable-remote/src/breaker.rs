@@ -1,4 +1,7 @@
-//! The circuit breaker: stop calling a producer that keeps failing, for a while.
+//! The circuit breaker: stop calling a remote portlet that keeps failing, for a while.
+//!
+//! The consumer keeps one breaker per remote portlet (per portlet id of a producer), so a
+//! portlet that hangs or fails does not turn off the other portlets of its producer.
 //!
 //! **Closed**: calls go through; `failures_before_open` failures in a row open it.
 //! **Open**: no call for `open_seconds`; renders show the fallback at once.
@@ -9,14 +12,14 @@
 
 use std::time::{Duration, Instant};
 
-/// Whether a call may go to the producer.
+/// Whether a call may go to the producer for this portlet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permit {
     /// Yes (breaker closed).
     Call,
     /// Yes, as the one probe of a half-open breaker.
     Probe,
-    /// No: the producer is considered down for about this long still.
+    /// No: the portlet is considered down for about this long still.
     Refuse(Duration),
 }
 
@@ -27,7 +30,7 @@ enum State {
     HalfOpen { since: Instant },
 }
 
-/// One producer's breaker.
+/// One remote portlet's breaker.
 #[derive(Debug, Clone)]
 pub struct Breaker {
     threshold: u32,
@@ -64,12 +67,12 @@ impl Breaker {
         }
     }
 
-    /// The producer answered (even with a 4xx: it is alive).
+    /// The producer answered for the portlet (even with a 4xx: it is alive).
     pub fn success(&mut self) {
         self.state = State::Closed { failures: 0 };
     }
 
-    /// The producer did not answer, or answered 5xx or garbage.
+    /// The producer did not answer for the portlet, or answered 5xx or garbage.
     pub fn failure(&mut self, now: Instant) {
         self.state = match self.state {
             State::Closed { failures } if failures + 1 < self.threshold => State::Closed {

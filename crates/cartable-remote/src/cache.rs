@@ -7,6 +7,9 @@
 //! `If-None-Match` and a `304 Not Modified` makes it fresh again. `no-store` is never
 //! stored; `no-cache` is stored only to be revalidated. Actions and events of a user drop
 //! that user's entries of the portlet.
+//!
+//! What is kept is up to the user of the cache: the consumer keeps each fragment already
+//! rewritten and sanitized for its window, so serving it again costs no HTML parsing.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -34,21 +37,18 @@ impl CacheDirectives {
     pub fn parse(value: Option<&str>) -> Self {
         let mut d = CacheDirectives::default();
         for directive in value.unwrap_or("").split(',') {
-            let directive = directive.trim().to_ascii_lowercase();
             let (name, arg) = directive
                 .split_once('=')
-                .map_or((directive.as_str(), None), |(n, a)| {
-                    (n.trim(), Some(a.trim()))
-                });
-            match name {
-                "no-store" => d.no_store = true,
-                "no-cache" => d.no_cache = true,
-                "max-age" => {
-                    if let Some(secs) = arg.and_then(|a| a.trim_matches('"').parse::<u64>().ok()) {
-                        d.max_age = Some(Duration::from_secs(secs.min(86_400)));
-                    }
-                }
-                _ => {}
+                .map_or((directive, None), |(n, a)| (n, Some(a.trim())));
+            let name = name.trim();
+            if name.eq_ignore_ascii_case("no-store") {
+                d.no_store = true;
+            } else if name.eq_ignore_ascii_case("no-cache") {
+                d.no_cache = true;
+            } else if name.eq_ignore_ascii_case("max-age")
+                && let Some(secs) = arg.and_then(|a| a.trim_matches('"').parse::<u64>().ok())
+            {
+                d.max_age = Some(Duration::from_secs(secs.min(86_400)));
             }
         }
         d
@@ -69,18 +69,24 @@ pub type CacheKey = [u8; 32];
 
 /// The key of a markup call.
 pub fn cache_key(remote_id: &str, call_body: &[u8]) -> CacheKey {
+    cache_key_of_digest(remote_id, &Sha256::digest(call_body).into())
+}
+
+/// The key of a markup call whose body's SHA-256 is known (the signature needs it too, so
+/// the body is hashed once).
+pub fn cache_key_of_digest(remote_id: &str, body_digest: &[u8; 32]) -> CacheKey {
     let mut h = Sha256::new();
     h.update(remote_id.as_bytes());
     h.update([0]);
-    h.update(call_body);
+    h.update(body_digest);
     h.finalize().into()
 }
 
 /// What the cache has for a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
+pub enum Lookup<V = MarkupResponse> {
     /// Fresh: use it, do not call the producer.
-    Fresh(MarkupResponse),
+    Fresh(V),
     /// Stale but validatable: ask with `If-None-Match: <etag>`.
     Stale(String),
     /// Nothing usable.
@@ -88,22 +94,24 @@ pub enum Lookup {
 }
 
 #[derive(Debug, Clone)]
-struct Entry {
+struct Entry<V> {
     remote_id: String,
     user: String,
-    response: MarkupResponse,
+    response: V,
     etag: Option<String>,
     expires: Instant,
 }
 
-/// The fragments of one producer's portlets.
+/// The fragments of one producer's portlets: by default its answers as they came
+/// ([`MarkupResponse`]), or whatever the consumer makes of them (`V`, cloned on each use:
+/// an `Arc` for anything big).
 #[derive(Debug)]
-pub struct MarkupCache {
-    entries: HashMap<CacheKey, Entry>,
+pub struct MarkupCache<V = MarkupResponse> {
+    entries: HashMap<CacheKey, Entry<V>>,
     capacity: usize,
 }
 
-impl MarkupCache {
+impl<V: Clone> MarkupCache<V> {
     /// An empty cache of at most `capacity` fragments.
     pub fn new(capacity: usize) -> Self {
         MarkupCache {
@@ -113,7 +121,7 @@ impl MarkupCache {
     }
 
     /// What to do for a call at `now`.
-    pub fn lookup(&self, key: &CacheKey, now: Instant) -> Lookup {
+    pub fn lookup(&self, key: &CacheKey, now: Instant) -> Lookup<V> {
         match self.entries.get(key) {
             Some(e) if now < e.expires => Lookup::Fresh(e.response.clone()),
             Some(Entry {
@@ -130,7 +138,7 @@ impl MarkupCache {
         key: CacheKey,
         remote_id: &str,
         user: &str,
-        response: MarkupResponse,
+        response: V,
         directives: CacheDirectives,
         etag: Option<String>,
         now: Instant,
@@ -161,7 +169,7 @@ impl MarkupCache {
         key: &CacheKey,
         directives: CacheDirectives,
         now: Instant,
-    ) -> Option<MarkupResponse> {
+    ) -> Option<V> {
         if directives.no_store {
             return self.entries.remove(key).map(|e| e.response);
         }

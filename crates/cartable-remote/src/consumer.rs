@@ -4,9 +4,10 @@
 //! [`RemotePortlet`] per portlet offered; each implements [`Portlet`], so the portal
 //! places, guards and lays them out like in-process ones. Every call is signed, bounded
 //! by `timeout_ms` (keep it under the portal's `deadline_ms`), never retried; markup
-//! answers are cached as the producer's `Cache-Control` and `ETag` say; a producer that
-//! keeps failing is left alone for `open_seconds` (circuit breaker) while its windows show
-//! a short notice at once.
+//! answers are cached as the producer's `Cache-Control` and `ETag` say; a remote portlet
+//! that keeps failing is left alone for `open_seconds` (circuit breaker, one per remote
+//! portlet: its siblings of the same producer go on rendering) while its windows show a
+//! short notice at once.
 //!
 //! ```no_run
 //! # async fn wire() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,27 +39,33 @@ use cartable_portlet::{
     ActionRequest, ActionResponse, Descriptor, Event, Markup, Params, Portlet, PortletContext,
     PortletError, RenderResponse, ResourceRequest, ResourceResponse, is_valid_id,
 };
-use cartable_socle::{Person, SocleError};
-use http::header::{self, HeaderName};
-use http::{Method, StatusCode};
-use serde::Deserialize;
+use cartable_portlet::{Mode, Preference, WindowState};
+use cartable_socle::{Person, Profile, SocleError};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, StatusCode};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize, Serializer};
 use url::Url;
 
 use crate::breaker::{Breaker, Permit};
-use crate::cache::{CacheDirectives, DEFAULT_CAPACITY, Lookup, MarkupCache, cache_key};
-use crate::markup::Rewriter;
+use crate::cache::{CacheDirectives, DEFAULT_CAPACITY, Lookup, MarkupCache, cache_key_of_digest};
+use crate::markup::{Prepared, Rewriter};
 use crate::protocol::{
     ActionCall, ActionResult, CallContext, DescriptionError, ErrorBody, ErrorCode, EventCall,
-    EventResult, HEADER_ATTACHMENT, HEADER_RESOURCE_STATUS, MarkupResponse, PROTOCOL,
-    PreferenceValue, ResourceCall, ServiceDescription, WindowRef, endpoints,
+    EventResult, HEADER_ATTACHMENT, HEADER_EXPIRES, HEADER_KEY_ID, HEADER_RESOURCE_STATUS,
+    HEADER_SIGNATURE, MarkupResponse, PROTOCOL, PreferenceValue, ResourceCall, ServiceDescription,
+    WindowRef, endpoints,
 };
-use crate::signing::{KeyError, SigningKey};
+use crate::signing::{KeyError, SigningKey, body_digest, unix_now};
 
 /// The largest markup answer read.
 const MAX_MARKUP: usize = 1024 * 1024;
 /// The largest service description read.
 const MAX_DESCRIPTION: usize = 1024 * 1024;
+/// The signature headers, parsed once.
+const KEY_ID: HeaderName = HeaderName::from_static(HEADER_KEY_ID);
+const EXPIRES: HeaderName = HeaderName::from_static(HEADER_EXPIRES);
+const SIGNATURE: HeaderName = HeaderName::from_static(HEADER_SIGNATURE);
 /// How long the signature of each call is valid.
 const SIGNATURE_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -71,7 +78,7 @@ const SIGNATURE_LIFETIME: Duration = Duration::from_secs(60);
 /// key = "…64 hex characters…"          # the shared secret
 /// trusted = false                      # sanitize its markup (the default)
 /// timeout_ms = 2000                    # per call; keep it under the portal's deadline_ms
-/// failures_before_open = 3             # failures in a row that open the breaker
+/// failures_before_open = 3             # failures in a row that open a portlet's breaker
 /// open_seconds = 30                    # how long it stays open
 /// ```
 #[derive(Clone, Deserialize)]
@@ -91,10 +98,11 @@ pub struct RemoteConfig {
     /// The deadline of each call, in milliseconds (2000 by default).
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
-    /// Failures in a row after which the producer is not called for a while (3).
+    /// Failures in a row of one remote portlet after which that portlet is not called for
+    /// a while (3); the producer's other portlets are not affected.
     #[serde(default = "default_failures_before_open")]
     pub failures_before_open: u32,
-    /// How long the producer is not called after that, in seconds (30).
+    /// How long the portlet is not called after that, in seconds (30).
     #[serde(default = "default_open_seconds")]
     pub open_seconds: u64,
     /// Only these remote portlets (by the producer's ids); all when absent.
@@ -327,9 +335,17 @@ impl RemoteProducer {
                 .get(&remote.id)
                 .cloned()
                 .unwrap_or_else(|| format!("{}-{}", link.config.id, remote.id));
+            let markup = link
+                .endpoint(&["portlets", remote.id.as_str(), endpoints::MARKUP])
+                .map_err(|e| RemoteError::InvalidConfig {
+                    producer: producer.clone(),
+                    reason: e.to_string(),
+                })?;
             portlets.push(Arc::new(RemotePortlet {
                 descriptor: remote.to_descriptor(&local_id)?,
                 remote_id: remote.id.clone(),
+                breaker: Mutex::new(link.new_breaker()),
+                markup: Endpoint::new(markup),
                 link: link.clone(),
             }));
         }
@@ -363,9 +379,11 @@ impl RemoteProducer {
         &self.portlets
     }
 
-    /// Whether calls are refused right now because it kept failing.
+    /// Whether calls to at least one of its portlets are refused right now because that
+    /// portlet kept failing (each remote portlet has its own breaker: see
+    /// [`RemotePortlet::is_open`]).
     pub fn is_open(&self) -> bool {
-        self.link.breaker().is_open(Instant::now())
+        self.portlets.iter().any(|p| p.is_open())
     }
 }
 
@@ -375,12 +393,39 @@ pub struct RemotePortlet {
     descriptor: Descriptor,
     remote_id: String,
     link: Arc<Link>,
+    /// This portlet's own circuit breaker: a portlet of the producer that hangs or fails
+    /// does not turn off its siblings.
+    breaker: Mutex<Breaker>,
+    /// Its markup endpoint, built once.
+    markup: Endpoint,
+}
+
+/// A markup answer as the consumer's cache keeps it: ready to serve to its window.
+#[derive(Debug)]
+struct Fragment {
+    /// The producer's markup as it came (to prepare it for another window, should one
+    /// ask).
+    markup: String,
+    /// The title, without control characters.
+    title: Option<String>,
+    /// The markup rewritten (and sanitized) for the window it was asked for, without the
+    /// reader's token.
+    prepared: Prepared,
 }
 
 impl RemotePortlet {
     /// The producer's id of the portlet.
     pub fn remote_id(&self) -> &str {
         &self.remote_id
+    }
+
+    /// Whether calls to this portlet are refused right now because it kept failing.
+    pub fn is_open(&self) -> bool {
+        self.breaker().is_open(Instant::now())
+    }
+
+    fn breaker(&self) -> MutexGuard<'_, Breaker> {
+        self.breaker.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The producer's configured id.
@@ -401,30 +446,46 @@ impl RemotePortlet {
         .into()
     }
 
-    /// A markup answer made fit for this window and reader.
-    fn present(&self, ctx: &PortletContext, answer: MarkupResponse) -> RenderResponse {
-        let rewriter = Rewriter::for_context(ctx);
-        let html = if self.link.config.trusted {
-            rewriter.trusted(&answer.markup)
+    /// A markup answer made fit for this window (not yet for its reader).
+    fn prepare(&self, ctx: &PortletContext, answer: MarkupResponse) -> Fragment {
+        let prepared = Rewriter::for_context(ctx).prepare(&answer.markup, self.link.config.trusted);
+        Fragment {
+            title: answer
+                .title
+                .map(|t| t.chars().filter(|c| !c.is_control()).take(200).collect()),
+            markup: answer.markup,
+            prepared,
+        }
+    }
+
+    /// A prepared fragment with this reader's CSRF token put in.
+    fn present(&self, ctx: &PortletContext, fragment: &Fragment) -> RenderResponse {
+        let token = ctx.csrf_token();
+        let html = if fragment
+            .prepared
+            .is_for(ctx.urls(), &ctx.window().namespace())
+        {
+            fragment.prepared.personalize(token)
         } else {
-            rewriter.sanitized(&answer.markup)
+            // Kept for another window (another portal base): prepare it again.
+            Rewriter::for_context(ctx)
+                .prepare(&fragment.markup, self.link.config.trusted)
+                .personalize(token)
         };
         let mut response = RenderResponse::new(Markup::trusted_html(html));
-        response.title = answer
-            .title
-            .map(|t| t.chars().filter(|c| !c.is_control()).take(200).collect());
+        response.title = fragment.title.clone();
         response
     }
 
-    fn endpoint(&self, last: &[&str]) -> Result<Url, PortletError> {
+    fn endpoint(&self, last: &[&str]) -> Result<Endpoint, PortletError> {
         let mut segments = vec!["portlets", self.remote_id.as_str()];
         segments.extend_from_slice(last);
-        self.link.endpoint(&segments)
+        self.link.endpoint(&segments).map(Endpoint::new)
     }
 
     /// Ask the breaker; refused calls fail at once.
     fn admit(&self) -> Result<(), PortletError> {
-        match self.link.breaker().permit(Instant::now()) {
+        match self.breaker().permit(Instant::now()) {
             Permit::Call | Permit::Probe => Ok(()),
             Permit::Refuse(left) => Err(self.link.unavailable(format!(
                 "not called for {} s more after repeated failures",
@@ -441,21 +502,30 @@ impl Portlet for RemotePortlet {
     }
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
-        let call = self.link.call_context(ctx);
-        let body = to_json(&call)?;
-        let key = cache_key(&self.remote_id, &body);
+        let body = to_json(&self.link.call_context_ref(ctx))?;
+        let digest = body_digest(&body);
+        let key = cache_key_of_digest(&self.remote_id, &digest);
         let lookup = self.link.cache().lookup(&key, Instant::now());
         let etag = match lookup {
-            Lookup::Fresh(answer) => return Ok(self.present(ctx, answer)),
+            Lookup::Fresh(fragment) => return Ok(self.present(ctx, &fragment)),
             Lookup::Stale(etag) => Some(etag),
             Lookup::Miss => None,
         };
         if self.admit().is_err() {
             return Ok(self.fallback(ctx));
         }
-        let url = self.endpoint(&[endpoints::MARKUP])?;
         let extra = etag.map(|e| (header::IF_NONE_MATCH, e));
-        let response = match self.link.send(url, body, extra, MAX_MARKUP).await {
+        let sent = self
+            .link
+            .send(
+                &self.breaker,
+                &self.markup,
+                Signed::new(body, digest),
+                extra,
+                MAX_MARKUP,
+            )
+            .await;
+        let response = match sent {
             Ok(r) => r,
             Err(failure) => {
                 tracing::warn!(producer = %self.link.config.id, portlet = %self.remote_id, "markup failed: {failure}");
@@ -466,7 +536,7 @@ impl Portlet for RemotePortlet {
         let now = Instant::now();
         match response.status {
             StatusCode::OK => {
-                let answer: MarkupResponse = match self.link.parse(&response) {
+                let answer: MarkupResponse = match self.link.parse(&self.breaker, &response) {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::warn!(producer = %self.link.config.id, "unreadable markup answer: {e}");
@@ -474,20 +544,23 @@ impl Portlet for RemotePortlet {
                     }
                 };
                 let etag = response.header("etag").map(str::to_string);
+                let fragment = Arc::new(self.prepare(ctx, answer));
+                let out = self.present(ctx, &fragment);
                 self.link.cache().store(
                     key,
                     &self.remote_id,
                     &ctx.user().id,
-                    answer.clone(),
+                    fragment,
                     directives,
                     etag,
                     now,
                 );
-                Ok(self.present(ctx, answer))
+                Ok(out)
             }
             StatusCode::NOT_MODIFIED => {
-                match self.link.cache().revalidated(&key, directives, now) {
-                    Some(answer) => Ok(self.present(ctx, answer)),
+                let kept = self.link.cache().revalidated(&key, directives, now);
+                match kept {
+                    Some(fragment) => Ok(self.present(ctx, &fragment)),
                     None => Ok(self.fallback(ctx)),
                 }
             }
@@ -505,11 +578,12 @@ impl Portlet for RemotePortlet {
             context: self.link.call_context(ctx),
             form: request.form,
         };
-        let url = self.endpoint(&[endpoints::ACTION])?;
+        let endpoint = self.endpoint(&[endpoints::ACTION])?;
         // Never retried: an action may have happened even if its answer was lost.
+        let body = Signed::of(to_json(&call)?);
         let response = self
             .link
-            .send(url, to_json(&call)?, None, MAX_MARKUP)
+            .send(&self.breaker, &endpoint, body, None, MAX_MARKUP)
             .await?;
         self.link
             .cache()
@@ -517,7 +591,7 @@ impl Portlet for RemotePortlet {
         if response.status != StatusCode::OK {
             return Err(self.link.error_of(&response));
         }
-        let result: ActionResult = self.link.parse(&response)?;
+        let result: ActionResult = self.link.parse(&self.breaker, &response)?;
         apply_preferences(ctx, &result.preferences)?;
         Ok(ActionResponse {
             params: result.params,
@@ -539,9 +613,13 @@ impl Portlet for RemotePortlet {
             params: request.params,
             body: BASE64_STANDARD.encode(&request.body),
         };
-        let url = self.endpoint(&[endpoints::RESOURCE, &request.id])?;
+        let endpoint = self.endpoint(&[endpoints::RESOURCE, &request.id])?;
         let limit = self.link.config.max_resource_bytes;
-        let response = self.link.send(url, to_json(&call)?, None, limit).await?;
+        let body = Signed::of(to_json(&call)?);
+        let response = self
+            .link
+            .send(&self.breaker, &endpoint, body, None, limit)
+            .await?;
         if response.status != StatusCode::OK {
             return Err(self.link.error_of(&response));
         }
@@ -578,10 +656,11 @@ impl Portlet for RemotePortlet {
             context: self.link.call_context(ctx),
             event: event.clone(),
         };
-        let url = self.endpoint(&[endpoints::EVENT])?;
+        let endpoint = self.endpoint(&[endpoints::EVENT])?;
+        let body = Signed::of(to_json(&call)?);
         let response = self
             .link
-            .send(url, to_json(&call)?, None, MAX_MARKUP)
+            .send(&self.breaker, &endpoint, body, None, MAX_MARKUP)
             .await?;
         self.link
             .cache()
@@ -589,20 +668,24 @@ impl Portlet for RemotePortlet {
         if response.status != StatusCode::OK {
             return Err(self.link.error_of(&response));
         }
-        let result: EventResult = self.link.parse(&response)?;
+        let result: EventResult = self.link.parse(&self.breaker, &response)?;
         apply_preferences(ctx, &result.preferences)?;
         Ok(result.events)
     }
 }
 
-/// What one producer's portlets share: configuration, key, client, breaker and cache.
+/// What one producer's portlets share: configuration, key, client and cache (each
+/// portlet has its own breaker).
 struct Link {
     config: RemoteConfig,
     key: SigningKey,
     fetcher: Fetcher,
     base: Url,
-    breaker: Mutex<Breaker>,
-    cache: Mutex<MarkupCache>,
+    cache: Mutex<MarkupCache<Arc<Fragment>>>,
+    /// The headers every POST carries: content type, accept, key id.
+    post_headers: HeaderMap,
+    /// Whether every user attribute is passed (`attributes = ["*"]`).
+    all_attributes: bool,
 }
 
 impl std::fmt::Debug for Link {
@@ -630,12 +713,17 @@ impl Link {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
+        let json = HeaderValue::from_static("application/json");
+        let mut post_headers = HeaderMap::new();
+        post_headers.insert(header::CONTENT_TYPE, json.clone());
+        post_headers.insert(header::ACCEPT, json);
+        let key_id = HeaderValue::from_str(key.id())
+            .map_err(|_| RemoteError::Key(KeyError::InvalidId(key.id().to_string())))?;
+        post_headers.insert(KEY_ID, key_id);
         Ok(Link {
-            breaker: Mutex::new(Breaker::new(
-                config.failures_before_open,
-                Duration::from_secs(config.open_seconds),
-            )),
             cache: Mutex::new(MarkupCache::new(DEFAULT_CAPACITY)),
+            post_headers,
+            all_attributes: config.attributes.iter().any(|a| a == "*"),
             key,
             fetcher,
             base,
@@ -643,11 +731,15 @@ impl Link {
         })
     }
 
-    fn breaker(&self) -> MutexGuard<'_, Breaker> {
-        self.breaker.lock().unwrap_or_else(PoisonError::into_inner)
+    /// A closed breaker with the configured threshold and period, for one portlet.
+    fn new_breaker(&self) -> Breaker {
+        Breaker::new(
+            self.config.failures_before_open,
+            Duration::from_secs(self.config.open_seconds),
+        )
     }
 
-    fn cache(&self) -> MutexGuard<'_, MarkupCache> {
+    fn cache(&self) -> MutexGuard<'_, MarkupCache<Arc<Fragment>>> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -736,30 +828,46 @@ impl Link {
         Ok(description)
     }
 
-    /// Send one signed POST, once, within the call deadline; the breaker hears how it
-    /// went.
+    /// Send one signed POST, once, within the call deadline; the calling portlet's
+    /// breaker hears how it went.
     async fn send(
         &self,
-        url: Url,
-        body: Vec<u8>,
+        breaker: &Mutex<Breaker>,
+        endpoint: &Endpoint,
+        body: Signed,
         extra: Option<(HeaderName, String)>,
         max_body: usize,
     ) -> Result<OutboundResponse, Failure> {
-        let path = path_and_query(&url);
-        let mut request = OutboundRequest::post(url, "application/json", body.clone())
-            .timeout(self.timeout())
-            .max_body(max_body)
-            .max_redirects(0)
-            .header(header::ACCEPT, "application/json");
-        for (name, value) in self
+        let expires = unix_now().saturating_add(SIGNATURE_LIFETIME.as_secs());
+        let signature = self
             .key
-            .headers(&Method::POST, &path, &body, SIGNATURE_LIFETIME)
-        {
-            request = request.header(HeaderName::from_static(name), &value);
+            .sign_digest(&Method::POST, &endpoint.path, expires, &body.digest);
+        // Room for these, the signature, a validator and the fetcher's user agent.
+        let mut headers = HeaderMap::with_capacity(8);
+        for (name, value) in &self.post_headers {
+            headers.insert(name, value.clone());
+        }
+        headers.insert(EXPIRES, HeaderValue::from(expires));
+        if let Ok(value) = HeaderValue::from_str(&signature) {
+            headers.insert(SIGNATURE, value);
         }
         if let Some((name, value)) = extra {
-            request = request.header(name, &value);
+            match HeaderValue::from_str(&value) {
+                Ok(value) => {
+                    headers.insert(name, value);
+                }
+                Err(_) => tracing::warn!(%name, "dropping an invalid outbound header value"),
+            }
         }
+        let request = OutboundRequest {
+            method: Method::POST,
+            url: endpoint.url.clone(),
+            headers,
+            body: body.body,
+            timeout: self.timeout(),
+            max_body,
+            max_redirects: 0,
+        };
         // The fetcher enforces the deadline; this outer one also bounds a stuck resolver.
         let sent = tokio::time::timeout(
             self.timeout() + Duration::from_millis(50),
@@ -779,22 +887,26 @@ impl Link {
             Ok(r) => Ok(r),
             Err(e @ FetchError::TooLarge { .. }) => {
                 // The producer is alive; the answer is just too big.
-                self.breaker().success();
+                lock(breaker).success();
                 return Err(Failure::Fetch(e));
             }
             Err(e) => Err(Failure::Fetch(e)),
         };
         match &outcome {
-            Ok(_) => self.breaker().success(),
-            Err(_) => self.breaker().failure(Instant::now()),
+            Ok(_) => lock(breaker).success(),
+            Err(_) => lock(breaker).failure(Instant::now()),
         }
         outcome
     }
 
-    /// Decode a JSON answer; garbage counts as a failure of the producer.
-    fn parse<T: DeserializeOwned>(&self, response: &OutboundResponse) -> Result<T, PortletError> {
+    /// Decode a JSON answer; garbage counts as a failure of the portlet.
+    fn parse<T: DeserializeOwned>(
+        &self,
+        breaker: &Mutex<Breaker>,
+        response: &OutboundResponse,
+    ) -> Result<T, PortletError> {
         serde_json::from_slice(&response.body).map_err(|e| {
-            self.breaker().failure(Instant::now());
+            lock(breaker).failure(Instant::now());
             self.unavailable(format!("unreadable answer: {e}"))
         })
     }
@@ -831,21 +943,50 @@ impl Link {
         }
     }
 
+    /// Whether a user attribute is passed to the producer.
+    fn passes(&self, name: &str) -> bool {
+        self.all_attributes
+            || self
+                .config
+                .attributes
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(name))
+    }
+
+    /// [`Link::call_context`] borrowed from the portlet context, for serializing.
+    fn call_context_ref<'a>(&'a self, ctx: &'a PortletContext) -> CallContextRef<'a> {
+        let user = ctx.user();
+        let window = ctx.window();
+        CallContextRef {
+            user: UserRef {
+                id: &user.id,
+                display_name: &user.display_name,
+                profiles: &user.profiles,
+                attributes: AttributesRef {
+                    link: self,
+                    attributes: &user.attributes,
+                },
+            },
+            window: WindowRefRef {
+                id: &window.id,
+                tab: &window.tab,
+                mode: window.mode,
+                state: window.state,
+            },
+            preferences: PreferencesRef(ctx.preferences.entries()),
+            params: ctx.params(),
+            locale: ctx.locale(),
+        }
+    }
+
     /// What the producer is told about the call: user (with the configured attributes),
     /// window, preferences, parameters, locale.
     fn call_context(&self, ctx: &PortletContext) -> CallContext {
         let user = ctx.user();
-        let all = self.config.attributes.iter().any(|a| a == "*");
         let attributes = user
             .attributes
             .iter()
-            .filter(|(name, _)| {
-                all || self
-                    .config
-                    .attributes
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(name))
-            })
+            .filter(|(name, _)| self.passes(name))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let window = ctx.window();
@@ -879,6 +1020,113 @@ impl Link {
             params: ctx.params().clone(),
             locale: ctx.locale().to_string(),
         }
+    }
+}
+
+fn lock(breaker: &Mutex<Breaker>) -> MutexGuard<'_, Breaker> {
+    breaker.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A request body and its SHA-256 (hashed once: for the cache key and the signature).
+struct Signed {
+    body: Bytes,
+    digest: [u8; 32],
+}
+
+impl Signed {
+    fn new(body: Vec<u8>, digest: [u8; 32]) -> Self {
+        Signed {
+            body: Bytes::from(body),
+            digest,
+        }
+    }
+
+    fn of(body: Vec<u8>) -> Self {
+        let digest = body_digest(&body);
+        Signed::new(body, digest)
+    }
+}
+
+/// A producer URL and its path and query as signed.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    url: Url,
+    path: String,
+}
+
+impl Endpoint {
+    fn new(url: Url) -> Self {
+        Endpoint {
+            path: path_and_query(&url),
+            url,
+        }
+    }
+}
+
+/// The [`CallContext`] of a portlet call, borrowed: the same JSON, without copying the
+/// user, preferences and parameters first.
+#[derive(Serialize)]
+struct CallContextRef<'a> {
+    user: UserRef<'a>,
+    window: WindowRefRef<'a>,
+    preferences: PreferencesRef<'a>,
+    params: &'a Params,
+    locale: &'a str,
+}
+
+/// [`Person`] borrowed, with only the attributes passed to the producer.
+#[derive(Serialize)]
+struct UserRef<'a> {
+    id: &'a str,
+    display_name: &'a str,
+    profiles: &'a [Profile],
+    attributes: AttributesRef<'a>,
+}
+
+/// [`WindowRef`] borrowed.
+#[derive(Serialize)]
+struct WindowRefRef<'a> {
+    id: &'a str,
+    tab: &'a str,
+    mode: Mode,
+    state: WindowState,
+}
+
+struct AttributesRef<'a> {
+    link: &'a Link,
+    attributes: &'a BTreeMap<String, Vec<String>>,
+}
+
+impl Serialize for AttributesRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.attributes
+                .iter()
+                .filter(|(name, _)| self.link.passes(name)),
+        )
+    }
+}
+
+/// The preferences as [`PreferenceValue`]s.
+struct PreferencesRef<'a>(&'a BTreeMap<String, Preference>);
+
+#[derive(Serialize)]
+struct PreferenceValueRef<'a> {
+    value: &'a str,
+    locked: bool,
+}
+
+impl Serialize for PreferencesRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, p)| {
+            (
+                name,
+                PreferenceValueRef {
+                    value: &p.value,
+                    locked: p.locked,
+                },
+            )
+        }))
     }
 }
 
@@ -1034,6 +1282,192 @@ mod tests {
             link.endpoint(&["description"]).unwrap().as_str(),
             "https://ent.example.org/remote/description"
         );
+    }
+
+    /// A producer's fragment `f{i}`: answers at once, hangs while `hang` is set, or
+    /// fails with a 503 while `fail` is set; counts its calls.
+    struct Fragment {
+        descriptor: Descriptor,
+        hang: Arc<std::sync::atomic::AtomicBool>,
+        fail: Arc<std::sync::atomic::AtomicBool>,
+        calls: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    #[async_trait]
+    impl Portlet for Fragment {
+        fn descriptor(&self) -> &Descriptor {
+            &self.descriptor
+        }
+        async fn render(&self, _ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+            use std::sync::atomic::Ordering;
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            while self.hang.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(PortletError::Socle(SocleError::Unavailable {
+                    backend: "test",
+                    detail: "down".into(),
+                }));
+            }
+            Ok(Markup::text(&format!("FRAGMENT {}", self.descriptor.id)).into())
+        }
+    }
+
+    #[derive(Default, Clone)]
+    struct Switches {
+        hang: Arc<std::sync::atomic::AtomicBool>,
+        fail: Arc<std::sync::atomic::AtomicBool>,
+        calls: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    fn calls(s: &Switches) -> usize {
+        s.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_failing_portlet_does_not_turn_off_its_siblings() {
+        use std::sync::atomic::Ordering;
+        const SECRET: &str = "loopback-secret-0123456789abcdef0123";
+        let switches: Vec<Switches> = (0..4).map(|_| Switches::default()).collect();
+        let mut builder = crate::Producer::builder("fragments")
+            .consumer("ent-a", SECRET)
+            .unwrap()
+            .deadline(Duration::from_secs(5));
+        for (i, s) in switches.iter().enumerate() {
+            builder = builder.portlet(Arc::new(Fragment {
+                descriptor: Descriptor::new(&format!("f{i}"), "Fragment"),
+                hang: s.hang.clone(),
+                fail: s.fail.clone(),
+                calls: s.calls.clone(),
+            }));
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = builder.build().unwrap().serve(listener).unwrap();
+        let addr = running.local_addr();
+        let mut config = RemoteConfig::new(
+            "prod",
+            format!("http://{addr}/").parse().unwrap(),
+            "ent-a",
+            SECRET,
+        );
+        config.timeout_ms = 300;
+        config.failures_before_open = 2;
+        config.open_seconds = 1;
+        let fetcher = Fetcher::new(cartable_fetch::HostPolicy::new().allow(&addr.to_string()));
+        let remote = RemoteProducer::connect(config, fetcher).await.unwrap();
+        let kits: Vec<cartable_testkit::TestKit> = remote
+            .portlets()
+            .into_iter()
+            .map(|p| {
+                cartable_testkit::TestKit::new(p).user_with(
+                    "lea",
+                    "Léa Martin",
+                    [cartable_socle::Profile::Eleve],
+                )
+            })
+            .collect();
+        let fragment = |i: usize| format!("FRAGMENT f{i}");
+        let unavailable = "momentanément indisponible";
+
+        // f1 hangs, f3 answers 503: each fails until its own breaker opens.
+        switches[1].hang.store(true, Ordering::SeqCst);
+        switches[3].fail.store(true, Ordering::SeqCst);
+        for _ in 0..2 {
+            for (i, kit) in kits.iter().enumerate() {
+                let out = kit.render().await.unwrap().text();
+                if i == 1 || i == 3 {
+                    assert!(out.contains(unavailable), "f{i}: {out}");
+                } else {
+                    assert_eq!(out, fragment(i));
+                }
+            }
+        }
+        assert_eq!(calls(&switches[1]), 2);
+        assert_eq!(calls(&switches[3]), 2);
+        let portlets = remote.remote_portlets();
+        assert!(portlets[1].is_open() && portlets[3].is_open());
+        assert!(!portlets[0].is_open() && !portlets[2].is_open());
+        assert!(remote.is_open(), "some portlet of the producer is off");
+
+        // Open for f1 and f3 only: they get the notice at once and are not called; f0 and
+        // f2 of the same producer keep rendering.
+        for _ in 0..3 {
+            for (i, kit) in kits.iter().enumerate() {
+                let started = Instant::now();
+                let out = kit.render().await.unwrap().text();
+                if i == 1 || i == 3 {
+                    assert!(out.contains(unavailable), "f{i}: {out}");
+                    assert!(started.elapsed() < Duration::from_millis(250));
+                } else {
+                    assert_eq!(out, fragment(i));
+                }
+            }
+        }
+        assert_eq!(calls(&switches[1]), 2, "f1 not called while open");
+        assert_eq!(calls(&switches[3]), 2, "f3 not called while open");
+        assert_eq!(calls(&switches[0]), 5, "f0 called on every render");
+        assert_eq!(calls(&switches[2]), 5);
+        // Refused at once for actions too, only for the open portlet.
+        let act = kits[1].action([("x", "1")]).await;
+        assert!(matches!(act, Err(PortletError::Socle(_))), "{act:?}");
+
+        // After open_seconds, f1 is probed: it has recovered and closes; f3 still fails,
+        // so its breaker opens again.
+        switches[1].hang.store(false, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(kits[1].render().await.unwrap().text(), fragment(1));
+        assert!(!portlets[1].is_open());
+        assert!(kits[3].render().await.unwrap().text().contains(unavailable));
+        assert_eq!(calls(&switches[3]), 3, "one probe");
+        assert!(portlets[3].is_open());
+        assert_eq!(kits[0].render().await.unwrap().text(), fragment(0));
+        running.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_borrowed_call_context_is_the_same_json() {
+        let kit = cartable_testkit::TestKit::new(Arc::new(Fragment {
+            descriptor: Descriptor::new("f", "Fragment").preference(
+                cartable_portlet::PreferenceSpec::new("color", "Couleur", "bleu"),
+            ),
+            hang: Default::default(),
+            fail: Default::default(),
+            calls: Default::default(),
+        }))
+        .user_with(
+            "lea",
+            "Léa \"Martin\"",
+            [
+                cartable_socle::Profile::Eleve,
+                cartable_socle::Profile::Parent,
+            ],
+        )
+        .attribute("mail", ["lea@example.org"])
+        .attribute("ENTEleveClasses", ["2nde B", "Latin"])
+        .attribute("telephoneNumber", ["0600000000"])
+        .establishment_preference("color", "vert", true);
+        let ctx = kit
+            .context(
+                &cartable_testkit::RenderOptions::new()
+                    .mode(cartable_portlet::Mode::Edit)
+                    .param("page", "2"),
+            )
+            .await
+            .unwrap();
+        let fetcher = Fetcher::new(cartable_fetch::HostPolicy::new());
+        for attributes in [vec!["MAIL", "enteleveclasses"], vec!["*"], vec![]] {
+            let mut c = config();
+            c.attributes = attributes.iter().map(|a| a.to_string()).collect();
+            let link = Link::new(c, fetcher.clone()).unwrap();
+            let owned = to_json(&link.call_context(&ctx)).unwrap();
+            assert_eq!(
+                String::from_utf8(to_json(&link.call_context_ref(&ctx)).unwrap()).unwrap(),
+                String::from_utf8(owned.clone()).unwrap()
+            );
+            let back: CallContext = serde_json::from_slice(&owned).unwrap();
+            assert_eq!(back, link.call_context(&ctx));
+        }
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //!   description and gives one [`RemotePortlet`] per remote portlet, a plain
 //!   [`Portlet`](cartable_portlet::Portlet) for the portal. Remote markup is cached as the
 //!   producer says, rewritten to this portal's URLs and CSRF token, and sanitized unless
-//!   the producer is trusted ([`markup`]); a failing producer is left alone for a while
-//!   ([`breaker`]).
+//!   the producer is trusted ([`markup`]); a failing remote portlet is left alone for a
+//!   while, without its producer's other portlets ([`breaker`]).
 //!
 //! The protocol is described in `docs/remote-protocol.md`; its JSON shapes are the types
 //! of [`protocol`].

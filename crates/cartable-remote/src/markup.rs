@@ -12,10 +12,15 @@
 //!    A form action or a relative URL that is not one of this window's portal URLs is
 //!    dropped, element ids are moved into the window's namespace, and the CSRF token is
 //!    only put into form field values (so a hostile fragment cannot leak it in a link).
+//!
+//! Steps 1 and 3 depend on the window only, step 2 on the reader: [`Rewriter::prepare`]
+//! does 1 and 3 once and leaves slots for the token ([`Prepared`]), so the consumer's
+//! cache keeps a fragment ready to serve and only puts each reader's token in.
 
 use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::OnceLock;
 
 use ammonia::{UrlRelative, UrlRelativeEvaluate};
 use cartable_portlet::markup::escape;
@@ -31,6 +36,74 @@ pub struct Rewriter {
     namespace: String,
 }
 
+/// A fragment rewritten (and sanitized, for an untrusted producer) for one window, with
+/// slots where the reader's CSRF token goes: [`Prepared::personalize`] is all that is left
+/// to do for each reader. It never holds a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The window it was made for (see [`window_target`]).
+    target: String,
+    /// The markup without the token.
+    html: String,
+    /// Byte offsets in `html` where the (escaped) token is put, in order.
+    slots: Vec<usize>,
+}
+
+impl Prepared {
+    /// Whether it was prepared for this window (URLs and namespace).
+    pub fn is_for(&self, urls: &PortletUrls, namespace: &str) -> bool {
+        self.target == window_target(urls, namespace)
+    }
+
+    /// The markup with the reader's token in its slots.
+    pub fn personalize(&self, csrf: &str) -> String {
+        if self.slots.is_empty() {
+            return self.html.clone();
+        }
+        let token = escape(csrf);
+        let mut out = String::with_capacity(self.html.len() + self.slots.len() * token.len());
+        let mut from = 0;
+        for &slot in &self.slots {
+            out.push_str(&self.html[from..slot]);
+            out.push_str(&token);
+            from = slot;
+        }
+        out.push_str(&self.html[from..]);
+        out
+    }
+
+    /// Markup in which every `marker` is a token slot.
+    fn with_slots(target: String, marked: &str, marker: &str) -> Self {
+        let mut html = String::with_capacity(marked.len());
+        let mut slots = Vec::new();
+        let mut rest = marked;
+        while let Some(at) = rest.find(marker) {
+            html.push_str(&rest[..at]);
+            slots.push(html.len());
+            rest = &rest[at + marker.len()..];
+        }
+        html.push_str(rest);
+        Prepared {
+            target,
+            html,
+            slots,
+        }
+    }
+}
+
+/// What identifies the window a fragment is rewritten for: its URLs and its namespace.
+fn window_target(urls: &PortletUrls, namespace: &str) -> String {
+    format!("{}\n{namespace}", urls.preferences())
+}
+
+/// The stand-in for the reader's token while an untrusted fragment is sanitized: random
+/// per process and never sent anywhere, so a producer cannot write it into its markup to
+/// get the token put elsewhere than into a form field.
+fn token_marker() -> &'static str {
+    static MARKER: OnceLock<String> = OnceLock::new();
+    MARKER.get_or_init(|| format!("cartable-token-slot-{}", cartable_socle::random_token()))
+}
+
 impl Rewriter {
     /// For this window's URLs, the reader's CSRF token and the window's namespace
     /// (`w-<window>`).
@@ -40,6 +113,49 @@ impl Rewriter {
             csrf: csrf.to_string(),
             namespace: namespace.to_string(),
         }
+    }
+
+    /// A fragment made fit for this window, trusted (URLs put in, nothing removed) or
+    /// not (sanitized too), with slots for the reader's token.
+    pub fn prepare(&self, html: &str, trusted: bool) -> Prepared {
+        if trusted {
+            self.prepare_trusted(html)
+        } else {
+            self.prepare_sanitized(html)
+        }
+    }
+
+    /// A trusted fragment with its URLs rewritten; every CSRF placeholder is a slot.
+    pub fn prepare_trusted(&self, html: &str) -> Prepared {
+        let rewritten = rewrite_placeholders(html, &self.urls);
+        Prepared::with_slots(
+            window_target(&self.urls, &self.namespace),
+            &rewritten,
+            CSRF_PLACEHOLDER,
+        )
+    }
+
+    /// An untrusted fragment sanitized and rewritten; only CSRF placeholders in form field
+    /// values become slots, the others are removed.
+    pub fn prepare_sanitized(&self, html: &str) -> Prepared {
+        let marker = token_marker();
+        let marking = Rewriter {
+            csrf: marker.to_string(),
+            ..self.clone()
+        };
+        let (clean, placed) = marking.clean(html);
+        let target = window_target(&self.urls, &self.namespace);
+        if clean.matches(marker).count() > placed {
+            // More slots than the sanitizer made: the markup carries the marker itself.
+            // No token at all then (its forms will be refused, nothing leaks).
+            tracing::warn!("remote markup imitates the token slot; its forms get no token");
+            return Prepared {
+                target,
+                html: clean.replace(marker, ""),
+                slots: Vec::new(),
+            };
+        }
+        Prepared::with_slots(target, &clean, marker)
     }
 
     /// For the window and reader of a portlet call.
@@ -53,31 +169,23 @@ impl Rewriter {
 
     /// A fragment from a trusted producer: URLs and token put in, nothing removed.
     pub fn trusted(&self, html: &str) -> String {
-        let rewritten = rewrite_placeholders(html, &self.urls);
-        rewritten.replace(CSRF_PLACEHOLDER, &escape(&self.csrf))
+        self.prepare_trusted(html).personalize(&self.csrf)
     }
 
     /// A fragment from an untrusted producer: sanitized, URLs and token put in.
     pub fn sanitized(&self, html: &str) -> String {
-        let this = Arc::new(self.clone());
-        let for_relative = this.clone();
-        let mut builder = ammonia::Builder::default();
-        builder
-            .add_tags(FORM_TAGS)
-            .add_clean_content_tags(DROPPED_WITH_CONTENT)
-            .add_generic_attributes(["id", "class", "role", "dir"])
-            .generic_attribute_prefixes(HashSet::from(["aria-"]))
-            .add_url_schemes([crate::protocol::URL_SCHEME])
-            .url_relative(UrlRelative::Custom(Box::new(RelativeUrls(for_relative))))
-            .attribute_filter(move |element, attribute, value| {
-                this.attribute(element, attribute, value)
-            });
-        for (tag, attributes) in FORM_ATTRIBUTES {
-            builder.add_tag_attributes(tag, attributes.iter());
-        }
-        let clean = builder.clean(html).to_string();
+        self.prepare_sanitized(html).personalize(&self.csrf)
+    }
+
+    /// Sanitize with this rewriter's token; also how many times the token was put into a
+    /// form field.
+    fn clean(&self, html: &str) -> (String, usize) {
+        let _current = Sanitizing::enter(self.clone());
+        let clean = sanitizer().clean(html).to_string();
+        let placed =
+            SANITIZING.with_borrow(|current| current.as_ref().map_or(0, |s| s.placed.get()));
         // Whatever placeholder is left is outside a form field: remove it.
-        clean.replace(CSRF_PLACEHOLDER, "")
+        (clean.replace(CSRF_PLACEHOLDER, ""), placed)
     }
 
     /// The sanitizer's decision on one attribute that survived its allow-lists.
@@ -86,6 +194,7 @@ impl Rewriter {
         element: &str,
         attribute: &str,
         value: &'v str,
+        placed: &Cell<usize>,
     ) -> Option<Cow<'v, str>> {
         match attribute {
             "href" | "src" | "action" | "formaction" | "cite" | "poster" | "data" => {
@@ -103,6 +212,7 @@ impl Rewriter {
                 matches!(m.as_str(), "get" | "post").then_some(Cow::Owned(m))
             }
             "value" if element == "input" && value.contains(CSRF_PLACEHOLDER) => {
+                placed.set(placed.get() + value.matches(CSRF_PLACEHOLDER).count());
                 Some(Cow::Owned(value.replace(CSRF_PLACEHOLDER, &self.csrf)))
             }
             "id"
@@ -159,12 +269,80 @@ impl Rewriter {
     }
 }
 
+thread_local! {
+    /// The fragment being sanitized on this thread: whom the shared sanitizer's hooks act
+    /// for. Set only during [`Rewriter::clean`] (sanitizing is synchronous).
+    static SANITIZING: RefCell<Option<Sanitizing>> = const { RefCell::new(None) };
+}
+
+/// What the sanitizer's hooks need while one fragment is cleaned.
+struct Sanitizing {
+    rewriter: Rewriter,
+    /// How many times the token was put into a form field.
+    placed: Cell<usize>,
+}
+
+impl Sanitizing {
+    /// Act for `rewriter` on this thread until the guard is dropped.
+    fn enter(rewriter: Rewriter) -> SanitizingGuard {
+        SANITIZING.with_borrow_mut(|current| {
+            *current = Some(Sanitizing {
+                rewriter,
+                placed: Cell::new(0),
+            });
+        });
+        SanitizingGuard
+    }
+}
+
+/// Clears [`SANITIZING`] when sanitizing ends, even by a panic.
+struct SanitizingGuard;
+
+impl Drop for SanitizingGuard {
+    fn drop(&mut self) {
+        SANITIZING.with_borrow_mut(|current| *current = None);
+    }
+}
+
+/// The sanitizer, built once (building one costs about as much as cleaning a fragment).
+/// Its hooks act for the fragment being cleaned on the calling thread; outside of
+/// [`Rewriter::clean`] they drop every URL and attribute they are asked about.
+fn sanitizer() -> &'static ammonia::Builder<'static> {
+    static SANITIZER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    SANITIZER.get_or_init(|| {
+        let mut builder = ammonia::Builder::default();
+        builder
+            .add_tags(FORM_TAGS)
+            .add_clean_content_tags(DROPPED_WITH_CONTENT)
+            .add_generic_attributes(["id", "class", "role", "dir"])
+            .generic_attribute_prefixes(HashSet::from(["aria-"]))
+            .add_url_schemes([crate::protocol::URL_SCHEME])
+            .url_relative(UrlRelative::Custom(Box::new(RelativeUrls)))
+            .attribute_filter(|element, attribute, value| {
+                SANITIZING.with_borrow(|current| {
+                    current
+                        .as_ref()
+                        .and_then(|s| s.rewriter.attribute(element, attribute, value, &s.placed))
+                })
+            });
+        for (tag, attributes) in FORM_ATTRIBUTES {
+            builder.add_tag_attributes(tag, attributes.iter());
+        }
+        builder
+    })
+}
+
 /// The sanitizer's hook for relative URLs.
-struct RelativeUrls(Arc<Rewriter>);
+struct RelativeUrls;
 
 impl<'a> UrlRelativeEvaluate<'a> for RelativeUrls {
     fn evaluate<'url>(&self, url: &'url str) -> Option<Cow<'url, str>> {
-        self.0.relative(url).map(Cow::Owned)
+        SANITIZING.with_borrow(|current| {
+            current
+                .as_ref()
+                .and_then(|s| s.rewriter.relative(url))
+                .map(Cow::Owned)
+        })
     }
 }
 
@@ -466,6 +644,48 @@ mod tests {
             "the token only goes into form fields: {out}"
         );
         assert_eq!(out.matches("TOKEN-1").count(), 1, "{out}");
+    }
+
+    #[test]
+    fn prepared_fragments_hold_no_token_and_take_each_readers() {
+        let html = r#"<form method="post" action="cartable-remote:/action/t/w"><input type="hidden" name="_csrf" value="cartable-remote-csrf-placeholder"><input name="b" value="x cartable-remote-csrf-placeholder"></form><a href="https://evil.example/?t=cartable-remote-csrf-placeholder">l</a><p>cartable-remote-csrf-placeholder</p>"#;
+        let urls = PortletUrls::new("/ent", "accueil", "meteo");
+        for trusted in [false, true] {
+            let prepared = rw().prepare(html, trusted);
+            assert!(!prepared.html.contains("TOKEN"), "{prepared:?}");
+            assert!(!prepared.html.contains(token_marker()), "{prepared:?}");
+            assert!(prepared.is_for(&urls, "w-meteo"));
+            assert!(!prepared.is_for(&PortletUrls::new("/ent", "accueil", "autre"), "w-meteo"));
+            assert!(!prepared.is_for(&PortletUrls::new("/x", "accueil", "meteo"), "w-meteo"));
+            let lea = prepared.personalize("TOKEN-1");
+            let paul = prepared.personalize("TOKEN-2");
+            assert_eq!(lea.replace("TOKEN-1", "TOKEN-2"), paul);
+            let direct = if trusted {
+                rw().trusted(html)
+            } else {
+                rw().sanitized(html)
+            };
+            assert_eq!(lea, direct);
+            if trusted {
+                assert_eq!(lea.matches("TOKEN-1").count(), 4, "{lea}");
+            } else {
+                assert_eq!(lea.matches("TOKEN-1").count(), 2, "form fields only: {lea}");
+                assert!(lea.contains(r#"value="x TOKEN-1""#), "{lea}");
+            }
+            // Token values are escaped like any attribute value.
+            assert!(prepared.personalize(r#"a"b"#).contains("a&quot;b"));
+        }
+    }
+
+    #[test]
+    fn markup_imitating_the_token_slot_gets_no_token() {
+        let html = format!(
+            r#"<form><input name="_csrf" value="cartable-remote-csrf-placeholder"></form><a href="https://evil.example/?t={}">l</a>"#,
+            token_marker()
+        );
+        let out = rw().sanitized(&html);
+        assert!(!out.contains("TOKEN-1"), "{out}");
+        assert!(!out.contains(token_marker()), "{out}");
     }
 
     #[test]
