@@ -181,8 +181,8 @@ fn key_of(out: &mut String, v: &Value) {
         ValueKind::None => out.push('n'),
         ValueKind::Bool => out.push(if v.is_true() { 'T' } else { 'F' }),
         ValueKind::String => {
-            let text = v.as_str().unwrap_or_default();
-            let _ = write!(out, "s{}:{text}", text.len());
+            out.push('s');
+            push_text(out, v.as_str().unwrap_or_default());
         }
         ValueKind::Number => {
             let _ = write!(out, "d{v};");
@@ -208,10 +208,31 @@ fn key_of(out: &mut String, v: &Value) {
         }
         // Not made by the portal: keyed by its text, tagged apart.
         _ => {
-            let text = v.to_string();
-            let _ = write!(out, "o{}:{text}", text.len());
+            out.push('o');
+            push_text(out, &v.to_string());
         }
     }
+}
+
+/// Append `text` to a key, prefixed by its length (`5:hello`), so that no text can be
+/// read as the end of another. Called for every string of every key: the length is
+/// written without `fmt`.
+pub(crate) fn push_text(out: &mut String, text: &str) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = text.len();
+    loop {
+        at -= 1;
+        // A digit: always ASCII.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|d| char::from(*d)));
+    out.push(':');
+    out.push_str(text);
 }
 
 /// Append named values to a key.

@@ -743,6 +743,9 @@ async fn page(
     render_template(state, "page.html", StatusCode::OK, ctx)
 }
 
+/// How long a streamed page holds what is ready for the next window before sending it.
+const FLUSH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Where a window goes in a streamed page's skeleton.
 const WINDOW_MARKER: &str = "<!--cartable:window-->";
 
@@ -750,8 +753,9 @@ const WINDOW_MARKER: &str = "<!--cartable:window-->";
 /// document order as soon as it and those before it are rendered (every window renders
 /// concurrently from the start). Works without JavaScript: it is one HTML document,
 /// written top to bottom. Head resources a window asks for come as `<link>`/`<script>`
-/// just before it. Windows already rendered when their turn comes are sent together
-/// with what precedes them, so a page whose windows are all quick leaves in one write.
+/// just before it. Windows rendered when their turn comes, or within [`FLUSH_DELAY`], are
+/// sent together with what precedes them, so a page whose windows are all quick leaves
+/// in one write.
 /// The chrome and the window frames come from the memo (see `memo`). Gives the jobs
 /// back when the theme's `page.html` has no window placeholders (an établissement theme
 /// written before streaming): the page is then sent whole.
@@ -810,15 +814,27 @@ fn stream_page(
                 // Give the renders a turn before sending what is ready.
                 tokio::task::yield_now().await;
             }
+            let mut early = None;
             if !handle.is_finished() && !out.is_empty() {
-                let ready = std::mem::take(&mut out);
-                open = tx.send(bytes::Bytes::from(ready)).await.is_ok();
-                if !open {
-                    handle.abort();
-                    continue;
+                // A window about to be ready goes out with what precedes it: one write
+                // instead of two, for a first byte later by at most FLUSH_DELAY.
+                match tokio::time::timeout(FLUSH_DELAY, &mut handle).await {
+                    Ok(done) => early = Some(done),
+                    Err(_) => {
+                        let ready = std::mem::take(&mut out);
+                        open = tx.send(bytes::Bytes::from(ready)).await.is_ok();
+                        if !open {
+                            handle.abort();
+                            continue;
+                        }
+                    }
                 }
             }
-            let outcome = (&mut handle).await.unwrap_or(Outcome::Panicked);
+            let done = match early {
+                Some(done) => done,
+                None => (&mut handle).await,
+            };
+            let outcome = done.unwrap_or(Outcome::Panicked);
             let is_locked = locked.get(&job.window).copied().unwrap_or(false);
             let shown = Shown::of(lang, &job, outcome);
             for h in shown.head.iter().flatten() {
@@ -961,11 +977,8 @@ impl Shown {
     /// the memo (the page's values it reads are added there). Descriptors and the base
     /// path do not change while the portal runs; the portlet's id stands for them.
     fn frame_key(&self, tab: &str, job: &WindowJob, locked: bool) -> String {
-        use std::fmt::Write as _;
         let mut key = String::with_capacity(128);
-        let mut text = |t: &str| {
-            let _ = write!(key, "{}:{t}", t.len());
-        };
+        let mut text = |t: &str| crate::memo::push_text(&mut key, t);
         text(&job.portlet.descriptor().id);
         text(tab);
         text(&job.window);
