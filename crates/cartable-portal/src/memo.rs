@@ -132,22 +132,23 @@ impl Segments {
 
 /// Renders kept by key, and how many bytes they hold.
 #[derive(Debug)]
-struct Kept {
-    entries: Mutex<(HashMap<String, Arc<Segments>>, usize)>,
+struct Kept<V> {
+    entries: Mutex<(HashMap<String, Arc<V>>, usize)>,
 }
 
-impl Kept {
+impl<V> Kept<V> {
     fn new() -> Self {
         Kept {
             entries: Mutex::new((HashMap::new(), 0)),
         }
     }
 
+    /// The render kept for `key`, or `render`'s (a value and its size in bytes), kept.
     fn get_or_render(
         &self,
         key: String,
-        render: impl FnOnce() -> Result<Segments, ThemeError>,
-    ) -> Result<Arc<Segments>, ThemeError> {
+        render: impl FnOnce() -> Result<(V, usize), ThemeError>,
+    ) -> Result<Arc<V>, ThemeError> {
         if let Some(hit) = self
             .entries
             .lock()
@@ -157,10 +158,11 @@ impl Kept {
         {
             return Ok(hit.clone());
         }
-        let rendered = Arc::new(render()?);
+        let (rendered, len) = render()?;
+        let rendered = Arc::new(rendered);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let (map, bytes) = &mut *entries;
-        let size = rendered.len() + key.len();
+        let size = len + key.len();
         if *bytes + size > BUDGET {
             map.clear();
             *bytes = 0;
@@ -254,8 +256,8 @@ pub(crate) struct Memo {
     markup: String,
     /// The page values `window.html` reads, or `None` when it may read any.
     window_globals: Option<Vec<String>>,
-    pages: Kept,
-    windows: Kept,
+    pages: Kept<Vec<Segments>>,
+    windows: Kept<Segments>,
 }
 
 impl Memo {
@@ -271,18 +273,24 @@ impl Memo {
         }
     }
 
-    /// The page chrome for `ctx` (the values of `page.html`, the CSRF token included).
+    /// The page chrome for `ctx` (the values of `page.html`, the CSRF token included),
+    /// in pieces split where `marker` is (a streamed page's window places).
     pub fn page(
         &self,
         theme: &Theme,
         mut ctx: BTreeMap<&'static str, Value>,
-    ) -> Result<Arc<Segments>, ThemeError> {
+        marker: &str,
+    ) -> Result<Arc<Vec<Segments>>, ThemeError> {
         ctx.insert("csrf", Value::from(self.csrf.as_str()));
         let mut key = String::with_capacity(1024);
         key_of_fields(&mut key, ctx.iter().filter(|(k, _)| **k != "t"));
         self.pages.get_or_render(key, || {
             let html = theme.render("page.html", Value::from_pairs(ctx))?;
-            Ok(Segments::parse(&html, &self.csrf, &self.markup))
+            let len = html.len();
+            Ok((
+                Segments::parse(&html, &self.csrf, &self.markup).split_text(marker),
+                len,
+            ))
         })
     }
 
@@ -316,7 +324,9 @@ impl Memo {
             w.insert("markup", Value::from_safe_string(self.markup.clone()));
             ctx.insert("w", Value::from_pairs(w));
             let html = theme.render("window.html", Value::from_pairs(ctx))?;
-            Ok(Segments::parse(&html, &self.csrf, &self.markup))
+            let segments = Segments::parse(&html, &self.csrf, &self.markup);
+            let len = segments.len();
+            Ok((segments, len))
         })
     }
 }

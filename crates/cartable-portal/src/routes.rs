@@ -31,6 +31,7 @@ use crate::health::Availability;
 use crate::http::{Body, Request, clear_cookie, html, redirect, safe_filename, session_cookie};
 use crate::i18n::Lang;
 use crate::layout::{Direction, Layout, LayoutError};
+use crate::memo::Segments;
 use crate::security::{csrf_matches, safe_redirect};
 use crate::state::State;
 
@@ -785,10 +786,9 @@ fn stream_page(
         .map(|n| Value::from(vec![placeholder.clone(); *n]))
         .collect();
     ctx.insert("columns", Value::from(placeholders));
-    let Ok(skeleton) = state.memo.page(&state.theme, ctx) else {
+    let Ok(pieces) = state.memo.page(&state.theme, ctx, WINDOW_MARKER) else {
         return Err(jobs);
     };
-    let pieces = skeleton.split_text(WINDOW_MARKER);
     if pieces.len() != jobs.len() + 1 {
         return Err(jobs);
     }
@@ -797,8 +797,9 @@ fn stream_page(
     let state = state.clone();
     let tab = tab_id.to_string();
     tokio::spawn(async move {
-        let mut pieces = pieces.into_iter();
-        let mut out = Vec::with_capacity(skeleton.len() + 2048 * jobs.len());
+        let chrome: usize = pieces.iter().map(Segments::len).sum();
+        let mut out = Vec::with_capacity(chrome + 2048 * jobs.len());
+        let mut pieces = pieces.iter();
         if let Some(head) = pieces.next() {
             head.write(&mut out, &csrf, "");
         }
