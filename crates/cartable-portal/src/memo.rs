@@ -220,19 +220,7 @@ fn key_of(out: &mut String, v: &Value) {
 /// read as the end of another. Called for every string of every key: the length is
 /// written without `fmt`.
 pub(crate) fn push_text(out: &mut String, text: &str) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = text.len();
-    loop {
-        at -= 1;
-        // A digit: always ASCII.
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|d| char::from(*d)));
+    out.push_str(itoa::Buffer::new().format(text.len()));
     out.push(':');
     out.push_str(text);
 }

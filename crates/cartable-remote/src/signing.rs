@@ -173,7 +173,7 @@ impl SigningKey {
         let mut mac = self.mac.clone();
         let mut hex_digest = [0u8; 64];
         hex_into(body_digest, &mut hex_digest);
-        let mut expiry = [0u8; 20];
+        let mut expiry = itoa::Buffer::new();
         for part in [
             PROTOCOL.as_bytes(),
             b"\n",
@@ -183,7 +183,7 @@ impl SigningKey {
             b"\n",
             path_and_query.as_bytes(),
             b"\n",
-            decimal(expires, &mut expiry),
+            expiry.format(expires).as_bytes(),
             b"\n",
             &hex_digest,
         ] {
@@ -196,20 +196,6 @@ impl SigningKey {
 /// The SHA-256 of a call's body, as signed.
 pub fn body_digest(body: &[u8]) -> [u8; 32] {
     Sha256::digest(body).into()
-}
-
-/// `n` in decimal, written at the end of `buf`.
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        // n % 10 < 10: the cast cannot truncate.
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
-    }
 }
 
 /// The exact bytes that are signed (see the module documentation).
