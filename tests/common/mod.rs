@@ -159,9 +159,23 @@ impl Client {
     }
 
     pub async fn request(&mut self, method: &str, path: &str, form: Option<String>) -> Resp {
+        self.request_with(method, path, form, &[]).await
+    }
+
+    /// A request with extra headers (`Origin`, `Sec-Fetch-Site`…).
+    pub async fn request_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut b = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            b = b.header(*name, *value);
+        }
         if let Some(c) = &self.cookie {
             b = b.header("cookie", format!("cartable_sid={c}"));
         }
@@ -206,6 +220,21 @@ impl Client {
             ser.append_pair(k, v);
         }
         self.request("POST", path, Some(ser.finish())).await
+    }
+
+    /// A form POST with extra headers.
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in fields {
+            ser.append_pair(k, v);
+        }
+        self.request_with("POST", path, Some(ser.finish()), headers)
+            .await
     }
 
     /// POST with the session's CSRF token, read from a page of the portal.
@@ -360,8 +389,9 @@ impl Portlet for Counter {
             .unwrap_or("1")
             .parse()
             .map_err(|_| PortletError::BadRequest("by must be a number".into()))?;
-        let n: u64 = ctx.data().get_json("n").await?.unwrap_or(0);
-        ctx.data().set_json("n", &(n + by)).await?;
+        ctx.data()
+            .update_json("n", |n: Option<u64>| n.unwrap_or(0) + by)
+            .await?;
         Ok(ActionResponse::default())
     }
     async fn resource(

@@ -7,6 +7,7 @@ use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::items::{Item, ItemList};
 use crate::util::checked_text;
 
 /// The longest link title, in characters.
@@ -15,8 +16,13 @@ pub const MAX_LINK_TITLE_LEN: usize = 100;
 pub const MAX_URL_LEN: usize = 500;
 /// The most links a user may add.
 pub const MAX_USER_LINKS: usize = 50;
-/// The data key holding the user's links.
-const KEY: &str = "links";
+/// Where the user's links are kept: one record per link under `link/<id>`, so that
+/// parallel additions never overwrite each other; earlier versions kept them all as one
+/// JSON array under `links`, which is still read (see [`ItemList`]).
+const LINKS: ItemList = ItemList {
+    legacy: "links",
+    prefix: "link/",
+};
 
 const VIEW: &str = r#"{% if school %}<h3>{{ t.school }}</h3>
 <ul class="links">
@@ -44,6 +50,12 @@ struct UserLink {
     id: u64,
     title: String,
     url: String,
+}
+
+impl Item for UserLink {
+    fn id(&self) -> u64 {
+        self.id
+    }
 }
 
 /// A link as shown.
@@ -87,7 +99,8 @@ fn school_links(value: &str) -> Vec<ShownLink> {
 /// The bookmarks portlet (`liens`), "liens utiles": the établissement's links from the
 /// preference `links` (lines `Title|https://url`; only http(s) URLs are shown), then the
 /// user's own links kept in the portlet's data, added (`op=add&title=…&url=…`, http(s)
-/// only) and removed (`op=remove&id=…`) by POST actions.
+/// only) and removed (`op=remove&id=…`) by POST actions. Each link is stored on its own
+/// (`link/<id>`): links added at the same moment from two sessions are all kept.
 ///
 /// The `links` preference is meant for the établissement (set, usually locked, in the
 /// portal configuration): the portlet has no edit mode, since the generic preference form
@@ -130,10 +143,6 @@ impl Bookmarks {
             templates,
         }
     }
-
-    async fn load(ctx: &PortletContext) -> Result<Vec<UserLink>, PortletError> {
-        Ok(ctx.data().get_json(KEY).await?.unwrap_or_default())
-    }
 }
 
 impl Default for Bookmarks {
@@ -150,7 +159,7 @@ impl Portlet for Bookmarks {
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         let school = school_links(ctx.preferences.get("links").unwrap_or_default());
-        let mine = Self::load(ctx).await?;
+        let mine = LINKS.all::<UserLink>(&ctx.data()).await?;
         let markup = self.templates.render(
             "view",
             context! {
@@ -184,7 +193,7 @@ impl Portlet for Bookmarks {
         ctx: &mut PortletContext,
         request: ActionRequest,
     ) -> Result<ActionResponse, PortletError> {
-        let mut links = Self::load(ctx).await?;
+        let data = ctx.data();
         match request.required("op")? {
             "add" => {
                 let title =
@@ -201,15 +210,23 @@ impl Portlet for Bookmarks {
                             .into(),
                         )
                     })?;
-                if links.len() >= MAX_USER_LINKS {
+                let index = LINKS.index::<UserLink>(&data).await?;
+                // Parallel additions may each pass this check: the limit may be overrun
+                // by as many links as were being added at that very moment.
+                if index.len() >= MAX_USER_LINKS {
                     return Err(PortletError::BadRequest(if ctx.is_english() {
                         format!("you already have {MAX_USER_LINKS} links; remove some first")
                     } else {
                         format!("vous avez déjà {MAX_USER_LINKS} liens ; retirez-en d’abord")
                     }));
                 }
-                let id = links.iter().map(|l| l.id).max().unwrap_or(0) + 1;
-                links.push(UserLink { id, title, url });
+                LINKS
+                    .add(&data, &index, |id| UserLink {
+                        id,
+                        title: title.clone(),
+                        url: url.clone(),
+                    })
+                    .await?;
             }
             "remove" => {
                 let id: u64 = request.required("id")?.trim().parse().map_err(|_| {
@@ -218,9 +235,7 @@ impl Portlet for Bookmarks {
                             .into(),
                     )
                 })?;
-                let before = links.len();
-                links.retain(|l| l.id != id);
-                if links.len() == before {
+                if !LINKS.remove::<UserLink>(&data, id).await? {
                     return Err(PortletError::NotFound(
                         ctx.tr("ce lien n’existe plus", "this link no longer exists")
                             .into(),
@@ -229,7 +244,6 @@ impl Portlet for Bookmarks {
             }
             other => return Err(PortletError::BadRequest(format!("unknown op {other:?}"))),
         }
-        ctx.data().set_json(KEY, &links).await?;
         Ok(ActionResponse::default())
     }
 }
@@ -384,6 +398,66 @@ mod tests {
             );
         }
         assert_eq!(kit.data().get("links").await.unwrap(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parallel_additions_are_all_kept() {
+        let kit = kit();
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let kit = kit.clone();
+                tokio::spawn(async move {
+                    kit.action([
+                        ("op", "add"),
+                        ("title", &format!("Lien {i:02}")),
+                        ("url", &format!("https://lien{i:02}.example.org/")),
+                    ])
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let out = kit.render().await.unwrap();
+        for i in 0..20 {
+            assert!(
+                out.html()
+                    .contains(&format!(r#"href="https://lien{i:02}.example.org/""#)),
+                "lien {i}"
+            );
+        }
+        assert_eq!(out.html().matches(r#"value="remove""#).count(), 20);
+    }
+
+    #[tokio::test]
+    async fn links_of_earlier_versions_are_read_and_removed() {
+        let kit = kit();
+        // Earlier versions kept every link in one JSON array.
+        let old = [UserLink {
+            id: 2,
+            title: "Ancien".into(),
+            url: "https://ancien.example.org/".into(),
+        }];
+        kit.data().set_json("links", &old).await.unwrap();
+        kit.action([
+            ("op", "add"),
+            ("title", "Neuf"),
+            ("url", "https://neuf.example.org"),
+        ])
+        .await
+        .unwrap();
+        let out = kit.render().await.unwrap();
+        let html = out.html();
+        assert!(html.find("Ancien").unwrap() < html.find("Neuf").unwrap());
+        assert!(
+            html.contains(r#"name="id" value="3""#),
+            "after every old id"
+        );
+        kit.action([("op", "remove"), ("id", "2")]).await.unwrap();
+        assert_eq!(kit.data().get("links").await.unwrap(), None);
+        let out = kit.render().await.unwrap();
+        assert!(!out.html().contains("Ancien") && out.html().contains("Neuf"));
     }
 
     #[tokio::test]

@@ -26,6 +26,7 @@
 
 mod bookmarks;
 mod cantine;
+mod items;
 mod news;
 mod notes;
 mod profile;

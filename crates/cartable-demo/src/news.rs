@@ -7,7 +7,9 @@ use std::time::SystemTime;
 
 use cartable_portlet::prelude::*;
 use cartable_portlet::{LocalizedText, markup_value};
-use cartable_socle::{Audience, Group, GroupError, Groups, Notification, Reader, digest};
+use cartable_socle::{
+    Audience, Group, GroupError, Groups, Notification, Reader, SocleError, digest,
+};
 use minijinja::context;
 use minijinja::value::Serde;
 use serde::Serialize;
@@ -257,14 +259,23 @@ impl News {
         let data = ctx.data();
         let index = digest::index_key(&ctx.user().id);
         if on {
+            // The marker's version is read first: if another of her sessions opting in, or
+            // the sender, writes it meanwhile, theirs is kept rather than overwritten.
+            let marker = data.get_versioned(digest::MARKER_KEY).await?;
             let already = data.get(digest::OPT_IN_KEY).await?.as_deref() == Some(digest::OPTED_IN);
             if !already {
                 // Her first digest lists what is published from now on.
-                data.set(
-                    digest::MARKER_KEY,
-                    &digest::Marker::at(SystemTime::now()).to_json(),
-                )
-                .await?;
+                match data
+                    .set_if(
+                        digest::MARKER_KEY,
+                        &digest::Marker::at(SystemTime::now()).to_json(),
+                        marker.version,
+                    )
+                    .await
+                {
+                    Ok(_) | Err(SocleError::Conflict { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
                 data.set(digest::OPT_IN_KEY, digest::OPTED_IN).await?;
             }
             data.shared().set(&index, digest::OPTED_IN).await?;

@@ -6,14 +6,20 @@ use minijinja::context;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 
+use crate::items::{Item, ItemList};
 use crate::util::{DateTime, checked_text, excerpt, now_seconds};
 
 /// The longest note, in characters.
 pub const MAX_NOTE_LEN: usize = 2000;
 /// The most notes a user may keep.
 pub const MAX_NOTES: usize = 500;
-/// The data key holding the notes.
-const KEY: &str = "notes";
+/// Where the notes are kept: one record per note under `note/<id>`, so that parallel
+/// additions (two tabs, two devices) never overwrite each other; earlier versions kept them
+/// all as one JSON array under `notes`, which is still read (see [`ItemList`]).
+const NOTES: ItemList = ItemList {
+    legacy: "notes",
+    prefix: "note/",
+};
 
 const VIEW: &str = r#"<form method="post" action="{{ action }}" class="note-add">{{ csrf }}
 <input type="hidden" name="op" value="add">
@@ -56,6 +62,12 @@ struct Note {
     created: i64,
 }
 
+impl Item for Note {
+    fn id(&self) -> u64 {
+        self.id
+    }
+}
+
 /// One note as shown.
 #[derive(Serialize)]
 struct ShownNote {
@@ -78,6 +90,9 @@ struct ExportedNote<'a> {
 /// user, newest first (preference `max_notes`: 5, 10 or 20; all of them when the window is
 /// maximized), added and deleted by POST actions (`op=add&text=…`, `op=delete&id=…`), and
 /// exported by the resource `export` as a JSON attachment.
+///
+/// Each note is stored on its own (`note/<id>`, created only if the id is free): notes
+/// added at the same moment from two sessions are all kept.
 #[derive(Debug)]
 pub struct Notes {
     descriptor: Descriptor,
@@ -113,10 +128,6 @@ impl Notes {
             templates,
         }
     }
-
-    async fn load(ctx: &PortletContext) -> Result<Vec<Note>, PortletError> {
-        Ok(ctx.data().get_json(KEY).await?.unwrap_or_default())
-    }
 }
 
 impl Default for Notes {
@@ -144,16 +155,19 @@ impl Portlet for Notes {
             }
             Mode::View => {}
         }
-        let notes = Self::load(ctx).await?;
         let limit = if ctx.window().state == WindowState::Maximized {
             usize::MAX
         } else {
             ctx.preferences.parse_or("max_notes", 10usize).max(1)
         };
+        let data = ctx.data();
+        let index = NOTES.index::<Note>(&data).await?;
+        let total = index.len();
+        // Only the notes shown are read.
+        let notes = NOTES.newest(&data, index, limit).await?;
         let shown: Vec<ShownNote> = notes
             .iter()
             .rev()
-            .take(limit)
             .map(|n| {
                 let at = DateTime::utc(n.created);
                 ShownNote {
@@ -165,11 +179,11 @@ impl Portlet for Notes {
                 }
             })
             .collect();
-        let hidden = notes.len() - shown.len();
+        let hidden = total.saturating_sub(shown.len());
         let show_all = if ctx.is_english() {
-            format!("Show all {} notes", notes.len())
+            format!("Show all {total} notes")
         } else {
-            format!("Voir les {} notes", notes.len())
+            format!("Voir les {total} notes")
         };
         let max_help = if ctx.is_english() {
             format!("At most {MAX_NOTE_LEN} characters.")
@@ -208,23 +222,28 @@ impl Portlet for Notes {
         ctx: &mut PortletContext,
         request: ActionRequest,
     ) -> Result<ActionResponse, PortletError> {
-        let mut notes = Self::load(ctx).await?;
+        let data = ctx.data();
         match request.required("op")? {
             "add" => {
                 let text = checked_text(ctx, request.required("text")?, MAX_NOTE_LEN, true)?;
-                if notes.len() >= MAX_NOTES {
+                let index = NOTES.index::<Note>(&data).await?;
+                // Parallel additions may each pass this check: the limit may be overrun
+                // by as many notes as were being added at that very moment.
+                if index.len() >= MAX_NOTES {
                     return Err(PortletError::BadRequest(if ctx.is_english() {
                         format!("you already have {MAX_NOTES} notes; delete some first")
                     } else {
                         format!("vous avez déjà {MAX_NOTES} notes ; supprimez-en d’abord")
                     }));
                 }
-                let id = notes.iter().map(|n| n.id).max().unwrap_or(0) + 1;
-                notes.push(Note {
-                    id,
-                    text,
-                    created: now_seconds(),
-                });
+                let created = now_seconds();
+                NOTES
+                    .add(&data, &index, |id| Note {
+                        id,
+                        text: text.clone(),
+                        created,
+                    })
+                    .await?;
             }
             "delete" => {
                 let id: u64 = request.required("id")?.trim().parse().map_err(|_| {
@@ -233,9 +252,7 @@ impl Portlet for Notes {
                             .into(),
                     )
                 })?;
-                let before = notes.len();
-                notes.retain(|n| n.id != id);
-                if notes.len() == before {
+                if !NOTES.remove::<Note>(&data, id).await? {
                     return Err(PortletError::NotFound(
                         ctx.tr("cette note n’existe plus", "this note no longer exists")
                             .into(),
@@ -246,7 +263,6 @@ impl Portlet for Notes {
                 return Err(PortletError::BadRequest(format!("unknown op {other:?}")));
             }
         }
-        ctx.data().set_json(KEY, &notes).await?;
         Ok(ActionResponse::default())
     }
 
@@ -261,7 +277,7 @@ impl Portlet for Notes {
                 request.id
             )));
         }
-        let notes = Self::load(ctx).await?;
+        let notes = NOTES.all::<Note>(&ctx.data()).await?;
         let exported: Vec<ExportedNote<'_>> = notes
             .iter()
             .rev()
@@ -436,6 +452,83 @@ mod tests {
             kit.resource("other", [("x", "y")]).await,
             Err(PortletError::NotFound(_))
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parallel_additions_are_all_kept() {
+        let kit = kit();
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let kit = kit.clone();
+                tokio::spawn(async move {
+                    kit.action([("op", "add"), ("text", &format!("parallèle {i:02}"))])
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let res = kit.resource("export", [("x", "y")]).await.unwrap();
+        let v: Vec<serde_json::Value> = serde_json::from_slice(&res.body).unwrap();
+        let mut texts: Vec<&str> = v.iter().map(|n| n["text"].as_str().unwrap()).collect();
+        texts.sort_unstable();
+        let expected: Vec<String> = (0..20).map(|i| format!("parallèle {i:02}")).collect();
+        assert_eq!(texts, expected);
+        let mut ids: Vec<u64> = v.iter().map(|n| n["id"].as_u64().unwrap()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=20).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn notes_of_earlier_versions_are_read_and_deleted() {
+        let kit = kit();
+        // Earlier versions kept every note in one JSON array.
+        let old = [
+            Note {
+                id: 1,
+                text: "ancienne 1".into(),
+                created: 1_700_000_000,
+            },
+            Note {
+                id: 3,
+                text: "ancienne 3".into(),
+                created: 1_700_000_100,
+            },
+        ];
+        kit.data().set_json("notes", &old).await.unwrap();
+        add(&kit, "nouvelle").await;
+        let res = kit.resource("export", [("x", "y")]).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
+        assert_eq!(v[0]["text"], "nouvelle");
+        assert_eq!(v[0]["id"], 4, "after every old id");
+        assert_eq!(v[2]["text"], "ancienne 1");
+        let stored: Vec<Note> = kit.data().get_json("notes").await.unwrap().unwrap();
+        assert_eq!(stored, old, "the old array is not grown");
+
+        // The window shows the newest first, across both shapes, within the limit.
+        kit.submit_preferences([("max_notes", "5")]).await.unwrap();
+        for i in 0..3 {
+            add(&kit, &format!("n{i}")).await;
+        }
+        let out = kit.render().await.unwrap();
+        let html = out.html();
+        assert!(html.find("n2").unwrap() < html.find("ancienne 3").unwrap());
+        assert!(!html.contains("ancienne 1"));
+        assert!(out.text().contains("Voir les 6 notes"));
+
+        kit.action([("op", "delete"), ("id", "3")]).await.unwrap();
+        kit.action([("op", "delete"), ("id", "4")]).await.unwrap();
+        let stored: Vec<Note> = kit.data().get_json("notes").await.unwrap().unwrap();
+        assert_eq!(stored, old[..1]);
+        kit.action([("op", "delete"), ("id", "1")]).await.unwrap();
+        assert_eq!(kit.data().get("notes").await.unwrap(), None);
+        assert!(matches!(
+            kit.action([("op", "delete"), ("id", "1")]).await,
+            Err(PortletError::NotFound(_))
+        ));
+        let out = kit.render().await.unwrap();
+        assert!(out.text().contains("n0") && !out.text().contains("ancienne"));
     }
 
     #[tokio::test]

@@ -13,8 +13,11 @@
 //! - the **results**: a table (name, profiles, then one column per field the viewer may
 //!   see), at most [`MAX_RESULTS`], sorted by name, with a message when more matched;
 //! - **« Mon carnet d’adresses »**: the people the user added from the results (POST
-//!   `op=carnet&uid=…`, removed with `op=retirer&uid=…`), kept as a JSON list of uids in
-//!   her own data under [`CARNET_KEY`], at most [`MAX_CARNET`];
+//!   `op=carnet&uid=…`, removed with `op=retirer&uid=…`), at most [`MAX_CARNET`], kept in
+//!   her own data one record per person under [`CARNET_PREFIX`]`<uid in lower case>`, so
+//!   that people added at the same moment from two sessions are all kept (the list of
+//!   uids that earlier versions kept under [`CARNET_KEY`] is still read, and shrunk when
+//!   someone is removed from it, never grown);
 //! - in **edit mode**, « Mes informations visibles »: checkboxes of her own details that
 //!   others may see (POST `op=visibilite`, a `show.<attribute>` field per ticked box). What
 //!   she hides is kept in the portlet's *shared* data under `hidden/<uid>` (see
@@ -54,6 +57,7 @@
 //!   everyone but administrators); addresses go straight to the address book; searches by
 //!   category (profile) and organisation (class, structure).
 
+mod carnet;
 mod criteria;
 mod templates;
 mod visibility;
@@ -62,7 +66,7 @@ use std::collections::BTreeSet;
 
 use cartable_portlet::prelude::*;
 use cartable_portlet::{LocalizedText, UrlBuilder, markup_value};
-use cartable_socle::PersonQuery;
+use cartable_socle::{PersonQuery, SocleError};
 use futures::StreamExt as _;
 use minijinja::context;
 use minijinja::value::Serde;
@@ -85,8 +89,12 @@ pub const MAX_RESULTS: usize = 50;
 pub const MAX_INPUT_LEN: usize = 100;
 /// The most people in a user's address book.
 pub const MAX_CARNET: usize = 500;
-/// The user-data key of the address book: a JSON list of uids, oldest first.
+/// The user-data key where earlier versions kept the whole address book, a JSON list of
+/// uids, oldest first: still read, as the oldest entries; never grown.
 pub const CARNET_KEY: &str = "carnet";
+/// The prefix of the user-data keys of the address book, one per person:
+/// `carnet/<uid in lower case>`, holding `{"uid": …, "added": <µs since the epoch>}`.
+pub const CARNET_PREFIX: &str = "carnet/";
 /// The prefix of the shared-data keys holding what each user hid (see [`hidden_key`]).
 pub const HIDDEN_PREFIX: &str = "hidden/";
 /// People of the address book listed in a window that is not maximized.
@@ -272,11 +280,7 @@ fn people_count(ctx: &PortletContext, n: usize) -> String {
 
 /// The user's address book (uids, oldest first).
 async fn load_carnet(ctx: &PortletContext) -> Result<Vec<String>, PortletError> {
-    Ok(ctx
-        .data()
-        .get_json::<Vec<String>>(CARNET_KEY)
-        .await?
-        .unwrap_or_default())
+    Ok(carnet::load(&ctx.data()).await?)
 }
 
 /// Add the search criteria to a render URL.
@@ -617,7 +621,7 @@ impl Annuaire {
                     profiles: profile_labels(ctx, person),
                     cells,
                     is_self,
-                    in_carnet: carnet.iter().any(|u| u.eq_ignore_ascii_case(&person.id)),
+                    in_carnet: carnet.iter().any(|u| carnet::same_uid(u, &person.id)),
                 }
             })
             .collect();
@@ -747,34 +751,35 @@ impl Annuaire {
         if !Viewer::new(ctx).may_find(&person) {
             return Err(not_found());
         }
-        let mut carnet = load_carnet(ctx).await?;
-        if carnet.iter().any(|u| u.eq_ignore_ascii_case(&person.id)) {
+        let data = ctx.data();
+        let stored = carnet::Stored::read(&data).await?;
+        if stored.contains(&person.id) {
             return Ok(());
         }
-        if carnet.len() >= MAX_CARNET {
+        // Parallel additions may each pass this check: the limit may be overrun by as many
+        // people as were being added at that very moment.
+        if stored.len() >= MAX_CARNET {
             return Err(PortletError::BadRequest(if ctx.is_english() {
                 format!("your address book already holds {MAX_CARNET} people; remove some first")
             } else {
                 format!("votre carnet compte déjà {MAX_CARNET} personnes ; retirez-en d’abord")
             }));
         }
-        carnet.push(person.id);
-        ctx.data().set_json(CARNET_KEY, &carnet).await?;
+        carnet::add(&data, &stored, &person.id).await?;
         Ok(())
     }
 
     async fn remove_from_carnet(ctx: &PortletContext, uid: &str) -> Result<(), PortletError> {
         let uid = Self::checked_uid(ctx, uid)?;
-        let mut carnet = load_carnet(ctx).await?;
-        let before = carnet.len();
-        carnet.retain(|u| !u.eq_ignore_ascii_case(uid));
-        if carnet.len() != before {
-            ctx.data().set_json(CARNET_KEY, &carnet).await?;
-        }
+        carnet::remove(&ctx.data(), uid).await?;
         Ok(())
     }
 
     /// Store which of her own details the current user hides (never anybody else's).
+    ///
+    /// The earlier choices the form does not offer are kept; the list is read and written
+    /// back with its version, retried if another of her sessions saved meanwhile. Hiding
+    /// nothing stores an empty list (a delete could not be conditional).
     async fn save_visibility(
         ctx: &PortletContext,
         request: &ActionRequest,
@@ -782,27 +787,40 @@ impl Annuaire {
         let me = ctx.user();
         let offered = hideable_fields(ctx, me);
         let shared = ctx.data().shared();
-        let previous = load_hidden(&shared, &me.id).await?;
-        let mut hidden: Vec<String> = offered
-            .iter()
-            .filter(|f| request.field(&format!("show.{f}")).is_none())
-            .cloned()
-            .collect();
-        // Keep earlier choices about details the form does not offer now (the rules may
-        // offer them again later).
-        for f in previous.fields() {
-            if !contains(&offered, f) && !contains(&hidden, f) {
-                hidden.push(f.clone());
+        let key = hidden_key(&me.id);
+        let mut tries = 0;
+        loop {
+            let current = shared.get_versioned(&key).await?;
+            // An unreadable list hid everything; the form's choices replace it.
+            let previous: Vec<String> = current
+                .value
+                .as_deref()
+                .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                .unwrap_or_default();
+            let mut hidden: Vec<String> = offered
+                .iter()
+                .filter(|f| request.field(&format!("show.{f}")).is_none())
+                .cloned()
+                .collect();
+            // Keep earlier choices about details the form does not offer now (the rules
+            // may offer them again later).
+            for f in &previous {
+                if !contains(&offered, f) && !contains(&hidden, f) {
+                    hidden.push(f.clone());
+                }
+            }
+            hidden.truncate(MAX_HIDDEN);
+            if hidden.is_empty() && current.value.is_none() {
+                return Ok(());
+            }
+            let bytes =
+                serde_json::to_vec(&hidden).map_err(|e| PortletError::Internal(e.to_string()))?;
+            match shared.set_if(&key, &bytes, current.version).await {
+                Ok(_) => return Ok(()),
+                Err(SocleError::Conflict { .. }) if tries < 4 => tries += 1,
+                Err(e) => return Err(e.into()),
             }
         }
-        hidden.truncate(MAX_HIDDEN);
-        let key = hidden_key(&me.id);
-        if hidden.is_empty() {
-            shared.delete(&key).await?;
-        } else {
-            shared.set_json(&key, &hidden).await?;
-        }
-        Ok(())
     }
 }
 

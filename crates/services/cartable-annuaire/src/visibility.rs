@@ -366,14 +366,6 @@ impl Hidden {
             Hidden::All => true,
         }
     }
-
-    /// The hidden fields (empty for `Nothing` and `All`).
-    pub fn fields(&self) -> &[String] {
-        match self {
-            Hidden::Fields(f) => f,
-            Hidden::Nothing | Hidden::All => &[],
-        }
-    }
 }
 
 /// The shared-data key holding what `uid` hid: `hidden/<uid in lower case>`.

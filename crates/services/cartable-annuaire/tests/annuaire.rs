@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use cartable_annuaire::{Annuaire, CARNET_KEY, MAX_CARNET, hidden_key};
+use cartable_annuaire::{Annuaire, CARNET_KEY, CARNET_PREFIX, MAX_CARNET, hidden_key};
 use cartable_portlet::prelude::*;
 use cartable_socle::{AuthError, Directory, PersonQuery, SocleError};
 use cartable_testkit::{RenderOptions, Rendered, TestDirectory, TestKit};
@@ -424,7 +424,8 @@ async fn nobody_finds_a_pupil_by_a_class_she_hid() {
     assert_eq!(result_names(&out), ["Léa Martin"]);
     assert!(out.text().contains("lea.martin@"));
     assert!(!out.text().contains("2nde-3"));
-    // Ticking everything again removes the setting.
+    // Ticking everything again hides nothing (an empty list is kept: it is written with
+    // its version, and a delete could not be).
     lea_kit
         .action([
             ("op", "visibilite"),
@@ -440,8 +441,9 @@ async fn nobody_finds_a_pupil_by_a_class_she_hid() {
             .shared()
             .get(&hidden_key("lea"))
             .await
-            .unwrap(),
-        None
+            .unwrap()
+            .as_deref(),
+        Some(&b"[]"[..])
     );
     let out = search(&theo_kit, &[("classe", "2nde-3")]).await;
     assert_eq!(result_names(&out), ["Léa Martin", "Théo Petit"]);
@@ -476,12 +478,12 @@ async fn carnet_add_list_and_remove() {
     // Back to the same search (invalid criteria dropped).
     assert_eq!(resp.params.get("nom").map(String::as_str), Some("durand"));
     assert!(!resp.params.contains_key("profil"));
-    let stored: Vec<String> = k.data().get_json(CARNET_KEY).await.unwrap().unwrap();
-    assert_eq!(stored, ["paul"]);
+    // One record per person.
+    assert_eq!(k.data().keys(CARNET_PREFIX).await.unwrap(), ["carnet/paul"]);
+    assert_eq!(k.data().get(CARNET_KEY).await.unwrap(), None);
     // Twice is once; case does not matter.
     k.action([("op", "carnet"), ("uid", "PAUL")]).await.unwrap();
-    let stored: Vec<String> = k.data().get_json(CARNET_KEY).await.unwrap().unwrap();
-    assert_eq!(stored, ["paul"]);
+    assert_eq!(k.data().keys(CARNET_PREFIX).await.unwrap(), ["carnet/paul"]);
 
     let out = k.render_after(&resp).await.unwrap();
     out.assert_accessible();
@@ -502,8 +504,7 @@ async fn carnet_add_list_and_remove() {
     k.action([("op", "retirer"), ("uid", "paul")])
         .await
         .unwrap();
-    let stored: Vec<String> = k.data().get_json(CARNET_KEY).await.unwrap().unwrap();
-    assert!(stored.is_empty());
+    assert!(k.data().keys(CARNET_PREFIX).await.unwrap().is_empty());
     let out = search(&k, &[("nom", "durand")]).await;
     assert!(out.text().contains("Ajouter au carnet – Paul Durand"));
     assert!(out.text().contains("Votre carnet est vide"));
@@ -540,7 +541,9 @@ async fn carnet_refuses_bad_requests_and_has_a_limit() {
         Err(PortletError::Forbidden)
     ));
     assert_eq!(k.data().get(CARNET_KEY).await.unwrap(), None);
+    assert!(k.data().keys(CARNET_PREFIX).await.unwrap().is_empty());
 
+    // An address book as earlier versions stored it (one list) still counts, and shows.
     let full: Vec<String> = (0..MAX_CARNET).map(|i| format!("old{i}")).collect();
     k.data().set_json(CARNET_KEY, &full).await.unwrap();
     let err = k
@@ -768,4 +771,125 @@ async fn english_view() {
     assert!(out.text().contains("Add to address book – Sophie Martin"));
     assert!(out.text().contains("My visible details"));
     assert!(out.html().contains("/page/test/test-window?mode=edit"));
+}
+
+#[tokio::test]
+async fn an_address_book_of_earlier_versions_is_read_and_shrunk() {
+    let k = kit(lea());
+    // Earlier versions: one JSON list of uids, oldest first.
+    k.data()
+        .set_json(CARNET_KEY, &["paul", "gone"])
+        .await
+        .unwrap();
+    k.action([("op", "carnet"), ("uid", "theo")]).await.unwrap();
+    // Already there in the old list: not added twice.
+    k.action([("op", "carnet"), ("uid", "Paul")]).await.unwrap();
+    let out = search(&k, &[]).await;
+    assert!(
+        out.text().contains(
+            "Mon carnet d’adresses Théo Petit Retirer – Théo Petit gone (n’est plus dans l’annuaire) Retirer – gone Paul Durand Retirer – Paul Durand"
+        ),
+        "most recent first: {}",
+        out.text()
+    );
+    let old: Vec<String> = k.data().get_json(CARNET_KEY).await.unwrap().unwrap();
+    assert_eq!(old, ["paul", "gone"], "the old list is never grown");
+    assert_eq!(k.data().keys(CARNET_PREFIX).await.unwrap(), ["carnet/theo"]);
+
+    k.action([("op", "retirer"), ("uid", "PAUL")])
+        .await
+        .unwrap();
+    let old: Vec<String> = k.data().get_json(CARNET_KEY).await.unwrap().unwrap();
+    assert_eq!(old, ["gone"]);
+    k.action([("op", "retirer"), ("uid", "gone")])
+        .await
+        .unwrap();
+    assert_eq!(
+        k.data().get(CARNET_KEY).await.unwrap(),
+        None,
+        "gone once empty"
+    );
+    let out = search(&k, &[("nom", "durand")]).await;
+    assert!(out.text().contains("Ajouter au carnet – Paul Durand"));
+    assert!(out.text().contains("Mon carnet d’adresses Théo Petit"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_additions_to_the_address_book_are_all_kept() {
+    let mut k = kit(lea());
+    for i in 0..20 {
+        k = k.person(person(
+            &format!("camarade{i:02}"),
+            &format!("Camarade {i:02}"),
+            &[Profile::Eleve],
+            &[],
+        ));
+    }
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let k = k.clone();
+            tokio::spawn(async move {
+                k.action([("op", "carnet"), ("uid", &format!("camarade{i:02}"))])
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(k.data().keys(CARNET_PREFIX).await.unwrap().len(), 20);
+    let max = k
+        .render_with(&RenderOptions::new().state(WindowState::Maximized))
+        .await
+        .unwrap();
+    for i in 0..20 {
+        assert!(
+            max.text().contains(&format!("Retirer – Camarade {i:02}")),
+            "camarade{i:02}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saving_visibility_from_two_sessions_keeps_a_consistent_choice() {
+    let k = kit(lea());
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let k = k.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    k.action([("op", "visibilite"), ("show.mail", "1")]).await
+                } else {
+                    k.action([
+                        ("op", "visibilite"),
+                        ("show.mail", "1"),
+                        ("show.ENTEleveClasses", "1"),
+                    ])
+                    .await
+                }
+            })
+        })
+        .collect();
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => {}
+            Err(PortletError::Socle(SocleError::Conflict { .. })) => conflicts += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(conflicts < 10, "some save went through");
+    let stored: Vec<String> = k
+        .data()
+        .shared()
+        .get_json(&hidden_key("lea"))
+        .await
+        .unwrap()
+        .unwrap();
+    // One of the two forms, whole: never a mix, never both.
+    assert!(
+        stored == ["ENTEleveClasses", "ENTPersonStructRattach"]
+            || stored == ["ENTPersonStructRattach"],
+        "{stored:?}"
+    );
 }

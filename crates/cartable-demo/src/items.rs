@@ -1,0 +1,329 @@
+//! A user's list kept one record per item in the portlet's data, so that two sessions (two
+//! tabs, two devices, two portal nodes) adding at the same time never overwrite each other.
+//!
+//! Each item is a JSON value under `<prefix><id>`, the id written with 20 digits so that the
+//! keys list in the order of the ids. An item is created only if its key is free
+//! ([`PortletData::set_if`] with [`Version::NEW`]): two parallel additions that picked the
+//! same id find out, and the loser takes the next one. Nothing is ever read, changed and
+//! written back whole.
+//!
+//! Earlier versions kept the whole list as one JSON array under one key (`legacy`). That
+//! value is still read, as the oldest items, and never grown: new items go to their own
+//! keys, and removing an old item rewrites the array with a versioned write
+//! ([`PortletData::get_versioned`], [`PortletData::set_if`]), retried on a concurrent change.
+//! So an ENT upgrading keeps its users' data without a migration step, and the array
+//! disappears once its last item is removed.
+
+use cartable_portlet::PortletData;
+use cartable_socle::{SocleError, Version};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// How many ids an addition tries before answering "try again" (each failed try means
+/// another addition took that id at the same moment).
+const MAX_ID_TRIES: u64 = 256;
+/// How many times removing an old item retries after a concurrent change.
+const MAX_LEGACY_TRIES: usize = 5;
+
+/// A stored item: it knows its id.
+pub(crate) trait Item: Serialize + DeserializeOwned {
+    /// Its id, unique in the list.
+    fn id(&self) -> u64;
+}
+
+/// Where a list lives in a portlet's data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ItemList {
+    /// The key of the whole list as one JSON array (earlier versions): read, shrunk, never
+    /// grown.
+    pub legacy: &'static str,
+    /// The prefix of each item's key.
+    pub prefix: &'static str,
+}
+
+/// What the list holds, without reading the items kept one per key.
+#[derive(Debug)]
+pub(crate) struct Index<T> {
+    /// The items of the legacy array, oldest first.
+    pub legacy: Vec<T>,
+    /// The ids of the items kept one per key, in increasing order (the newest last).
+    pub ids: Vec<u64>,
+}
+
+impl<T: Item> Index<T> {
+    /// How many items the list holds.
+    pub fn len(&self) -> usize {
+        self.legacy.len() + self.ids.len()
+    }
+
+    /// The greatest id in use (0 for an empty list).
+    fn max_id(&self) -> u64 {
+        self.legacy
+            .iter()
+            .map(Item::id)
+            .chain(self.ids.last().copied())
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+fn corrupt(e: &serde_json::Error) -> SocleError {
+    SocleError::Corrupt {
+        what: "portlet data",
+        detail: e.to_string(),
+    }
+}
+
+impl ItemList {
+    /// The key of item `id`.
+    pub fn key(&self, id: u64) -> String {
+        format!("{}{id:020}", self.prefix)
+    }
+
+    fn id_of(&self, key: &str) -> Option<u64> {
+        key.strip_prefix(self.prefix)?.parse().ok()
+    }
+
+    /// The legacy items and the ids of the others.
+    pub async fn index<T: Item>(&self, data: &PortletData) -> Result<Index<T>, SocleError> {
+        let legacy = data.get_json(self.legacy).await?.unwrap_or_default();
+        let mut ids: Vec<u64> = data
+            .keys(self.prefix)
+            .await?
+            .iter()
+            .filter_map(|k| self.id_of(k))
+            .collect();
+        ids.sort_unstable();
+        Ok(Index { legacy, ids })
+    }
+
+    /// The newest `n` items of the list (`usize::MAX` for all), oldest first. Only those are
+    /// read. An item removed since the index was read is left out.
+    pub async fn newest<T: Item>(
+        &self,
+        data: &PortletData,
+        index: Index<T>,
+        n: usize,
+    ) -> Result<Vec<T>, SocleError> {
+        // Every item kept on its own was added after every legacy one still there (its
+        // id was chosen above theirs, and the legacy array never grows).
+        let from_keys = &index.ids[index.ids.len().saturating_sub(n)..];
+        let mut items = Vec::with_capacity(from_keys.len());
+        for id in from_keys {
+            if let Some(item) = data.get_json::<T>(&self.key(*id)).await? {
+                items.push(item);
+            }
+        }
+        let more = n.saturating_sub(from_keys.len());
+        let mut legacy = index.legacy;
+        let older = legacy.split_off(legacy.len().saturating_sub(more));
+        Ok(older.into_iter().chain(items).collect())
+    }
+
+    /// Every item, oldest first.
+    pub async fn all<T: Item>(&self, data: &PortletData) -> Result<Vec<T>, SocleError> {
+        let index = self.index(data).await?;
+        self.newest(data, index, usize::MAX).await
+    }
+
+    /// Store a new item made by `make` with its id: the one after every id in `index`, or
+    /// the next free one if a parallel addition took it. [`SocleError::Conflict`] only if
+    /// many parallel additions kept taking the ids tried.
+    pub async fn add<T: Item>(
+        &self,
+        data: &PortletData,
+        index: &Index<T>,
+        make: impl Fn(u64) -> T,
+    ) -> Result<T, SocleError> {
+        let first = index.max_id() + 1;
+        for id in first..first + MAX_ID_TRIES {
+            let item = make(id);
+            let bytes =
+                serde_json::to_vec(&item).map_err(|e| SocleError::Invalid(e.to_string()))?;
+            match data.set_if(&self.key(id), &bytes, Version::NEW).await {
+                Ok(_) => return Ok(item),
+                Err(SocleError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(SocleError::Conflict {
+            what: format!("the list {:?}", self.prefix.trim_end_matches('/')),
+        })
+    }
+
+    /// Remove item `id`; `false` when the list has no such item.
+    pub async fn remove<T: Item>(&self, data: &PortletData, id: u64) -> Result<bool, SocleError> {
+        let key = self.key(id);
+        if data.get(&key).await?.is_some() {
+            data.delete(&key).await?;
+            return Ok(true);
+        }
+        self.remove_legacy::<T>(data, id).await
+    }
+
+    /// Remove item `id` from the legacy array with a versioned write.
+    async fn remove_legacy<T: Item>(
+        &self,
+        data: &PortletData,
+        id: u64,
+    ) -> Result<bool, SocleError> {
+        let mut tries = 0;
+        loop {
+            let current = data.get_versioned(self.legacy).await?;
+            let Some(bytes) = current.value else {
+                return Ok(false);
+            };
+            let mut items: Vec<T> = serde_json::from_slice(&bytes).map_err(|e| corrupt(&e))?;
+            let before = items.len();
+            items.retain(|i| i.id() != id);
+            if items.len() == before {
+                return Ok(false);
+            }
+            let bytes =
+                serde_json::to_vec(&items).map_err(|e| SocleError::Invalid(e.to_string()))?;
+            match data.set_if(self.legacy, &bytes, current.version).await {
+                Ok(_) => {
+                    if items.is_empty() {
+                        // Nothing ever adds to the legacy array: empty, it stays empty.
+                        data.delete(self.legacy).await?;
+                    }
+                    return Ok(true);
+                }
+                Err(SocleError::Conflict { .. }) if tries + 1 < MAX_LEGACY_TRIES => tries += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cartable_socle::SqliteStorage;
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    struct Thing {
+        id: u64,
+        name: String,
+    }
+
+    impl Item for Thing {
+        fn id(&self) -> u64 {
+            self.id
+        }
+    }
+
+    const LIST: ItemList = ItemList {
+        legacy: "things",
+        prefix: "thing/",
+    };
+
+    fn data() -> PortletData {
+        PortletData::new(Arc::new(SqliteStorage::in_memory().unwrap()), "p", "lea")
+    }
+
+    fn thing(id: u64, name: &str) -> Thing {
+        Thing {
+            id,
+            name: name.into(),
+        }
+    }
+
+    fn names(things: &[Thing]) -> Vec<&str> {
+        things.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn keys_list_in_id_order() {
+        assert_eq!(LIST.key(7), "thing/00000000000000000007");
+        assert!(LIST.key(9) < LIST.key(10));
+        assert_eq!(LIST.id_of(&LIST.key(u64::MAX)), Some(u64::MAX));
+    }
+
+    #[tokio::test]
+    async fn legacy_items_come_first_and_are_never_grown() {
+        let data = data();
+        data.set_json("things", &[thing(1, "un"), thing(4, "quatre")])
+            .await
+            .unwrap();
+        let index = LIST.index::<Thing>(&data).await.unwrap();
+        assert_eq!(index.len(), 2);
+        let added = LIST
+            .add(&data, &index, |id| thing(id, "cinq"))
+            .await
+            .unwrap();
+        assert_eq!(added.id, 5);
+        let all = LIST.all::<Thing>(&data).await.unwrap();
+        assert_eq!(names(&all), ["un", "quatre", "cinq"]);
+        let legacy: Vec<Thing> = data.get_json("things").await.unwrap().unwrap();
+        assert_eq!(legacy.len(), 2, "the old array is not grown");
+
+        // The newest n, oldest first, across both shapes.
+        let index = LIST.index::<Thing>(&data).await.unwrap();
+        let newest = LIST.newest(&data, index, 2).await.unwrap();
+        assert_eq!(names(&newest), ["quatre", "cinq"]);
+
+        // Removing: from its own key, or from the old array (deleted once empty).
+        assert!(LIST.remove::<Thing>(&data, 4).await.unwrap());
+        assert!(!LIST.remove::<Thing>(&data, 4).await.unwrap());
+        assert!(LIST.remove::<Thing>(&data, 5).await.unwrap());
+        assert!(LIST.remove::<Thing>(&data, 1).await.unwrap());
+        assert_eq!(data.get("things").await.unwrap(), None);
+        assert!(LIST.all::<Thing>(&data).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_taken_id_moves_the_addition_to_the_next_one() {
+        let data = data();
+        let stale = LIST.index::<Thing>(&data).await.unwrap();
+        LIST.add(&data, &stale, |id| thing(id, "a")).await.unwrap();
+        // Built from the same (stale) index: id 1 is taken, so 2.
+        let b = LIST.add(&data, &stale, |id| thing(id, "b")).await.unwrap();
+        assert_eq!(b.id, 2);
+        assert_eq!(names(&LIST.all::<Thing>(&data).await.unwrap()), ["a", "b"]);
+    }
+
+    #[tokio::test]
+    async fn parallel_additions_are_all_kept() {
+        let data = data();
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let data = data.clone();
+                tokio::spawn(async move {
+                    let index = LIST.index::<Thing>(&data).await?;
+                    LIST.add(&data, &index, |id| thing(id, &format!("t{i}")))
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let all = LIST.all::<Thing>(&data).await.unwrap();
+        assert_eq!(all.len(), 20);
+        let ids: std::collections::BTreeSet<u64> = all.iter().map(|t| t.id).collect();
+        assert_eq!(ids, (1..=20).collect());
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_legacy_array_is_reported_not_overwritten() {
+        let data = data();
+        data.set("things", b"not json").await.unwrap();
+        assert!(matches!(
+            LIST.index::<Thing>(&data).await,
+            Err(SocleError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            LIST.remove::<Thing>(&data, 1).await,
+            Err(SocleError::Corrupt { .. })
+        ));
+        assert_eq!(
+            data.get("things").await.unwrap().as_deref(),
+            Some(&b"not json"[..])
+        );
+    }
+}
