@@ -15,7 +15,7 @@
 //! | `--listen ADDR` | `127.0.0.1:0` | address |
 //! | `--data-dir DIR` | required | the SQLite file lives here |
 //! | `--local N` | 12 without `--remote`, else 0 | in-process portlets on the page |
-//! | `--remote URL` | none | a `cartable-remote/1` producer (`bench_producer`) |
+//! | `--remote URL` | none | a `cartable-remote/2` producer (`bench_producer`) |
 //! | `--fragments N` | 1 | remote windows on the page (`f0` … `f{N-1}` of the producer) |
 //! | `--timeout-ms MS` | 1000 | each remote call's deadline (`[[remote]] timeout_ms`) |
 //! | `--deadline-ms MS` | timeout + 100 | the portal's per-window deadline (`deadline_ms`) |

@@ -7,7 +7,7 @@
 //! cargo run --release --example bench_producer -- --podium --count 20
 //! ```
 //!
-//! - By default it is a Cartable [`Producer`] (`cartable-remote/1`: signed calls, JSON,
+//! - By default it is a Cartable [`Producer`] (`cartable-remote/2`: signed calls, JSON,
 //!   `ETag` revalidation) serving N in-process portlets to the consumer key
 //!   `--key-id`/`--key` (those of `examples/bench_portal.rs` by default).
 //! - With `--podium` it is a bare hyper server speaking what `@podium/layout` expects of
@@ -151,7 +151,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut builder = Producer::builder("Cartable bench producer")
             .consumer(&o.key_id, &o.key)?
             // Hanging fragments hold their call far past the consumer's deadline.
-            .deadline(HANG * 2);
+            .deadline(HANG * 2)
+            // Row B asks up to about 50,000 calls/s, each nonce kept for its signature's
+            // 60 s: room for that without answering 503.
+            .replay_capacity(6_000_000);
         for i in 0..o.count {
             let id = format!("f{i}");
             builder = builder.portlet(Arc::new(Fragment {

@@ -212,12 +212,23 @@ async fn serve(producer: Producer) -> RunningProducer {
 }
 
 // ---------------------------------------------------------------------------------------
-// A counting front for a producer: every answer's path and status is recorded.
+// A counting front for a producer: every answer's path and status is recorded, and every
+// call is kept as it went on the wire (what an eavesdropper could capture).
 
 struct Counting {
     addr: std::net::SocketAddr,
     seen: Arc<Mutex<Vec<(String, u16)>>>,
+    captured: Arc<Mutex<Vec<Captured>>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// One call as it went from the consumer to the producer.
+#[derive(Clone)]
+struct Captured {
+    method: http::Method,
+    path_and_query: String,
+    headers: http::HeaderMap,
+    body: Bytes,
 }
 
 impl Counting {
@@ -225,16 +236,20 @@ impl Counting {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let captured = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
+        let tape = captured.clone();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
                 let producer = producer.clone();
                 let log = log.clone();
+                let tape = tape.clone();
                 let service = hyper::service::service_fn(
                     move |req: hyper::Request<hyper::body::Incoming>| {
                         let producer = producer.clone();
                         let log = log.clone();
+                        let tape = tape.clone();
                         async move {
                             let (parts, body) = req.into_parts();
                             let body = body
@@ -243,6 +258,15 @@ impl Counting {
                                 .map(|b| b.to_bytes())
                                 .unwrap_or_default();
                             let path = parts.uri.path().to_string();
+                            tape.lock().unwrap().push(Captured {
+                                method: parts.method.clone(),
+                                path_and_query: parts
+                                    .uri
+                                    .path_and_query()
+                                    .map_or(path.clone(), |pq| pq.to_string()),
+                                headers: parts.headers.clone(),
+                                body: body.clone(),
+                            });
                             let answer = producer
                                 .handle(hyper::Request::from_parts(parts, body))
                                 .await;
@@ -258,7 +282,23 @@ impl Counting {
                 });
             }
         });
-        Counting { addr, seen, task }
+        Counting {
+            addr,
+            seen,
+            captured,
+            task,
+        }
+    }
+
+    /// The last call whose path ends so.
+    fn last_call(&self, path_end: &str) -> Option<Captured> {
+        self.captured
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|c| c.path_and_query.ends_with(path_end))
+            .cloned()
     }
 
     fn count(&self, path_end: &str, status: u16) -> usize {
@@ -638,6 +678,119 @@ async fn missing_forged_and_expired_signatures_get_401() {
         err.to_string().contains("check `key_id` and `key`"),
         "{err}"
     );
+    producer.shutdown().await;
+}
+
+/// Replays a captured call to the producer, straight, with the same headers and body.
+async fn replay(fetch: &Fetcher, addr: std::net::SocketAddr, call: &Captured) -> (u16, Bytes) {
+    let url = format!("http://{addr}{}", call.path_and_query)
+        .parse()
+        .unwrap();
+    let mut req = if call.method == http::Method::GET {
+        OutboundRequest::get(url)
+    } else {
+        OutboundRequest::post(url, "application/json", call.body.clone())
+    };
+    for (name, value) in &call.headers {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+            req.headers.insert(name.clone(), value.clone());
+        }
+    }
+    let answer = fetch.send(req).await.unwrap();
+    (answer.status.as_u16(), answer.body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captured_action_replayed_to_the_producer_is_refused_and_not_run_again() {
+    let probes = Probes::default();
+    let front = Counting::start(producer(&probes)).await;
+    let remote = consumer(config(front.addr), front.addr).await;
+    let kit = kit_for(portlet(&remote, "prod-echo"));
+    kit.action([("by", "2")]).await.unwrap();
+    let before = kit.render().await.unwrap();
+    assert!(before.text().contains("n=2"), "{}", before.html());
+
+    // Someone who captured the portal's signed action call sends it again, within the
+    // signature's lifetime, from anywhere: the producer refuses it, and does not act.
+    let action = front
+        .last_call("/portlets/echo/action")
+        .expect("the action was sent");
+    let fetch = fetcher(front.addr);
+    let (status, body) = replay(&fetch, front.addr, &action).await;
+    assert_eq!(status, 401, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        String::from_utf8_lossy(&body).contains("already"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _) = replay(&fetch, front.addr, &action).await;
+    assert_eq!(status, 401, "refused every time");
+    let after = kit.render().await.unwrap();
+    assert!(
+        after.text().contains("n=2"),
+        "not run twice: {}",
+        after.html()
+    );
+
+    // Reads are not replayable either (the answer could carry fresher data).
+    let markup = front
+        .last_call("/portlets/echo/markup")
+        .expect("a render was sent");
+    let (status, _) = replay(&fetch, front.addr, &markup).await;
+    assert_eq!(status, 401);
+
+    // The consumer's own calls, each signed anew, still go through.
+    kit.action([("by", "1")]).await.unwrap();
+    let third = kit.render().await.unwrap();
+    assert!(third.text().contains("n=3"), "{}", third.html());
+    front.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_keys_and_unknown_portlets_get_the_same_401_as_a_bad_signature() {
+    let probes = Probes::default();
+    let producer = serve(producer(&probes)).await;
+    let addr = producer.local_addr();
+    let fetch = fetcher(addr);
+    let body = br#"{"user":{"id":"lea","display_name":"L","profiles":[],"attributes":{}},"window":{"id":"w","tab":"t","mode":"view","state":"normal"},"locale":"fr"}"#.to_vec();
+    let send = |key: Option<SigningKey>, path: &'static str| {
+        let fetch = fetch.clone();
+        let body = body.clone();
+        async move {
+            let url = format!("http://{addr}{path}").parse().unwrap();
+            let mut req = OutboundRequest::post(url, "application/json", body.clone());
+            if let Some(key) = key {
+                for (name, value) in
+                    key.headers(&http::Method::POST, path, &body, Duration::from_secs(30))
+                {
+                    req = req.header(http::header::HeaderName::from_static(name), &value);
+                }
+            }
+            let r = fetch.send(req).await.unwrap();
+            let mut headers: Vec<(String, String)> = r
+                .headers
+                .iter()
+                .filter(|(n, _)| *n != http::header::DATE)
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect();
+            headers.sort();
+            (r.status.as_u16(), headers, r.body)
+        }
+    };
+    let forger = || SigningKey::new(KEY_ID, "another-secret-0123456789abcdef0123456").ok();
+    let stranger = || SigningKey::new("ent-inconnu", SECRET).ok();
+
+    let forged = send(forger(), "/portlets/echo/markup").await;
+    assert_eq!(forged.0, 401);
+    // An unknown key id cannot be told from a known one with a wrong secret.
+    assert_eq!(send(stranger(), "/portlets/echo/markup").await, forged);
+    // Nor can an unknown portlet be told from a known one.
+    assert_eq!(send(forger(), "/portlets/nope/markup").await, forged);
+    assert_eq!(send(stranger(), "/portlets/nope/markup").await, forged);
+    let unsigned = send(None, "/portlets/echo/markup").await;
+    assert_eq!(unsigned.0, 401);
+    assert_eq!(send(None, "/portlets/nope/markup").await, unsigned);
+    assert_eq!(send(None, "/portlets/nope/nothing").await, unsigned);
     producer.shutdown().await;
 }
 

@@ -52,11 +52,11 @@ use crate::cache::{CacheDirectives, DEFAULT_CAPACITY, Lookup, MarkupCache, cache
 use crate::markup::{Prepared, Rewriter};
 use crate::protocol::{
     ActionCall, ActionResult, CallContext, DescriptionError, ErrorBody, ErrorCode, EventCall,
-    EventResult, HEADER_ATTACHMENT, HEADER_EXPIRES, HEADER_KEY_ID, HEADER_RESOURCE_STATUS,
-    HEADER_SIGNATURE, MarkupResponse, PROTOCOL, PreferenceValue, ResourceCall, ServiceDescription,
-    WindowRef, endpoints,
+    EventResult, HEADER_ATTACHMENT, HEADER_EXPIRES, HEADER_KEY_ID, HEADER_NONCE,
+    HEADER_RESOURCE_STATUS, HEADER_SIGNATURE, MarkupResponse, PROTOCOL, PreferenceValue,
+    ResourceCall, ServiceDescription, WindowRef, endpoints,
 };
-use crate::signing::{KeyError, SigningKey, body_digest, unix_now};
+use crate::signing::{KeyError, Nonce, SigningKey, body_digest, unix_now};
 
 /// The largest markup answer read.
 const MAX_MARKUP: usize = 1024 * 1024;
@@ -66,6 +66,7 @@ const MAX_DESCRIPTION: usize = 1024 * 1024;
 const KEY_ID: HeaderName = HeaderName::from_static(HEADER_KEY_ID);
 const EXPIRES: HeaderName = HeaderName::from_static(HEADER_EXPIRES);
 const SIGNATURE: HeaderName = HeaderName::from_static(HEADER_SIGNATURE);
+const NONCE: HeaderName = HeaderName::from_static(HEADER_NONCE);
 /// How long the signature of each call is valid.
 const SIGNATURE_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -839,15 +840,20 @@ impl Link {
         max_body: usize,
     ) -> Result<OutboundResponse, Failure> {
         let expires = unix_now().saturating_add(SIGNATURE_LIFETIME.as_secs());
-        let signature = self
-            .key
-            .sign_digest(&Method::POST, &endpoint.path, expires, &body.digest);
+        // A fresh nonce for every call: the producer accepts each one once.
+        let nonce = Nonce::random();
+        let signature =
+            self.key
+                .sign_digest(&Method::POST, &endpoint.path, expires, nonce, &body.digest);
         // Room for these, the signature, a validator and the fetcher's user agent.
         let mut headers = HeaderMap::with_capacity(8);
         for (name, value) in &self.post_headers {
             headers.insert(name, value.clone());
         }
         headers.insert(EXPIRES, HeaderValue::from(expires));
+        if let Ok(value) = HeaderValue::from_str(&nonce.to_string()) {
+            headers.insert(NONCE, value);
+        }
         if let Ok(value) = HeaderValue::from_str(&signature) {
             headers.insert(SIGNATURE, value);
         }

@@ -11,6 +11,8 @@
 //!   producer says, rewritten to this portal's URLs and CSRF token, and sanitized unless
 //!   the producer is trusted ([`markup`]); a failing remote portlet is left alone for a
 //!   while, without its producer's other portlets ([`breaker`]).
+//! - Each signed call carries a fresh nonce, and the producer accepts it once
+//!   ([`replay`]): a captured call cannot be sent again.
 //!
 //! The protocol is described in `docs/remote-protocol.md`; its JSON shapes are the types
 //! of [`protocol`].
@@ -21,6 +23,7 @@ mod consumer;
 pub mod markup;
 mod producer;
 pub mod protocol;
+pub mod replay;
 pub mod signing;
 
 pub use consumer::{DEFAULT_ATTRIBUTES, RemoteConfig, RemoteError, RemotePortlet, RemoteProducer};
@@ -28,4 +31,5 @@ pub use producer::{
     DEFAULT_DEADLINE, DEFAULT_MAX_REQUEST, Producer, ProducerBuilder, ProducerError,
     RunningProducer,
 };
-pub use signing::{KeyError, SignatureError, SigningKey, Verifier};
+pub use replay::{DEFAULT_REPLAY_CAPACITY, ReplayCache, ReplayError};
+pub use signing::{KeyError, Nonce, SignatureError, SigningKey, Verified, Verifier};

@@ -1,10 +1,12 @@
 //! The producer: serves in-process portlets to other ENTs over the protocol.
 //!
 //! A [`Producer`] holds portlets, the keys of the consumers it serves and the socle
-//! services its portlets use (storage, notifier, optionally a directory). For each signed
-//! call it builds the [`PortletContext`] of the remote user, with URL builders on the
-//! [`URL_BASE`] placeholder and the [`CSRF_PLACEHOLDER`] token, so the consumer can put in
-//! its own URLs and token; it runs the portlet under a deadline and answers JSON.
+//! services its portlets use (storage, notifier, optionally a directory). It checks each
+//! call's signature before anything else, then refuses a call it already received
+//! ([`ReplayCache`]). For each signed call it builds the [`PortletContext`] of the remote
+//! user, with URL builders on the [`URL_BASE`] placeholder and the [`CSRF_PLACEHOLDER`]
+//! token, so the consumer can put in its own URLs and token; it runs the portlet under a
+//! deadline and answers JSON.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -55,6 +57,7 @@ use crate::protocol::{
     EventCall, EventResult, HEADER_ATTACHMENT, HEADER_RESOURCE_STATUS, MarkupResponse, PROTOCOL,
     PortletDescription, ResourceCall, ServiceDescription, URL_BASE, endpoints,
 };
+use crate::replay::{DEFAULT_REPLAY_CAPACITY, ReplayCache, ReplayError};
 use crate::signing::{KeyError, SigningKey, Verifier, unix_now};
 
 /// The largest call body a producer reads by default.
@@ -95,6 +98,7 @@ pub struct ProducerBuilder {
     data_per_consumer: bool,
     deadline: Duration,
     max_request: usize,
+    replay_capacity: usize,
 }
 
 impl std::fmt::Debug for ProducerBuilder {
@@ -172,6 +176,15 @@ impl ProducerBuilder {
         self
     }
 
+    /// How many recent calls the producer remembers to refuse replays (2,000,000 by
+    /// default, at least 1): each call's nonce is kept until its signature expires. When
+    /// that many unexpired calls are held, new calls answer 503 until the oldest expire.
+    /// With the consumer's 60 s signatures, allow about 60 × the peak calls per second.
+    pub fn replay_capacity(mut self, calls: usize) -> Self {
+        self.replay_capacity = calls;
+        self
+    }
+
     /// Check everything and build the producer.
     pub fn build(self) -> Result<Producer, ProducerError> {
         if self.verifier.is_empty() {
@@ -209,6 +222,7 @@ impl ProducerBuilder {
                 data_per_consumer: self.data_per_consumer,
                 deadline: self.deadline,
                 max_request: self.max_request,
+                replay: ReplayCache::new(self.replay_capacity),
             }),
         })
     }
@@ -232,6 +246,8 @@ struct Inner {
     data_per_consumer: bool,
     deadline: Duration,
     max_request: usize,
+    /// The nonces of the calls received whose signatures are still valid.
+    replay: ReplayCache,
 }
 
 impl std::fmt::Debug for Producer {
@@ -249,6 +265,8 @@ impl std::fmt::Debug for Producer {
 struct Refusal {
     code: ErrorCode,
     message: String,
+    /// Seconds for a `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl Refusal {
@@ -256,6 +274,7 @@ impl Refusal {
         Refusal {
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -285,6 +304,10 @@ impl Refusal {
                 HeaderValue::from_static("Cartable-HMAC-SHA256"),
             );
         }
+        if let Some(seconds) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         r
     }
 }
@@ -312,6 +335,7 @@ impl Producer {
             data_per_consumer: true,
             deadline: DEFAULT_DEADLINE,
             max_request: DEFAULT_MAX_REQUEST,
+            replay_capacity: DEFAULT_REPLAY_CAPACITY,
         }
     }
 
@@ -350,13 +374,8 @@ impl Producer {
 
     async fn answer(&self, req: Request<Bytes>) -> Result<Response<Bytes>, Refusal> {
         let (parts, body) = req.into_parts();
-        let not_found = || Refusal::new(ErrorCode::NotFound, "no such endpoint");
-        let rest = parts
-            .uri
-            .path()
-            .strip_prefix(self.inner.prefix.as_str())
-            .filter(|r| r.starts_with('/'))
-            .ok_or_else(not_found)?;
+        // The size limit comes first because the whole body is hashed for the signature;
+        // it tells nothing but the producer's limit.
         if body.len() > self.inner.max_request {
             return Err(Refusal::new(
                 ErrorCode::TooLarge,
@@ -367,19 +386,40 @@ impl Producer {
             .uri
             .path_and_query()
             .map_or(parts.uri.path(), |pq| pq.as_str());
-        // Authenticate first: nothing, not even which portlets exist, is told to strangers.
-        let consumer = self
+        // Authenticate first, reading nothing but what the signature covers: nothing, not
+        // even which paths or portlets exist, is told to strangers.
+        let now = unix_now();
+        let call = self
             .inner
             .verifier
-            .verify(
-                &parts.method,
-                path_and_query,
-                &parts.headers,
-                &body,
-                unix_now(),
-            )
-            .map_err(|e| Refusal::new(ErrorCode::Unauthorized, e.to_string()))?
-            .to_string();
+            .verify(&parts.method, path_and_query, &parts.headers, &body, now)
+            .map_err(|e| {
+                tracing::debug!(error = ?e, path = path_and_query, "refused a call's signature");
+                Refusal::new(ErrorCode::Unauthorized, e.to_string())
+            })?;
+        // Then accept each signed call once.
+        self.inner.replay.check(&call, now).map_err(|e| {
+            tracing::warn!(
+                consumer = call.key_id(),
+                path = path_and_query,
+                "refused a call: {e}"
+            );
+            match e {
+                ReplayError::Replayed => Refusal::new(ErrorCode::Unauthorized, e.to_string()),
+                ReplayError::Full { retry_after, .. } => Refusal {
+                    retry_after: Some(retry_after),
+                    ..Refusal::new(ErrorCode::Unavailable, e.to_string())
+                },
+            }
+        })?;
+        let consumer = call.key_id().to_string();
+        let not_found = || Refusal::new(ErrorCode::NotFound, "no such endpoint");
+        let rest = parts
+            .uri
+            .path()
+            .strip_prefix(self.inner.prefix.as_str())
+            .filter(|r| r.starts_with('/'))
+            .ok_or_else(not_found)?;
         let route = parse_route(rest).ok_or_else(not_found)?;
         let expected = match route {
             Route::Description => Method::GET,
@@ -1044,6 +1084,158 @@ mod tests {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "no help mode");
         let r = json(&p, "ent-a", "/portlets/echo/description", &call()).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+
+    /// The same request again, byte for byte (as captured on the wire).
+    fn copy(req: &Request<Bytes>) -> Request<Bytes> {
+        let mut b = Request::builder()
+            .method(req.method().clone())
+            .uri(req.uri().clone());
+        for (name, value) in req.headers() {
+            b = b.header(name, value);
+        }
+        b.body(req.body().clone()).unwrap()
+    }
+
+    /// Status, headers and body of an answer, for comparing two answers exactly.
+    fn seen(r: &Response<Bytes>) -> (StatusCode, Vec<(String, String)>, Bytes) {
+        let mut headers: Vec<_> = r
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        headers.sort();
+        (r.status(), headers, r.body().clone())
+    }
+
+    #[tokio::test]
+    async fn a_replayed_action_is_refused_and_not_run_twice() {
+        let p = producer();
+        let action = ActionCall {
+            context: call(),
+            form: BTreeMap::from([("color".to_string(), "bleu".to_string())]),
+        };
+        let captured = request(
+            "ent-a",
+            "/portlets/echo/action",
+            serde_json::to_vec(&action).unwrap(),
+        );
+        let first = p.handle(copy(&captured)).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        let replayed = p.handle(copy(&captured)).await;
+        assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+        let err: ErrorBody = serde_json::from_slice(replayed.body()).unwrap();
+        assert_eq!(err.error.code, ErrorCode::Unauthorized);
+        assert!(
+            err.error.message.contains("already"),
+            "{}",
+            err.error.message
+        );
+
+        let r = json(&p, "ent-a", "/portlets/echo/markup", &call()).await;
+        let m: MarkupResponse = serde_json::from_slice(r.body()).unwrap();
+        assert!(
+            m.markup.contains("n=1"),
+            "the action ran once: {}",
+            m.markup
+        );
+
+        // The same call signed anew (a fresh nonce) is a new call.
+        let again = json(&p, "ent-a", "/portlets/echo/action", &action).await;
+        assert_eq!(again.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_key_id_is_answered_exactly_like_a_bad_signature() {
+        let p = producer();
+        let body = serde_json::to_vec(&call()).unwrap();
+        let path = "/portlets/echo/markup";
+        let unknown = p.handle(request("ent-z", path, body.clone())).await;
+        let forger = SigningKey::new("ent-a", &SECRET.replace('0', "1")).unwrap();
+        let mut forged = Request::builder().method(Method::POST).uri(path);
+        for (name, value) in forger.headers(&Method::POST, path, &body, Duration::from_secs(30)) {
+            forged = forged.header(name, value);
+        }
+        let forged = p.handle(forged.body(Bytes::from(body)).unwrap()).await;
+        assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(seen(&unknown), seen(&forged));
+    }
+
+    #[tokio::test]
+    async fn strangers_get_the_signature_error_before_any_route_or_portlet_is_looked_up() {
+        let p = Producer::builder("test")
+            .consumer("ent-a", SECRET)
+            .unwrap()
+            .portlet(Arc::new(Echo(Descriptor::new("echo", "Écho"))))
+            .path_prefix("/remote")
+            .build()
+            .unwrap();
+        let body = serde_json::to_vec(&call()).unwrap();
+        let unsigned = |path: &str| {
+            Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .body(Bytes::from(body.clone()))
+                .unwrap()
+        };
+        let forged = |path: &str| {
+            let forger = SigningKey::new("ent-a", &SECRET.replace('0', "1")).unwrap();
+            let mut b = Request::builder().method(Method::POST).uri(path);
+            for (name, value) in forger.headers(&Method::POST, path, &body, Duration::from_secs(30))
+            {
+                b = b.header(name, value);
+            }
+            b.body(Bytes::from(body.clone())).unwrap()
+        };
+        let known = seen(&p.handle(unsigned("/remote/portlets/echo/markup")).await);
+        assert_eq!(known.0, StatusCode::UNAUTHORIZED);
+        for path in [
+            "/remote/portlets/nope/markup",
+            "/remote/portlets/nope/nothing",
+            "/elsewhere/portlets/echo/markup",
+            "/remote/%ff/x",
+        ] {
+            assert_eq!(seen(&p.handle(unsigned(path)).await), known, "{path}");
+        }
+        let known = seen(&p.handle(forged("/remote/portlets/echo/markup")).await);
+        assert_eq!(known.0, StatusCode::UNAUTHORIZED);
+        for path in [
+            "/remote/portlets/nope/markup",
+            "/elsewhere/portlets/echo/markup",
+        ] {
+            assert_eq!(seen(&p.handle(forged(path)).await), known, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_replay_cache_answers_503_with_retry_after() {
+        let p = Producer::builder("test")
+            .consumer("ent-a", SECRET)
+            .unwrap()
+            .portlet(Arc::new(Echo(Descriptor::new("echo", "Écho"))))
+            .replay_capacity(1)
+            .build()
+            .unwrap();
+        let r = json(&p, "ent-a", "/portlets/echo/markup", &call()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = json(&p, "ent-a", "/portlets/echo/markup", &call()).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let err: ErrorBody = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(err.error.code, ErrorCode::Unavailable);
+        let retry: u64 = r.headers()[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=32).contains(&retry), "{retry}");
+        // A stranger still gets the signature error, and takes no room.
+        let r = json(&p, "ent-z", "/portlets/echo/markup", &call()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
 
     #[test]

@@ -15,8 +15,12 @@ use cartable_socle::{Person, Profile};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-/// The protocol name and version, in the service description.
-pub const PROTOCOL: &str = "cartable-remote/1";
+/// The protocol name and version, in the service description and the first line of every
+/// string to sign.
+///
+/// Version 2 added the `cartable-nonce` header to the signed material and the producer's
+/// replay cache: a version 1 call (no nonce, `v1=` signature) is refused.
+pub const PROTOCOL: &str = "cartable-remote/2";
 
 /// The URL scheme of placeholders in remote markup (`cartable-remote:/action/…`).
 pub const URL_SCHEME: &str = "cartable-remote";
@@ -33,8 +37,11 @@ pub const CSRF_PLACEHOLDER: &str = "cartable-remote-csrf-placeholder";
 pub const HEADER_KEY_ID: &str = "cartable-key-id";
 /// Header: when the signature stops being valid, in seconds since the Unix epoch.
 pub const HEADER_EXPIRES: &str = "cartable-expires";
-/// Header: `v1=` and the lower-case hex HMAC-SHA256 of the string to sign.
+/// Header: `v2=` and the lower-case hex HMAC-SHA256 of the string to sign.
 pub const HEADER_SIGNATURE: &str = "cartable-signature";
+/// Header: 128 random bits, as 32 lower-case hex digits, fresh for every call and signed;
+/// the producer accepts each nonce of a key once.
+pub const HEADER_NONCE: &str = "cartable-nonce";
 /// Header of a resource answer: the status the portlet gave its resource.
 pub const HEADER_RESOURCE_STATUS: &str = "cartable-resource-status";
 /// Header of a resource answer: the download file name, percent-encoded.
