@@ -217,6 +217,25 @@ async fn two_processes_share_sessions_preferences_and_layouts() {
         r.status == 303 && r.location().starts_with("/login")
     })
     .await;
+
+    // An admin's password regeneration on A ends the user's sessions on B as well.
+    let mut teacher = Client::new(&b.base);
+    teacher.login("enseignant", "enseignant").await;
+    assert_eq!(
+        teacher.get("/page/accueil").await.status,
+        200,
+        "cached on B"
+    );
+    let mut admin = Client::new(&a.base);
+    admin.login("personnel", "personnel").await;
+    let r = admin
+        .post_csrf("/admin/password", &[("uid", "enseignant")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    eventually(&mut teacher, "/page/accueil", "the reset on B", |r| {
+        r.status == 303 && r.location().starts_with("/login")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,7 +292,18 @@ async fn a_node_whose_database_goes_away_answers_503_and_recovers() {
     // serves from its caches; anything that needs the database answers 503.
     let r = lea.get("/page/accueil").await;
     assert_eq!(r.status, 200, "served from the node's caches: {}", r.body);
-    let r = Client::new(&base).get("/login").await;
+    // A visitor still gets the login form (nothing is stored for her), but logging in
+    // needs the database.
+    let mut visitor = Client::new(&base);
+    let form = visitor.get("/login").await;
+    assert_eq!(form.status, 200, "the login form needs no database");
+    let token = extract_csrf(&form.body).unwrap();
+    let r = visitor
+        .post(
+            "/login",
+            &[("_csrf", &token), ("login", "lea"), ("password", "lea-pw")],
+        )
+        .await;
     assert_eq!(
         r.status, 503,
         "a new session needs the database: {}",

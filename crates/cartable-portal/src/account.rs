@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use cartable_socle::{
-    AccountStatus, AuthError, DelegationError, GroupError, Person, PersonQuery, Profile,
+    AccountStatus, AuthError, DelegationError, GroupError, Person, PersonQuery, Profile, Session,
     SocleError, format_generalized_time, parse_generalized_time,
 };
 use http::StatusCode;
@@ -13,7 +13,7 @@ use minijinja::Value;
 
 use crate::http::{Request, redirect};
 use crate::i18n::Lang;
-use crate::routes::{Caller, Fail, Handled, chrome, render_template};
+use crate::routes::{Caller, Fail, Handled, chrome, cookie_for, render_template, with_cookie};
 use crate::state::State;
 
 /// The account page, with an optional notice or error.
@@ -215,7 +215,20 @@ pub(crate) async fn change_password(
     }
     directory.set_password(&user.id, new).await?;
     tracing::info!(user = %user.id, "password changed");
-    Ok(redirect(&format!("{}/compte?done=password", state.base)))
+    // Whoever else holds one of her sessions (a lost phone, a stolen cookie) is out, on
+    // every node; she continues here under a fresh session id.
+    let uid = caller
+        .session
+        .as_ref()
+        .and_then(|s| s.user.clone())
+        .unwrap_or_else(|| user.id.clone());
+    state.sessions.delete_sessions_of(&uid).await?;
+    let session = Session::new(Some(uid), lang.tag(), state.session_ttl);
+    state.sessions.save_session(&session).await?;
+    Ok(with_cookie(
+        redirect(&format!("{}/compte?done=password", state.base)),
+        cookie_for(state, &session),
+    ))
 }
 
 /// `POST /compte/delegation`: `op=delegate` (to, profile, ends) or `op=revoke` (id).
@@ -389,7 +402,9 @@ pub(crate) async fn admin_reset_password(
         .directory
         .set_password(uid, &password)
         .await?;
-    tracing::info!(admin = %user.id, user = %uid, "password regenerated");
+    // Whoever knew the old password may hold a session: every one ends, on every node.
+    state.sessions.delete_sessions_of(uid).await?;
+    tracing::info!(admin = %user.id, user = %uid, "password regenerated; her sessions ended");
     crate::routes::admin_page(state, caller, user, req, Some((uid, &password))).await
 }
 

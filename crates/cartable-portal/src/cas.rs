@@ -213,7 +213,7 @@ pub(crate) async fn validate(state: &Arc<State>, req: &Request) -> Handled {
 
 /// `GET /cas/logout[?service=]`: end the session, then the services' sessions.
 pub(crate) async fn logout(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
-    if let Some(session) = &caller.session {
+    if let Some(session) = caller.session.as_ref().filter(|_| !caller.visitor) {
         end_session(state, session).await?;
     }
     let target = match state.cas.registry.matching(query(req, "service")) {

@@ -102,21 +102,63 @@ impl Default for QuarantineConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThrottleConfig {
-    /// Failed logins allowed per account within the window.
+    /// Failed logins on one account from one address before each attempt waits.
     pub max_failures: u32,
-    /// Failed logins allowed per client address within the window (higher: a whole
-    /// school may share one address behind its NAT).
+    /// Failed logins from one address (all accounts) before each attempt waits (higher:
+    /// a whole school may share one address behind its NAT).
     pub max_failures_per_address: u32,
-    /// The window in which failures count, in seconds.
+    /// Failed logins on one account from anywhere before each attempt waits (much
+    /// higher: only a guesser spread over many addresses reaches it).
+    pub max_failures_per_account: u32,
+    /// How long a count is kept after its last failure, in seconds.
     pub window_seconds: u64,
+    /// The longest wait: delays double from 1 s up to this, in seconds.
+    pub max_delay_seconds: u64,
 }
 
 impl Default for ThrottleConfig {
     fn default() -> Self {
         ThrottleConfig {
             max_failures: 5,
-            max_failures_per_address: 50,
-            window_seconds: 300,
+            max_failures_per_address: 100,
+            max_failures_per_account: 100,
+            window_seconds: 900,
+            max_delay_seconds: 300,
+        }
+    }
+}
+
+/// Connection deadlines and the connection cap (`[server]`): what keeps slow, idle or
+/// too many clients from holding the node's connections and file descriptors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// A new connection must send a whole request head within this time of being
+    /// accepted (sending nothing, half a head or a byte now and then does not extend it),
+    /// and so must a kept-alive connection from the first byte of its next request.
+    pub header_read_timeout_ms: u64,
+    /// A kept-alive connection with no request in progress is closed after this time. A
+    /// request is in progress until its response is written, so a long streamed page is
+    /// never idle. Keep it longer than the upstream keep-alive of a reverse proxy in
+    /// front (nginx, HAProxy: 60 s), so that the proxy closes first.
+    pub idle_timeout_ms: u64,
+    /// A request body must arrive whole within this time of its head, else 408 and the
+    /// connection closes (the size cap, 1 MiB, does not bound the time).
+    pub body_read_timeout_ms: u64,
+    /// Open connections per node; a new one past the cap gets `503` with `Retry-After`
+    /// and is closed. Past three quarters of it, idle connections are kept at most
+    /// `header_read_timeout_ms`. Keep it under the process's file-descriptor limit
+    /// (`ulimit -n`) less what the database pool and outbound fetches use.
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 75_000,
+            body_read_timeout_ms: 60_000,
+            max_connections: 4096,
         }
     }
 }
@@ -171,6 +213,9 @@ pub struct Config {
     /// Login throttling.
     #[serde(default)]
     pub throttle: ThrottleConfig,
+    /// Connection deadlines and cap.
+    #[serde(default)]
+    pub server: ServerConfig,
     /// Per-portlet établissement settings, by portlet id.
     #[serde(default)]
     pub portlets: BTreeMap<String, PortletSettings>,
@@ -477,6 +522,23 @@ impl Config {
                 self.deadline_ms
             )));
         }
+        let server = &self.server;
+        for (key, ms) in [
+            ("header_read_timeout_ms", server.header_read_timeout_ms),
+            ("idle_timeout_ms", server.idle_timeout_ms),
+            ("body_read_timeout_ms", server.body_read_timeout_ms),
+        ] {
+            if ms == 0 || ms > 3_600_000 {
+                return Err(ConfigError::Invalid(format!(
+                    "[server] {key} = {ms} must be between 1 and 3600000"
+                )));
+            }
+        }
+        if server.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "[server] max_connections must be at least 1".into(),
+            ));
+        }
         if !self.base_path.is_empty()
             && (!self.base_path.starts_with('/') || self.base_path.contains(['?', '#', ' ']))
         {
@@ -573,6 +635,35 @@ mod tests {
         assert_eq!((prefs["a"].value(), prefs["b"].value()), ("1", "3"));
         std::fs::write(dir.path().join("loop.toml"), "extends = \"loop.toml\"\n").unwrap();
         assert!(Config::load(&dir.path().join("loop.toml")).is_err());
+    }
+
+    #[test]
+    fn server_section_defaults_and_bounds() {
+        let c = Config::default();
+        assert_eq!(c.server.header_read_timeout_ms, 10_000);
+        assert_eq!(c.server.idle_timeout_ms, 75_000);
+        assert_eq!(c.server.body_read_timeout_ms, 60_000);
+        assert_eq!(c.server.max_connections, 4096);
+        let c = Config::from_toml(
+            "[server]\nheader_read_timeout_ms = 1000\nmax_connections = 8\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(c.server.header_read_timeout_ms, 1000);
+        assert_eq!(c.server.idle_timeout_ms, 75_000);
+        assert_eq!(c.server.max_connections, 8);
+        for bad in [
+            "[server]\nidle_timeout_ms = 0",
+            "[server]\nbody_read_timeout_ms = 3600001",
+            "[server]\nmax_connections = 0",
+            "[server]\nheader_timeout_ms = 5",
+        ] {
+            let e = Config::from_toml(bad, Path::new(".")).unwrap_err();
+            assert!(
+                e.to_string().contains("server") || e.to_string().contains("_ms"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -72,6 +72,11 @@ pub struct Request {
     /// The `Host` header, when it is a plausible host name (to build absolute URLs when
     /// no public URL is configured).
     pub host: Option<String>,
+    /// The `Origin` header, if any.
+    pub origin: Option<String>,
+    /// The `Sec-Fetch-Site` header, if any (`cross-site`, `same-site`, `same-origin`,
+    /// `none`).
+    pub fetch_site: Option<String>,
 }
 
 /// Why a request could not be read.
@@ -158,6 +163,15 @@ impl Request {
                         .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
             })
             .map(str::to_string);
+        let text = |name: header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let origin = text(header::ORIGIN);
+        let fetch_site = text(header::HeaderName::from_static("sec-fetch-site"));
         Ok(Request {
             method: parts.method,
             segments,
@@ -172,6 +186,8 @@ impl Request {
             csrf_header,
             peer,
             host,
+            origin,
+            fetch_site,
         })
     }
 
@@ -201,7 +217,7 @@ fn parse_params(query: &str) -> Params {
     parse_params_bytes(query.as_bytes())
 }
 
-fn parse_params_bytes(bytes: &[u8]) -> Params {
+pub fn parse_params_bytes(bytes: &[u8]) -> Params {
     let mut out = Params::new();
     for (k, v) in form_urlencoded::parse(bytes) {
         out.entry(k.into_owned()).or_insert_with(|| v.into_owned());

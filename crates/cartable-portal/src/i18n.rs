@@ -70,8 +70,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "throttled",
-        "Trop de tentatives de connexion. Réessayez dans quelques minutes.",
-        "Too many login attempts. Try again in a few minutes.",
+        "Trop de tentatives de connexion pour ce compte. Patientez un moment avant de réessayer.",
+        "Too many login attempts for this account. Wait a moment before trying again.",
     ),
     (
         "directory_down",

@@ -24,6 +24,7 @@ mod aggregate;
 mod cache;
 pub(crate) mod cas;
 pub mod config;
+mod conn;
 mod health;
 mod http;
 mod i18n;
@@ -34,6 +35,13 @@ mod routes;
 pub mod security;
 mod state;
 mod theme;
+mod visitor;
+
+/// Entry points for the fuzz targets (`fuzz/`): not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::http::{MAX_BODY, ReadError, Request, SESSION_COOKIE, parse_params_bytes};
+}
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -90,14 +98,17 @@ impl Portal {
         B: hyper::body::Body<Data = bytes::Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
-        serve_one(&self.state, req, SocketAddr::new(peer, 0)).await
+        let body_deadline = Duration::from_millis(self.state.config.server.body_read_timeout_ms);
+        serve_one(&self.state, req, SocketAddr::new(peer, 0), body_deadline).await
     }
 
     /// Serve on a listener you bound (tests bind `127.0.0.1:0`).
+    ///
+    /// Connections are held to the deadlines and the cap of `[server]` (see `conn.rs`).
     pub fn serve(self, listener: TcpListener) -> std::io::Result<RunningPortal> {
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = watch::channel(false);
-        let state = self.state;
+        let server = conn::Server::new(self.state);
         let task = tokio::spawn(async move {
             let graceful = hyper_util::server::graceful::GracefulShutdown::new();
             let builder = auto::Builder::new(TokioExecutor::new());
@@ -112,13 +123,23 @@ impl Portal {
                                 continue;
                             }
                         };
+                        let Some(conn) = server.admit(peer) else {
+                            server.refuse(stream);
+                            continue;
+                        };
                         let _ = stream.set_nodelay(true);
-                        let state = state.clone();
+                        let io = TokioIo::new(conn::Guarded::new(stream, conn.clone()));
                         let service = service_fn(move |req| {
-                            let state = state.clone();
-                            async move { Ok::<_, Infallible>(serve_one(&state, req, peer).await) }
+                            // In progress from here until its response body is written.
+                            let busy = conn.begin();
+                            async move {
+                                let c = busy.conn();
+                                let response =
+                                    serve_one(&c.server.state, req, c.peer, c.server.limits.body).await;
+                                Ok::<_, Infallible>(busy.respond(response))
+                            }
                         });
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        let conn = builder.serve_connection_with_upgrades(io, service);
                         let conn = graceful.watch(conn.into_owned());
                         tokio::spawn(async move {
                             if let Err(e) = conn.await {
@@ -140,12 +161,37 @@ async fn serve_one<B>(
     state: &Arc<State>,
     req: hyper::Request<B>,
     peer: SocketAddr,
+    body_deadline: Duration,
 ) -> hyper::Response<http::Body>
 where
     B: hyper::body::Body<Data = bytes::Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let mut response = match Request::read(req, &state.base, peer.ip()).await {
+    // A body still to come must arrive within `body_deadline` (the size cap does not
+    // bound the time). No timer for requests without one (the timer is only registered
+    // if the body is not there on the first poll).
+    let has_body = !(req.method() == hyper::Method::GET
+        || req.method() == hyper::Method::HEAD
+        || req.body().is_end_stream());
+    let reading = Request::read(req, &state.base, peer.ip());
+    let read = if has_body {
+        match tokio::time::timeout(body_deadline, reading).await {
+            Ok(read) => read,
+            Err(_) => {
+                let mut response =
+                    http::text(hyper::StatusCode::REQUEST_TIMEOUT, "Request body too slow");
+                response.headers_mut().insert(
+                    hyper::header::CONNECTION,
+                    hyper::header::HeaderValue::from_static("close"),
+                );
+                security::add_security_headers(response.headers_mut());
+                return response;
+            }
+        }
+    } else {
+        reading.await
+    };
+    let mut response = match read {
         Ok(req) => routes::handle(state, req).await,
         Err(http::ReadError::TooLarge) => http::text(
             hyper::StatusCode::PAYLOAD_TOO_LARGE,

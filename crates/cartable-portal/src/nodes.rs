@@ -242,6 +242,11 @@ impl SessionStore for NodeSessions {
         .await;
         Ok(())
     }
+
+    async fn purge_expired_sessions(&self) -> Result<u64, SocleError> {
+        // Cached copies check their own expiry on every read: nothing to tell.
+        self.store.purge_expired_sessions().await
+    }
 }
 
 /// Listen to the bus for as long as the portal lives.

@@ -40,7 +40,10 @@ const MAX_EVENT_DEPTH: usize = 3;
 
 /// Everything known about the caller once the session is loaded.
 pub(crate) struct Caller {
+    /// The stored session, or an anonymous visit read from its signed cookie.
     pub session: Option<Session>,
+    /// Whether `session` is an anonymous visit ([`crate::visitor`]): nothing stored.
+    pub visitor: bool,
     pub user: Option<Arc<Person>>,
     pub lang: Lang,
 }
@@ -73,7 +76,17 @@ pub(crate) fn sv<T: serde::Serialize>(x: T) -> Value {
 }
 
 /// Handle one request (the security headers are added by the caller).
-pub(crate) async fn handle(state: &Arc<State>, req: Request) -> Response<Body> {
+pub(crate) async fn handle(state: &Arc<State>, mut req: Request) -> Response<Body> {
+    // HEAD is answered as GET (wherever GET is allowed); the server sends headers only.
+    if req.method == Method::HEAD {
+        req.method = Method::GET;
+    }
+    let route = req.route();
+    if let Some(allow) = allowed_methods(&route)
+        && !accepts(allow, &req.method)
+    {
+        return method_not_allowed(allow);
+    }
     let caller = match load_caller(state, &req).await {
         Ok(c) => c,
         Err(e) => {
@@ -82,31 +95,76 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request) -> Response<Body> {
         }
     };
     if req.method == Method::POST && !crate::cas::is_back_channel(state, &req) {
+        if crate::security::is_cross_site(
+            req.fetch_site.as_deref(),
+            req.origin.as_deref(),
+            req.host.as_deref(),
+            state.config.auth.public_url.as_ref(),
+        ) {
+            tracing::info!(path = %req.raw_path, origin = ?req.origin, "POST refused: sent from another site");
+            return error_page(state, &caller, Fail::Forbidden);
+        }
         let expected = caller.session.as_ref().map_or("", |s| s.csrf.as_str());
         if !csrf_matches(expected, req.csrf()) {
             tracing::info!(path = %req.raw_path, "POST refused: missing or wrong CSRF token");
             return error_page(state, &caller, Fail::Forbidden);
         }
     }
-    let result = route(state, &caller, &req).await;
+    let result = dispatch(state, &caller, &req, &route).await;
     match result {
         Ok(r) => r,
         Err(f) => error_page(state, &caller, f),
     }
 }
 
+/// The methods a portal path answers, as the `Allow` header lists them (`HEAD` wherever
+/// `GET` is), or `None` for a path the portal does not have (404).
+fn allowed_methods(route: &[&str]) -> Option<&'static str> {
+    const GET: &str = "GET, HEAD";
+    const POST: &str = "POST";
+    const BOTH: &str = "GET, HEAD, POST";
+    Some(match route {
+        [] | ["theme", _] | ["lang", _] | ["page", _] | ["page", _, _] | ["layout", _] => GET,
+        ["compte"] | ["admin"] => GET,
+        ["cas", "login" | "serviceValidate" | "logout"] | ["cas", "p3", "serviceValidate"] => GET,
+        ["login"] | ["login", "cas"] | ["resource", _, _, _] => BOTH,
+        ["logout"] | ["action", _, _] | ["prefs", _, _] | ["layout"] => POST,
+        ["compte", "password" | "delegation" | "groups"] => POST,
+        ["admin", "purge" | "password" | "maintenance"] => POST,
+        _ => return None,
+    })
+}
+
+/// Whether `allow` (from [`allowed_methods`]) lists `method`.
+fn accepts(allow: &str, method: &Method) -> bool {
+    allow.split(", ").any(|m| m == method.as_str())
+}
+
+/// `405 Method Not Allowed` with the methods the path does answer.
+fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut r = crate::http::text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
 fn anonymous() -> Caller {
     Caller {
         session: None,
+        visitor: false,
         user: None,
         lang: Lang::Fr,
     }
 }
 
 async fn load_caller(state: &State, req: &Request) -> Result<Caller, SocleError> {
-    let session = match req.session_cookie.as_deref().and_then(SessionId::parse) {
-        Some(id) => state.sessions.session(&id).await?,
-        None => None,
+    let cookie = req.session_cookie.as_deref();
+    let (session, visitor) = match cookie.and_then(SessionId::parse) {
+        Some(id) => (state.sessions.session(&id).await?, false),
+        None => match cookie.and_then(|c| state.visitors.read(c)) {
+            Some(visit) => (Some(visit), true),
+            None => (None, false),
+        },
     };
     let user = match session.as_ref().and_then(|s| s.user.as_deref()) {
         Some(uid) => state.effective_person(uid).await?,
@@ -117,15 +175,15 @@ async fn load_caller(state: &State, req: &Request) -> Result<Caller, SocleError>
         .map_or(Lang::Fr, |s| Lang::from_tag(&s.locale));
     Ok(Caller {
         session,
+        visitor,
         user,
         lang,
     })
 }
 
-async fn route(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
-    let route = req.route();
+async fn dispatch(state: &Arc<State>, caller: &Caller, req: &Request, route: &[&str]) -> Handled {
     let m = &req.method;
-    match (m, route.as_slice()) {
+    match (m, route) {
         (&Method::GET, ["theme", file]) => static_file(state, file),
         (&Method::GET, ["login"]) => login_form(state, caller, req).await,
         (&Method::POST, ["login"]) => login(state, caller, req).await,
@@ -147,7 +205,7 @@ async fn route(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
                 }
                 return Err(Fail::Forbidden);
             };
-            route_user(state, caller, &user, req, &route).await
+            route_user(state, caller, &user, req, route).await
         }
     }
 }
@@ -346,12 +404,12 @@ fn static_file(state: &State, file: &str) -> Handled {
 // ---------------------------------------------------------------------------------------
 // Authentication and language.
 
-fn with_cookie(mut r: Response<Body>, value: HeaderValue) -> Response<Body> {
+pub(crate) fn with_cookie(mut r: Response<Body>, value: HeaderValue) -> Response<Body> {
     r.headers_mut().append(header::SET_COOKIE, value);
     r
 }
 
-fn cookie_for(state: &State, session: &Session) -> HeaderValue {
+pub(crate) fn cookie_for(state: &State, session: &Session) -> HeaderValue {
     session_cookie(
         session.id.as_str(),
         &state.base,
@@ -377,26 +435,37 @@ async fn login_form(state: &Arc<State>, caller: &Caller, req: &Request) -> Handl
         let next = next_target(state, req.query.get("next").map(String::as_str), &home);
         return crate::cas::client_redirect(state, req, next);
     }
+    // An anonymous visitor's CSRF token travels in a signed cookie: nothing is stored.
     let (session, fresh) = match &caller.session {
-        Some(s) => (s.clone(), false),
+        Some(s) => (s.clone(), None),
         None => {
-            let s = Session::new(None, caller.lang.tag(), state.session_ttl);
-            state.sessions.save_session(&s).await?;
-            (s, true)
+            let (visit, cookie) = state.visitors.issue(caller.lang.tag(), state.session_ttl);
+            (visit, Some(cookie))
         }
     };
+    let visitor = fresh.is_some() || caller.visitor;
     let caller = Caller {
-        session: Some(session.clone()),
+        session: Some(session),
+        visitor,
         user: None,
         lang: caller.lang,
     };
     let next = next_target(state, req.query.get("next").map(String::as_str), &home);
     let r = login_page(state, &caller, StatusCode::OK, None, "", next)?;
-    Ok(if fresh {
-        with_cookie(r, cookie_for(state, &session))
-    } else {
-        r
+    Ok(match fresh {
+        Some(cookie) => with_cookie(r, raw_cookie(state, &cookie)),
+        None => r,
     })
+}
+
+/// The session cookie carrying an anonymous visit.
+fn raw_cookie(state: &State, value: &str) -> HeaderValue {
+    session_cookie(
+        value,
+        &state.base,
+        state.config.secure_cookies,
+        state.session_ttl.as_secs(),
+    )
 }
 
 fn login_page(
@@ -435,15 +504,20 @@ async fn login(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
             &next,
         );
     }
-    if state.throttle.blocked(login, req.peer).is_some() {
-        return login_page(
+    if let Some(wait) = state.throttle.blocked(login, req.peer) {
+        let mut r = login_page(
             state,
             caller,
             StatusCode::TOO_MANY_REQUESTS,
             Some(lang.t("throttled")),
             login,
             &next,
+        )?;
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(wait.as_secs().max(1)),
         );
+        return Ok(r);
     }
     match state.services.directory.authenticate(login, password).await {
         Ok(person)
@@ -460,7 +534,7 @@ async fn login(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
             )
         }
         Ok(person) => {
-            state.throttle.success(login);
+            state.throttle.success(login, req.peer);
             Ok(open_session(state, caller, person, &next).await?.0)
         }
         Err(AuthError::InvalidCredentials) => {
@@ -503,8 +577,9 @@ pub(crate) async fn open_session(
     person: Person,
     next: &str,
 ) -> Result<(Response<Body>, SessionId), Fail> {
-    // Rotate: the anonymous session (and any id an attacker planted) dies here.
-    if let Some(old) = &caller.session {
+    // Rotate: the session (and any id an attacker planted) dies here; an anonymous
+    // visit was never stored, its cookie is replaced.
+    if let Some(old) = caller.session.as_ref().filter(|_| !caller.visitor) {
         state.sessions.delete_session(&old.id).await?;
     }
     let session = Session::new(
@@ -530,7 +605,7 @@ pub(crate) fn without_session(state: &State, response: Response<Body>) -> Respon
 }
 
 async fn logout(state: &Arc<State>, caller: &Caller, req: &Request) -> Handled {
-    if let Some(s) = &caller.session {
+    if let Some(s) = caller.session.as_ref().filter(|_| !caller.visitor) {
         crate::cas::end_session(state, s).await?;
     }
     let target = crate::cas::client_logout_target(state, req)
@@ -547,16 +622,20 @@ async fn set_lang(state: &Arc<State>, caller: &Caller, req: &Request, tag: &str)
     let home = format!("{}/", state.base);
     let next = next_target(state, req.query.get("next").map(String::as_str), &home);
     match &caller.session {
-        Some(s) => {
+        Some(s) if !caller.visitor => {
             let mut s = s.clone();
             s.locale = lang.tag().to_string();
             state.sessions.save_session(&s).await?;
             Ok(redirect(next))
         }
+        // An anonymous visitor's language travels in her signed cookie.
+        Some(visit) => {
+            let (_, cookie) = state.visitors.relocalize(visit, lang.tag());
+            Ok(with_cookie(redirect(next), raw_cookie(state, &cookie)))
+        }
         None => {
-            let s = Session::new(None, lang.tag(), state.session_ttl);
-            state.sessions.save_session(&s).await?;
-            Ok(with_cookie(redirect(next), cookie_for(state, &s)))
+            let (_, cookie) = state.visitors.issue(lang.tag(), state.session_ttl);
+            Ok(with_cookie(redirect(next), raw_cookie(state, &cookie)))
         }
     }
 }

@@ -48,94 +48,236 @@ pub fn safe_redirect<'a>(target: &'a str, base: &str, fallback: &'a str) -> &'a 
         && !target.chars().any(|c| c.is_control())
         && target.starts_with(base)
         && target[base.len()..].starts_with('/')
-        && !target[base.len()..].starts_with("//");
+        && !target[base.len()..].starts_with("//")
+        && !has_dot_segment(target);
     if ok { target } else { fallback }
 }
 
-/// Counts failed logins per account and per client address in a sliding window.
+/// Whether a path has a `.` or `..` segment, percent-encoded or not: browsers resolve
+/// them, so `/ent/../x` would leave the base path. Trailing spaces do not count: URL
+/// parsers strip them (`/ent/.. ` is `/ent/..`).
+fn has_dot_segment(target: &str) -> bool {
+    let path = target
+        .trim_end_matches(' ')
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default();
+    path.split('/').any(|segment| {
+        let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+        segment == "." || segment == ".."
+    })
+}
+
+/// Whether a request that changes state comes from another site, by what the browser
+/// says of it: `Sec-Fetch-Site: cross-site`, or an `Origin` (including `null`) that is
+/// neither the portal's public URL nor the host the request was sent to. A request with
+/// neither header (an older browser, a command-line client) is not judged here: its CSRF
+/// token still guards it. This is a second wall, in front of the token.
+pub fn is_cross_site(
+    fetch_site: Option<&str>,
+    origin: Option<&str>,
+    host: Option<&str>,
+    public_url: Option<&url::Url>,
+) -> bool {
+    if fetch_site.is_some_and(|s| s.trim().eq_ignore_ascii_case("cross-site")) {
+        return true;
+    }
+    let Some(origin) = origin.map(str::trim) else {
+        return false;
+    };
+    let Ok(origin) = url::Url::parse(origin) else {
+        // `null` (a sandboxed frame, a data: page) and anything unreadable.
+        return true;
+    };
+    if public_url.is_some_and(|p| p.origin() == origin.origin()) {
+        return false;
+    }
+    // The Host header is the browser's own in a cross-site attack, so comparing with it
+    // is sound; the scheme is not compared (TLS may end at a proxy in front).
+    let Some(host) = host else { return true };
+    let Ok(sent_to) = url::Url::parse(&format!("{}://{host}", origin.scheme())) else {
+        return true;
+    };
+    !(origin.host() == sent_to.host()
+        && origin.port_or_known_default() == sent_to.port_or_known_default())
+}
+
+/// Slows password guessing without letting an attacker lock a user out.
+///
+/// Failed logins are counted three ways, each against a bar of its own:
+/// - per account **and** address pair (`max_failures`, 5 by default): a guesser is slowed
+///   on the account he attacks, from where he attacks it, while the real user, from her
+///   own address, logs in as usual;
+/// - per address (`max_failures_per_address`, 100: a whole school may share one address
+///   behind its NAT), IPv6 addresses counted by their /64 network (one host holds one);
+/// - per account from anywhere (`max_failures_per_account`, 100: only a guesser spread
+///   over many addresses reaches it).
+///
+/// Past a bar, each attempt waits a delay that doubles with each further failure (1 s,
+/// 2 s, 4 s…, at most `max_delay_seconds`); nothing locks for good. A count is forgotten
+/// `window_seconds` after its last failure; a successful login clears its pair.
 #[derive(Debug)]
 pub struct Throttle {
-    per_account: u32,
+    per_pair: u32,
     per_address: u32,
+    per_account: u32,
     window: Duration,
-    failures: Mutex<HashMap<ThrottleKey, Vec<Instant>>>,
+    max_delay: Duration,
+    failures: Mutex<HashMap<ThrottleKey, Failures>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum ThrottleKey {
-    Account(String),
+    Pair(String, IpAddr),
     Address(IpAddr),
+    Account(String),
 }
 
+/// Failures of one key and when the last one happened.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+/// Entries kept before the expired ones are swept (about 100 bytes each).
+const SWEEP_ABOVE: usize = 100_000;
+
 impl Throttle {
-    /// At most `per_account` failures per account and `per_address` per client address
-    /// within `window`.
-    pub fn new(per_account: u32, per_address: u32, window: Duration) -> Self {
+    /// A throttle with these bars and delays.
+    pub fn new(config: &crate::config::ThrottleConfig) -> Self {
         Throttle {
-            per_account: per_account.max(1),
-            per_address: per_address.max(1),
-            window,
+            per_pair: config.max_failures.max(1),
+            per_address: config.max_failures_per_address.max(1),
+            per_account: config.max_failures_per_account.max(1),
+            window: Duration::from_secs(config.window_seconds.max(1)),
+            max_delay: Duration::from_secs(config.max_delay_seconds.max(1)),
             failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// If the account or address is blocked, how long until the next attempt may pass.
-    pub fn blocked(&self, account: &str, address: IpAddr) -> Option<Duration> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    fn keys(account: &str, address: IpAddr) -> [ThrottleKey; 3] {
+        let account = account.to_lowercase();
+        let address = network(address);
         [
-            ThrottleKey::Account(account.to_lowercase()),
+            ThrottleKey::Pair(account.clone(), address),
             ThrottleKey::Address(address),
+            ThrottleKey::Account(account),
         ]
-        .into_iter()
-        .filter_map(|key| {
-            let list = map.get_mut(&key)?;
-            list.retain(|t| now.duration_since(*t) < self.window);
-            let max = match key {
-                ThrottleKey::Account(_) => self.per_account,
-                ThrottleKey::Address(_) => self.per_address,
-            };
-            (list.len() as u32 >= max)
-                .then(|| self.window.saturating_sub(now.duration_since(list[0])))
-        })
-        .max()
+    }
+
+    fn bar(&self, key: &ThrottleKey) -> u32 {
+        match key {
+            ThrottleKey::Pair(..) => self.per_pair,
+            ThrottleKey::Address(_) => self.per_address,
+            ThrottleKey::Account(_) => self.per_account,
+        }
+    }
+
+    /// How long `count` failures against `bar` make the next attempt wait.
+    fn delay(&self, count: u32, bar: u32) -> Duration {
+        match count.checked_sub(bar) {
+            None => Duration::ZERO,
+            Some(over) => Duration::from_secs(1u64 << over.min(30)).min(self.max_delay),
+        }
+    }
+
+    /// If an attempt on `account` from `address` must wait, for how long.
+    pub fn blocked(&self, account: &str, address: IpAddr) -> Option<Duration> {
+        self.blocked_at(account, address, Instant::now())
+    }
+
+    fn blocked_at(&self, account: &str, address: IpAddr, now: Instant) -> Option<Duration> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        Self::keys(account, address)
+            .iter()
+            .filter_map(|key| {
+                let f = map.get(key)?;
+                let since = now.saturating_duration_since(f.last);
+                if since >= self.window {
+                    return None;
+                }
+                let wait = self.delay(f.count, self.bar(key)).checked_sub(since)?;
+                (!wait.is_zero()).then_some(wait)
+            })
+            .max()
     }
 
     /// Record a failed attempt.
     pub fn failure(&self, account: &str, address: IpAddr) {
-        let now = Instant::now();
+        self.failure_at(account, address, Instant::now());
+    }
+
+    fn failure_at(&self, account: &str, address: IpAddr, now: Instant) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            // Bound memory under a credential-stuffing storm: forget stale entries.
-            map.retain(|_, v| {
-                v.last()
-                    .is_some_and(|t| now.duration_since(*t) < self.window)
-            });
+        if map.len() > SWEEP_ABOVE {
+            // Bound memory under a credential-stuffing storm: forget expired counts.
+            map.retain(|_, f| now.saturating_duration_since(f.last) < self.window);
         }
-        for key in [
-            ThrottleKey::Account(account.to_lowercase()),
-            ThrottleKey::Address(address),
-        ] {
-            let list = map.entry(key).or_default();
-            list.push(now);
-            let keep = self.per_account.max(self.per_address) as usize;
-            if list.len() > keep {
-                let drop = list.len() - keep;
-                list.drain(..drop);
+        for key in Self::keys(account, address) {
+            let f = map.entry(key).or_insert(Failures {
+                count: 0,
+                last: now,
+            });
+            if now.saturating_duration_since(f.last) >= self.window {
+                f.count = 0;
             }
+            f.count = f.count.saturating_add(1);
+            f.last = now;
         }
     }
 
-    /// A successful login clears the account's count (not the address's).
-    pub fn success(&self, account: &str) {
+    /// A successful login clears the count of its account and address pair (not the
+    /// address's nor the account's: they still count a guesser's other attempts).
+    pub fn success(&self, account: &str, address: IpAddr) {
+        let [pair, ..] = Self::keys(account, address);
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&ThrottleKey::Account(account.to_lowercase()));
+        map.remove(&pair);
+    }
+}
+
+/// The address as counted: IPv4 as it is, IPv6 by its /64 network.
+fn network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `portal_form` fuzz target: `/ent/../x` (and `/ent/.. `, whose trailing
+    /// space URL parsers strip) passed the check and the browser resolved it to `/x`,
+    /// outside the portal's base path.
+    #[test]
+    fn redirects_with_dot_segments_are_refused() {
+        let f = "/ent/";
+        for target in [
+            "/ent/../admin",
+            "/ent/..",
+            "/ent/./x",
+            "/ent/%2e%2E/x",
+            "/ent/.%2e/x",
+            "/ent/x/%2E?y",
+            "/ent/.. ",
+            "/ent/%2e.  ",
+        ] {
+            assert_eq!(safe_redirect(target, "/ent", f), f, "{target}");
+        }
+        assert_eq!(
+            safe_redirect("/ent/a..b/.x?p=..", "/ent", f),
+            "/ent/a..b/.x?p=.."
+        );
+        assert_eq!(safe_redirect("/../x", "", "/"), "/");
+    }
 
     #[test]
     fn redirects_stay_on_the_portal() {
@@ -151,6 +293,44 @@ mod tests {
     }
 
     #[test]
+    fn cross_site_requests_are_told_from_same_origin_ones() {
+        let host = Some("ent.lycee.fr");
+        let public = url::Url::parse("https://ent.ac-exemple.fr/lycee/").unwrap();
+        let cross = |site, origin, host| is_cross_site(site, origin, host, Some(&public));
+        assert!(cross(Some("cross-site"), None, host));
+        assert!(cross(
+            Some("Cross-Site"),
+            Some("https://ent.lycee.fr"),
+            host
+        ));
+        assert!(cross(None, Some("https://evil.example"), host));
+        assert!(cross(None, Some("null"), host));
+        assert!(cross(None, Some("https://ent.lycee.fr:8443"), host));
+        assert!(cross(None, Some("https://sub.ent.lycee.fr"), host));
+        assert!(cross(None, Some("https://ent.lycee.fr"), None));
+        assert!(!cross(None, None, host));
+        assert!(!cross(Some("same-origin"), None, host));
+        assert!(!cross(Some("none"), None, host));
+        assert!(!cross(None, Some("https://ent.lycee.fr"), host));
+        assert!(!cross(None, Some("http://ent.lycee.fr:80"), host));
+        assert!(!cross(
+            None,
+            Some("http://127.0.0.1:8080"),
+            Some("127.0.0.1:8080")
+        ));
+        assert!(cross(
+            None,
+            Some("http://127.0.0.1:8081"),
+            Some("127.0.0.1:8080")
+        ));
+        assert!(!cross(
+            None,
+            Some("https://ent.ac-exemple.fr"),
+            Some("10.0.0.5:8080")
+        ));
+    }
+
+    #[test]
     fn csrf_comparison() {
         assert!(csrf_matches("abc", Some("abc")));
         assert!(!csrf_matches("abc", Some("abd")));
@@ -158,33 +338,88 @@ mod tests {
         assert!(!csrf_matches("", Some("")));
     }
 
-    #[test]
-    fn throttle_blocks_per_account_and_per_address() {
-        let t = Throttle::new(2, 2, Duration::from_secs(60));
-        let a: IpAddr = "127.0.0.1".parse().unwrap();
-        let b: IpAddr = "127.0.0.2".parse().unwrap();
-        t.failure("lea", a);
-        assert!(t.blocked("lea", b).is_none());
-        t.failure("LEA", b);
-        assert!(t.blocked("lea", "127.0.0.3".parse().unwrap()).is_some());
-        t.failure("tom", a);
-        assert!(
-            t.blocked("someone", a).is_some(),
-            "address a has 2 failures"
-        );
-        t.success("lea");
-        assert!(t.blocked("lea", "127.0.0.9".parse().unwrap()).is_none());
+    fn throttle(pair: u32, address: u32, account: u32) -> Throttle {
+        Throttle::new(&crate::config::ThrottleConfig {
+            max_failures: pair,
+            max_failures_per_address: address,
+            max_failures_per_account: account,
+            window_seconds: 900,
+            max_delay_seconds: 300,
+        })
     }
 
     #[test]
-    fn one_shared_address_does_not_lock_a_school_out_early() {
-        let t = Throttle::new(2, 10, Duration::from_secs(60));
-        let nat: IpAddr = "10.0.0.1".parse().unwrap();
-        for i in 0..9 {
-            t.failure(&format!("pupil{i}"), nat);
+    fn a_guesser_waits_longer_and_longer_on_his_pair_only() {
+        let t = throttle(3, 100, 100);
+        let attacker: IpAddr = "203.0.113.66".parse().unwrap();
+        let home: IpAddr = "198.51.100.7".parse().unwrap();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(t.blocked_at("lea", attacker, t0), None);
+            t.failure_at("LEA", attacker, t0);
         }
-        assert!(t.blocked("another", nat).is_none());
-        t.failure("pupil9", nat);
-        assert!(t.blocked("another", nat).is_some());
+        let s = Duration::from_secs;
+        assert_eq!(t.blocked_at("lea", attacker, t0), Some(s(1)));
+        assert_eq!(t.blocked_at("lea", attacker, t0 + s(1)), None);
+        t.failure_at("lea", attacker, t0 + s(1));
+        assert_eq!(t.blocked_at("lea", attacker, t0 + s(1)), Some(s(2)));
+        t.failure_at("lea", attacker, t0 + s(3));
+        assert_eq!(t.blocked_at("lea", attacker, t0 + s(3)), Some(s(4)));
+        // Léa from home, and another account from the attacker's address, pass.
+        assert_eq!(t.blocked_at("lea", home, t0 + s(3)), None);
+        assert_eq!(t.blocked_at("paul", attacker, t0 + s(3)), None);
+        // The delay never exceeds the cap, and nothing lasts past the window.
+        for i in 0..40 {
+            t.failure_at("lea", attacker, t0 + s(4 + i));
+        }
+        assert_eq!(t.blocked_at("lea", attacker, t0 + s(43)), Some(s(300)));
+        assert_eq!(t.blocked_at("lea", attacker, t0 + s(43 + 900)), None);
+        // A success clears the pair.
+        t.failure_at("paul", home, t0);
+        t.success("paul", home);
+        assert_eq!(t.map_len_of("paul", home), 0);
+    }
+
+    #[test]
+    fn the_address_and_account_bars_catch_spread_guessing() {
+        let t = throttle(3, 10, 6);
+        let nat: IpAddr = "10.0.0.1".parse().unwrap();
+        let t0 = Instant::now();
+        // A school behind one address: nine typos do not slow the tenth pupil.
+        for i in 0..9 {
+            t.failure_at(&format!("pupil{i}"), nat, t0);
+        }
+        assert_eq!(t.blocked_at("another", nat, t0), None);
+        t.failure_at("pupil9", nat, t0);
+        assert!(t.blocked_at("another", nat, t0).is_some());
+        // One account guessed from six addresses waits from a seventh.
+        for i in 0..6 {
+            let peer: IpAddr = format!("192.0.2.{i}").parse().unwrap();
+            t.failure_at("ines", peer, t0);
+        }
+        assert!(
+            t.blocked_at("ines", "192.0.2.99".parse().unwrap(), t0)
+                .is_some()
+        );
+        // IPv6 hosts of one /64 count as one address.
+        let t = throttle(2, 100, 100);
+        t.failure_at("lea", "2001:db8::1".parse().unwrap(), t0);
+        t.failure_at("lea", "2001:db8::2".parse().unwrap(), t0);
+        assert!(
+            t.blocked_at("lea", "2001:db8::3".parse().unwrap(), t0)
+                .is_some()
+        );
+        assert!(
+            t.blocked_at("lea", "2001:db8:1::3".parse().unwrap(), t0)
+                .is_none()
+        );
+    }
+
+    impl Throttle {
+        fn map_len_of(&self, account: &str, address: IpAddr) -> u32 {
+            let map = self.failures.lock().unwrap();
+            let [pair, ..] = Self::keys(account, address);
+            map.get(&pair).map_or(0, |f| f.count)
+        }
     }
 }

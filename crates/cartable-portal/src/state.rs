@@ -306,11 +306,7 @@ impl PortalBuilder {
                 Err(e) => tracing::warn!("ignoring unreadable maintenance settings: {e}"),
             }
         }
-        let throttle = Throttle::new(
-            config.throttle.max_failures,
-            config.throttle.max_failures_per_address,
-            Duration::from_secs(config.throttle.window_seconds),
-        );
+        let throttle = Throttle::new(&config.throttle);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let groups = Groups::new(storage.clone(), clock.clone(), config.groups.clone());
         let delegations =
@@ -321,6 +317,7 @@ impl PortalBuilder {
         let cas = crate::cas::Cas::new(&config, clock.clone())?;
         let bus: Arc<dyn ChangeBus> = bus.unwrap_or_else(|| Arc::new(LocalBus::new()));
         let node = crate::nodes::NodeCache::new();
+        let visitors = crate::visitor::Visitors::load(storage.as_ref(), PORTAL_DATA).await?;
         let sessions: Arc<dyn SessionStore> = Arc::new(crate::nodes::NodeSessions::new(
             sessions,
             node.sessions.clone(),
@@ -351,13 +348,37 @@ impl PortalBuilder {
             defaults,
             health,
             throttle,
+            visitors,
             cache: crate::cache::FragmentCache::new(),
             users: RwLock::new(HashMap::new()),
         };
         let state = Arc::new(state);
         crate::nodes::spawn_listener(&state);
+        spawn_session_purge(&state);
         Ok(crate::Portal { state })
     }
+}
+
+/// How often expired sessions are purged from the store.
+const SESSION_PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Purge expired sessions now and then every [`SESSION_PURGE_EVERY`], for as long as the
+/// portal lives. Every node purges; the deletes are idempotent.
+fn spawn_session_purge(state: &Arc<State>) {
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SESSION_PURGE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(state) = weak.upgrade() else { return };
+            match state.sessions.purge_expired_sessions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "expired sessions purged"),
+                Err(e) => tracing::warn!("cannot purge expired sessions: {e}"),
+            }
+        }
+    });
 }
 
 /// Everything a request handler needs.
@@ -379,6 +400,8 @@ pub(crate) struct State {
     pub defaults: BTreeMap<String, Layout>,
     pub health: Health,
     pub throttle: Throttle,
+    /// Signs anonymous visitors' cookies (nothing stored for them).
+    pub visitors: crate::visitor::Visitors,
     pub session_ttl: Duration,
     pub cache: crate::cache::FragmentCache,
     pub cas: crate::cas::Cas,

@@ -462,18 +462,6 @@ impl PostgresStorage {
         .await
     }
 
-    /// Delete every expired session; returns how many were deleted. Call it now and then
-    /// (e.g. hourly, from one node or all): [`SessionStore::session`] already ignores
-    /// expired sessions.
-    pub async fn purge_expired_sessions(&self) -> Result<u64, SocleError> {
-        let (secs, nanos) = unix_time(SystemTime::now());
-        self.execute(
-            "DELETE FROM sessions WHERE (expires_unix, expires_nanos) <= ($1, $2)",
-            &[&secs, &nanos],
-        )
-        .await
-    }
-
     /// A pooled connection.
     async fn client(&self) -> Result<Client, SocleError> {
         self.pool.get().await.map_err(|e| self.errors.pool(e))
@@ -1015,6 +1003,15 @@ impl SessionStore for PostgresStorage {
         self.execute("DELETE FROM sessions WHERE user_id = $1", &[&user])
             .await
             .map(drop)
+    }
+
+    async fn purge_expired_sessions(&self) -> Result<u64, SocleError> {
+        let (secs, nanos) = unix_time(SystemTime::now());
+        self.execute(
+            "DELETE FROM sessions WHERE (expires_unix, expires_nanos) <= ($1, $2)",
+            &[&secs, &nanos],
+        )
+        .await
     }
 }
 

@@ -223,26 +223,7 @@ impl LdifDirectory {
     /// It computes one argon2 hash, checked for unknown logins so that they take as long as
     /// wrong passwords.
     pub fn parse(text: &str) -> Result<Self, LdifError> {
-        let records = parse_records(text)?;
-        let mut spellings: HashMap<String, String> = SPECIAL_ATTRIBUTES
-            .iter()
-            .map(|(lower, canonical)| ((*lower).to_string(), (*canonical).to_string()))
-            .collect();
-        let mut first_uid: HashMap<String, (String, usize)> = HashMap::new();
-        let mut entries = Vec::new();
-        for record in records {
-            let Some(entry) = build_entry(record, &mut spellings, &mut first_uid)? else {
-                continue;
-            };
-            entries.push(entry);
-        }
-        entries.sort_by(|a, b| {
-            (&a.search_name, &a.person.display_name, &a.person.id).cmp(&(
-                &b.search_name,
-                &b.person.display_name,
-                &b.person.id,
-            ))
-        });
+        let entries = parse_entries(text)?;
         let by_uid = entries
             .iter()
             .enumerate()
@@ -256,6 +237,13 @@ impl LdifDirectory {
             overrides: std::sync::RwLock::new(HashMap::new()),
             password_file: None,
         })
+    }
+
+    /// What [`LdifDirectory::parse`] checks, without the argon2 hash it computes: the
+    /// people read, sorted. For the fuzz targets (`fuzz/`), not part of the API.
+    #[doc(hidden)]
+    pub fn fuzz_parse(text: &str) -> Result<Vec<Person>, LdifError> {
+        Ok(parse_entries(text)?.into_iter().map(|e| e.person).collect())
     }
 
     /// Make passwords changeable: changed passwords (argon2id hashes) are kept in `path`
@@ -381,18 +369,23 @@ impl Directory for LdifDirectory {
                 detail: format!("password hashing failed: {e}"),
             })?;
         let hash = PasswordHash::new(&phc).map_err(|e| SocleError::Invalid(e.to_string()))?;
-        let snapshot: BTreeMap<String, String> = {
+        let (snapshot, previous): (BTreeMap<String, String>, _) = {
             let mut overrides = self.overrides.write().unwrap_or_else(|e| e.into_inner());
-            overrides.insert(key, hash);
-            overrides
+            let previous = overrides.insert(key.clone(), hash);
+            let snapshot = overrides
                 .iter()
                 .map(|(k, v)| (k.clone(), v.to_string()))
-                .collect()
+                .collect();
+            (snapshot, previous)
         };
         let json =
             serde_json::to_vec_pretty(&snapshot).map_err(|e| SocleError::Invalid(e.to_string()))?;
         let file = file.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let saved = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            // The data directory may not exist yet (storage elsewhere, e.g. PostgreSQL).
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
             // Write then rename, so a crash never leaves half a file.
             let tmp = file.with_extension("tmp");
             std::fs::write(&tmp, json)?;
@@ -402,11 +395,22 @@ impl Directory for LdifDirectory {
         .map_err(|e| SocleError::Unavailable {
             backend: BACKEND,
             detail: e.to_string(),
-        })?
-        .map_err(|e| SocleError::Unavailable {
-            backend: BACKEND,
-            detail: format!("cannot save the password file: {e}"),
         })
+        .and_then(|written| {
+            written.map_err(|e| SocleError::Unavailable {
+                backend: BACKEND,
+                detail: format!("cannot save the password file: {e}"),
+            })
+        });
+        if saved.is_err() {
+            // Not saved: the old password stays the one that works, as after a restart.
+            let mut overrides = self.overrides.write().unwrap_or_else(|e| e.into_inner());
+            match previous {
+                Some(old) => overrides.insert(key, old),
+                None => overrides.remove(&key),
+            };
+        }
+        saved
     }
 
     async fn search(&self, query: &PersonQuery) -> Result<Vec<Person>, SocleError> {
@@ -487,6 +491,31 @@ struct RawAttr {
 struct Record {
     dn: String,
     attrs: Vec<RawAttr>,
+}
+
+/// The people of LDIF text, sorted by display name (see [`LdifDirectory::parse`]).
+fn parse_entries(text: &str) -> Result<Vec<Entry>, LdifError> {
+    let records = parse_records(text)?;
+    let mut spellings: HashMap<String, String> = SPECIAL_ATTRIBUTES
+        .iter()
+        .map(|(lower, canonical)| ((*lower).to_string(), (*canonical).to_string()))
+        .collect();
+    let mut first_uid: HashMap<String, (String, usize)> = HashMap::new();
+    let mut entries = Vec::new();
+    for record in records {
+        let Some(entry) = build_entry(record, &mut spellings, &mut first_uid)? else {
+            continue;
+        };
+        entries.push(entry);
+    }
+    entries.sort_by(|a, b| {
+        (&a.search_name, &a.person.display_name, &a.person.id).cmp(&(
+            &b.search_name,
+            &b.person.display_name,
+            &b.person.id,
+        ))
+    });
+    Ok(entries)
 }
 
 /// Split the text into records of logical (unfolded) lines and decode them.
@@ -1034,6 +1063,37 @@ mod tests {
                 .verify_password(b"wrong", &parsed)
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn a_changed_password_is_saved_even_in_a_new_directory_or_not_at_all() {
+        let ldif = format!(
+            "dn: uid=lea,dc=test\nuid: lea\nuserPassword: {{ARGON2}}{}\n",
+            crate::hash_password("old-pw")
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        // The data directory does not exist yet: it is created with the file.
+        let file = tmp.path().join("data/passwords.json");
+        let dir = LdifDirectory::parse(&ldif)
+            .unwrap()
+            .with_password_file(&file)
+            .unwrap();
+        dir.set_password("lea", "new-pw").await.unwrap();
+        assert!(file.exists());
+        assert!(dir.authenticate("lea", "new-pw").await.is_ok());
+
+        // A file that cannot be written: an error, and the password that works is still
+        // the one saved (nothing half-changed).
+        let blocker = tmp.path().join("gone");
+        let dir = LdifDirectory::parse(&ldif)
+            .unwrap()
+            .with_password_file(&blocker.join("passwords.json"))
+            .unwrap();
+        // A file where its directory should be: nothing can be saved there.
+        std::fs::write(&blocker, b"").unwrap();
+        assert!(dir.set_password("lea", "newer-pw").await.is_err());
+        assert!(dir.authenticate("lea", "old-pw").await.is_ok());
+        assert!(dir.authenticate("lea", "newer-pw").await.is_err());
     }
 
     #[tokio::test]

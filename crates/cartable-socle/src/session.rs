@@ -89,6 +89,9 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn delete_session(&self, id: &SessionId) -> Result<(), SocleError>;
     /// Delete every session of a user (account deleted, password regenerated).
     async fn delete_sessions_of(&self, user: &str) -> Result<(), SocleError>;
+    /// Delete every session past its expiry and say how many went. The portal calls it
+    /// at start and on a schedule, so abandoned sessions do not pile up.
+    async fn purge_expired_sessions(&self) -> Result<u64, SocleError>;
 }
 
 #[cfg(test)]

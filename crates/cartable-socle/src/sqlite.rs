@@ -180,20 +180,6 @@ impl SqliteStorage {
         .await
         .map_err(|e| unavailable(format!("storage task failed: {e}")))?
     }
-
-    /// Delete every expired session; returns how many were deleted. Call it now and then
-    /// (e.g. hourly): [`SessionStore::session`] already ignores expired sessions.
-    pub async fn purge_expired_sessions(&self) -> Result<usize, SocleError> {
-        let (secs, nanos) = unix_time(SystemTime::now());
-        self.with_conn(move |conn| {
-            conn.execute(
-                "DELETE FROM sessions WHERE (expires_unix, expires_nanos) <= (?1, ?2)",
-                params![secs, nanos],
-            )
-            .map_err(db_error)
-        })
-        .await
-    }
 }
 
 /// Bring the schema to [`MIGRATIONS`]`.len()` in one transaction.
@@ -873,6 +859,19 @@ impl SessionStore for SqliteStorage {
             conn.execute("DELETE FROM sessions WHERE user = ?1", params![user])
                 .map(drop)
                 .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn purge_expired_sessions(&self) -> Result<u64, SocleError> {
+        let (secs, nanos) = unix_time(SystemTime::now());
+        self.with_conn(move |conn| {
+            conn.execute(
+                "DELETE FROM sessions WHERE (expires_unix, expires_nanos) <= (?1, ?2)",
+                params![secs, nanos],
+            )
+            .map(|n| n as u64)
+            .map_err(db_error)
         })
         .await
     }

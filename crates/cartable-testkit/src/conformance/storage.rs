@@ -967,7 +967,8 @@ pub async fn check_concurrent_writers(s: Arc<dyn Storage>) {
 }
 
 /// Sessions: round trip (expiry to the nanosecond), replacement, deletion, anonymous
-/// sessions, expired sessions reported missing, [`SessionStore::delete_sessions_of`].
+/// sessions, expired sessions reported missing, [`SessionStore::delete_sessions_of`],
+/// [`SessionStore::purge_expired_sessions`].
 pub async fn check_sessions(s: &dyn SessionStore) {
     let mut session = Session::new(Some("sess-léa".into()), "fr", Duration::from_secs(3600));
     session.expires = UNIX_EPOCH + Duration::new(4_102_444_800, 123_456_789);
@@ -1035,6 +1036,30 @@ pub async fn check_sessions(s: &dyn SessionStore) {
     ok(
         s.delete_sessions_of("sess-nobody").await,
         "delete_sessions_of a user without sessions",
+    );
+
+    // Sessions past their expiry that nobody reads again go in a purge; live ones stay.
+    let mut abandoned = Vec::new();
+    for user in [Some("sess-old".to_string()), None] {
+        let mut old = Session::new(user, "fr", Duration::ZERO);
+        old.expires = SystemTime::now() - Duration::from_secs(1);
+        ok(s.save_session(&old).await, "save_session (abandoned)");
+        abandoned.push(old);
+    }
+    let purged = ok(s.purge_expired_sessions().await, "purge_expired_sessions");
+    assert!(
+        purged >= 2,
+        "both abandoned sessions purged (said {purged})"
+    );
+    assert_eq!(
+        ok(s.purge_expired_sessions().await, "purge_expired_sessions"),
+        0,
+        "nothing left to purge"
+    );
+    assert_eq!(
+        ok(s.session(&tom.id).await, "session").as_ref(),
+        Some(&tom),
+        "a live session survives the purge"
     );
 }
 
