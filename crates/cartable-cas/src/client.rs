@@ -109,15 +109,29 @@ pub fn parse_logout_request(xml: &str) -> Option<String> {
         return None;
     }
     let mut reader = Reader::from_str(xml);
-    reader.config_mut().trim_text(true);
+    // The text is read whole, entity references included (they split it into pieces), as
+    // in `parse_validation`: its first piece alone would name another ticket.
     let mut inside = false;
+    let mut text = String::new();
     loop {
         match reader.read_event() {
             Err(_) | Ok(Event::Eof) | Ok(Event::DocType(_)) => return None,
-            Ok(Event::Start(e)) => inside = local(e.name().as_ref()) == "SessionIndex",
-            Ok(Event::Text(t)) if inside => {
-                let value = t.decode().ok()?.trim().to_string();
-                return (!value.is_empty()).then_some(value);
+            Ok(Event::Start(e)) => {
+                inside = local(e.name().as_ref()) == "SessionIndex";
+                text.clear();
+            }
+            Ok(Event::Text(t)) if inside => text.push_str(&t.decode().ok()?),
+            Ok(Event::GeneralRef(r)) if inside => {
+                let name = r.decode().ok()?;
+                let resolved = quick_xml::escape::resolve_predefined_entity(&name)
+                    .map(str::to_string)
+                    .or_else(|| r.resolve_char_ref().ok().flatten().map(|c| c.to_string()))?;
+                text.push_str(&resolved);
+            }
+            Ok(Event::CData(c)) if inside => text.push_str(&String::from_utf8_lossy(&c)),
+            Ok(Event::End(_)) if inside => {
+                let value = text.trim();
+                return (!value.is_empty()).then(|| value.to_string());
             }
             Ok(Event::End(_)) => inside = false,
             Ok(_) => {}
@@ -161,6 +175,38 @@ mod tests {
         assert!(parse_validation(laughs).is_err());
         let unknown = r#"<cas:serviceResponse xmlns:cas="x"><cas:authenticationSuccess><cas:user>&a;</cas:user></cas:authenticationSuccess></cas:serviceResponse>"#;
         assert!(parse_validation(unknown).is_err());
+    }
+
+    /// Found by the `cas_client` fuzz target: the ticket was read up to its first entity
+    /// reference (`&lt;…` gave the text after it, `ST-1&amp;x` gave `ST-1`).
+    #[test]
+    fn logout_request_ticket_is_read_whole_with_its_entities() {
+        let request = |index: &str| {
+            format!(
+                "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+                 <samlp:SessionIndex>{index}</samlp:SessionIndex></samlp:LogoutRequest>"
+            )
+        };
+        assert_eq!(
+            parse_logout_request(&request("&lt;cas:x a=&quot;b&quot;&gt;")).as_deref(),
+            Some("<cas:x a=\"b\">")
+        );
+        assert_eq!(
+            parse_logout_request(&request(" ST-1&amp;x&#33; ")).as_deref(),
+            Some("ST-1&x!")
+        );
+        assert_eq!(
+            parse_logout_request(&request("ST-<![CDATA[a<b]]>")).as_deref(),
+            Some("ST-a<b")
+        );
+        assert_eq!(parse_logout_request(&request("&unknown;")), None);
+        assert_eq!(parse_logout_request(&request(" ")), None);
+        let ticket = "ST-a&b<c>\"d'";
+        assert_eq!(
+            parse_logout_request(&crate::response::logout_request(ticket, "LR-1", "now"))
+                .as_deref(),
+            Some(ticket)
+        );
     }
 
     #[test]

@@ -54,6 +54,22 @@ pub use error::{ConfigError, FeedError};
 use cache::{FeedCache, Snapshot};
 use render::{HELP_EN, HELP_FR, SHORT_SUMMARY_CHARS, ShownItem, VIEW, human_date, human_duration};
 
+/// Parse a fetched feed as the portlet does, `base` being its URL: each item's title
+/// (HTML), link and summary (sanitized HTML). For the fuzz targets (`fuzz/`), not part of
+/// the API.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn fuzz_parse_feed(
+    bytes: &[u8],
+    base: &Url,
+) -> Result<Vec<(String, Option<String>, Option<String>)>, FeedError> {
+    Ok(parse::parse_feed(bytes, base)?
+        .items
+        .into_iter()
+        .map(|item| (item.title_html, item.link, item.summary_html))
+        .collect())
+}
+
 /// The name of the preference holding the number of items shown.
 pub const ITEMS_PREFERENCE: &str = "items";
 /// The name of the preference holding the chosen feed's name.
