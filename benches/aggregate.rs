@@ -11,9 +11,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use cartable::ldif::{LdifDirectory, hash_password};
 use cartable::portal::{Config, Portal, PortalBuilder};
 use cartable::prelude::*;
-use cartable::socle::{LdifDirectory, SqliteStorage, hash_password};
+use cartable::sqlite::SqliteStorage;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::{BodyExt, Full};
 

@@ -9,8 +9,9 @@ mod support;
 
 use std::sync::Arc;
 
+use cartable::ldif::LdifDirectory;
 use cartable::portal::{Config, PortalBuilder};
-use cartable::socle::{LdifDirectory, SqliteStorage};
+use cartable::sqlite::SqliteStorage;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::Full;
 use support::{login, send};

@@ -12,10 +12,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cartable::ldif::LdifDirectory;
 use cartable::portal::{Config, PortalBuilder};
 use cartable::portlet::CachePolicy;
 use cartable::prelude::*;
-use cartable::socle::{LdifDirectory, SqliteStorage};
+use cartable::sqlite::SqliteStorage;
 use cartable_remote::Producer;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::Full;

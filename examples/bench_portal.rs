@@ -40,11 +40,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cartable::ldif::{LdifDirectory, hash_password};
 use cartable::portal::{Config, PortalBuilder};
 use cartable::prelude::*;
-use cartable::socle::{
-    LdifDirectory, Session, SessionStore, SqliteStorage, Storage, hash_password,
-};
+use cartable::socle::{Session, SessionStore, Storage};
+use cartable::sqlite::SqliteStorage;
 use cartable_postgres::{PostgresConfig, PostgresStorage};
 
 /// The allocator of every Cartable server example (see the `mimalloc` note in Cargo.toml).

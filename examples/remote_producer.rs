@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cartable::socle::SqliteStorage;
+use cartable::sqlite::SqliteStorage;
 use cartable_remote::Producer;
 
 /// A key for trying the example on one machine; never use it on a network.

@@ -6,6 +6,8 @@
 //!
 //! - [`portlet`]: the [`Portlet`](portlet::Portlet) contract every service implements;
 //! - [`socle`]: the common services (directory, storage, sessions, notification);
+//! - [`sqlite`], [`ldif`]: the embedded backends of the socle's traits (storage, sessions
+//!   and notifications in one SQLite file; a directory read from an LDIF file);
 //! - [`ldap`]: the directory backend on LDAPv3 (ENT annuaire and SUPANN schemas);
 //! - [`portal`]: the container that serves pages;
 //! - [`postgres`]: storage, sessions, notifications and the change bus on PostgreSQL,
@@ -20,12 +22,14 @@ pub use cartable_cas as cas;
 pub use cartable_feed as feed;
 pub use cartable_fetch as fetch;
 pub use cartable_ldap as ldap;
+pub use cartable_ldif as ldif;
 pub use cartable_mail as mail;
 pub use cartable_portal as portal;
 pub use cartable_portlet as portlet;
 pub use cartable_postgres as postgres;
 pub use cartable_remote as remote;
 pub use cartable_socle as socle;
+pub use cartable_sqlite as sqlite;
 pub use cartable_testkit as testing;
 
 /// The portlet author's prelude.

@@ -1,7 +1,7 @@
 //! The identity conformance suite on the embedded LDIF directory. The LDAP backend runs
 //! the same suite against slapd in `crates/cartable-ldap/tests/`.
 
-use cartable::socle::LdifDirectory;
+use cartable::ldif::LdifDirectory;
 use cartable::testing::conformance::{LYCEE_FIXTURE, check_directory};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use cartable::ldif::LdifDirectory;
 use cartable::portal::{Config, Portal, PortalBuilder};
-use cartable::socle::{LdifDirectory, Session, SessionId, SessionStore, SocleError, SqliteStorage};
+use cartable::socle::{Session, SessionId, SessionStore, SocleError};
+use cartable::sqlite::SqliteStorage;
 use common::*;
 use http_body_util::{BodyExt, Full};
 

@@ -113,7 +113,7 @@ async fn hosts_not_allowed_stop_the_portal_at_start_up() {
         let mut config =
             Config::from_toml(&toml(feed, running.local_addr(), &allowed), dir.path()).unwrap();
         config.data_dir = dir.path().to_path_buf();
-        let directory = cartable::socle::LdifDirectory::parse(&ldif()).unwrap();
+        let directory = cartable::ldif::LdifDirectory::parse(&ldif()).unwrap();
         let err = match PortalBuilder::new(config)
             .directory(Arc::new(directory))
             .build()

@@ -267,7 +267,7 @@ async fn a_node_whose_database_goes_away_answers_503_and_recovers() {
     );
     let mut config = Config::from_toml(&toml, dir.path()).unwrap();
     config.data_dir = dir.path().to_path_buf();
-    let directory = cartable::socle::LdifDirectory::parse(&ldif()).unwrap();
+    let directory = cartable::ldif::LdifDirectory::parse(&ldif()).unwrap();
     let portal = PortalBuilder::new(config)
         .directory(Arc::new(directory))
         .portlets(vec![Hello::shared("hello")])
@@ -279,6 +279,10 @@ async fn a_node_whose_database_goes_away_answers_503_and_recovers() {
     let base = format!("http://{}", running.local_addr());
     let mut lea = Client::new(&base);
     lea.login("lea", "lea-pw").await;
+    // The login's own change comes back to this node through LISTEN/NOTIFY and drops the
+    // session it cached; on a busy machine that can take a while. Let it arrive before
+    // the reads below fill the caches that must outlive the database.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let form = lea.get("/page/accueil/hello?mode=edit").await;
     assert_eq!(form.status, 200);
     let csrf = field(prefs_form(&form.body), "_csrf").to_string();

@@ -5,9 +5,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use cartable::ldif::hash_password;
 use cartable::portal::Portal;
 use cartable::prelude::*;
-use cartable::socle::hash_password;
 use http_body_util::{BodyExt, Full};
 
 pub const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);

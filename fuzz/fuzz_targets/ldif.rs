@@ -1,4 +1,4 @@
-//! The LDIF reader (`cartable_socle::LdifDirectory`): any text gives people or a typed
+//! The LDIF reader (`cartable_ldif::LdifDirectory`): any text gives people or a typed
 //! error with a line number inside the text, never a panic.
 //!
 //! What is read obeys the directory's rules: one non-empty uid per person, unique
@@ -9,7 +9,8 @@
 
 use std::collections::HashSet;
 
-use cartable_socle::{LdifDirectory, LdifError, fold_name};
+use cartable_ldif::{LdifDirectory, LdifError};
+use cartable_socle::fold_name;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use cartable::ldif::{LdifDirectory, hash_password};
 use cartable::portal::{Config, PortalBuilder, RunningPortal};
 use cartable::prelude::*;
-use cartable::socle::{LdifDirectory, hash_password};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;

@@ -200,7 +200,7 @@ impl ItemList {
 mod tests {
     use std::sync::Arc;
 
-    use cartable_socle::SqliteStorage;
+    use cartable_sqlite::SqliteStorage;
     use serde::Deserialize;
 
     use super::*;

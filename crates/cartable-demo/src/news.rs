@@ -437,7 +437,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
-    use cartable_socle::{DataScope, GroupPolicy, SqliteStorage, Storage, SystemClock};
+    use cartable_socle::{DataScope, GroupPolicy, Storage, SystemClock};
+    use cartable_sqlite::SqliteStorage;
     use cartable_testkit::TestKit;
 
     use super::*;

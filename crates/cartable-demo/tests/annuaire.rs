@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use cartable_demo::MyProfile;
-use cartable_socle::{AuthError, Directory, LdifDirectory, PersonQuery, Profile};
+use cartable_ldif::LdifDirectory;
+use cartable_socle::{AuthError, Directory, PersonQuery, Profile};
 use cartable_testkit::TestKit;
 
 const ANNUAIRE: &str = include_str!("../../../examples/lycee/annuaire.ldif");

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     match args.as_slice() {
         [flag] if flag == "--stdin" => from_stdin(),
         [password] if !password.starts_with("--") => {
-            println!("{{ARGON2}}{}", cartable_socle::hash_password(password));
+            println!("{{ARGON2}}{}", cartable_ldif::hash_password(password));
             ExitCode::SUCCESS
         }
         _ => {
@@ -53,7 +53,7 @@ fn from_stdin() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             },
-            None => cartable_socle::hash_password(&line),
+            None => cartable_ldif::hash_password(&line),
         };
         if writeln!(out, "{{ARGON2}}{hash}")
             .and_then(|_| out.flush())
@@ -65,7 +65,7 @@ fn from_stdin() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// argon2id with the default parameters (as `cartable_socle::hash_password`) and a given salt.
+/// argon2id with the default parameters (as `cartable_ldif::hash_password`) and a given salt.
 fn salted(salt_hex: &str, password: &str) -> Option<String> {
     if salt_hex.len() != 32 {
         return None;

@@ -42,7 +42,7 @@ const MAX_LOGIN_LEN: usize = 256;
 /// - **Search filters** are built from escaped values only: a name such as
 ///   `*)(uid=*)(|(cn=*` is looked for literally.
 ///
-/// Differences with [`cartable_socle::LdifDirectory`]: names are matched by the server's
+/// Differences with `cartable_ldif::LdifDirectory`: names are matched by the server's
 /// rule for the display-name attribute (case-insensitive, but accents count); when more
 /// people match than the limit, the server picks which ones (they are then sorted).
 pub struct LdapDirectory {

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use cartable_socle::{AuthError, Directory, LdifDirectory, PersonQuery, Profile};
+use cartable_ldif::LdifDirectory;
+use cartable_socle::{AuthError, Directory, PersonQuery, Profile};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/lycee.ldif")

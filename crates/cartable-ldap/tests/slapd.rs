@@ -9,9 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cartable_ldap::{LdapConfig, LdapDirectory, SchemaPreset};
-use cartable_socle::{
-    AuthError, Directory, LdifDirectory, Person, PersonQuery, Profile, SocleError,
-};
+use cartable_ldif::LdifDirectory;
+use cartable_socle::{AuthError, Directory, Person, PersonQuery, Profile, SocleError};
 use support::{Mode, Proxy, TestServer};
 
 macro_rules! server {

@@ -17,7 +17,7 @@
 //! use std::time::Duration;
 //! use cartable_mail::{DigestSender, MailConfig};
 //!
-//! # async fn demo(storage: Arc<cartable_socle::SqliteStorage>,
+//! # async fn demo(storage: Arc<cartable_sqlite::SqliteStorage>,
 //! #               directory: Arc<dyn cartable_socle::Directory>)
 //! #               -> Result<(), Box<dyn std::error::Error>> {
 //! let config = MailConfig::from_toml(

@@ -12,8 +12,9 @@ use cartable_mail::{DigestError, DigestSender, MailConfig, TlsMode};
 use cartable_socle::digest::{self, Marker};
 use cartable_socle::{
     Audience, DataScope, GroupPolicy, Groups, Notification, Notifier, Person, Profile, SocleError,
-    SqliteStorage, Storage, SystemClock, Version, Versioned,
+    Storage, SystemClock, Version, Versioned,
 };
+use cartable_sqlite::SqliteStorage;
 use cartable_testkit::{TestDirectory, TestKit};
 use support::SmtpSink;
 

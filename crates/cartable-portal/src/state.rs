@@ -4,15 +4,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use cartable_ldif::LdifDirectory;
 use cartable_portlet::{
     ContextParts, Descriptor, Mode, Params, Portlet, PortletContext, Preference, Preferences,
     Services, WindowInfo, WindowState,
 };
 use cartable_socle::{
     AccountLifecycle, AccountStatus, Change, ChangeBus, Clock, DAY, DataScope, Delegations,
-    Directory, Groups, LdifDirectory, LocalBus, MemoryNotifier, Notifier, Person, SessionStore,
-    SocleError, SqliteStorage, Storage, SystemClock, Version, Versioned,
+    Directory, Groups, LocalBus, MemoryNotifier, Notifier, Person, SessionStore, SocleError,
+    Storage, SystemClock, Version, Versioned,
 };
+use cartable_sqlite::SqliteStorage;
 use thiserror::Error;
 
 use crate::config::Config;
@@ -60,7 +62,7 @@ pub enum BuildError {
     NoDirectory,
     /// The LDIF directory could not be loaded.
     #[error(transparent)]
-    Ldif(#[from] cartable_socle::LdifError),
+    Ldif(#[from] cartable_ldif::LdifError),
     /// The storage could not be opened.
     #[error("cannot open storage: {0}")]
     Storage(#[from] SocleError),

@@ -37,9 +37,9 @@ use cartable_portlet::{
     Preferences, ResourceRequest, Services, WindowInfo,
 };
 use cartable_socle::{
-    AuthError, Directory, MemoryNotifier, Notifier, Person, PersonQuery, SocleError, SqliteStorage,
-    Storage,
+    AuthError, Directory, MemoryNotifier, Notifier, Person, PersonQuery, SocleError, Storage,
 };
+use cartable_sqlite::SqliteStorage;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::service::service_fn;

@@ -5,10 +5,14 @@
 //!
 //! | trait | what it does | embedded backend |
 //! |---|---|---|
-//! | [`Directory`] | authentication, people, profiles, attributes | [`LdifDirectory`] (an LDIF file, argon2 password hashes) |
-//! | [`Storage`] | preferences, layouts, per-portlet data | [`SqliteStorage`] |
-//! | [`SessionStore`] | server-side sessions | [`SqliteStorage`] |
-//! | [`Notifier`] | publish news to users, groups and profiles | [`MemoryNotifier`], [`SqliteStorage`] |
+//! | [`Directory`] | authentication, people, profiles, attributes | `cartable_ldif::LdifDirectory` (an LDIF file, argon2 password hashes) |
+//! | [`Storage`] | preferences, layouts, per-portlet data | `cartable_sqlite::SqliteStorage` |
+//! | [`SessionStore`] | server-side sessions | `cartable_sqlite::SqliteStorage` |
+//! | [`Notifier`] | publish news to users, groups and profiles | [`MemoryNotifier`], `cartable_sqlite::SqliteStorage` |
+//!
+//! This crate holds no backend with C code or password hashing: the embedded directory
+//! is `cartable-ldif`, the embedded storage `cartable-sqlite`, so a portlet, which
+//! depends on the traits only, compiles neither SQLite nor argon2.
 //!
 //! On top of them, services every backend shares: [`Groups`] with end dates and creation
 //! limits, [`Delegations`] of roles for a period, the [`AccountLifecycle`] (end date,
@@ -23,14 +27,13 @@ mod delegation;
 mod directory;
 mod error;
 mod groups;
-mod ldif;
 mod lifecycle;
+mod names;
 mod notify;
 mod password;
 mod profile;
 mod records;
 mod session;
-mod sqlite;
 mod storage;
 
 pub use changes::{Change, ChangeBus, LocalBus};
@@ -44,12 +47,11 @@ pub use password::{PasswordPolicy, PasswordRejected};
 
 pub use directory::{Directory, Person, PersonQuery};
 pub use error::{AuthError, SocleError};
-pub use ldif::{LdifDirectory, LdifError, fold_name, hash_password};
+pub use names::fold_name;
 pub use notify::{
     Audience, MemoryNotifier, Notification, Notifier, RECENT_MAX_AGE, RECENT_SCAN_LIMIT, Reader,
     digest, recent_cutoff,
 };
 pub use profile::Profile;
 pub use session::{Session, SessionId, SessionStore, random_token};
-pub use sqlite::SqliteStorage;
 pub use storage::{DataScope, Storage, Version, Versioned};

@@ -74,7 +74,8 @@ use cartable_portlet::{
     Portlet, PortletContext, PortletData, PortletError, Preference, PreferenceError, Preferences,
     Profile, RenderResponse, ResourceRequest, ResourceResponse, Services, WindowInfo, WindowState,
 };
-use cartable_socle::{Directory, MemoryNotifier, Notification, Notifier, SqliteStorage, Storage};
+use cartable_socle::{Directory, MemoryNotifier, Notification, Notifier, Storage};
+use cartable_sqlite::SqliteStorage;
 use http::Method;
 
 pub use html::{accessibility_problems, decode_entities, html_to_text};

@@ -8,7 +8,7 @@
 //! ```no_run
 //! # async fn run() {
 //! use std::sync::Arc;
-//! let store = Arc::new(cartable_socle::SqliteStorage::in_memory().unwrap());
+//! let store = Arc::new(cartable_sqlite::SqliteStorage::in_memory().unwrap());
 //! cartable_testkit::conformance::check_notifier(store).await;
 //! # }
 //! ```
@@ -395,7 +395,8 @@ async fn check_concurrent_publishers(n: Arc<dyn Notifier>) {
 
 #[cfg(test)]
 mod tests {
-    use cartable_socle::{MemoryNotifier, SqliteStorage};
+    use cartable_socle::MemoryNotifier;
+    use cartable_sqlite::SqliteStorage;
 
     use super::*;
 

@@ -11,7 +11,7 @@
 //! ```no_run
 //! # async fn run() {
 //! use std::sync::Arc;
-//! let store = Arc::new(cartable_socle::SqliteStorage::in_memory().unwrap());
+//! let store = Arc::new(cartable_sqlite::SqliteStorage::in_memory().unwrap());
 //! cartable_testkit::conformance::check_storage(store.clone(), store).await;
 //! # }
 //! ```
@@ -1065,7 +1065,7 @@ pub async fn check_sessions(s: &dyn SessionStore) {
 
 #[cfg(test)]
 mod tests {
-    use cartable_socle::SqliteStorage;
+    use cartable_sqlite::SqliteStorage;
 
     use super::*;
 

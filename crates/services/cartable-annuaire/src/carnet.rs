@@ -168,7 +168,7 @@ pub(crate) async fn remove(data: &PortletData, uid: &str) -> Result<(), SocleErr
 mod tests {
     use std::sync::Arc;
 
-    use cartable_socle::SqliteStorage;
+    use cartable_sqlite::SqliteStorage;
 
     use super::*;
 

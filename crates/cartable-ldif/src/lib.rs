@@ -31,7 +31,7 @@ use argon2::{
 use async_trait::async_trait;
 use base64::Engine as _;
 
-use crate::{AuthError, Directory, Person, PersonQuery, Profile, SocleError};
+use cartable_socle::{AuthError, Directory, Person, PersonQuery, Profile, SocleError, fold_name};
 
 /// Results returned by [`LdifDirectory::search`] when the query's limit is 0.
 const DEFAULT_LIMIT: usize = 50;
@@ -125,7 +125,7 @@ pub enum LdifError {
     /// A `userPassword` is not an argon2id hash.
     #[error(
         "LDIF line {line}: the userPassword of {dn:?} is {scheme}, which Cartable does not accept; \
-         hash the password with argon2id (cartable_socle::hash_password) and store it as \
+         hash the password with argon2id (cartable_ldif::hash_password) and store it as \
          `userPassword: {{ARGON2}}$argon2id$v=19$…`"
     )]
     PasswordScheme {
@@ -924,7 +924,7 @@ fn parse_password(value: &str, line: usize, dn: &str) -> Result<PasswordHash, Ld
         dn: dn.to_string(),
         message: format!(
             "userPassword is not a valid argon2id PHC string ({e}); regenerate it with \
-             cartable_socle::hash_password"
+             cartable_ldif::hash_password"
         ),
     })?;
     if hash.salt.is_none() || hash.hash.is_none() || Params::try_from(&hash).is_err() {
@@ -932,48 +932,11 @@ fn parse_password(value: &str, line: usize, dn: &str) -> Result<PasswordHash, Ld
             line,
             dn: dn.to_string(),
             message: "userPassword is an incomplete argon2id hash (parameters, salt or output \
-                      missing or invalid); regenerate it with cartable_socle::hash_password"
+                      missing or invalid); regenerate it with cartable_ldif::hash_password"
                 .into(),
         });
     }
     Ok(hash)
-}
-
-/// Fold a name for searching and sorting: lower case, French (and other Latin) accents
-/// removed, typographic apostrophes made plain. Every directory backend sorts with it.
-pub fn fold_name(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars().flat_map(char::to_lowercase) {
-        let folded = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-            'ç' | 'ć' | 'č' => "c",
-            'ď' | 'đ' => "d",
-            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
-            'ğ' => "g",
-            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
-            'ł' => "l",
-            'ñ' | 'ń' | 'ň' => "n",
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
-            'ř' => "r",
-            'ś' | 'š' | 'ş' => "s",
-            'ť' | 'ţ' => "t",
-            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
-            'ý' | 'ÿ' => "y",
-            'ź' | 'ż' | 'ž' => "z",
-            'œ' => "oe",
-            'æ' => "ae",
-            'ß' => "ss",
-            '\u{2019}' | '\u{2018}' => "'",
-            // Combining accents of decomposed text.
-            '\u{300}'..='\u{36f}' => "",
-            other => {
-                out.push(other);
-                continue;
-            }
-        };
-        out.push_str(folded);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1439,11 +1402,5 @@ mod tests {
         let hash = fallback_hash();
         assert_eq!(hash.algorithm.as_str(), "argon2id");
         assert!(Params::try_from(&hash).is_ok());
-    }
-
-    #[test]
-    fn folds_accents_and_case() {
-        assert_eq!(fold_name("Éloïse Œuvre-Façade"), "eloise oeuvre-facade");
-        assert_eq!(fold_name("e\u{301}"), "e");
     }
 }

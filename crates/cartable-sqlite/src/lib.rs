@@ -13,10 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::notify::{RECENT_SCAN_LIMIT, recent_cutoff};
-use crate::{
-    Audience, DataScope, Notification, Notifier, Reader, Session, SessionId, SessionStore,
-    SocleError, Storage, Version, Versioned,
+use cartable_socle::{
+    Audience, DataScope, Notification, Notifier, RECENT_SCAN_LIMIT, Reader, Session, SessionId,
+    SessionStore, SocleError, Storage, Version, Versioned, recent_cutoff,
 };
 
 /// The backend name used in [`SocleError::Unavailable`].
@@ -916,8 +915,9 @@ fn stored_notification(
 
 impl SqliteStorage {
     /// Delete the notifications published before `before`; returns how many. Call it
-    /// now and then (e.g. daily, with `before` = now − [`RECENT_MAX_AGE`](crate::RECENT_MAX_AGE)):
-    /// [`Notifier::recent`] already ignores them.
+    /// now and then (e.g. daily, with `before` = now −
+    /// [`RECENT_MAX_AGE`](cartable_socle::RECENT_MAX_AGE)): [`Notifier::recent`] already
+    /// ignores them.
     pub async fn purge_notifications(&self, before: SystemTime) -> Result<usize, SocleError> {
         let before = unix_nanos(before);
         self.with_conn(move |conn| {
@@ -1392,7 +1392,9 @@ mod tests {
     async fn recent_scans_a_bounded_window() {
         let s = SqliteStorage::in_memory().unwrap();
         let now = unix_nanos(SystemTime::now());
-        let old = unix_nanos(SystemTime::now() - crate::RECENT_MAX_AGE - Duration::from_secs(60));
+        let old = unix_nanos(
+            SystemTime::now() - cartable_socle::RECENT_MAX_AGE - Duration::from_secs(60),
+        );
         let scan = i64::try_from(RECENT_SCAN_LIMIT).unwrap();
         s.with_conn(move |conn| {
             let tx = conn.transaction().map_err(db_error)?;
@@ -1436,7 +1438,7 @@ mod tests {
         assert_eq!(s.recent(&Reader::new("tom", []), 3).await.unwrap().len(), 3);
         // Old rows are purged; the window then reaches Léa's item again.
         assert_eq!(
-            s.purge_notifications(SystemTime::now() - crate::RECENT_MAX_AGE)
+            s.purge_notifications(SystemTime::now() - cartable_socle::RECENT_MAX_AGE)
                 .await
                 .unwrap(),
             1
