@@ -20,20 +20,51 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== slapd (OpenLDAP test directory for cartable-ldap, on 127.0.0.1:${SLAPD_PORT:-3890})"
-export SLAPD_PORT="${SLAPD_PORT:-3890}"
+# N distinct free TCP ports on 127.0.0.1, one a line: asked from the kernel (python3),
+# else found by probing. The servers below listen on such ports, never on fixed ones, so
+# two runs on one machine (or a server started by hand) do not collide.
+free_ports() {
+    if command -v python3 >/dev/null 2>&1 && python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+for s in socks:
+    print(s.getsockname()[1])' "$1" 2>/dev/null; then
+        return 0
+    fi
+    local found=" " port
+    while [ "$(echo $found | wc -w)" -lt "$1" ]; do
+        port=$((20000 + RANDOM % 30000))
+        case "$found" in *" $port "*) continue ;; esac
+        # Connection refused: nobody listens there.
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { found="$found$port "; echo "$port"; }
+    done
+}
+
+if [ -z "${SLAPD_PORT:-}" ]; then
+    read -r SLAPD_PORT SLAPD_TLS_PORT <<<"$(free_ports 2 | tr '\n' ' ')"
+    export SLAPD_PORT SLAPD_TLS_PORT
+fi
+echo "== slapd (OpenLDAP test directory for cartable-ldap, on 127.0.0.1:$SLAPD_PORT)"
 cleanup_steps+=("tests/ldap/slapd.sh stop")
 tests/ldap/slapd.sh start
 # Exports CARTABLE_TEST_LDAP_URL, _BIND_DN, _BIND_PASSWORD, _BASE, _CA_FILE and
 # CARTABLE_TEST_LDAPS_URL (the last two when openssl made the test certificates).
 eval "$(tests/ldap/slapd.sh env)"
 
-echo "== PostgreSQL (cartable-postgres and the several-nodes tests; a schema per test)"
-export CARTABLE_TEST_PG_URL="${CARTABLE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+echo "== PostgreSQL (cartable-postgres, cartable-mail and the several-nodes tests; a schema per test)"
 if [ "${CARTABLE_TEST_PG:-}" = skip ]; then
     echo "CARTABLE_TEST_PG=skip: the PostgreSQL tests are skipped"
 else
-    tests/pg/ready.sh "$CARTABLE_TEST_PG_URL"
+    # A throwaway cluster (PostgreSQL installed if missing) on a free loopback port, in a
+    # directory of this run; with CARTABLE_TEST_PG_URL set, that server is used instead.
+    PG_CLUSTER_DIR="$(mktemp -d /tmp/cartable-pg.XXXXXX)"
+    export PG_CLUSTER_DIR
+    cleanup_steps+=("tests/pg/cluster.sh stop")
+    tests/pg/cluster.sh start
+    # Exports CARTABLE_TEST_PG_URL (postgres://postgres@127.0.0.1:PORT/test).
+    eval "$(tests/pg/cluster.sh env)"
 fi
 
 echo "== cargo build --examples (tests start the lycée demo and a remote producer as processes)"
