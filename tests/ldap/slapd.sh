@@ -134,7 +134,7 @@ pidfile $DIR/slapd.pid
 argsfile $DIR/slapd.args
 modulepath $MODULE_DIR
 moduleload back_mdb
-# {ARGON2} userPassword values (argon2id PHC strings, as cartable_socle::hash_password makes).
+# {ARGON2} userPassword values (argon2id PHC strings, as cartable_ldif::hash_password makes).
 moduleload argon2
 loglevel none
 $tls_config
