@@ -932,8 +932,9 @@ mod tests {
             req: ActionRequest,
         ) -> Result<ActionResponse, PortletError> {
             ctx.preferences.set("color", req.required("color")?)?;
-            let n: u64 = ctx.data().get_json("n").await?.unwrap_or(0);
-            ctx.data().set_json("n", &(n + 1)).await?;
+            ctx.data()
+                .update_json("n", |n: Option<u64>| n.unwrap_or(0) + 1)
+                .await?;
             Ok(ActionResponse::default().param("done", "1"))
         }
     }
