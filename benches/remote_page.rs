@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cartable::ldif::LdifDirectory;
-use cartable::portal::{Config, PortalBuilder};
 use cartable::portlet::CachePolicy;
 use cartable::prelude::*;
 use cartable::sqlite::SqliteStorage;
+use cartable::{EntBuilder, EntConfig};
 use cartable_remote::Producer;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::Full;
@@ -53,7 +53,7 @@ impl Portlet for Changing {
     }
 }
 
-fn config(producer: std::net::SocketAddr, prefix: &str) -> Config {
+fn config(producer: std::net::SocketAddr, prefix: &str) -> EntConfig {
     let windows: Vec<String> = (0..5)
         .map(|i| format!("{{ portlet = \"prod-{prefix}{i}\" }}"))
         .collect();
@@ -62,7 +62,7 @@ fn config(producer: std::net::SocketAddr, prefix: &str) -> Config {
         windows[0..3].join(", "),
         windows[3..5].join(", "),
     );
-    Config::from_toml(&toml, std::path::Path::new(".")).expect("bench config")
+    EntConfig::from_toml(&toml, std::path::Path::new(".")).expect("bench config")
 }
 
 fn bench(c: &mut Criterion) {
@@ -99,7 +99,7 @@ fn bench(c: &mut Criterion) {
                 .unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let running = producer.serve(listener).unwrap();
-            let portal = PortalBuilder::new(config(running.local_addr(), prefix))
+            let portal = EntBuilder::new(config(running.local_addr(), prefix))
                 .directory(Arc::new(LdifDirectory::parse(&support::ldif()).unwrap()))
                 .storage(Arc::new(SqliteStorage::in_memory().unwrap()))
                 .sessions(Arc::new(SqliteStorage::in_memory().unwrap()))

@@ -3,6 +3,8 @@
 //! ```text
 //! # A: one tab of 12 in-process portlets
 //! cargo run --release --example bench_portal -- --data-dir /tmp/a
+//! # A0: the same tab, each portlet answering a fixed fragment (the portal's own cost)
+//! cargo run --release --example bench_portal -- --data-dir /tmp/a0 --fixed-fragment benches/load/fragment.html
 //! # B/C: one tab of N remote windows from a producer (examples/bench_producer.rs)
 //! cargo run --release --example bench_portal -- --data-dir /tmp/b --remote http://127.0.0.1:P/ --fragments 5
 //! # D: 15,000 users with a session each, sessions written to a file, on PostgreSQL
@@ -19,6 +21,7 @@
 //! | `--fragments N` | 1 | remote windows on the page (`f0` … `f{N-1}` of the producer) |
 //! | `--timeout-ms MS` | 1000 | each remote call's deadline (`[[remote]] timeout_ms`) |
 //! | `--deadline-ms MS` | timeout + 100 | the portal's per-window deadline (`deadline_ms`) |
+//! | `--fixed-fragment FILE` | none (a minijinja list) | the in-process portlets answer the file's bytes as they are, every time (scenario A0: no portlet work, what remains is the portal's) |
 //! | `--cache-secs S` | none (render on every page) | the in-process portlets let the portal keep each user's fragment for S seconds (`CachePolicy::PerUser`, the JSR-286 expiration cache) |
 //! | `--no-breaker` | breaker on (3 failures) | never open the remote circuit breaker |
 //! | `--sanitize` | trusted producer | sanitize remote markup (`trusted = false`) |
@@ -41,10 +44,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cartable::ldif::{LdifDirectory, hash_password};
-use cartable::portal::{Config, PortalBuilder};
 use cartable::prelude::*;
 use cartable::socle::{Session, SessionStore, Storage};
 use cartable::sqlite::SqliteStorage;
+use cartable::{EntBuilder, EntConfig};
 use cartable_postgres::{PostgresConfig, PostgresStorage};
 
 /// The allocator of every Cartable server example (see the `mimalloc` note in Cargo.toml).
@@ -61,6 +64,7 @@ struct Options {
     listen: SocketAddr,
     data_dir: Option<PathBuf>,
     local: Option<usize>,
+    fixed_fragment: Option<PathBuf>,
     cache_secs: Option<u64>,
     remote: Option<String>,
     fragments: usize,
@@ -81,6 +85,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
         listen: "127.0.0.1:0".parse()?,
         data_dir: None,
         local: None,
+        fixed_fragment: None,
         cache_secs: None,
         remote: None,
         fragments: 1,
@@ -113,6 +118,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
             "--listen" => o.listen = value.parse()?,
             "--data-dir" => o.data_dir = Some(value.into()),
             "--local" => o.local = Some(value.parse()?),
+            "--fixed-fragment" => o.fixed_fragment = Some(value.into()),
             "--cache-secs" => o.cache_secs = Some(value.parse()?),
             "--remote" => o.remote = Some(value),
             "--fragments" => o.fragments = value.parse()?,
@@ -180,6 +186,52 @@ fn local_portlets(
         .collect()
 }
 
+/// A portlet answering the same fragment on every render, with no work of its own
+/// (scenario A0): what a page of them costs is the portal's cost.
+struct Fixed(Descriptor, String);
+
+#[async_trait]
+impl Portlet for Fixed {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+    async fn render(&self, _ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        // The fragment is the bench's own file, not user or remote input.
+        Ok(Markup::trusted_html(self.1.clone()).into())
+    }
+}
+
+/// `n` portlets `p0` … answering the file's fragment (`--fixed-fragment`), uncached
+/// unless `--cache-secs` is given.
+fn fixed_portlets(
+    n: usize,
+    file: &std::path::Path,
+    cache_secs: Option<u64>,
+) -> Result<Vec<Arc<dyn Portlet>>, Box<dyn std::error::Error>> {
+    let html = std::fs::read_to_string(file)
+        .map_err(|e| format!("--fixed-fragment {}: {e}", file.display()))?;
+    Ok((0..n)
+        .map(|i| {
+            let mut d = Descriptor::new(&format!("p{i}"), format!("Service {i}").as_str());
+            if let Some(secs) = cache_secs {
+                d.cache = cartable::portlet::CachePolicy::PerUser(Duration::from_secs(secs));
+            }
+            Arc::new(Fixed(d, html.clone())) as Arc<dyn Portlet>
+        })
+        .collect())
+}
+
+/// The in-process portlets of the page: fixed fragments (A0) or the list portlet (A, D).
+fn in_process_portlets(
+    o: &Options,
+    n: usize,
+) -> Result<Vec<Arc<dyn Portlet>>, Box<dyn std::error::Error>> {
+    match &o.fixed_fragment {
+        Some(file) => fixed_portlets(n, file, o.cache_secs),
+        None => local_portlets(n, o.cache_secs),
+    }
+}
+
 /// The generated directory: `eleve0` … `eleve{n-1}`, one password hash for all (hashing
 /// 15,000 times would take minutes; the hash is only checked at login).
 fn ldif(n: usize) -> String {
@@ -199,7 +251,7 @@ fn config(
     o: &Options,
     data_dir: &std::path::Path,
     local: usize,
-) -> Result<Config, Box<dyn std::error::Error>> {
+) -> Result<EntConfig, Box<dyn std::error::Error>> {
     let mut windows: Vec<String> = (0..local).map(|i| format!("p{i}")).collect();
     let mut toml = String::new();
     let deadline = o.deadline_ms.unwrap_or(o.timeout_ms + 100);
@@ -239,8 +291,8 @@ fn config(
             wanted.join(", ")
         ));
     }
-    let mut config = Config::from_toml(&toml, data_dir)?;
-    config.data_dir = data_dir.to_path_buf();
+    let mut config = EntConfig::from_toml(&toml, data_dir)?;
+    config.portal.data_dir = data_dir.to_path_buf();
     Ok(config)
 }
 
@@ -251,7 +303,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&data_dir)?;
     let local = o.local.unwrap_or(if o.remote.is_some() { 0 } else { 12 });
     let config = config(&o, &data_dir, local)?;
-    let ttl = Duration::from_secs(config.session_ttl_minutes * 60);
+    let ttl = Duration::from_secs(config.portal.session_ttl_minutes * 60);
     let directory = LdifDirectory::parse(&ldif(o.users.max(1)))?;
     let (storage, sessions): (Arc<dyn Storage>, Arc<dyn SessionStore>) = if o.postgres {
         let pg = Arc::new(
@@ -269,11 +321,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ids = open_sessions(&sessions, o.sessions, o.users.max(1), ttl).await?;
         std::fs::write(file, ids.join("\n") + "\n")?;
     }
-    let portal = PortalBuilder::new(config)
+    // Storage given by hand (sessions are written before the portal starts): the builder
+    // wires only the `[[remote]]` producer of the configuration.
+    let portal = EntBuilder::new(config)
         .directory(Arc::new(directory))
         .storage(storage)
         .sessions(sessions)
-        .portlets(local_portlets(local, o.cache_secs)?)
+        .portlets(in_process_portlets(&o, local)?)
         .build()
         .await?;
     let listener = tokio::net::TcpListener::bind(o.listen).await?;

@@ -16,9 +16,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cartable::portal::{Config, PortalBuilder};
 use cartable::portlet::LocalizedText;
 use cartable::prelude::*;
+use cartable::{EntBuilder, EntConfig};
 
 /// Sleeps far past its deadline (`portlets.lent.deadline_ms` in the configuration).
 struct Slow(Descriptor);
@@ -123,12 +123,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => return Err("usage: browser_fixture [--config FILE]".into()),
     };
-    let mut config = Config::load(&config_path)?;
+    let mut config = EntConfig::load(&config_path)?;
     config.apply_env()?;
-    let portal = PortalBuilder::new(config)
-        .portlets(portlets())
-        .build()
-        .await?;
+    let portal = EntBuilder::new(config).portlets(portlets()).build().await?;
     let running = portal.bind().await?;
     println!("Browser test fixture on http://{}", running.local_addr());
     running.wait().await;

@@ -5,9 +5,10 @@
 //! cargo run --example remote_producer -- --listen 127.0.0.1:8081 --key-id ent-voisin --key "$(openssl rand -hex 32)"
 //! ```
 //!
-//! Serves the demo's `bienvenue`, `bloc-notes` and `nouveautes` portlets and its own small
-//! `cantine` portlet (the canteen menu, and a form to book tomorrow's lunch). Options, each
-//! also read from the environment:
+//! Serves the `bienvenue`, `bloc-notes` and `nouveautes` portlets of the services
+//! `cartable-accueil`, `cartable-bloc-notes` and `cartable-annonces` (features of the
+//! `cartable` crate) and the demo's own small `cantine` portlet (the canteen menu, and a
+//! form to book tomorrow's lunch). Options, each also read from the environment:
 //!
 //! | option | environment | default |
 //! |---|---|---|
@@ -26,8 +27,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cartable::remote::Producer;
 use cartable::sqlite::SqliteStorage;
-use cartable_remote::Producer;
 
 /// A key for trying the example on one machine; never use it on a network.
 const DEVELOPMENT_KEY: &str = "development-key-for-loopback-only-0123456789";
@@ -115,9 +116,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut builder = Producer::builder("Cartable remote producer example")
         .consumer(&options.key_id, &key)?
-        .portlet(Arc::new(cartable_demo::Welcome::new()))
-        .portlet(Arc::new(cartable_demo::Notes::new()))
-        .portlet(Arc::new(cartable_demo::News::new()))
+        .portlet(Arc::new(cartable::accueil::Welcome::new()))
+        .portlet(Arc::new(cartable::bloc_notes::Notes::new()))
+        .portlet(Arc::new(cartable::annonces::News::new()))
         .portlet(Arc::new(cartable_demo::Cantine::new()));
     if let Some(dir) = options.data_dir {
         std::fs::create_dir_all(&dir)?;

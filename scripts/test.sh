@@ -9,6 +9,12 @@ echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo build -p cartable --no-default-features (a portal on the embedded defaults alone)"
+cargo build -p cartable --no-default-features --locked
+tree=$(cargo tree -p cartable --no-default-features -e normal --locked)
+if grep -E ' (tokio-postgres|ldap3|lettre) ' <<<"$tree"; then
+    echo "the embedded defaults pull in a backend (above)"; exit 1
+fi
 # Cleanup at exit: each section that starts something appends a command to
 # cleanup_steps (do not call `trap ... EXIT` again, it would replace this one).
 cleanup_steps=()

@@ -2,41 +2,82 @@
 //! portals through which pupils, parents, teachers and staff reach every digital service
 //! of their school with one login.
 //!
-//! This facade re-exports the framework's crates:
+//! This facade re-exports the framework's crates, each backend and service behind a
+//! cargo feature of the same name (all on by default; `--no-default-features` leaves a
+//! portal on the embedded defaults):
 //!
 //! - [`portlet`]: the [`Portlet`](portlet::Portlet) contract every service implements;
+//! - [`container`]: the one portlet container (admission, CSRF rule, preferences,
+//!   deadline, panic isolation, health, error statuses) that the portal, the remote
+//!   producer and the test kit share;
 //! - [`socle`]: the common services (directory, storage, sessions, notification);
 //! - [`sqlite`], [`ldif`]: the embedded backends of the socle's traits (storage, sessions
 //!   and notifications in one SQLite file; a directory read from an LDIF file);
-//! - [`ldap`]: the directory backend on LDAPv3 (ENT annuaire and SUPANN schemas);
-//! - [`portal`]: the container that serves pages;
-//! - [`postgres`]: storage, sessions, notifications and the change bus on PostgreSQL,
-//!   for several portal nodes;
-//! - [`remote`], [`feed`], [`cas`]: integration levels 2a (remote portlets), 2b
-//!   (RSS/Atom feeds) and 3 (CAS single sign-on); [`fetch`]: the outbound HTTP they use;
-//! - [`mail`]: the "résumé des nouveautés" by e-mail;
-//! - [`testing`]: the test kit to render and act on one portlet without a server.
+//! - [`portal`]: the container that serves pages; it knows the socle's traits, not the
+//!   backends;
+//! - [`EntConfig`] and [`EntBuilder`] ([`ent`]): the portal wired to the backends that
+//!   the configuration file names, from typed sections;
+//! - `ldap`: the directory backend on LDAPv3 (ENT annuaire and SUPANN schemas);
+//! - `postgres`: storage, sessions, notifications and the change bus on PostgreSQL, for
+//!   several portal nodes;
+//! - `remote`, `feed`, `cas`: integration levels 2a (remote portlets), 2b (RSS/Atom
+//!   feeds) and 3 (CAS single sign-on); [`fetch`]: the outbound HTTP they use;
+//! - `mail`: the "résumé des nouveautés" by e-mail;
+//! - `testing` (feature `testkit`): the test kit to render and act on one portlet
+//!   without a server;
+//! - the SDET services of `crates/services`: `accueil`, `annonces`, `annuaire`,
+//!   `bloc_notes`, `liens`, `profil`, `signets`.
 #![doc = include_str!("../README.md")]
 
-pub use cartable_cas as cas;
-pub use cartable_feed as feed;
+pub mod ent;
+
+pub use ent::{EntBuilder, EntConfig, EntError};
+
+pub use cartable_container as container;
 pub use cartable_fetch as fetch;
-pub use cartable_ldap as ldap;
 pub use cartable_ldif as ldif;
-pub use cartable_mail as mail;
 pub use cartable_portal as portal;
 pub use cartable_portlet as portlet;
-pub use cartable_postgres as postgres;
-pub use cartable_remote as remote;
 pub use cartable_socle as socle;
 pub use cartable_sqlite as sqlite;
+
+#[cfg(feature = "cas")]
+pub use cartable_cas as cas;
+#[cfg(feature = "feed")]
+pub use cartable_feed as feed;
+#[cfg(feature = "ldap")]
+pub use cartable_ldap as ldap;
+#[cfg(feature = "mail")]
+pub use cartable_mail as mail;
+#[cfg(feature = "postgres")]
+pub use cartable_postgres as postgres;
+#[cfg(feature = "remote")]
+pub use cartable_remote as remote;
+#[cfg(feature = "testkit")]
 pub use cartable_testkit as testing;
+
+#[cfg(feature = "accueil")]
+pub use cartable_accueil as accueil;
+#[cfg(feature = "annonces")]
+pub use cartable_annonces as annonces;
+#[cfg(feature = "annuaire")]
+pub use cartable_annuaire as annuaire;
+#[cfg(feature = "bloc-notes")]
+pub use cartable_bloc_notes as bloc_notes;
+#[cfg(feature = "liens")]
+pub use cartable_liens as liens;
+#[cfg(feature = "profil")]
+pub use cartable_profil as profil;
+#[cfg(feature = "signets")]
+pub use cartable_signets as signets;
 
 /// The portlet author's prelude.
 pub mod prelude {
     pub use cartable_portlet::prelude::*;
 }
 
-/// The portlet authoring guide (`docs/portlet-guide.md`); its examples are tested.
+/// The portlet authoring guide (`docs/portlet-guide.md`); its examples are tested (they
+/// use the test kit).
+#[cfg(feature = "testkit")]
 #[doc = include_str!("../docs/portlet-guide.md")]
 pub mod guide {}

@@ -6,16 +6,16 @@ mod common;
 
 use std::path::Path;
 
-use cartable::portal::Config;
+use cartable::EntConfig;
 use common::*;
 
 async fn demo(data: &Path) -> TestPortal {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lycee/cartable.toml");
-    let mut config = Config::load(&path).expect("the demo configuration loads");
-    config.data_dir = data.to_path_buf();
+    let mut config = EntConfig::load(&path).expect("the demo configuration loads");
+    config.portal.data_dir = data.to_path_buf();
     let site = cartable_demo::site::DemoSite::start().await.unwrap();
-    config.cas.services.extend(site.cas_services());
-    let portlets = site.all_portlets(&config.base_path);
+    config.portal.cas.services.extend(site.cas_services());
+    let portlets = site.all_portlets(&config.portal.base_path);
     let portal = TestPortal::start_config(config, portlets).await;
     site.set_portal(format!("{}/", portal.base).parse().unwrap());
     portal

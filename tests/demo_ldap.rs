@@ -7,10 +7,8 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 
-use cartable::ldap::{LdapConfig, LdapDirectory};
-use cartable::portal::{Config, PortalBuilder};
+use cartable::{EntBuilder, EntConfig};
 use common::proxy::Proxy;
 use common::*;
 use tokio::net::TcpListener;
@@ -36,19 +34,17 @@ async fn the_demo_runs_on_ldap_and_survives_the_directory_going_away() {
     let proxy = Proxy::start(target).await;
 
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lycee/cartable-ldap.toml");
-    let mut config = Config::load(&path).expect("the LDAP demo configuration loads");
+    let mut config = EntConfig::load(&path).expect("the LDAP demo configuration loads");
     let data = tempfile::tempdir().unwrap();
-    config.data_dir = data.path().to_path_buf();
-    let mut ldap: LdapConfig = toml::Value::Table(config.ldap.clone().expect("[ldap] section"))
-        .try_into()
-        .unwrap();
+    config.portal.data_dir = data.path().to_path_buf();
+    // The builder wires the directory from the typed [ldap] section, as the example does.
+    let ldap = config.ldap.as_mut().expect("[ldap] section");
     ldap.url = format!("ldap://{}", proxy.addr);
     ldap.timeout_ms = 1000;
     let site = cartable_demo::site::DemoSite::start().await.unwrap();
-    config.cas.services.extend(site.cas_services());
-    let portlets = site.all_portlets(&config.base_path);
-    let portal = PortalBuilder::new(config)
-        .directory(Arc::new(LdapDirectory::new(ldap).unwrap()))
+    config.portal.cas.services.extend(site.cas_services());
+    let portlets = site.all_portlets(&config.portal.base_path);
+    let portal = EntBuilder::new(config)
         .portlets(portlets)
         .build()
         .await

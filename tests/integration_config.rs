@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cartable::portal::{Config, PortalBuilder};
+use cartable::{EntBuilder, EntConfig};
 use cartable_remote::Producer;
 use common::*;
 use http_body_util::Full;
@@ -111,10 +111,10 @@ async fn hosts_not_allowed_stop_the_portal_at_start_up() {
         vec![running.local_addr().to_string()],
     ] {
         let mut config =
-            Config::from_toml(&toml(feed, running.local_addr(), &allowed), dir.path()).unwrap();
-        config.data_dir = dir.path().to_path_buf();
+            EntConfig::from_toml(&toml(feed, running.local_addr(), &allowed), dir.path()).unwrap();
+        config.portal.data_dir = dir.path().to_path_buf();
         let directory = cartable::ldif::LdifDirectory::parse(&ldif()).unwrap();
-        let err = match PortalBuilder::new(config)
+        let err = match EntBuilder::new(config)
             .directory(Arc::new(directory))
             .build()
             .await

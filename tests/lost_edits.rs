@@ -12,7 +12,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use cartable::portal::Config;
+use cartable::EntConfig;
 use common::*;
 
 /// Parallel additions in each scenario.
@@ -21,8 +21,8 @@ const ADDITIONS: usize = 20;
 /// The demo portal, its directory extended with `camarade01`…`camarade20`.
 async fn demo(data: &Path) -> TestPortal {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lycee");
-    let mut config = Config::load(&root.join("cartable.toml")).expect("the demo configuration");
-    config.data_dir = data.to_path_buf();
+    let mut config = EntConfig::load(&root.join("cartable.toml")).expect("the demo configuration");
+    config.portal.data_dir = data.to_path_buf();
     let mut ldif = std::fs::read_to_string(root.join("annuaire.ldif")).expect("the demo LDIF");
     for i in 1..=ADDITIONS {
         ldif.push_str(&format!(
@@ -35,10 +35,10 @@ async fn demo(data: &Path) -> TestPortal {
     }
     let directory = data.join("annuaire.ldif");
     std::fs::write(&directory, ldif).unwrap();
-    config.directory = Some(directory);
+    config.portal.directory = Some(directory);
     let site = cartable_demo::site::DemoSite::start().await.unwrap();
-    config.cas.services.extend(site.cas_services());
-    let portlets = site.all_portlets(&config.base_path);
+    config.portal.cas.services.extend(site.cas_services());
+    let portlets = site.all_portlets(&config.portal.base_path);
     let portal = TestPortal::start_config(config, portlets).await;
     site.set_portal(format!("{}/", portal.base).parse().unwrap());
     portal

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cartable::portal::{Config, PortalBuilder};
+use cartable::{EntBuilder, EntConfig};
 use common::proxy::Proxy;
 use common::*;
 
@@ -265,10 +265,10 @@ async fn a_node_whose_database_goes_away_answers_503_and_recovers() {
         through.as_str(),
         schema.name
     );
-    let mut config = Config::from_toml(&toml, dir.path()).unwrap();
-    config.data_dir = dir.path().to_path_buf();
+    let mut config = EntConfig::from_toml(&toml, dir.path()).unwrap();
+    config.portal.data_dir = dir.path().to_path_buf();
     let directory = cartable::ldif::LdifDirectory::parse(&ldif()).unwrap();
-    let portal = PortalBuilder::new(config)
+    let portal = EntBuilder::new(config)
         .directory(Arc::new(directory))
         .portlets(vec![Hello::shared("hello")])
         .build()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cartable::portlet::CachePolicy;
 use cartable::prelude::*;
-use cartable::testing::TestKit;
+use cartable::testing::{CallError, TestKit};
 use cartable_fetch::{Fetcher, HostPolicy, OutboundRequest};
 use cartable_remote::protocol::{HEADER_EXPIRES, HEADER_KEY_ID, HEADER_SIGNATURE};
 use cartable_remote::{Producer, RemoteConfig, RemoteProducer, RunningProducer, SigningKey};
@@ -545,7 +545,10 @@ async fn a_dead_producer_gets_the_fallback_at_once_and_is_retried_later() {
     assert!(started.elapsed() < Duration::from_millis(200));
     // Actions are refused at once too, never queued or retried.
     let act = kit.action([("x", "1")]).await;
-    assert!(matches!(act, Err(PortletError::Socle(_))), "{act:?}");
+    assert!(
+        matches!(act, Err(CallError::Portlet(PortletError::Socle(_)))),
+        "{act:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -884,7 +887,7 @@ async fn resources_and_events_are_forwarded() {
     // Size cap.
     let big = echo.resource("big", [("a", "b")]).await;
     assert!(
-        matches!(&big, Err(PortletError::Internal(m)) if m.contains("max_resource_bytes")),
+        matches!(&big, Err(CallError::Portlet(PortletError::Internal(m))) if m.contains("max_resource_bytes")),
         "{big:?}"
     );
     assert!(!remote.is_open(), "a big answer is not a dead producer");

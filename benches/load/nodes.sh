@@ -2,24 +2,40 @@
 # Pages per second of the lycée-like page of 12 in-process portlets, served by:
 #   one node on SQLite, one node on PostgreSQL, two nodes on one PostgreSQL.
 # Closed loop, 16 connections in all (two nodes: 8 each, summed), sessions shared.
-# Usage: benches/load/nodes.sh            (DURATION=20 by default; PG_URL to change it)
-# Needs PostgreSQL (tests/pg/ready.sh checks it). Prints one markdown table.
+# Usage: benches/load/nodes.sh            (DURATION=20 by default)
+# PostgreSQL: the server at PG_URL if given (tests/pg/ready.sh waits for it), else a
+# throwaway cluster started for the run by tests/pg/cluster.sh (installed from Debian's
+# packages if missing, on a free loopback port) and removed at the end; the system's own
+# server on 5432 is never used. Prints one markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${DURATION:-20}"
-PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 SCHEMA="bench_nodes_$$"
 work="target/load/nodes"
 rm -rf "$work" && mkdir -p "$work"
-tests/pg/ready.sh "$PG_URL" >/dev/null
-cargo build --release --quiet --example bench_portal --example bench_load
 
 pids=()
+pg_cluster_dir=""
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
+    if [ -n "$pg_cluster_dir" ]; then
+        PG_CLUSTER_DIR="$pg_cluster_dir" tests/pg/cluster.sh stop >/dev/null 2>&1 || true
+    elif [ -n "${PG_URL:-}" ]; then
+        psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
+    fi
 }
 trap cleanup EXIT
+
+if [ -n "${PG_URL:-}" ]; then
+    tests/pg/ready.sh "$PG_URL" >/dev/null
+else
+    pg_cluster_dir="$(mktemp -d /tmp/cartable-pg.XXXXXX)"
+    # CARTABLE_TEST_PG_URL unset: cluster.sh would otherwise use that server.
+    env -u CARTABLE_TEST_PG_URL PG_CLUSTER_DIR="$pg_cluster_dir" tests/pg/cluster.sh start
+    PG_URL="$(env -u CARTABLE_TEST_PG_URL PG_CLUSTER_DIR="$pg_cluster_dir" tests/pg/cluster.sh env)"
+    PG_URL="${PG_URL#export CARTABLE_TEST_PG_URL=}"
+fi
+cargo build --release --quiet --example bench_portal --example bench_load
 
 # start NAME ARGS… : a portal node; sets URL once it listens (no subshell: pids and
 # URL must reach the caller).
@@ -70,4 +86,4 @@ wait "$a"
 ra=$(field rps <"$work/a.txt"); rb=$(field rps <"$work/b.txt")
 echo "| 2 nodes, PostgreSQL | $(python3 -c "print(round($ra + $rb))") ($ra + $rb) | $(field p50_ms <"$work/a.txt") / $(field p50_ms <"$work/b.txt") | $(field p99_ms <"$work/a.txt") / $(field p99_ms <"$work/b.txt") | $(field errors <"$work/a.txt") + $(field errors <"$work/b.txt") |"
 echo
-echo "Machine: $(nproc) cores; DURATION=${DURATION}s per run; $(git rev-parse --short HEAD)."
+echo "Machine: $(nproc) cores; DURATION=${DURATION}s per run; $(git rev-parse --short HEAD); PostgreSQL $(psql -X "$PG_URL" -qtAc 'show server_version' 2>/dev/null || echo '?') at $PG_URL$([ -n "$pg_cluster_dir" ] && echo ' (a throwaway cluster)')."

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load scenarios of docs/performance.md, in one command:
 #
-#   benches/load/run.sh            # the full run (about 13 minutes)
+#   benches/load/run.sh            # the full run (about 14 minutes)
 #   QUICK=1 benches/load/run.sh    # a smoke run with short durations (about 5 minutes)
 #
 # Builds the release examples (bench_hello, bench_portal, bench_producer, bench_load),
@@ -9,6 +9,9 @@
 # then starts every server on 127.0.0.1 and measures:
 #
 #   baseline  a bare hyper "hello" server                              (wrk, closed loop)
+#   A0        a page of 12 in-process portlets each answering a fixed 1 kB fragment,
+#             uncached, beside bare hyper sending that same page as fixed bytes: the
+#             ratio of the two rates is the portal's own cost per page  (wrk, closed loop)
 #   A         a page of 12 in-process portlets, logged-in user         (wrk, closed loop)
 #   B         a page of N = 1, 5, 20 remote fragments: Cartable producer + portal,
 #             against @podium/podlet servers + @podium/layout          (wrk, closed loop)
@@ -25,9 +28,11 @@
 #
 # Environment: QUICK=1, DURATION (s, 30), WARMUP (s, 5), CONNS (16), D_RATE (1000),
 # D_SESSIONS (15000), D_DURATION (60), D_WARMUP (10), DEADLINE_MS (1000), SLOW_MS (500),
-# COMPOSER_CPU (0), LOAD_CPU (1), PG_URL (postgres://postgres@127.0.0.1:5432/test),
+# COMPOSER_CPU (0), LOAD_CPU (1), PG_URL (unset: D runs on a throwaway cluster that
+# tests/pg/cluster.sh starts on a free loopback port and removes at the end; never 5432),
 # PODIUM_FRAGMENTS (node|hyper|both, default both: N=20 is measured with Node podlets
-# and with bench_producer --podium), ONLY (e.g. "baseline A" to run some scenarios),
+# and with bench_producer --podium), ONLY (e.g. "baseline A0" to run some scenarios; Node
+# and Podium are only needed for B and C),
 # SKIP_BUILD=1 (use the examples already in target/release/examples), NICE (-10 as root:
 # servers and load generators are not preempted by other work on a shared machine).
 set -euo pipefail
@@ -55,10 +60,11 @@ DEADLINE_MS=${DEADLINE_MS:-1000}
 SLOW_MS=${SLOW_MS:-500}
 COMPOSER_CPU=${COMPOSER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+PG_URL=${PG_URL:-}
+PG_CLUSTER_DIR_OURS=""
 PG_SCHEMA=bench_load_$$
 PODIUM_FRAGMENTS=${PODIUM_FRAGMENTS:-both}
-ONLY=${ONLY:-baseline A B C D}
+ONLY=${ONLY:-baseline A0 A B C D}
 # Every measured process runs at this niceness: on a machine shared with builds, a
 # negative value (root only) keeps them from being preempted by the builds.
 if [[ $(id -u) == 0 ]]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
@@ -82,6 +88,9 @@ cleanup() {
     done
     if [[ $PG_USED == 1 ]]; then
         psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
+    fi
+    if [[ -n $PG_CLUSTER_DIR_OURS ]]; then
+        PG_CLUSTER_DIR=$PG_CLUSTER_DIR_OURS "$ROOT/tests/pg/cluster.sh" stop >/dev/null 2>&1 || true
     fi
 }
 trap cleanup EXIT
@@ -213,6 +222,16 @@ row() {
     log "$scenario / $composer: ${RPS} req/s, p50 ${P50} ms, p99 ${P99} ms, TTFB ${TTFB}, CPU ${CPU_C}/${CPU_F} %, RSS ${rss} MB, errors ${ERRORS}"
 }
 
+# A0's two rates, their ratio, and the composer's CPU per page in each (µs, from its CPU
+# time over the measured period): the difference is the portal's own work per page.
+a0_summary() {
+    awk -v c="${M_RPS[A0]}" -v h="${M_RPS[A0-hyper]}" -v cc="$A0_CPU" -v hc="$A0_HYPER_CPU" 'BEGIN {
+        if (c <= 0 || h <= 0) { print "no rate measured"; exit }
+        uc = cc / 100 * 1e6 / c; uh = hc / 100 * 1e6 / h
+        printf "Cartable %d pages/s, bare hyper with the same page %d req/s: ratio %.1f× (Cartable at %.1f %% of bare hyper); composer CPU per page %.1f µs against %.1f µs: the portal'"'"'s own ≈ %.1f µs\n",
+            c, h, h / c, 100 * c / h, uc, uh, uc - uh }'
+}
+
 # ---------------------------------------------------------------------------------------
 # Preparation.
 
@@ -232,7 +251,9 @@ command -v wrk >/dev/null || need_apt wrk
 command -v taskset >/dev/null || need_apt util-linux
 command -v curl >/dev/null || need_apt curl
 command -v psql >/dev/null || need_apt postgresql-client
-command -v node >/dev/null || { log "Node.js (20 or later) and npm are needed for the Podium side"; exit 1; }
+if want B || want C; then
+    command -v node >/dev/null || { log "Node.js (20 or later) and npm are needed for the Podium side"; exit 1; }
+fi
 if (( $(nproc) < 2 )); then
     log "needs 2 cores (composer on one, fragments and load on the other)"; exit 1
 fi
@@ -243,11 +264,15 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
         --example bench_hello --example bench_portal --example bench_producer --example bench_load)
 fi
 
-log "installing Podium from package-lock.json"
-(cd "$LOAD_DIR/podium" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-PODIUM_VERSIONS=$(cd "$LOAD_DIR/podium" && node -e '
-    const v = (p) => JSON.parse(require("fs").readFileSync(`node_modules/${p}/package.json`)).version;
-    console.log(`@podium/layout ${v("@podium/layout")}, @podium/podlet ${v("@podium/podlet")}`)')
+PODIUM_VERSIONS="Podium not run (neither B nor C)"
+if want B || want C; then
+    log "installing Podium from package-lock.json"
+    (cd "$LOAD_DIR/podium" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    PODIUM_VERSIONS=$(cd "$LOAD_DIR/podium" && node -e '
+        const v = (p) => JSON.parse(require("fs").readFileSync(`node_modules/${p}/package.json`)).version;
+        console.log(`@podium/layout ${v("@podium/layout")}, @podium/podlet ${v("@podium/podlet")}`)')
+    PODIUM_VERSIONS="$PODIUM_VERSIONS on Node $(node --version)"
+fi
 
 FRAGMENT=$LOAD_DIR/fragment.html
 FRAGMENT_BYTES=$(wc -c <"$FRAGMENT")
@@ -262,6 +287,37 @@ if want baseline; then
     run_wrk hello "$URL" "" "$PID"
     row hello "baseline" "bare hyper" "$CONNS conns" "$(peak_rss "$PID")" "5-byte answer"
     stop "$PID"
+fi
+
+# ---------------------------------------------------------------------------------------
+# A0: the portal's own cost. The page of A, but each of the 12 in-process portlets answers
+# the same fixed 1 kB fragment (benches/load/fragment.html) and nothing is cached: the
+# portal composes every page (session, layout, 12 windows under their deadlines, chrome
+# and frames, streaming) around portlets that do no work. Then bare hyper sends that same
+# page as fixed bytes. The ratio of the two rates is what composing costs per page.
+
+if want A0; then
+    log "A0: page of 12 fixed 1 kB fragments (in-process, uncached)"
+    start portal-a0 "$COMPOSER_CPU" "$BIN/bench_portal" --data-dir "$WORK/a0" --fixed-fragment "$FRAGMENT"
+    SID=$(login "$URL")
+    check_page "${URL}page/accueil" 'fragment-title' 12 "$SID"
+    cp "$WORK/page.html" "$WORK/a0-page.html"
+    run_wrk A0 "${URL}page/accueil" "$SID" "$PID"
+    A0_CPU=$CPU_C
+    check_page "${URL}page/accueil" 'fragment-title' 12 "$SID"
+    row A0 "A0: 12 fixed 1 kB fragments, uncached" "Cartable" "$CONNS conns" "$(peak_rss "$PID")" \
+        "$(wc -c <"$WORK/a0-page.html") B page"
+    stop "$PID"
+
+    log "A0: the same page as fixed bytes, bare hyper"
+    start hello-a0 "$COMPOSER_CPU" "$BIN/bench_hello" --body "$WORK/a0-page.html"
+    check_page "$URL" 'fragment-title' 12
+    run_wrk A0-hyper "$URL" "" "$PID"
+    A0_HYPER_CPU=$CPU_C
+    row A0-hyper "A0: the same page as fixed bytes" "bare hyper" "$CONNS conns" "$(peak_rss "$PID")" \
+        "$(wc -c <"$WORK/a0-page.html") B answer"
+    stop "$PID"
+    log "A0: $(a0_summary)"
 fi
 
 # ---------------------------------------------------------------------------------------
@@ -422,6 +478,20 @@ scenario_d() {
 if want D; then
     log "D: SQLite"
     scenario_d D-sqlite "SQLite" --storage sqlite
+    if [[ -z $PG_URL ]]; then
+        # No server given: a throwaway cluster (PostgreSQL installed if missing) on a free
+        # loopback port, removed on exit. CARTABLE_TEST_PG_URL would make cluster.sh use
+        # that server instead, so it is unset for it.
+        PG_CLUSTER_DIR_OURS=$(mktemp -d /tmp/cartable-pg.XXXXXX)
+        if env -u CARTABLE_TEST_PG_URL PG_CLUSTER_DIR="$PG_CLUSTER_DIR_OURS" "$ROOT/tests/pg/cluster.sh" start \
+            >"$WORK/pg-cluster.log" 2>&1; then
+            PG_URL=$(env -u CARTABLE_TEST_PG_URL PG_CLUSTER_DIR="$PG_CLUSTER_DIR_OURS" "$ROOT/tests/pg/cluster.sh" env)
+            PG_URL=${PG_URL#export CARTABLE_TEST_PG_URL=}
+        else
+            log "could not start a throwaway PostgreSQL cluster:"; cat "$WORK/pg-cluster.log" >&2
+            PG_URL="(no cluster: see target/load/work/pg-cluster.log)"
+        fi
+    fi
     log "D: PostgreSQL ($PG_URL, schema $PG_SCHEMA)"
     if psql "$PG_URL" -qtAc 'select 1' >/dev/null 2>&1; then
         PG_USED=1
@@ -448,7 +518,7 @@ have() { [[ -n ${M_RPS[$1]:-} ]]; }
     echo "Composer on core $COMPOSER_CPU; fragment servers and load generator on core $LOAD_CPU (taskset), all at niceness $NICE; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
     echo "Closed loop: wrk -t1 -c$CONNS, ${WARMUP} s warm-up then ${DURATION} s; TTFB: bench_load, $CONNS connections, ${TTFB_DURATION} s."
     echo "D: bench_load open loop, ${D_WARMUP} s warm-up then ${D_DURATION} s, latency from each request's scheduled time."
-    echo "Fragments: ${FRAGMENT_BYTES} B of HTML each (benches/load/fragment.html); deadline ${DEADLINE_MS} ms (Cartable \`timeout_ms\`, Podium client \`timeout\`); $PODIUM_VERSIONS on Node $(node --version)."
+    echo "Fragments: ${FRAGMENT_BYTES} B of HTML each (benches/load/fragment.html); deadline ${DEADLINE_MS} ms (Cartable \`timeout_ms\`, Podium client \`timeout\`); $PODIUM_VERSIONS."
     echo
     echo "| scenario | composer | load | req/s | p50 ms | p99 ms | TTFB p50 / p99 ms | CPU % composer / fragments | peak RSS MB | errors | notes |"
     echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -456,6 +526,9 @@ have() { [[ -n ${M_RPS[$1]:-} ]]; }
     echo
     echo "### Targets"
     echo
+    if have A0 && have A0-hyper; then
+        echo "- A0, the portal's own cost per page (no target): $(a0_summary)"
+    fi
     if have hello && have A; then
         ratio=$(awk -v a="${M_RPS[A]}" -v h="${M_RPS[hello]}" 'BEGIN{printf "%.1f", 100 * a / h}')
         echo "- A ≥ 40 % of bare hyper's req/s: ${ratio} % — $(verdict "${M_RPS[A]} >= 0.4 * ${M_RPS[hello]}")"

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cartable::ldif::{LdifDirectory, hash_password};
-use cartable::portal::{Config, PortalBuilder, RunningPortal};
+use cartable::portal::RunningPortal;
 use cartable::prelude::*;
+use cartable::{EntBuilder, EntConfig};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -74,13 +75,13 @@ impl TestPortal {
         portlets: Vec<Arc<dyn Portlet>>,
         clock: Arc<dyn cartable::socle::Clock>,
     ) -> Self {
-        let mut config = Config::from_toml(toml, data_dir).expect("test config parses");
-        config.data_dir = data_dir.to_path_buf();
+        let mut config = EntConfig::from_toml(toml, data_dir).expect("test config parses");
+        config.portal.data_dir = data_dir.to_path_buf();
         let directory = LdifDirectory::parse(&ldif())
             .expect("test LDIF parses")
             .with_password_file(&data_dir.join("passwords.json"))
             .expect("password file");
-        let portal = PortalBuilder::new(config)
+        let portal = EntBuilder::new(config)
             .directory(Arc::new(directory))
             .clock(clock)
             .portlets(portlets)
@@ -94,8 +95,8 @@ impl TestPortal {
     }
 
     /// Start a portal from a full configuration (its own directory file).
-    pub async fn start_config(config: Config, portlets: Vec<Arc<dyn Portlet>>) -> Self {
-        let portal = PortalBuilder::new(config)
+    pub async fn start_config(config: EntConfig, portlets: Vec<Arc<dyn Portlet>>) -> Self {
+        let portal = EntBuilder::new(config)
             .portlets(portlets)
             .build()
             .await

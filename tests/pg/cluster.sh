@@ -22,10 +22,13 @@
 #
 # The binaries are Debian's (/usr/lib/postgresql/<version>/bin, the newest version
 # installed); `postgresql` is installed with apt-get when there are none (as root, or
-# through sudo). As root, the server runs as the `postgres` system user (initdb refuses
-# root) and the directory belongs to it. Authentication: trust, for the Unix socket and
-# 127.0.0.1 (superuser `postgres`). Durability is off (fsync, synchronous_commit,
-# full_page_writes): a crash loses the cluster, which is thrown away anyway.
+# through sudo), with create_main_cluster off while it installs, so that the packages
+# neither create nor start the system's own cluster on 5432: the tests never use it, and
+# this script never starts or stops it. As root, the server runs as the `postgres` system
+# user (initdb refuses root) and the directory belongs to it. Authentication: trust, for
+# the Unix socket and 127.0.0.1 (superuser `postgres`). Durability is off (fsync,
+# synchronous_commit, full_page_writes): a crash loses the cluster, which is thrown away
+# anyway.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -42,6 +45,11 @@ check_dir() {
     case "$DIR" in
         "" | / | /tmp | /tmp/ | /var/lib/postgresql* | /etc/* | /usr/* ) say "refusing PG_CLUSTER_DIR=$DIR"; exit 2 ;;
     esac
+    # A Unix socket path holds at most 107 bytes: RUN/.s.PGSQL.PORT must fit.
+    if [ "${#RUN}" -gt 88 ]; then
+        say "PG_CLUSTER_DIR=$DIR is too long for the server's Unix socket; choose a shorter one"
+        exit 2
+    fi
 }
 
 # The URL of the cluster in DIR (written by start), or nothing.
@@ -71,18 +79,35 @@ find_bin() {
     return 0
 }
 
+# apt-get, non-interactive and quiet, as root or through sudo (as tests/ldap/slapd.sh and
+# tests/browser/run.sh install theirs); waits for the dpkg lock of a concurrent run.
+apt_get() {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=300 "$@"
+}
+
+# The drop-in that keeps the Debian packages from creating (and starting) the system's
+# own cluster, `main` on 5432: postgresql-common's postinst reads create_main_cluster
+# from createcluster.conf, which includes createcluster.d/. Only there while we install.
+NO_MAIN_CLUSTER=/etc/postgresql-common/createcluster.d/zz-cartable-tests.conf
+
 ensure_installed() {
     BIN="$(find_bin)"
     [ -n "$BIN" ] && return
-    say "installing postgresql (Debian packages)"
-    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; then
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+    say "installing postgresql (Debian packages; no system cluster is created or started)"
+    as_root mkdir -p "${NO_MAIN_CLUSTER%/*}"
+    printf '%s\n' "# tests/pg/cluster.sh, while it installs postgresql: no main cluster on 5432." \
+        "create_main_cluster = false" | as_root tee "$NO_MAIN_CLUSTER" >/dev/null
+    local installed=0
+    if apt_get install --no-install-recommends postgresql ||
+        { apt_get update && apt_get install --no-install-recommends postgresql; }; then
+        installed=1
     fi
+    as_root rm -f "$NO_MAIN_CLUSTER"
+    as_root rmdir "${NO_MAIN_CLUSTER%/*}" 2>/dev/null || true # if it holds nothing else
     BIN="$(find_bin)"
-    if [ -z "$BIN" ]; then
-        say "no /usr/lib/postgresql/*/bin/initdb after installing postgresql; point" \
-            "CARTABLE_TEST_PG_URL to a server, or set CARTABLE_TEST_PG=skip"
+    if [ "$installed" = 0 ] || [ -z "$BIN" ]; then
+        say "could not install postgresql (no /usr/lib/postgresql/*/bin/initdb); install it," \
+            "point CARTABLE_TEST_PG_URL to a server, or set CARTABLE_TEST_PG=skip"
         exit 1
     fi
 }
@@ -152,6 +177,12 @@ init_cluster() {
         chown -R postgres: "$DIR"
     fi
     chmod 700 "$DIR"
+    # The server's user must reach DIR (as root: every parent directory must let
+    # `postgres` through, which /tmp does and /root does not).
+    if ! as_server test -w "$RUN"; then
+        say "$user cannot write in $RUN: choose a PG_CLUSTER_DIR it can reach (under /tmp)"
+        exit 1
+    fi
     # C.UTF-8 when the system has it (lower() and upper() on accented letters), else C.
     local locale=C locales
     locales=" $(locale -a 2>/dev/null | tr 'A-Z\n' 'a-z ' || true) "

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Make sure the PostgreSQL the tests use answers: start the local cluster if it is
-# installed but stopped, then wait for it. The tests create (and drop) a schema of
-# their own each; nothing else is changed in the database.
+# Wait until the PostgreSQL server at a URL answers (up to 10 s). It never starts a
+# server: a throwaway cluster is tests/pg/cluster.sh's job, and the system's own server
+# (if any) is left alone. Used for servers given from outside (CARTABLE_TEST_PG_URL,
+# PG_URL of the load benches).
 # Usage: tests/pg/ready.sh postgres://user@host:port/db
 set -euo pipefail
 url="${1:?usage: ready.sh postgres://user@host:port/db}"
@@ -11,28 +12,19 @@ host="${hostport%%:*}"; port="${hostport##*:}"
 
 answers() { pg_isready -q -h "$host" -p "$port" 2>/dev/null; }
 
-if ! command -v pg_isready >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-client >/dev/null
-    else
-        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-client >/dev/null
-    fi
-fi
-if ! answers && [ "$host" = 127.0.0.1 -o "$host" = localhost ]; then
-    echo "PostgreSQL does not answer on $host:$port; starting the local cluster"
-    if command -v pg_ctlcluster >/dev/null; then
-        for c in $(pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}'); do
-            pg_ctlcluster "${c%/*}" "${c#*/}" start 2>/dev/null || true
-        done
-    fi
-    command -v service >/dev/null && service postgresql start >/dev/null 2>&1 || true
+if ! command -v pg_isready >/dev/null || ! command -v psql >/dev/null; then
+    echo "ready.sh: installing postgresql-client (apt-get)" >&2
+    apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=300)
+    [ "$(id -u)" = 0 ] || apt=(sudo "${apt[@]}")
+    "${apt[@]}" install --no-install-recommends postgresql-client >/dev/null ||
+        { "${apt[@]}" update >/dev/null && "${apt[@]}" install --no-install-recommends postgresql-client >/dev/null; }
 fi
 for _ in $(seq 1 50); do
     if answers; then
-        psql "$url" -qtAc 'select 1' >/dev/null && { echo "PostgreSQL ready at $host:$port"; exit 0; }
+        psql -X "$url" -qtAc 'select 1' >/dev/null && { echo "PostgreSQL ready at $host:$port"; exit 0; }
     fi
     sleep 0.2
 done
 echo "PostgreSQL at $url does not answer. Start it (trust authentication for the test user)," >&2
-echo "point CARTABLE_TEST_PG_URL to another server, or set CARTABLE_TEST_PG=skip." >&2
+echo "point the URL to another server, or leave it unset for a throwaway cluster (tests/pg/cluster.sh)." >&2
 exit 1

@@ -11,8 +11,11 @@
 //!   single logout);
 //! - [`response`]: the `serviceValidate` answers, XML and JSON;
 //! - [`client`]: reading a CAS server's validation answer and its logout requests, for a
-//!   portal that delegates its own login to an académie's CAS;
-//! - [`LinkPortlet`]: the "my services" window listing what the user may open.
+//!   portal that delegates its own login to an académie's CAS.
+//!
+//! The "mes services" window listing what the user may open is a service of its own,
+//! `cartable-liens`: it depends on the portlet contract only, and the integrator maps the
+//! [`RegisteredService`]s to its links.
 //!
 //! ```
 //! use cartable_cas::{RegisteredService, ServiceRegistry};
@@ -29,12 +32,10 @@
 //! ```
 
 pub mod client;
-mod links;
 pub mod response;
 mod service;
 mod ticket;
 
-pub use links::LinkPortlet;
 pub use service::{RegisteredService, ServiceRegistry};
 pub use ticket::{Grant, ServiceTicket, TicketRegistry, ValidationError};
 

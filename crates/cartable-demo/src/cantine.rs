@@ -1,17 +1,22 @@
 //! The canteen portlet: the demo's remote producer serves it to the portal (integration
 //! level 2a), so it is written like any in-process portlet.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use cartable_portlet::prelude::*;
 use cartable_portlet::{CachePolicy, LocalizedText};
 
-const CANTINE: &str = r#"<h3>{{ heading }}</h3>
-<ul>{% for dish in menu %}<li>{{ dish }}</li>{% endfor %}</ul>
-<p id="{{ ns }}-status">{{ status }}</p>
+/// The demo's messages, `locales/fr.ftl` and `locales/en.ftl` (domain `cartable-demo`).
+pub(crate) static MESSAGES: LazyLock<Messages> =
+    LazyLock::new(|| cartable_portlet::i18n::messages!());
+
+const CANTINE: &str = r#"<h3>{{ t("cantine-heading") }}</h3>
+<ul>{% for dish in ["cantine-starter", "cantine-main", "cantine-dairy", "cantine-dessert"] %}<li>{{ t(dish) }}</li>{% endfor %}</ul>
+<p id="{{ ns }}-status">{% if booked %}{{ t("cantine-booked") }}{% else %}{{ t("cantine-not-booked") }}{% endif %}</p>
 <form method="post" action="{{ action }}">{{ csrf }}
-<input type="hidden" name="lunch" value="{{ toggle }}">
-<button type="submit" aria-describedby="{{ ns }}-status">{{ button }}</button>
+<input type="hidden" name="lunch" value="{% if booked %}non{% else %}oui{% endif %}">
+<button type="submit" aria-describedby="{{ ns }}-status">{% if booked %}{{ t("cantine-cancel") }}{% else %}{{ t("cantine-book") }}{% endif %}</button>
 </form>"#;
 
 /// The canteen (`cantine`): today's menu, and booking tomorrow's lunch (kept in the portlet's data).
@@ -28,17 +33,19 @@ impl Cantine {
     pub fn new() -> Self {
         let descriptor = Descriptor::new(
             "cantine",
-            LocalizedText::fr("Cantine").with("en", "Canteen"),
+            LocalizedText::from_messages(&MESSAGES, "cantine-title"),
         )
-        .description(
-            LocalizedText::fr("Le menu du jour et la réservation du déjeuner")
-                .with("en", "Today's menu and lunch booking"),
-        )
+        .description(LocalizedText::from_messages(
+            &MESSAGES,
+            "cantine-description",
+        ))
         .category("vie scolaire")
         .cache(CachePolicy::PerUser(Duration::from_secs(30)));
         Cantine {
             descriptor,
-            templates: Templates::new([("view", CANTINE)]).expect("the canteen template compiles"),
+            templates: Templates::new([("view", CANTINE)])
+                .expect("the canteen template compiles")
+                .with_messages(&MESSAGES),
         }
     }
 }
@@ -51,40 +58,14 @@ impl Portlet for Cantine {
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         let booked: bool = ctx.data().get_json("booked").await?.unwrap_or(false);
-        let menu = if ctx.is_english() {
-            [
-                "Grated carrots",
-                "Roast chicken, green beans",
-                "Yoghurt",
-                "Apple",
-            ]
-        } else {
-            [
-                "Carottes râpées",
-                "Poulet rôti, haricots verts",
-                "Yaourt",
-                "Pomme",
-            ]
-        };
-        let markup = self.templates.render(
+        let markup = self.templates.render_for(
+            ctx,
             "view",
             cartable_portlet::minijinja::context! {
-                heading => ctx.tr("Menu du jour", "Today's menu"),
-                menu => menu,
+                booked,
                 ns => ctx.window().namespace(),
-                status => if booked {
-                    ctx.tr("Vous déjeunez à la cantine demain.", "You are booked for lunch tomorrow.")
-                } else {
-                    ctx.tr("Vous n’êtes pas inscrit pour demain.", "You are not booked for tomorrow.")
-                },
                 action => ctx.urls().action().to_string(),
                 csrf => cartable_portlet::markup_value(&ctx.csrf_field()),
-                toggle => if booked { "non" } else { "oui" },
-                button => if booked {
-                    ctx.tr("Annuler le déjeuner de demain", "Cancel tomorrow's lunch")
-                } else {
-                    ctx.tr("Déjeuner à la cantine demain", "Book lunch for tomorrow")
-                },
             },
         )?;
         Ok(markup.into())
@@ -119,6 +100,15 @@ impl Default for Cantine {
 mod tests {
     use super::*;
     use cartable_testkit::TestKit;
+
+    #[test]
+    fn every_message_is_in_english() {
+        assert!(
+            MESSAGES.untranslated("en").is_empty(),
+            "{:?}",
+            MESSAGES.untranslated("en")
+        );
+    }
 
     #[tokio::test]
     async fn booking_toggles() {

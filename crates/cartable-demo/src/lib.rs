@@ -1,16 +1,20 @@
-//! The demo portlets of the Cartable lycée example.
+//! The Cartable lycée demo: the windows of its ENT, its neighbours and its canteen.
 //!
-//! Five small services (and the `annuaire` service of `cartable-annuaire`), each a [`Portlet`] written the way a service editor would write
-//! one: French first with English, markup through auto-escaped [`Templates`], POST forms
-//! carrying the CSRF field, ids in the window's namespace, headings from `h3`.
+//! The services themselves live in their own crates under `crates/services/`, as an
+//! établissement's binary would take them; this crate only assembles the demo:
 //!
-//! | portlet | id | what it does |
+//! | portlet | id | service crate |
 //! |---|---|---|
-//! | [`Welcome`] | `bienvenue` | greets the user, shows the établissement's message and the date |
-//! | [`MyProfile`] | `mon-profil` | the user's name, profiles and directory attributes |
-//! | [`Notes`] | `bloc-notes` | personal notes stored with the portlet's data, JSON export |
-//! | [`News`] | `nouveautes` | the "résumé des nouveautés"; teachers and staff publish announcements |
-//! | [`Bookmarks`] | `liens` | the établissement's useful links and the user's own |
+//! | `Welcome` | `bienvenue` | `cartable-accueil`: greets the user, shows the établissement's message and the date |
+//! | `MyProfile` | `mon-profil` | `cartable-profil`: the user's name, profiles and directory attributes |
+//! | `Notes` | `bloc-notes` | `cartable-bloc-notes`: personal notes, JSON export |
+//! | `News` | `nouveautes` | `cartable-annonces`: the "résumé des nouveautés"; teachers and staff publish announcements |
+//! | `Bookmarks` | `liens` | `cartable-signets`: the établissement's useful links and the user's own |
+//! | `Annuaire` | `annuaire` | `cartable-annuaire`: the pages blanches |
+//!
+//! What exists for the demo only: [`Cantine`], the canteen its remote producer serves, and
+//! [`site::DemoSite`], the neighbours on loopback (feeds, a CAS-linked CDI, the producer)
+//! with the services window of `cartable-liens`.
 //!
 //! ```
 //! let portlets = cartable_demo::all();
@@ -20,40 +24,24 @@
 //!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire"]
 //! );
 //! ```
-//!
-//! [`Portlet`]: cartable_portlet::Portlet
-//! [`Templates`]: cartable_portlet::Templates
 
-mod bookmarks;
 mod cantine;
-mod items;
-mod news;
-mod notes;
-mod profile;
 pub mod site;
-mod util;
-mod welcome;
 
 use std::sync::Arc;
 
 use cartable_portlet::Portlet;
 
-pub use bookmarks::Bookmarks;
 pub use cantine::Cantine;
-pub use news::News;
-pub use notes::Notes;
-pub use profile::MyProfile;
-pub use welcome::Welcome;
 
-/// One of each demo portlet, in the order of the table above, then the `annuaire`
-/// service (pages blanches) from `cartable-annuaire`.
+/// One window of each service of the demo ENT, in the order of the table above.
 pub fn all() -> Vec<Arc<dyn Portlet>> {
     vec![
-        Arc::new(Welcome::new()),
-        Arc::new(MyProfile::new()),
-        Arc::new(Notes::new()),
-        Arc::new(News::new()),
-        Arc::new(Bookmarks::new()),
+        Arc::new(cartable_accueil::Welcome::new()),
+        Arc::new(cartable_profil::MyProfile::new()),
+        Arc::new(cartable_bloc_notes::Notes::new()),
+        Arc::new(cartable_annonces::News::new()),
+        Arc::new(cartable_signets::Bookmarks::new()),
         Arc::new(cartable_annuaire::Annuaire::new()),
     ]
 }

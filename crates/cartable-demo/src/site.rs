@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cartable_cas::{LinkPortlet, RegisteredService};
+use cartable_cas::RegisteredService;
 use cartable_feed::{ApprovedFeed, FeedConfig, FeedPortlet};
 use cartable_fetch::{Fetcher, HostPolicy, OutboundRequest};
+use cartable_liens::{Link, LinkPortlet};
 use cartable_portlet::Portlet;
 use cartable_remote::{Producer, RemoteConfig, RemoteProducer};
 use http::{Method, Response, StatusCode, header};
@@ -135,7 +136,11 @@ impl DemoSite {
         let feed = FeedPortlet::new(feeds, fetcher)
             .expect("the demo feeds are on the allowed loopback site");
         let mut portlets: Vec<Arc<dyn Portlet>> = vec![
-            Arc::new(LinkPortlet::new("services", self.cas_services(), base_path)),
+            Arc::new(LinkPortlet::new(
+                "services",
+                self.cas_services().iter().map(link).collect(),
+                base_path,
+            )),
             Arc::new(feed),
         ];
         portlets.extend(self.remote.iter().cloned());
@@ -262,6 +267,16 @@ impl DemoSite {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A registered CAS service as the services window links to it.
+fn link(service: &RegisteredService) -> Link {
+    let mut link = Link::new(service.name.clone(), service.url.as_str());
+    link.profiles = service.profiles.clone();
+    link.new_window = service.new_window;
+    link.sso = service.sso;
+    link.description = service.description.clone();
+    link
 }
 
 /// The académie's producer (mutualised services) on a loopback port of its own, and the

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use cartable_demo::MyProfile;
 use cartable_ldif::LdifDirectory;
+use cartable_profil::MyProfile;
 use cartable_socle::{AuthError, Directory, PersonQuery, Profile};
 use cartable_testkit::TestKit;
 

@@ -1,6 +1,6 @@
 //! The window's markup: templates, dates, the error notice.
 
-use chrono::{DateTime, Datelike, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset, Locale};
 use serde::Serialize;
 
 /// Summaries of at most this many characters are shown in the normal window state;
@@ -51,48 +51,14 @@ pub(crate) struct ShownItem {
     pub summary: Option<minijinja::Value>,
 }
 
-const MONTHS_FR: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// A date as people read it: `1er mars 2024`, `1 March 2024` (in the feed's own offset).
 pub(crate) fn human_date(date: &DateTime<FixedOffset>, english: bool) -> String {
-    let months = if english { &MONTHS_EN } else { &MONTHS_FR };
-    let month = months
-        .get(date.month0() as usize)
-        .copied()
-        .unwrap_or_default();
-    let day = match (date.day(), english) {
-        (1, false) => "1er".to_string(),
-        (day, _) => day.to_string(),
+    let (format, locale) = match (english, date.day()) {
+        (true, _) => ("%-d %B %Y", Locale::en_GB),
+        (false, 1) => ("1er %B %Y", Locale::fr_FR),
+        (false, _) => ("%-d %B %Y", Locale::fr_FR),
     };
-    format!("{day} {month} {}", date.year())
+    date.format_localized(format, locale).to_string()
 }
 
 /// A duration as people read it: `15 minutes`, `1 heure`, `90 secondes`.
@@ -122,6 +88,13 @@ mod tests {
             "2 mars 2024"
         );
         assert_eq!(human_date(&d, true), "1 March 2024");
+        let d = DateTime::parse_from_rfc3339("2026-12-07T23:30:00-05:00").unwrap();
+        assert_eq!(
+            human_date(&d, false),
+            "7 décembre 2026",
+            "the feed's own offset"
+        );
+        assert_eq!(human_date(&d, true), "7 December 2026");
         assert_eq!(human_duration(900, false), "15 minutes");
         assert_eq!(human_duration(3600, true), "1 hour");
         assert_eq!(human_duration(90, false), "90 secondes");

@@ -87,11 +87,14 @@ async fn edit_mode_offers_the_approved_feeds_unless_locked() {
     let edit = locked.render_mode(Mode::Edit).await.unwrap();
     edit.assert_accessible();
     assert!(edit.html().contains("disabled"));
-    assert!(
-        locked
-            .submit_preferences([("feed", "Éduscol")])
-            .await
-            .is_err()
+    // A value for the disabled field is forged: ignored, as by the portal.
+    locked
+        .submit_preferences([("feed", "Éduscol")])
+        .await
+        .unwrap();
+    assert_eq!(
+        locked.preferences().await.unwrap().get("feed"),
+        Some("Académie")
     );
     let help = locked.render_mode(Mode::Help).await.unwrap();
     help.assert_accessible();

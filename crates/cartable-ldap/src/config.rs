@@ -212,6 +212,12 @@ impl LdapConfig {
         Duration::from_millis(self.timeout_ms)
     }
 
+    /// Check the values that serde cannot (what [`LdapDirectory::new`](crate::LdapDirectory::new)
+    /// checks first, the CA file aside), e.g. when the configuration is loaded.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.resolve().map(drop)
+    }
+
     /// Check the values and resolve the preset's defaults.
     pub(crate) fn resolve(&self) -> Result<Schema, ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));

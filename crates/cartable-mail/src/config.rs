@@ -1,8 +1,9 @@
 //! The `[mail]` configuration: the SMTP server and the digest's schedule.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use chrono::{DateTime, Days, Utc};
 use lettre::message::Mailbox;
 use serde::Deserialize;
 use thiserror::Error;
@@ -169,15 +170,17 @@ impl Schedule {
         let Schedule::DailyAt(hour) = self else {
             return None;
         };
-        let secs = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
-        let day = secs - secs % 86_400;
-        let today = day + u64::from(hour) * 3600;
-        let slot = if secs >= today {
+        let now = DateTime::<Utc>::from(now);
+        let today = now
+            .date_naive()
+            .and_hms_opt(u32::from(hour), 0, 0)?
+            .and_utc();
+        let slot = if now >= today {
             today
         } else {
-            today.checked_sub(86_400)?
+            today.checked_sub_days(Days::new(1))?
         };
-        Some(UNIX_EPOCH + Duration::from_secs(slot))
+        Some(slot.into())
     }
 }
 
@@ -427,7 +430,7 @@ mod tests {
 
     #[test]
     fn schedules() {
-        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
+        let at = |secs: u64| std::time::UNIX_EPOCH + Duration::from_secs(secs);
         let day = 86_400;
         let daily = Schedule::DailyAt(6);
         // Day 100, 07:00: the 06:00 digest is due if the last was before 06:00.

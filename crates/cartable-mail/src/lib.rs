@@ -1,7 +1,8 @@
 //! The e-mail digest of Cartable ("Résumé des nouveautés – <établissement>"), opt-in.
 //!
-//! A user ticks "Recevoir le résumé par courriel" in the news portlet (`nouveautes`);
-//! then, once per period (`digest_hour`: daily at that hour, UTC; or every
+//! A user opts in to the digest, the socle's concept
+//! ([`DigestOptIns`](cartable_socle::digest::DigestOptIns); the annonces service offers the
+//! box "Recevoir le résumé par courriel"); then, once per period (`digest_hour`: daily at that hour, UTC; or every
 //! `interval_minutes`), a [`DigestSender`] mails her the items of the
 //! [`Notifier`](cartable_socle::Notifier) published for her since her last digest, to
 //! the `mail` attribute the [`Directory`](cartable_socle::Directory) gives: plain text and
@@ -36,7 +37,9 @@
 //!     storage.clone(),
 //!     directory,
 //!     storage,
-//! )?;
+//! )?
+//! // The annonces service's items read "Annonce" rather than their source id.
+//! .with_source_labels([("nouveautes", "Annonce")]);
 //! // Checks every five minutes who is due; sends at 6:00 UTC.
 //! let task = sender.spawn(Duration::from_secs(300));
 //! # task.abort();

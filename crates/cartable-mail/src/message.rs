@@ -1,9 +1,11 @@
 //! The digest's text: subject, plain text and simple HTML, in French.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use cartable_socle::{Notification, digest};
+use cartable_socle::Notification;
+use chrono::{DateTime, Utc};
 
 /// A composed digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,24 +36,9 @@ fn escape(text: &str) -> String {
 
 /// "26/11/2026 à 07:30 UTC".
 pub(crate) fn french_date(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_secs()).ok())
-        .unwrap_or(0);
-    match chrono::DateTime::from_timestamp(secs, 0) {
-        Some(dt) => dt.format("%d/%m/%Y à %H:%M UTC").to_string(),
-        None => "?".into(),
-    }
-}
-
-/// Where an item is from, as readers know it.
-fn source_label(source: &str) -> &str {
-    if source == digest::PORTLET {
-        "Annonce"
-    } else {
-        source
-    }
+    DateTime::<Utc>::from(t)
+        .format("%d/%m/%Y à %H:%M UTC")
+        .to_string()
 }
 
 /// The absolute address of an item's link: only a path of the portal (`/…`, never
@@ -62,7 +49,8 @@ fn item_url(portal: Option<&str>, link: Option<&str>) -> Option<String> {
 }
 
 /// Compose the digest for `name`: `items` (newest first) published since `since`, and
-/// `more` newer items left out.
+/// `more` newer items left out. Each item shows its source as `labels` names it (source
+/// id → label, e.g. `nouveautes` → `Annonce`), else its source id.
 pub fn compose(
     etablissement: &str,
     name: &str,
@@ -70,6 +58,7 @@ pub fn compose(
     items: &[Notification],
     more: usize,
     portal: Option<&str>,
+    labels: &BTreeMap<String, String>,
 ) -> DigestContent {
     let subject = format!("Résumé des nouveautés – {etablissement}");
     let since = french_date(since);
@@ -92,7 +81,8 @@ pub fn compose(
         escape(name),
     );
     for item in items {
-        let meta = format!("{} – {}", source_label(&item.source), french_date(item.at));
+        let source = labels.get(&item.source).unwrap_or(&item.source);
+        let meta = format!("{source} – {}", french_date(item.at));
         let url = item_url(portal, item.link.as_deref());
         let _ = writeln!(text, "- {}\n  {meta}", item.title);
         if let Some(url) = &url {
@@ -147,7 +137,7 @@ pub fn compose(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use cartable_socle::Audience;
 
@@ -179,6 +169,7 @@ mod tests {
             &items,
             3,
             Some("https://ent.example.org"),
+            &BTreeMap::from([("nouveautes".to_string(), "Annonce".to_string())]),
         );
         assert_eq!(d.subject, "Résumé des nouveautés – Lycée <Hugo>");
         assert!(d.text.starts_with("Bonjour Léa Martin,\n\nVoici les 5 nouveautés publiées pour vous depuis le 28/02/2024 à 23:30 UTC :"), "{}", d.text);
@@ -193,8 +184,12 @@ mod tests {
         assert!(d.html.contains(
             "<li>Devoir<br><small>cahier-de-textes – 29/02/2024 à 23:30 UTC</small></li>"
         ));
-        let bare = compose("L", "Tom", at, &items[..1], 0, None);
+        let bare = compose("L", "Tom", at, &items[..1], 0, None, &BTreeMap::new());
         assert!(bare.text.contains("Voici la nouveauté publiée pour vous"));
         assert!(!bare.text.contains("http"));
+        assert!(
+            bare.text.contains("  nouveautes – 29/02/2024"),
+            "no label given: the source as it is"
+        );
     }
 }

@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use cartable_socle::digest::{self, Marker};
+use cartable_socle::digest::{self, DigestOptIns, Marker};
 use cartable_socle::{
-    AccountLifecycle, AccountStatus, DataScope, DelegationError, DelegationPolicy, Delegations,
-    Directory, GroupError, GroupPolicy, Groups, ManualClock, Notification, Notifier, Person,
-    Reader, SocleError, Storage, Version,
+    AccountLifecycle, AccountStatus, DelegationError, DelegationPolicy, Delegations, Directory,
+    GroupError, GroupPolicy, Groups, ManualClock, Notification, Notifier, Person, Reader,
+    SocleError, Storage, Version,
 };
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
@@ -95,9 +95,12 @@ pub struct DigestReport {
 }
 
 /// Sends the e-mail digest ("Résumé des nouveautés – <établissement>"): for every user
-/// who opted in with the news portlet ([`cartable_socle::digest`] keys), one e-mail per
-/// period listing the items published for her since her last digest, to the `mail`
-/// attribute the directory gives, as plain text and simple HTML.
+/// who opted in ([`DigestOptIns`], the socle's digest state), one e-mail per period
+/// listing the items published for her since her last digest, to the `mail` attribute the
+/// directory gives, as plain text and simple HTML.
+///
+/// It names no portlet: an item is shown with its source (the publishing portlet's id),
+/// or the label given for that source with [`DigestSender::with_source_labels`].
 ///
 /// Several portal nodes may run it on the same storage: each user's digest is claimed by
 /// a versioned conditional write of her [`Marker`] before it is sent; the node that loses
@@ -112,6 +115,8 @@ pub struct DigestReport {
 #[derive(Clone)]
 pub struct DigestSender {
     inner: Arc<Inner>,
+    /// How readers know each source (portlet id → label).
+    labels: Arc<BTreeMap<String, String>>,
 }
 
 struct Inner {
@@ -120,6 +125,7 @@ struct Inner {
     from: Mailbox,
     etablissement: String,
     storage: Arc<dyn Storage>,
+    opt_ins: DigestOptIns,
     directory: Arc<dyn Directory>,
     notifier: Arc<dyn Notifier>,
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -194,10 +200,12 @@ impl DigestSender {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
         Ok(DigestSender {
+            labels: Arc::default(),
             inner: Arc::new(Inner {
                 schedule,
                 from,
                 etablissement: etablissement.into(),
+                opt_ins: DigestOptIns::new(storage.clone()),
                 storage,
                 directory,
                 notifier,
@@ -210,6 +218,20 @@ impl DigestSender {
     /// The configuration in force.
     pub fn config(&self) -> &MailConfig {
         &self.inner.config
+    }
+
+    /// Show the items of these sources (publishing portlets' ids) with these labels, as
+    /// readers know them: `[("nouveautes", "Annonce")]` for the annonces service's
+    /// announcements. Other items show their source as it is.
+    pub fn with_source_labels<S, L>(mut self, labels: impl IntoIterator<Item = (S, L)>) -> Self
+    where
+        S: Into<String>,
+        L: Into<String>,
+    {
+        let mut all = (*self.labels).clone();
+        all.extend(labels.into_iter().map(|(s, l)| (s.into(), l.into())));
+        self.labels = Arc::new(all);
+        self
     }
 
     /// Run the digest every `every` (at least one second) on a tokio task, with the
@@ -248,25 +270,21 @@ impl DigestSender {
     /// error; digests sent before it stay sent, the others are retried at the next run.
     pub async fn run_once(&self, now: SystemTime) -> Result<DigestReport, DigestError> {
         let inner = &self.inner;
-        let storage = &inner.storage;
-        let keys = storage
-            .data_keys(digest::PORTLET, &DataScope::Shared, digest::INDEX_PREFIX)
+        let users = inner
+            .opt_ins
+            .opted_in_users()
             .await
             .map_err(DigestError::Storage)?;
         let mut report = DigestReport::default();
-        if keys.is_empty() {
+        if users.is_empty() {
             return Ok(report);
         }
         let clock = Arc::new(ManualClock::new(now));
         let groups = self.groups_by_member(now, clock.clone()).await?;
-        let delegations = Delegations::new(storage.clone(), clock, DelegationPolicy::default());
-        for key in keys {
-            let Some(user) = key.strip_prefix(digest::INDEX_PREFIX) else {
-                continue;
-            };
-            if user.is_empty() {
-                continue;
-            }
+        let delegations =
+            Delegations::new(inner.storage.clone(), clock, DelegationPolicy::default());
+        for user in &users {
+            let user = user.as_str();
             match self.digest_one(user, now, &groups, &delegations).await? {
                 Outcome::Sent => report.sent.push(user.to_string()),
                 Outcome::NothingNew => report.nothing_new.push(user.to_string()),
@@ -316,14 +334,8 @@ impl DigestSender {
     ) -> Result<(), DigestError> {
         match self
             .inner
-            .storage
-            .set_data_if(
-                digest::PORTLET,
-                &DataScope::User(user.to_string()),
-                digest::MARKER_KEY,
-                &marker.to_json(),
-                expected,
-            )
+            .opt_ins
+            .set_marker_if(user, marker, expected)
             .await
         {
             Ok(_) => Ok(()),
@@ -343,31 +355,20 @@ impl DigestSender {
         delegations: &Delegations,
     ) -> Result<Outcome, DigestError> {
         let inner = &self.inner;
-        let storage = &inner.storage;
-        let scope = DataScope::User(user.to_string());
-        let opted_in = storage
-            .data(digest::PORTLET, &scope, digest::OPT_IN_KEY)
+        let opt_ins = &inner.opt_ins;
+        if !opt_ins
+            .is_opted_in(user)
             .await
-            .map_err(DigestError::Storage)?;
-        if opted_in.as_deref() != Some(digest::OPTED_IN) {
+            .map_err(DigestError::Storage)?
+        {
             // She opted out (or her account was deleted) after the index was written:
             // forget her index key.
-            storage
-                .delete_data(
-                    digest::PORTLET,
-                    &DataScope::Shared,
-                    &digest::index_key(user),
-                )
-                .await
-                .map_err(DigestError::Storage)?;
+            opt_ins.forget(user).await.map_err(DigestError::Storage)?;
             return Ok(Outcome::NotOptedIn);
         }
 
         // Where her digests stand.
-        let stored = storage
-            .data_versioned(digest::PORTLET, &scope, digest::MARKER_KEY)
-            .await
-            .map_err(DigestError::Storage)?;
+        let stored = opt_ins.marker(user).await.map_err(DigestError::Storage)?;
         let now_secs = digest::unix_seconds(now);
         let first = || {
             Marker::at(
@@ -375,14 +376,8 @@ impl DigestSender {
                     .unwrap_or(now),
             )
         };
-        let marker = match stored.value.as_deref().map(Marker::parse) {
-            None => first(),
-            Some(Some(marker)) => marker,
-            Some(None) => {
-                tracing::warn!(%user, "unreadable digest marker; starting her digests afresh");
-                first()
-            }
-        };
+        // No marker yet (or an unreadable one, logged by the socle): a first digest.
+        let marker = stored.value.unwrap_or_else(first);
         if marker.claimed_until.is_some_and(|until| until > now_secs) {
             return Ok(Outcome::OtherNode);
         }
@@ -417,16 +412,7 @@ impl DigestSender {
             last: marker.last,
             claimed_until: Some(now_secs.saturating_add(CLAIM_LEASE.as_secs())),
         };
-        let claimed = match storage
-            .set_data_if(
-                digest::PORTLET,
-                &scope,
-                digest::MARKER_KEY,
-                &claim.to_json(),
-                stored.version,
-            )
-            .await
-        {
+        let claimed = match opt_ins.set_marker_if(user, &claim, stored.version).await {
             Ok(version) => version,
             Err(SocleError::Conflict { .. }) => return Ok(Outcome::OtherNode),
             Err(e) => return Err(DigestError::Storage(e)),
@@ -462,6 +448,7 @@ impl DigestSender {
             &items,
             more,
             inner.config.portal_base(),
+            &self.labels,
         );
         let message = match self.message(to, content) {
             Ok(message) => message,

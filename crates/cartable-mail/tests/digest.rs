@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use cartable_demo::News;
+use cartable_annonces::News;
 use cartable_mail::{DigestError, DigestSender, MailConfig, TlsMode};
-use cartable_socle::digest::{self, Marker};
+use cartable_socle::digest::{self, DigestOptIns, Marker};
 use cartable_socle::{
     Audience, DataScope, GroupPolicy, Groups, Notification, Notifier, Person, Profile, SocleError,
     Storage, SystemClock, Version, Versioned,
@@ -106,46 +106,17 @@ impl World {
         .unwrap()
     }
 
-    /// Opt a user in as the news portlet does, her digests starting at `at`.
+    /// Opt a user in through the socle's digest state, her digests starting at `at`.
     async fn opt_in(&self, user: &str, at: SystemTime) {
-        let scope = DataScope::User(user.into());
-        let s = &self.storage;
-        s.set_data(
-            digest::PORTLET,
-            &scope,
-            digest::OPT_IN_KEY,
-            digest::OPTED_IN,
-        )
-        .await
-        .unwrap();
-        s.set_data(
-            digest::PORTLET,
-            &scope,
-            digest::MARKER_KEY,
-            &Marker::at(at).to_json(),
-        )
-        .await
-        .unwrap();
-        s.set_data(
-            digest::PORTLET,
-            &DataScope::Shared,
-            &digest::index_key(user),
-            digest::OPTED_IN,
-        )
-        .await
-        .unwrap();
+        self.opt_ins().opt_in(user, at).await.unwrap();
+    }
+
+    fn opt_ins(&self) -> DigestOptIns {
+        DigestOptIns::new(self.storage.clone())
     }
 
     async fn marker(&self, user: &str) -> Option<Marker> {
-        self.storage
-            .data(
-                digest::PORTLET,
-                &DataScope::User(user.into()),
-                digest::MARKER_KEY,
-            )
-            .await
-            .unwrap()
-            .map(|bytes| Marker::parse(&bytes).unwrap())
+        self.opt_ins().marker(user).await.unwrap().value
     }
 
     async fn publish(&self, title: &str, audience: Audience, at: SystemTime) {
@@ -564,7 +535,7 @@ async fn claims_addresses_and_stale_opt_ins() {
         world
             .storage
             .set_data(
-                digest::PORTLET,
+                digest::NAMESPACE,
                 &DataScope::User(user.into()),
                 digest::MARKER_KEY,
                 &marker.to_json(),
@@ -576,7 +547,7 @@ async fn claims_addresses_and_stale_opt_ins() {
     world
         .storage
         .set_data(
-            digest::PORTLET,
+            digest::NAMESPACE,
             &DataScope::Shared,
             &digest::index_key("zoe"),
             digest::OPTED_IN,
@@ -599,7 +570,7 @@ async fn claims_addresses_and_stale_opt_ins() {
         world
             .storage
             .data(
-                digest::PORTLET,
+                digest::NAMESPACE,
                 &DataScope::Shared,
                 &digest::index_key("zoe")
             )

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cartable_mail::{DigestSender, MailConfig, TlsMode};
 use cartable_postgres::{PostgresConfig, PostgresStorage};
-use cartable_socle::digest::{self, Marker};
+use cartable_socle::digest::{self, DigestOptIns, Marker};
 use cartable_socle::{Audience, DataScope, Notification, Notifier, Person, Profile, Storage};
 use cartable_testkit::TestDirectory;
 use support::SmtpSink;
@@ -102,32 +102,36 @@ async fn two_nodes_on_one_postgresql_send_each_digest_once() {
         })
         .collect();
     let t0 = Marker::at(SystemTime::now()).last_time();
-    for p in &people {
-        let scope = DataScope::User(p.id.clone());
-        a.set_data(
-            digest::PORTLET,
-            &scope,
-            digest::OPT_IN_KEY,
-            digest::OPTED_IN,
-        )
-        .await
-        .unwrap();
-        a.set_data(
-            digest::PORTLET,
-            &scope,
-            digest::MARKER_KEY,
-            &Marker::at(t0).to_json(),
-        )
-        .await
-        .unwrap();
-        b.set_data(
-            digest::PORTLET,
-            &DataScope::Shared,
-            &digest::index_key(&p.id),
-            digest::OPTED_IN,
-        )
-        .await
-        .unwrap();
+    for (i, p) in people.iter().enumerate() {
+        if i % 3 == 0 {
+            // Opted in in the news portlet's data (the socle's fallback location).
+            let scope = DataScope::User(p.id.clone());
+            let legacy = digest::legacy::NAMESPACE;
+            a.set_data(legacy, &scope, digest::OPT_IN_KEY, digest::OPTED_IN)
+                .await
+                .unwrap();
+            a.set_data(
+                legacy,
+                &scope,
+                digest::MARKER_KEY,
+                &Marker::at(t0).to_json(),
+            )
+            .await
+            .unwrap();
+            b.set_data(
+                legacy,
+                &DataScope::Shared,
+                &digest::index_key(&p.id),
+                digest::OPTED_IN,
+            )
+            .await
+            .unwrap();
+        } else {
+            DigestOptIns::new(a.clone())
+                .opt_in(&p.id, t0)
+                .await
+                .unwrap();
+        }
     }
     // Published on node A for pupils, on node B for parents.
     for (node, title, profile) in [

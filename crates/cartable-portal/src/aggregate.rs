@@ -7,8 +7,8 @@ use cartable_portlet::{Mode, Params, Portlet, PortletError, RenderResponse, Wind
 use cartable_socle::Person;
 
 use crate::cache::FragmentCache;
-use crate::health::Availability;
 use crate::state::State;
+use cartable_container::CallError;
 
 /// One window to render.
 pub(crate) struct WindowJob {
@@ -39,6 +39,19 @@ pub(crate) enum Outcome {
     Maintenance(String),
 }
 
+impl From<CallError> for Outcome {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::TimedOut { .. } => Outcome::TimedOut,
+            CallError::Panicked { .. } => Outcome::Panicked,
+            CallError::Quarantined { .. } => Outcome::Quarantined,
+            CallError::Maintenance { message, .. } => Outcome::Maintenance(message),
+            CallError::Portlet(e) => Outcome::Failed(e),
+            other => Outcome::Failed(other.into()),
+        }
+    }
+}
+
 /// Render every job concurrently; the result is in the jobs' order.
 pub(crate) async fn render_all(
     state: &Arc<State>,
@@ -51,7 +64,7 @@ pub(crate) async fn render_all(
     let handles: Vec<_> = jobs
         .into_iter()
         .map(|job| {
-            let fut = render_one(state, user, tab, locale, csrf, &job, true);
+            let fut = render_one(state, user, tab, locale, csrf, &job);
             (job, fut)
         })
         .map(|(job, fut)| async move {
@@ -74,13 +87,12 @@ pub(crate) fn spawn_all(
     jobs: &[WindowJob],
 ) -> Vec<tokio::task::JoinHandle<Outcome>> {
     jobs.iter()
-        .map(|job| tokio::spawn(render_one(state, user, tab, locale, csrf, job, false)))
+        .map(|job| tokio::spawn(render_one(state, user, tab, locale, csrf, job)))
         .collect()
 }
 
-/// Render one job under its deadline. With `isolate`, the portlet runs in a task of its
-/// own, so that a panic does not reach the caller (the caller already runs this in a
-/// task of its own otherwise).
+/// Render one job through the container: admitted if available, called in a task of its
+/// own under its deadline (a panic or a late answer becomes the window's error box).
 fn render_one(
     state: &Arc<State>,
     user: &Arc<Person>,
@@ -88,19 +100,17 @@ fn render_one(
     locale: &str,
     csrf: &str,
     job: &WindowJob,
-    isolate: bool,
 ) -> impl std::future::Future<Output = Outcome> + Send + 'static + use<> {
     let id = job.portlet.descriptor().id.clone();
     let early = if job.minimized {
         Some(Outcome::Minimized)
     } else {
-        match state.health.availability(&id) {
-            Availability::Available => None,
-            Availability::Quarantined => Some(Outcome::Quarantined),
-            Availability::Maintenance(m) => Some(Outcome::Maintenance(m)),
-        }
+        state
+            .container
+            .check_available(&id)
+            .err()
+            .map(Outcome::from)
     };
-    let deadline = state.config.deadline_for(&id);
     let cached = FragmentCache::key(
         job.portlet.descriptor().cache,
         &id,
@@ -153,48 +163,12 @@ fn render_one(
                 .await?;
             portlet.render(&ctx).await
         };
-        let finished = if isolate {
-            let task = tokio::spawn(render);
-            let abort = task.abort_handle();
-            let finished = tokio::time::timeout(deadline, task).await;
-            if finished.is_err() {
-                abort.abort();
-            }
-            finished
-        } else {
-            tokio::time::timeout(deadline, render)
-                .await
-                .map(Ok::<_, tokio::task::JoinError>)
-        };
-        match finished {
-            Err(_) => {
-                state.health.record_timeout(&id);
-                tracing::warn!(portlet = %id, ?deadline, "render missed its deadline");
-                Outcome::TimedOut
-            }
-            Ok(Err(join_error)) => {
-                state.health.record_success(&id);
-                if join_error.is_panic() {
-                    tracing::error!(portlet = %id, "render panicked");
-                    Outcome::Panicked
-                } else {
-                    Outcome::Failed(PortletError::Internal("render cancelled".into()))
-                }
-            }
-            Ok(Ok(Err(e))) => {
-                state.health.record_success(&id);
-                tracing::warn!(portlet = %id, "render failed: {e}");
-                Outcome::Failed(e)
-            }
-            Ok(Ok(Ok(response))) => {
-                state.health.record_success(&id);
-                match cached {
-                    Some((key, ttl)) => {
-                        Outcome::Rendered(state.cache.put(key, ttl, response, &csrf))
-                    }
-                    None => Outcome::Rendered(response),
-                }
-            }
+        match state.container.invoke(&id, render).await {
+            Err(e) => Outcome::from(e),
+            Ok(response) => match cached {
+                Some((key, ttl)) => Outcome::Rendered(state.cache.put(key, ttl, response, &csrf)),
+                None => Outcome::Rendered(response),
+            },
         }
     }
 }

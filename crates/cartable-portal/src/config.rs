@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use thiserror::Error;
 
 use crate::layout::LayoutConfig;
@@ -163,7 +164,9 @@ impl Default for ServerConfig {
     }
 }
 
-/// The whole configuration file.
+/// The portal's keys of the configuration file. The sections of backends the portal does
+/// not know (`[ldap]`, `[postgres]`…) are taken out first by whoever wires them
+/// ([`ConfigFile::take`]; the `cartable` crate's `EntConfig` does).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -183,10 +186,6 @@ pub struct Config {
     /// The LDIF file of the embedded directory.
     #[serde(default)]
     pub directory: Option<PathBuf>,
-    /// Settings of an LDAP directory (read by `cartable-ldap`'s `LdapConfig`; the
-    /// integrator's `main.rs` decides which directory to build from them).
-    #[serde(default)]
-    pub ldap: Option<toml::Table>,
     /// A JSON file where the embedded directory keeps changed passwords (makes password
     /// changes possible without LDAP); relative to `data_dir`.
     #[serde(default)]
@@ -240,23 +239,6 @@ pub struct Config {
     /// The portal as a CAS server for the établissement's services.
     #[serde(default)]
     pub cas: CasConfig,
-    /// Hosts the portal may fetch from (feeds, remote portlets): `host`, `host:port`,
-    /// `*.domain`, `*`; loopback and private addresses only as exact IP literals.
-    #[serde(default)]
-    pub allowed_hosts: cartable_fetch::HostPolicy,
-    /// News feeds (RSS 2.0, Atom 1.0), one window each (integration level 2b).
-    #[serde(default)]
-    pub feeds: Vec<cartable_feed::FeedConfig>,
-    /// Remote-portlet producers whose portlets become windows (level 2a).
-    #[serde(default)]
-    pub remote: Vec<cartable_remote::RemoteConfig>,
-    /// Storage, sessions and the change bus on PostgreSQL instead of the SQLite file:
-    /// what several portal nodes share (`CARTABLE_POSTGRES_URL` sets the URL).
-    #[serde(default)]
-    pub postgres: Option<cartable_postgres::PostgresConfig>,
-    /// The "résumé des nouveautés" by e-mail, for users who opt in (SMTP).
-    #[serde(default)]
-    pub mail: Option<cartable_mail::MailConfig>,
 }
 
 /// How users log in.
@@ -318,6 +300,151 @@ pub struct AccountsConfig {
 impl Default for AccountsConfig {
     fn default() -> Self {
         AccountsConfig { grace_days: 90 }
+    }
+}
+
+/// A configuration file read but not yet typed.
+///
+/// The portal types its own keys ([`into_config`](Self::into_config)); the sections of
+/// the backends an integrator wires (`[ldap]`, `[postgres]`, `[[feeds]]`…) are taken out
+/// first with [`take`](Self::take), each typed by its own crate. What nobody took and the
+/// portal does not know is refused, so a misspelt key stays an error. Errors show their
+/// line when the file stands alone; a file that `extends` another is merged first, and
+/// its errors name the key instead.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    path: Option<PathBuf>,
+    base: PathBuf,
+    source: Source,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    /// One file's text, and the keys already taken out of it.
+    Text { text: String, taken: Vec<String> },
+    /// Files merged by `extends`.
+    Merged(toml::Table),
+}
+
+impl ConfigFile {
+    /// Read a file and the files it `extends`; relative paths are taken from the file's
+    /// directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let base = path.parent().unwrap_or(Path::new("."));
+        let text = read(path)?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| parse_error(Some(path), e))?;
+        let source = if table.contains_key("extends") {
+            Source::Merged(resolve_extends(table, base, 0)?)
+        } else {
+            Source::Text {
+                text,
+                taken: Vec::new(),
+            }
+        };
+        Ok(ConfigFile {
+            path: Some(path.to_path_buf()),
+            base: base.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Parse TOML text; relative paths are taken from `base`.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Self, ConfigError> {
+        parse_text(text).map_err(|e| parse_error(None, e))?;
+        Ok(ConfigFile {
+            path: None,
+            base: base.to_path_buf(),
+            source: Source::Text {
+                text: text.to_string(),
+                taken: Vec::new(),
+            },
+        })
+    }
+
+    /// The directory relative paths are taken from.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// Whether the file has this top-level key (and it was not taken yet).
+    pub fn contains(&self, key: &str) -> bool {
+        match &self.source {
+            Source::Text { text, taken } => {
+                !taken.iter().any(|k| k == key)
+                    && parse_text(text).is_ok_and(|doc| doc.get_ref().contains_key(key))
+            }
+            Source::Merged(table) => table.contains_key(key),
+        }
+    }
+
+    /// Take the top-level key `key` out of the file, typed as `T` (`None` when the file
+    /// has no such key). The portal's [`Config`] no longer sees it.
+    pub fn take<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, ConfigError> {
+        let path = self.path.as_deref();
+        match &mut self.source {
+            Source::Text { text, taken } => {
+                if taken.iter().any(|k| k == key) {
+                    return Ok(None);
+                }
+                let mut doc = parse_text(text).map_err(|e| parse_error(path, e))?;
+                let Some(value) = doc.get_mut().remove(key) else {
+                    return Ok(None);
+                };
+                let typed =
+                    T::deserialize(toml::de::ValueDeserializer::from(value)).map_err(|mut e| {
+                        e.set_input(Some(text));
+                        parse_error(path, e)
+                    })?;
+                taken.push(key.to_string());
+                Ok(Some(typed))
+            }
+            Source::Merged(table) => {
+                let Some(value) = table.remove(key) else {
+                    return Ok(None);
+                };
+                value.try_into().map(Some).map_err(|e| ConfigError::Parse {
+                    path: path.map(Path::to_path_buf),
+                    message: format!("in `{key}`: {e}"),
+                })
+            }
+        }
+    }
+
+    /// Type the rest as the portal's configuration: unknown keys are refused.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let ConfigFile { path, base, source } = self;
+        let path = path.as_deref();
+        let config: Config = match source {
+            Source::Text { text, taken } => {
+                let mut doc = parse_text(&text).map_err(|e| parse_error(path, e))?;
+                for key in &taken {
+                    doc.get_mut().remove(key.as_str());
+                }
+                Config::deserialize(toml::Deserializer::from(doc)).map_err(|mut e| {
+                    e.set_input(Some(&text));
+                    parse_error(path, e)
+                })?
+            }
+            Source::Merged(table) => toml::Value::Table(table)
+                .try_into()
+                .map_err(|e| parse_error(path, e))?,
+        };
+        config.finish(&base)
+    }
+}
+
+/// Parse a document keeping the position of each value (for errors with their line).
+fn parse_text(text: &str) -> Result<toml::Spanned<toml::de::DeTable<'_>>, toml::de::Error> {
+    toml::de::DeTable::parse(text).map_err(|mut e| {
+        e.set_input(Some(text));
+        e
+    })
+}
+
+fn parse_error(path: Option<&Path>, e: toml::de::Error) -> ConfigError {
+    ConfigError::Parse {
+        path: path.map(Path::to_path_buf),
+        message: e.to_string(),
     }
 }
 
@@ -413,43 +540,16 @@ impl Config {
     ///
     /// A file may start from another with `extends = "base.toml"`: its keys replace the
     /// base's (tables are merged key by key), so a variant of a configuration (on LDAP,
-    /// with another theme…) repeats only what differs.
+    /// with another theme…) repeats only what differs. Sections of backends the portal
+    /// does not know (`[ldap]`, `[postgres]`…) are unknown keys here: read such a file
+    /// with [`ConfigFile`], or with the `cartable` crate's `EntConfig`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let base = path.parent().unwrap_or(Path::new("."));
-        let text = read(path)?;
-        let with_path = |e: ConfigError| match e {
-            ConfigError::Parse { message, .. } => ConfigError::Parse {
-                path: Some(path.to_path_buf()),
-                message,
-            },
-            other => other,
-        };
-        let table: toml::Table = toml::from_str(&text).map_err(|e| {
-            with_path(ConfigError::Parse {
-                path: None,
-                message: e.to_string(),
-            })
-        })?;
-        if !table.contains_key("extends") {
-            return Config::from_toml(&text, base).map_err(with_path);
-        }
-        let merged = resolve_extends(table, base, 0)?;
-        let config: Config = toml::Value::Table(merged).try_into().map_err(|e| {
-            with_path(ConfigError::Parse {
-                path: None,
-                message: e.to_string(),
-            })
-        })?;
-        config.finish(base)
+        ConfigFile::load(path)?.into_config()
     }
 
     /// Parse TOML text; relative paths are taken from `base`.
     pub fn from_toml(text: &str, base: &Path) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: None,
-            message: e.to_string(),
-        })?;
-        config.finish(base)
+        ConfigFile::from_toml(text, base)?.into_config()
     }
 
     fn finish(mut self, base: &Path) -> Result<Self, ConfigError> {
@@ -472,15 +572,8 @@ impl Config {
         Ok(self)
     }
 
-    /// Apply `CARTABLE_LISTEN`, `CARTABLE_DATA_DIR` and `CARTABLE_POSTGRES_URL` (which
-    /// moves storage to PostgreSQL, or changes the URL of the `[postgres]` section).
+    /// Apply `CARTABLE_LISTEN` and `CARTABLE_DATA_DIR`.
     pub fn apply_env(&mut self) -> Result<(), ConfigError> {
-        if let Ok(url) = std::env::var("CARTABLE_POSTGRES_URL") {
-            match self.postgres.as_mut() {
-                Some(pg) => pg.url = url,
-                None => self.postgres = Some(cartable_postgres::PostgresConfig::new(url)),
-            }
-        }
         self.apply_overrides(
             std::env::var("CARTABLE_LISTEN").ok().as_deref(),
             std::env::var_os("CARTABLE_DATA_DIR").map(PathBuf::from),
@@ -609,6 +702,48 @@ mod tests {
         assert!(e.to_string().contains("listne"), "{e}");
         let e = Config::from_toml("deadline_ms = 0", Path::new(".")).unwrap_err();
         assert!(e.to_string().contains("deadline_ms"), "{e}");
+    }
+
+    #[test]
+    fn sections_are_taken_out_and_the_rest_is_checked() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Ldap {
+            url: String,
+        }
+        let text = "etablissement = \"L\"\n[ldap]\nurl = \"ldap://h\"\n";
+        let mut file = ConfigFile::from_toml(text, Path::new(".")).unwrap();
+        assert!(file.contains("ldap"));
+        let ldap: Option<Ldap> = file.take("ldap").unwrap();
+        assert_eq!(ldap.unwrap().url, "ldap://h");
+        assert!(!file.contains("ldap"));
+        assert!(file.take::<Ldap>("ldap").unwrap().is_none());
+        assert_eq!(file.into_config().unwrap().etablissement, "L");
+        // Not taken, the section is an unknown key of the portal's, shown with its line.
+        let e = Config::from_toml(text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ldap") && e.contains("line 2"), "{e}");
+        // A bad key inside a taken section: its line too.
+        let mut file =
+            ConfigFile::from_toml("[ldap]\nurl = \"x\"\nurll = 1\n", Path::new(".")).unwrap();
+        let e = file.take::<Ldap>("ldap").unwrap_err().to_string();
+        assert!(e.contains("urll") && e.contains("line 3"), "{e}");
+        // Merged by `extends`: the same, the key named instead of a line.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("base.toml"), "etablissement = \"B\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("v.toml"),
+            "extends = \"base.toml\"\n[ldap]\nurl = \"ldap://v\"\n",
+        )
+        .unwrap();
+        let mut file = ConfigFile::load(&dir.path().join("v.toml")).unwrap();
+        assert_eq!(file.take::<Ldap>("ldap").unwrap().unwrap().url, "ldap://v");
+        assert_eq!(file.into_config().unwrap().etablissement, "B");
+        let e = Config::load(&dir.path().join("v.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ldap") && e.contains("v.toml"), "{e}");
     }
 
     #[test]

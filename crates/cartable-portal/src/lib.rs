@@ -55,9 +55,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, ConfigFile};
 pub use health::Availability;
-pub use state::{BuildError, PortalBuilder};
+pub use state::{BuildError, PortalBuilder, TaskError};
 pub use theme::{Theme, ThemeError};
 
 use crate::http::Request;

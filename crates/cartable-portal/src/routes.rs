@@ -1185,7 +1185,7 @@ where
     match tokio::time::timeout(deadline, task).await {
         Err(_) => {
             abort.abort();
-            state.health.record_timeout(portlet);
+            state.container.health().record_timeout(portlet);
             Err(Fail::Unavailable(SocleError::Unavailable {
                 backend: "portlet",
                 detail: format!("{portlet} missed its deadline of {deadline:?}"),
@@ -1194,7 +1194,7 @@ where
         Ok(Err(_)) => Err(Fail::Internal(format!("portlet {portlet} panicked"))),
         Ok(Ok(Err(e))) => Err(portlet_fail(e)),
         Ok(Ok(Ok(v))) => {
-            state.health.record_success(portlet);
+            state.container.health().record_success(portlet);
             Ok(v)
         }
     }
@@ -1213,7 +1213,7 @@ fn portlet_fail(e: PortletError) -> Fail {
 }
 
 fn check_available(state: &State, portlet: &str) -> Result<(), Fail> {
-    match state.health.availability(portlet) {
+    match state.container.health().availability(portlet) {
         Availability::Available => Ok(()),
         Availability::Quarantined | Availability::Maintenance(_) => {
             Err(Fail::Unavailable(SocleError::Unavailable {
@@ -1654,14 +1654,14 @@ pub(crate) async fn admin_page(
     new_password: Option<(&str, &str)>,
 ) -> Handled {
     let lang = caller.lang;
-    let maintenance = state.health.maintenance();
+    let maintenance = state.container.health().maintenance();
     let portlets: Vec<Value> = state
         .order
         .iter()
         .filter_map(|id| state.portlets.get(id))
         .map(|p| {
             let d = p.descriptor();
-            let status = match state.health.availability(&d.id) {
+            let status = match state.container.health().availability(&d.id) {
                 Availability::Available => lang.t("status_ok"),
                 Availability::Quarantined => lang.t("status_quarantined"),
                 Availability::Maintenance(_) => lang.t("status_maintenance"),

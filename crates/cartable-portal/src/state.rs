@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use cartable_ldif::LdifDirectory;
 use cartable_portlet::{
-    ContextParts, Descriptor, Mode, Params, Portlet, PortletContext, Preference, Preferences,
-    Services, WindowInfo, WindowState,
+    ContextParts, Descriptor, Mode, Params, Portlet, PortletContext, Preferences, Services,
+    WindowInfo, WindowState,
 };
 use cartable_socle::{
     AccountLifecycle, AccountStatus, Change, ChangeBus, Clock, DAY, DataScope, Delegations,
@@ -18,10 +18,10 @@ use cartable_sqlite::SqliteStorage;
 use thiserror::Error;
 
 use crate::config::Config;
-use crate::health::Health;
 use crate::layout::Layout;
 use crate::security::Throttle;
 use crate::theme::{Theme, ThemeError};
+use cartable_container::Container;
 
 /// The storage key under which the portal keeps its own settings (maintenance messages).
 pub(crate) const PORTAL_DATA: &str = "cartable-portal";
@@ -69,37 +69,23 @@ pub enum BuildError {
     /// The theme could not be loaded.
     #[error(transparent)]
     Theme(#[from] ThemeError),
-    /// A feed or a remote producer of the configuration cannot be used.
-    #[error("{0}")]
-    Integration(String),
+    /// A background task given to [`PortalBuilder::task`] could not start.
+    #[error("cannot start {name}: {source}")]
+    Task {
+        /// The task's name.
+        name: String,
+        /// Why.
+        source: TaskError,
+    },
 }
 
-/// The windows the configuration brings from outside: `[[feeds]]` and `[[remote]]`
-/// producers, fetched only from `allowed_hosts`.
-async fn integrations(config: &Config) -> Result<Vec<Arc<dyn Portlet>>, BuildError> {
-    let mut out: Vec<Arc<dyn Portlet>> = Vec::new();
-    if config.feeds.is_empty() && config.remote.is_empty() {
-        return Ok(out);
-    }
-    let fetcher = cartable_fetch::Fetcher::new(config.allowed_hosts.clone());
-    for feed in &config.feeds {
-        let portlet = cartable_feed::FeedPortlet::new(feed.clone(), fetcher.clone())
-            .map_err(|e| BuildError::Integration(format!("[[feeds]] {}: {e}", feed.id)))?;
-        out.push(Arc::new(portlet));
-    }
-    for producer in &config.remote {
-        let connected = cartable_remote::RemoteProducer::connect(producer.clone(), fetcher.clone())
-            .await
-            .map_err(|e| {
-                BuildError::Integration(format!(
-                    "[[remote]] {}: {e} (the portal reads the producer's service description at start-up)",
-                    producer.id
-                ))
-            })?;
-        out.extend(connected.portlets());
-    }
-    Ok(out)
-}
+/// Starts a task that runs beside the portal (the e-mail digest sender…), given the
+/// socle services the portal was built with; the portal stops it when it is dropped.
+type TaskStart =
+    Box<dyn FnOnce(&Services) -> Result<tokio::task::JoinHandle<()>, TaskError> + Send>;
+
+/// Why a background task could not start.
+pub type TaskError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Assembles a portal: configuration, socle backends and portlets.
 pub struct PortalBuilder {
@@ -111,6 +97,7 @@ pub struct PortalBuilder {
     clock: Option<Arc<dyn Clock>>,
     bus: Option<Arc<dyn ChangeBus>>,
     portlets: Vec<Arc<dyn Portlet>>,
+    tasks: Vec<(String, TaskStart)>,
 }
 
 impl PortalBuilder {
@@ -125,7 +112,18 @@ impl PortalBuilder {
             clock: None,
             bus: None,
             portlets: Vec::new(),
+            tasks: Vec::new(),
         }
+    }
+
+    /// The configuration it builds from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The configuration, to change before [`build`](Self::build).
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
     }
 
     /// Use this directory (default: the LDIF file named in the configuration).
@@ -134,7 +132,8 @@ impl PortalBuilder {
         self
     }
 
-    /// Use this storage (default: SQLite in the data directory).
+    /// Use this storage (default: SQLite in the data directory). With both a storage and
+    /// a session store of its own (PostgreSQL…), the portal opens no SQLite file.
     pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
         self.storage = Some(storage);
         self
@@ -146,7 +145,8 @@ impl PortalBuilder {
         self
     }
 
-    /// Use this notifier (default: in memory).
+    /// Use this notifier (default: the SQLite file when the portal opens it, else in
+    /// memory).
     pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifier = Some(notifier);
         self
@@ -159,8 +159,8 @@ impl PortalBuilder {
         self
     }
 
-    /// Use this change bus between nodes (default: PostgreSQL `LISTEN`/`NOTIFY` with a
-    /// `[postgres]` configuration, else this node alone).
+    /// Use this change bus between nodes (default: this node alone; the `cartable`
+    /// crate's builder passes PostgreSQL's `LISTEN`/`NOTIFY` with `[postgres]`).
     pub fn bus(mut self, bus: Arc<dyn ChangeBus>) -> Self {
         self.bus = Some(bus);
         self
@@ -178,11 +178,25 @@ impl PortalBuilder {
         self
     }
 
+    /// Run a task beside the portal (the e-mail digest sender…): `start` is called once
+    /// the socle services are assembled, and the task it spawns is stopped when the
+    /// portal is dropped. An error of `start` stops the build.
+    pub fn task<F, E>(mut self, name: impl Into<String>, start: F) -> Self
+    where
+        F: FnOnce(&Services) -> Result<tokio::task::JoinHandle<()>, E> + Send + 'static,
+        E: Into<TaskError>,
+    {
+        self.tasks.push((
+            name.into(),
+            Box::new(move |services: &Services| start(services).map_err(Into::into)),
+        ));
+        self
+    }
+
     /// Check everything and open the embedded backends that were not given.
     pub async fn build(self) -> Result<crate::Portal, BuildError> {
         let config = self.config;
-        let mut registered = self.portlets;
-        registered.extend(integrations(&config).await?);
+        let registered = self.portlets;
         let mut portlets = HashMap::new();
         let mut order = Vec::new();
         for p in registered {
@@ -232,27 +246,11 @@ impl PortalBuilder {
                 Arc::new(ldif) as Arc<dyn Directory>
             }
         };
-        let mut bus = self.bus;
-        // The embedded backends are also the notifier: items live with the rest of the
-        // data, shared by every node on PostgreSQL.
+        // The embedded backend is also the notifier: items live with the rest of the data.
         let mut stored_notifier: Option<Arc<dyn Notifier>> = None;
-        let (storage, sessions) = match (self.storage, self.sessions, &config.postgres) {
-            (Some(s), Some(ss), _) => (s, ss),
-            (None, None, Some(pg)) => {
-                let postgres = cartable_postgres::PostgresStorage::connect(pg.clone()).await?;
-                if bus.is_none() {
-                    bus = Some(Arc::new(
-                        cartable_postgres::PostgresBus::start(&postgres).await?,
-                    ));
-                }
-                let postgres = Arc::new(postgres);
-                stored_notifier = Some(postgres.clone());
-                (
-                    postgres.clone() as Arc<dyn Storage>,
-                    postgres as Arc<dyn SessionStore>,
-                )
-            }
-            (storage, sessions, _) => {
+        let (storage, sessions) = match (self.storage, self.sessions) {
+            (Some(s), Some(ss)) => (s, ss),
+            (storage, sessions) => {
                 let sqlite = Arc::new(SqliteStorage::open(
                     &config.data_dir.join("cartable.sqlite3"),
                 )?);
@@ -269,27 +267,24 @@ impl PortalBuilder {
             .notifier
             .or(stored_notifier)
             .unwrap_or_else(|| Arc::new(MemoryNotifier::default()));
-        let digest = match &config.mail {
-            None => None,
-            Some(mail) => {
-                let sender = cartable_mail::DigestSender::new(
-                    mail.clone(),
-                    config.etablissement.clone(),
-                    storage.clone(),
-                    directory.clone(),
-                    notifier.clone(),
-                )
-                .map_err(|e| BuildError::Integration(format!("[mail] {e}")))?;
-                // The sender decides from its schedule whether a run is due; checking
-                // every minute is cheap (one storage listing).
-                Some(sender.spawn(Duration::from_secs(60)))
-            }
+        let services = Services {
+            directory,
+            storage,
+            notifier,
         };
+        let storage = services.storage.clone();
         let theme = Theme::load(config.theme_dir.as_deref())?;
-        let health = Health::new(
-            config.quarantine.after_timeouts,
-            Duration::from_secs(config.quarantine.for_seconds),
-        );
+        let mut container = Container::builder()
+            .deadline(Duration::from_millis(config.deadline_ms))
+            .quarantine(
+                config.quarantine.after_timeouts,
+                Duration::from_secs(config.quarantine.for_seconds),
+            );
+        for id in config.portlets.keys() {
+            container = container.deadline_for(id, config.deadline_for(id));
+        }
+        let container = container.build();
+        let health = container.health();
         for (id, settings) in &config.portlets {
             if let Some(m) = &settings.maintenance {
                 health.set_maintenance(id, Some(m.clone()));
@@ -317,7 +312,7 @@ impl PortalBuilder {
             grace: DAY * config.accounts.grace_days as u32,
         };
         let cas = crate::cas::Cas::new(&config, clock.clone())?;
-        let bus: Arc<dyn ChangeBus> = bus.unwrap_or_else(|| Arc::new(LocalBus::new()));
+        let bus: Arc<dyn ChangeBus> = self.bus.unwrap_or_else(|| Arc::new(LocalBus::new()));
         let node = crate::nodes::NodeCache::new();
         let visitors = crate::visitor::Visitors::load(storage.as_ref(), PORTAL_DATA).await?;
         let sessions: Arc<dyn SessionStore> = Arc::new(crate::nodes::NodeSessions::new(
@@ -325,8 +320,19 @@ impl PortalBuilder {
             node.sessions.clone(),
             bus.clone(),
         ));
+        // Last, so that nothing is left running when an earlier step fails.
+        let mut tasks = Vec::with_capacity(self.tasks.len());
+        for (name, start) in self.tasks {
+            match start(&services) {
+                Ok(task) => tasks.push(task),
+                Err(source) => {
+                    tasks.iter().for_each(tokio::task::JoinHandle::abort);
+                    return Err(BuildError::Task { name, source });
+                }
+            }
+        }
         let state = State {
-            digest,
+            tasks,
             bus,
             node,
             cas,
@@ -339,16 +345,12 @@ impl PortalBuilder {
             config,
             memo: crate::memo::Memo::new(&theme),
             theme,
-            services: Services {
-                directory,
-                storage,
-                notifier,
-            },
+            services,
             sessions,
             portlets,
             order,
             defaults,
-            health,
+            container,
             throttle,
             visitors,
             cache: crate::cache::FragmentCache::new(),
@@ -400,7 +402,8 @@ pub(crate) struct State {
     /// Portlet ids in registration order (the catalogue's order).
     pub order: Vec<String>,
     pub defaults: BTreeMap<String, Layout>,
-    pub health: Health,
+    /// Admission, deadlines, health and the error statuses of every portlet call.
+    pub container: Container,
     pub throttle: Throttle,
     /// Signs anonymous visitors' cookies (nothing stored for them).
     pub visitors: crate::visitor::Visitors,
@@ -409,8 +412,8 @@ pub(crate) struct State {
     pub cas: crate::cas::Cas,
     /// Tells every node what changed.
     pub bus: Arc<dyn ChangeBus>,
-    /// The e-mail digest sender, when `[mail]` is configured.
-    digest: Option<tokio::task::JoinHandle<()>>,
+    /// The tasks running beside the portal ([`PortalBuilder::task`]).
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Layouts and preferences, kept true by the bus.
     pub node: crate::nodes::NodeCache,
     users: RwLock<HashMap<String, (Arc<Person>, Instant)>>,
@@ -418,8 +421,8 @@ pub(crate) struct State {
 
 impl Drop for State {
     fn drop(&mut self) {
-        if let Some(digest) = &self.digest {
-            digest.abort();
+        for task in &self.tasks {
+            task.abort();
         }
     }
 }
@@ -667,13 +670,13 @@ impl State {
                 let stored: BTreeMap<String, String> = bytes
                     .and_then(|b| serde_json::from_slice(&b).ok())
                     .unwrap_or_default();
-                for id in self.health.maintenance().keys() {
+                for id in self.container.health().maintenance().keys() {
                     if !stored.contains_key(id) {
-                        self.health.set_maintenance(id, None);
+                        self.container.health().set_maintenance(id, None);
                     }
                 }
                 for (id, message) in stored {
-                    self.health.set_maintenance(&id, Some(message));
+                    self.container.health().set_maintenance(&id, Some(message));
                 }
             }
             Err(e) => tracing::warn!("cannot read the maintenance settings again: {e}"),
@@ -691,22 +694,17 @@ impl State {
             return Ok(Preferences::default());
         }
         let own = self.own_preferences(user, window).await?;
-        let version = own.version;
-        let own = own.value;
         let etab = self.config.portlets.get(&descriptor.id);
-        let mut entries = BTreeMap::new();
-        for spec in &descriptor.preferences {
-            let e = etab.and_then(|s| s.preferences.get(&spec.name));
-            let locked = e.is_some_and(|e| e.locked());
-            let value = match (locked, own.get(&spec.name)) {
-                (false, Some(v)) => v.clone(),
-                _ => e.map_or_else(|| spec.default.clone(), |e| e.value().to_string()),
-            };
-            entries.insert(spec.name.clone(), Preference { value, locked });
-        }
-        Ok(Preferences::new(entries)
-            .with_specs(&descriptor.preferences)
-            .with_version(version))
+        let establishment = |name: &str| {
+            etab.and_then(|s| s.preferences.get(name))
+                .map(|e| (e.value(), e.locked()))
+        };
+        Ok(cartable_container::layer_preferences(
+            descriptor,
+            establishment,
+            &own.value,
+            own.version,
+        ))
     }
 
     /// Store the values a portlet changed (the user layer; locked ones were refused).
@@ -723,30 +721,18 @@ impl State {
         changes: &Params,
         expected: Option<Version>,
     ) -> Result<(), SocleError> {
-        if changes.is_empty() {
+        let result = cartable_container::save_preference_changes(
+            &*self.services.storage,
+            descriptor,
+            user,
+            window,
+            changes,
+            expected,
+        )
+        .await;
+        if result.as_ref().is_ok_and(|written| !written) {
             return Ok(());
         }
-        let current = self
-            .services
-            .storage
-            .preferences_versioned(user, window)
-            .await?;
-        if expected.is_some_and(|v| v != current.version) {
-            return Err(SocleError::Conflict {
-                what: format!("the preferences of this window ({window})"),
-            });
-        }
-        let mut own = current.value;
-        for (k, v) in changes {
-            if descriptor.preference_spec(k).is_some() {
-                own.insert(k.clone(), v.clone());
-            }
-        }
-        let result = self
-            .services
-            .storage
-            .set_preferences_if(user, window, &own, current.version)
-            .await;
         self.publish(Change::Preferences {
             user: user.to_string(),
             window: window.to_string(),
@@ -796,8 +782,9 @@ impl State {
         portlet: &str,
         message: Option<String>,
     ) -> Result<(), SocleError> {
-        self.health.set_maintenance(portlet, message);
-        let map: BTreeMap<String, String> = self.health.maintenance().into_iter().collect();
+        self.container.health().set_maintenance(portlet, message);
+        let map: BTreeMap<String, String> =
+            self.container.health().maintenance().into_iter().collect();
         let bytes = serde_json::to_vec(&map).map_err(|e| SocleError::Invalid(e.to_string()))?;
         self.services
             .storage

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use cartable_socle::{DataScope, Directory, Notifier, Person, SocleError, Storage};
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{Markup, Mode, PortletError, WindowState, markup::escape};
+use crate::i18n::{FluentArgs, Messages};
+use crate::{MESSAGES, Markup, Mode, PortletError, WindowState, markup::escape};
 
 /// Single-valued request parameters (render parameters, form fields), in key order.
 pub type Params = BTreeMap<String, String>;
@@ -510,14 +511,41 @@ impl PortletContext {
         &self.locale
     }
 
-    /// Whether the page is in English (convenience for two-language portlets).
+    /// Whether the page is in English.
+    ///
+    /// For a portlet's own text, prefer its Fluent messages ([`PortletContext::t`]):
+    /// they give every language, not only two.
     pub fn is_english(&self) -> bool {
         self.locale.starts_with("en")
     }
 
     /// Pick the French or English text according to the locale.
+    ///
+    /// Kept for the portlets not converted yet: Fluent is the way ([`PortletContext::t`],
+    /// messages in `locales/fr.ftl` and `locales/en.ftl`), and a third language added by
+    /// a file reaches only those.
     pub fn tr<'a>(&self, fr: &'a str, en: &'a str) -> &'a str {
         if self.is_english() { en } else { fr }
+    }
+
+    /// A message of `messages` in the page language, else in French, else its id
+    /// (`"id.attribute"` reads an attribute): `ctx.t(&MESSAGES, "search-title")`.
+    pub fn t(&self, messages: &Messages, id: &str) -> String {
+        messages.get(&self.locale, id)
+    }
+
+    /// A message with arguments: `ctx.t_args(&MESSAGES, "found", &args! { "n" => 3 })`.
+    pub fn t_args(&self, messages: &Messages, id: &str, args: &FluentArgs<'_>) -> String {
+        messages.get_args(&self.locale, id, args)
+    }
+
+    /// The name of a profile in the page language ("Élève", "Pupil"…); a profile the
+    /// établissement defined keeps its own name.
+    pub fn profile_label(&self, profile: &cartable_socle::Profile) -> String {
+        match profile {
+            cartable_socle::Profile::Other(name) => name.clone(),
+            known => self.t(&MESSAGES, &format!("profile-{}", known.as_str())),
+        }
     }
 
     /// A render parameter (set by a URL built with [`UrlBuilder::param`]).
@@ -546,6 +574,12 @@ impl PortletContext {
     /// The raw CSRF token (for forms built by templates).
     pub fn csrf_token(&self) -> &str {
         &self.csrf
+    }
+
+    /// The e-mail digest opt-ins ("résumé des nouveautés"), kept by the socle whatever
+    /// portlet offers the choice. A portlet changes only the current user's.
+    pub fn digest(&self) -> cartable_socle::digest::DigestOptIns {
+        cartable_socle::digest::DigestOptIns::new(self.services.storage.clone())
     }
 
     /// This portlet's data for the current user.
@@ -640,7 +674,7 @@ pub fn preference_form(ctx: &PortletContext, specs: &[crate::PreferenceSpec]) ->
             let _ = write!(
                 html,
                 r#" <span id="{id}-locked" class="locked">{}</span>"#,
-                ctx.tr("(fixé par l’établissement)", "(set by the school)"),
+                escape(&ctx.t(&MESSAGES, "preference-locked")),
                 id = escape(&id)
             );
         }
@@ -649,9 +683,9 @@ pub fn preference_form(ctx: &PortletContext, specs: &[crate::PreferenceSpec]) ->
     let _ = write!(
         html,
         r#"<p><button type="submit">{}</button> <a href="{}">{}</a></p></form>"#,
-        ctx.tr("Enregistrer", "Save"),
+        escape(&ctx.t(&MESSAGES, "preference-save")),
         escape(&ctx.urls().render().mode(Mode::View).to_string()),
-        ctx.tr("Annuler", "Cancel"),
+        escape(&ctx.t(&MESSAGES, "preference-cancel")),
     );
     Markup::trusted_html(html)
 }
@@ -694,6 +728,28 @@ mod tests {
             p.set("nope", "x"),
             Err(PreferenceError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn the_contract_messages_are_complete_and_name_profiles_like_the_socle() {
+        assert!(
+            MESSAGES.untranslated("en").is_empty(),
+            "{:?}",
+            MESSAGES.untranslated("en")
+        );
+        use cartable_socle::Profile;
+        for p in [
+            Profile::Eleve,
+            Profile::Enseignant,
+            Profile::Parent,
+            Profile::Personnel,
+            Profile::Invite,
+            Profile::Admin,
+        ] {
+            let id = format!("profile-{}", p.as_str());
+            assert_eq!(MESSAGES.get("fr", &id), p.label_fr());
+            assert_eq!(MESSAGES.get("en", &id), p.label_en());
+        }
     }
 
     #[test]

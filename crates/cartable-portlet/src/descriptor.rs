@@ -130,6 +130,22 @@ impl LocalizedText {
         self
     }
 
+    /// A message of a portlet's Fluent messages in every language they have, so that a
+    /// descriptor's title comes from the same `.ftl` files as the rest of its text:
+    /// `Descriptor::new("annuaire", LocalizedText::from_messages(&MESSAGES, "title"))`.
+    /// The French text falls back to the id; `"id.attribute"` reads an attribute.
+    /// A language added by [`crate::i18n::add_locale_dir`] counts if it was added before.
+    pub fn from_messages(messages: &crate::i18n::Messages, id: &str) -> Self {
+        let mut text = LocalizedText::fr(messages.get(crate::i18n::DEFAULT_LANGUAGE, id));
+        for (tag, translation) in messages.translations(id) {
+            let lang = tag.split(['-', '_']).next().unwrap_or(&tag);
+            if lang != crate::i18n::DEFAULT_LANGUAGE && !text.others.contains_key(lang) {
+                text.others.insert(lang.to_string(), translation);
+            }
+        }
+        text
+    }
+
     /// The text for a locale (`"en"`, `"en-GB"`…), falling back to French.
     pub fn get(&self, locale: &str) -> &str {
         let lang = locale.split(['-', '_']).next().unwrap_or(locale);
@@ -378,6 +394,30 @@ mod tests {
         assert_eq!(t.get("en-GB"), "Hello");
         assert_eq!(t.get("de"), "Bonjour");
         assert_eq!(t.get("fr"), "Bonjour");
+    }
+
+    #[test]
+    fn localized_text_from_messages() {
+        let messages = crate::i18n::Messages::new(
+            "cartable-portlet-test",
+            &[
+                ("fr", "titre = Annuaire\n    .court = Ann.\nseul = Seul\n"),
+                ("en", "titre = Directory\n    .court = Dir.\n"),
+            ],
+        );
+        let t = LocalizedText::from_messages(&messages, "titre");
+        assert_eq!(t, LocalizedText::fr("Annuaire").with("en", "Directory"));
+        assert_eq!(t.get("en-GB"), "Directory");
+        let short = LocalizedText::from_messages(&messages, "titre.court");
+        assert_eq!(short.get("en"), "Dir.");
+        assert_eq!(
+            LocalizedText::from_messages(&messages, "seul").get("en"),
+            "Seul"
+        );
+        assert_eq!(
+            LocalizedText::from_messages(&messages, "absent").get("fr"),
+            "absent"
+        );
     }
 
     #[test]

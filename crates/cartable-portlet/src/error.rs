@@ -35,9 +35,15 @@ pub enum PortletError {
 }
 
 impl PortletError {
-    /// The HTTP status for an action or resource that failed this way.
+    /// The HTTP status for an action or resource that failed this way. The portlet
+    /// container (`cartable-container`) gives every call this status, in the portal,
+    /// the remote producer and the test kit alike: a stale versioned write (a socle
+    /// conflict) is a 409 like [`PortletError::Conflict`], invalid input a 400, any
+    /// other socle failure a 503.
     pub fn status(&self) -> StatusCode {
         match self {
+            PortletError::Socle(SocleError::Conflict { .. }) => StatusCode::CONFLICT,
+            PortletError::Socle(SocleError::Invalid(_)) => StatusCode::BAD_REQUEST,
             PortletError::NotFound(_) => StatusCode::NOT_FOUND,
             PortletError::BadRequest(_) | PortletError::Preference(_) => StatusCode::BAD_REQUEST,
             PortletError::Forbidden => StatusCode::FORBIDDEN,

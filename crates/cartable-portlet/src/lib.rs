@@ -31,6 +31,7 @@
 mod context;
 mod descriptor;
 mod error;
+pub mod items;
 pub mod markup;
 mod phases;
 mod portlet;
@@ -54,12 +55,22 @@ pub use portlet::Portlet;
 pub use template::{Templates, html_formatter, markup_value};
 
 pub use async_trait::async_trait;
+/// Messages in several languages (Project Fluent): a portlet keeps its own in
+/// `locales/fr.ftl` and `locales/en.ftl`, in a `static` built by [`i18n::messages!`], and
+/// reads them with [`PortletContext::t`], [`LocalizedText::from_messages`] and the
+/// templates' `t()` ([`Templates::with_messages`]).
+pub use cartable_i18n as i18n;
 pub use cartable_socle::{Person, Profile};
 /// The template engine behind [`Templates`], for `minijinja::context!` and values.
 pub use minijinja;
 
+/// The contract's own messages (the generic preference form), `locales/*.ftl`.
+pub(crate) static MESSAGES: std::sync::LazyLock<i18n::Messages> =
+    std::sync::LazyLock::new(|| i18n::messages!());
+
 /// Everything a portlet author needs, in one `use`.
 pub mod prelude {
+    pub use crate::i18n::{Messages, args};
     pub use crate::{
         ActionRequest, ActionResponse, Descriptor, Event, Markup, Mode, Person, Portlet,
         PortletContext, PortletError, PreferenceSpec, Profile, RenderResponse, ResourceRequest,

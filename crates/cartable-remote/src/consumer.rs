@@ -1416,7 +1416,15 @@ mod tests {
         assert_eq!(calls(&switches[2]), 5);
         // Refused at once for actions too, only for the open portlet.
         let act = kits[1].action([("x", "1")]).await;
-        assert!(matches!(act, Err(PortletError::Socle(_))), "{act:?}");
+        assert!(
+            matches!(
+                act,
+                Err(cartable_container::CallError::Portlet(PortletError::Socle(
+                    _
+                )))
+            ),
+            "{act:?}"
+        );
 
         // After open_seconds, f1 is probed: it has recovered and closes; f3 still fails,
         // so its breaker opens again.

@@ -52,6 +52,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use cartable_container::{CallError, Container};
+
 use crate::protocol::{
     ActionCall, ActionResult, CSRF_PLACEHOLDER, CallContext, ErrorBody, ErrorCode, ErrorDetail,
     EventCall, EventResult, HEADER_ATTACHMENT, HEADER_RESOURCE_STATUS, MarkupResponse, PROTOCOL,
@@ -220,7 +222,7 @@ impl ProducerBuilder {
                     .unwrap_or_else(|| Arc::new(MemoryNotifier::default())),
                 directory: self.directory,
                 data_per_consumer: self.data_per_consumer,
-                deadline: self.deadline,
+                container: Container::builder().deadline(self.deadline).build(),
                 max_request: self.max_request,
                 replay: ReplayCache::new(self.replay_capacity),
             }),
@@ -244,7 +246,8 @@ struct Inner {
     notifier: Arc<dyn Notifier>,
     directory: Option<Arc<dyn Directory>>,
     data_per_consumer: bool,
-    deadline: Duration,
+    /// Admission, deadline, health and statuses: the same container as the portal's.
+    container: Container,
     max_request: usize,
     /// The nonces of the calls received whose signatures are still valid.
     replay: ReplayCache,
@@ -278,14 +281,16 @@ impl Refusal {
         }
     }
 
-    fn from_portlet(e: &PortletError) -> Self {
-        let code = match e {
-            PortletError::NotFound(_) => ErrorCode::NotFound,
-            PortletError::BadRequest(_) | PortletError::Preference(_) => ErrorCode::BadRequest,
-            PortletError::Forbidden => ErrorCode::Forbidden,
-            PortletError::Conflict(_) => ErrorCode::Conflict,
-            PortletError::Socle(_) => ErrorCode::Unavailable,
-            PortletError::Template(_) | PortletError::Internal(_) => ErrorCode::Internal,
+    /// The container's refusal or the portlet's error, with the container's status.
+    fn from_call(e: &CallError) -> Self {
+        let code = match e.status() {
+            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+            StatusCode::BAD_REQUEST => ErrorCode::BadRequest,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::CONFLICT => ErrorCode::Conflict,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+            StatusCode::GATEWAY_TIMEOUT => ErrorCode::Timeout,
+            _ => ErrorCode::Internal,
         };
         Refusal::new(code, e.to_string())
     }
@@ -459,7 +464,7 @@ impl Producer {
         let call: CallContext = parse_json(body)?;
         let ctx = self.context(&portlet, consumer, call)?;
         let p = portlet.clone();
-        let rendered = self.run(async move { p.render(&ctx).await }).await?;
+        let rendered = self.run(id, async move { p.render(&ctx).await }).await?;
         let answer = MarkupResponse {
             markup: rendered.markup.into_string(),
             title: rendered.title,
@@ -511,7 +516,7 @@ impl Producer {
         let request = ActionRequest { form: call.form };
         let p = portlet.clone();
         let (ctx, response) = self
-            .run(async move {
+            .run(id, async move {
                 let r = p.action(&mut ctx, request).await?;
                 Ok((ctx, r))
             })
@@ -560,7 +565,7 @@ impl Producer {
         };
         let p = portlet.clone();
         let out = self
-            .run(async move { p.resource(&ctx, request).await })
+            .run(id, async move { p.resource(&ctx, request).await })
             .await?;
         let mut r = Response::new(out.body);
         let headers = r.headers_mut();
@@ -603,7 +608,7 @@ impl Producer {
         let event = call.event;
         let p = portlet.clone();
         let (ctx, events) = self
-            .run(async move {
+            .run(id, async move {
                 let emitted = p.event(&mut ctx, &event).await?;
                 Ok((ctx, emitted))
             })
@@ -641,24 +646,10 @@ impl Producer {
                 call.window.id, call.window.tab
             )));
         }
-        if !d.audience.allows(&call.user.profiles) {
-            return Err(Refusal::new(
-                ErrorCode::Forbidden,
-                format!("portlet {:?} is not for this user's profiles", d.id),
-            ));
-        }
-        if !d.supports_mode(call.window.mode) {
-            return Err(bad(format!(
-                "portlet {:?} has no {} mode",
-                d.id, call.window.mode
-            )));
-        }
-        if !d.supports_state(call.window.state) {
-            return Err(bad(format!(
-                "portlet {:?} has no {} state",
-                d.id, call.window.state
-            )));
-        }
+        self.inner
+            .container
+            .admit(d, &call.user, call.window.mode, call.window.state)
+            .map_err(|e| Refusal::from_call(&e))?;
         let entries: BTreeMap<String, Preference> = d
             .preferences
             .iter()
@@ -710,30 +701,18 @@ impl Producer {
         }))
     }
 
-    /// Run a portlet call in its own task under the deadline: a panic or a late answer
-    /// becomes an error answer, never a dead producer.
-    async fn run<T, F>(&self, fut: F) -> Result<T, Refusal>
+    /// Run a portlet call through the container: in its own task under the deadline, so
+    /// a panic or a late answer becomes an error answer, never a dead producer.
+    async fn run<T, F>(&self, portlet: &str, fut: F) -> Result<T, Refusal>
     where
         F: Future<Output = Result<T, PortletError>> + Send + 'static,
         T: Send + 'static,
     {
-        let task = tokio::spawn(fut);
-        let abort = task.abort_handle();
-        match tokio::time::timeout(self.inner.deadline, task).await {
-            Err(_) => {
-                abort.abort();
-                Err(Refusal::new(
-                    ErrorCode::Timeout,
-                    format!(
-                        "the portlet missed its deadline of {:?}",
-                        self.inner.deadline
-                    ),
-                ))
-            }
-            Ok(Err(_)) => Err(Refusal::new(ErrorCode::Internal, "the portlet panicked")),
-            Ok(Ok(Err(e))) => Err(Refusal::from_portlet(&e)),
-            Ok(Ok(Ok(v))) => Ok(v),
-        }
+        self.inner
+            .container
+            .invoke(portlet, fut)
+            .await
+            .map_err(|e| Refusal::from_call(&e))
     }
 
     /// Serve on a listener you bound. Each connection is HTTP/1.1 or HTTP/2; bodies over

@@ -201,16 +201,31 @@ pub trait Notifier: Send + Sync + 'static {
     async fn recent(&self, reader: &Reader, limit: usize) -> Result<Vec<Notification>, SocleError>;
 }
 
-/// Where the e-mail digest of the news portlet (`nouveautes`) keeps its state, in the
-/// portlet data of [`Storage`](crate::Storage). The portlet writes the opt-in, the digest
-/// sender (`cartable-mail`) reads it and writes the marker: both use these names.
+/// The e-mail digest ("résumé des nouveautés" by e-mail), a socle concept: who opted in,
+/// and where each user's digests stand.
+///
+/// The socle keeps it in its own namespace of the [`Storage`](crate::Storage) data,
+/// [`NAMESPACE`](digest::NAMESPACE), not in a portlet's data. The service offering the opt-in (the annonces
+/// window) and the sender (`cartable-mail`) both go through [`DigestOptIns`](digest::DigestOptIns); the keys
+/// below are public for tests and tools.
+///
+/// Before it was the socle's, the same keys lived in the data of the news portlet
+/// ([`legacy::NAMESPACE`](digest::legacy::NAMESPACE)), where the annonces window still writes them until the
+/// portlet context hands portlets a [`DigestOptIns`](digest::DigestOptIns). That location is still read, as a fallback, so existing users'
+/// opt-ins and markers stay in force without a migration step: a user is opted in when
+/// either location says so, listed when either index lists her, and her digests start from
+/// the later of the two markers. Markers are written to [`NAMESPACE`](digest::NAMESPACE) only; opting out
+/// clears both locations.
 pub mod digest {
+    use std::sync::Arc;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use serde::{Deserialize, Serialize};
 
-    /// The portlet whose data holds the digest state.
-    pub const PORTLET: &str = "nouveautes";
+    use crate::{DataScope, SocleError, Storage, Version, Versioned};
+
+    /// The socle's namespace (in the place of a portlet id) holding the digest state.
+    pub const NAMESPACE: &str = "cartable-digest";
     /// User scope: [`OPTED_IN`] when she wants the digest; missing otherwise.
     pub const OPT_IN_KEY: &str = "digest";
     /// The value of [`OPT_IN_KEY`] of a user who opted in.
@@ -220,9 +235,17 @@ pub mod digest {
     /// user: two users opting in at once never overwrite each other. The sender checks
     /// [`OPT_IN_KEY`] too, and forgets index keys of users who no longer opted in.
     pub const INDEX_PREFIX: &str = "digest-users/";
-    /// User scope: the digest sender's [`Marker`] (JSON). The portlet sets it to "now"
-    /// on opt-in, so that the first digest holds what is new since.
+    /// User scope: the digest sender's [`Marker`] (JSON), set to "now" on opt-in so that
+    /// the first digest holds what is new since.
     pub const MARKER_KEY: &str = "digest-last";
+
+    /// Where the digest state lived before it was the socle's: the same keys, in the data
+    /// of the news portlet. Read as a fallback (see the [module](super::digest)
+    /// documentation); the socle writes there only to clear it.
+    pub mod legacy {
+        /// The data namespace (the portlet id `nouveautes`) of the old location.
+        pub const NAMESPACE: &str = "nouveautes";
+    }
 
     /// The shared index key of a user.
     pub fn index_key(user: &str) -> String {
@@ -231,8 +254,8 @@ pub mod digest {
 
     /// Where a user's digests stand, stored under [`MARKER_KEY`]. Senders on several
     /// nodes claim a user's digest by writing it with a versioned conditional write
-    /// ([`Storage::set_data_if`](crate::Storage::set_data_if)): the node whose write
-    /// succeeds sends it, the others get a conflict and skip her.
+    /// ([`DigestOptIns::set_marker_if`]): the node whose write succeeds sends it, the
+    /// others get a conflict and skip her.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct Marker {
         /// The end of the period the last digest covered (Unix seconds): the next one
@@ -273,6 +296,190 @@ pub mod digest {
     /// Whole seconds since the Unix epoch (0 before it).
     pub fn unix_seconds(t: SystemTime) -> u64 {
         t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+
+    /// The digest opt-ins and markers, over the portal's storage. Cheap to clone.
+    ///
+    /// A user's own opt-in key is the truth, the shared index lets the sender find her:
+    /// written after it on opt-in, removed after it on opt-out, so an interrupted change
+    /// never mails someone who opted out.
+    #[derive(Clone)]
+    pub struct DigestOptIns {
+        storage: Arc<dyn Storage>,
+    }
+
+    impl std::fmt::Debug for DigestOptIns {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("DigestOptIns").finish_non_exhaustive()
+        }
+    }
+
+    fn user(id: &str) -> DataScope {
+        DataScope::User(id.to_string())
+    }
+
+    impl DigestOptIns {
+        /// The digest state kept in `storage`.
+        pub fn new(storage: Arc<dyn Storage>) -> Self {
+            DigestOptIns { storage }
+        }
+
+        /// Whether `user` opted in (in [`NAMESPACE`], or in the [`legacy`] location).
+        pub async fn is_opted_in(&self, user_id: &str) -> Result<bool, SocleError> {
+            for namespace in [NAMESPACE, legacy::NAMESPACE] {
+                let value = self
+                    .storage
+                    .data(namespace, &user(user_id), OPT_IN_KEY)
+                    .await?;
+                if value.as_deref() == Some(OPTED_IN) {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+
+        /// Opt `user` in at `now`: her first digest lists what is published after `now`.
+        /// Opting in again changes nothing (nothing is sent twice, nothing is lost); a
+        /// marker written meanwhile by another of her sessions or by the sender is kept.
+        pub async fn opt_in(&self, user_id: &str, now: SystemTime) -> Result<(), SocleError> {
+            let scope = user(user_id);
+            // The marker's version is read first: if another of her sessions opting in,
+            // or the sender, writes it meanwhile, theirs is kept rather than overwritten.
+            let marker = self
+                .storage
+                .data_versioned(NAMESPACE, &scope, MARKER_KEY)
+                .await?;
+            if !self.is_opted_in(user_id).await? {
+                match self
+                    .storage
+                    .set_data_if(
+                        NAMESPACE,
+                        &scope,
+                        MARKER_KEY,
+                        &Marker::at(now).to_json(),
+                        marker.version,
+                    )
+                    .await
+                {
+                    Ok(_) | Err(SocleError::Conflict { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.storage
+                .set_data(NAMESPACE, &scope, OPT_IN_KEY, OPTED_IN)
+                .await?;
+            self.storage
+                .set_data(NAMESPACE, &DataScope::Shared, &index_key(user_id), OPTED_IN)
+                .await
+        }
+
+        /// Opt `user` out, in both locations; a new opt-in starts afresh.
+        pub async fn opt_out(&self, user_id: &str) -> Result<(), SocleError> {
+            let scope = user(user_id);
+            for namespace in [NAMESPACE, legacy::NAMESPACE] {
+                self.storage
+                    .delete_data(namespace, &scope, OPT_IN_KEY)
+                    .await?;
+            }
+            for namespace in [NAMESPACE, legacy::NAMESPACE] {
+                self.storage
+                    .delete_data(namespace, &scope, MARKER_KEY)
+                    .await?;
+            }
+            self.forget(user_id).await
+        }
+
+        /// The users the index lists (both locations), sorted. It may list a user who
+        /// opted out meanwhile: check [`is_opted_in`](Self::is_opted_in), and
+        /// [`forget`](Self::forget) the others.
+        pub async fn opted_in_users(&self) -> Result<Vec<String>, SocleError> {
+            let mut users = Vec::new();
+            for namespace in [NAMESPACE, legacy::NAMESPACE] {
+                let keys = self
+                    .storage
+                    .data_keys(namespace, &DataScope::Shared, INDEX_PREFIX)
+                    .await?;
+                users.extend(
+                    keys.iter()
+                        .filter_map(|k| k.strip_prefix(INDEX_PREFIX))
+                        .filter(|u| !u.is_empty())
+                        .map(str::to_string),
+                );
+            }
+            users.sort();
+            users.dedup();
+            Ok(users)
+        }
+
+        /// Remove `user` from the index (both locations), leaving her opt-in key alone:
+        /// for an index key left behind by an interrupted opt-out.
+        pub async fn forget(&self, user_id: &str) -> Result<(), SocleError> {
+            for namespace in [NAMESPACE, legacy::NAMESPACE] {
+                self.storage
+                    .delete_data(namespace, &DataScope::Shared, &index_key(user_id))
+                    .await?;
+            }
+            Ok(())
+        }
+
+        /// Where her digests stand, with the version to claim them with
+        /// ([`set_marker_if`](Self::set_marker_if)); `None` before her first digest.
+        ///
+        /// With a marker in the [`legacy`] location too, her digests start from the later
+        /// of the two. An unreadable marker is logged and read as none (her digests start
+        /// afresh); its version is kept, so a conditional write replaces it.
+        pub async fn marker(&self, user_id: &str) -> Result<Versioned<Option<Marker>>, SocleError> {
+            let scope = user(user_id);
+            let stored = self
+                .storage
+                .data_versioned(NAMESPACE, &scope, MARKER_KEY)
+                .await?;
+            let current = match stored.value.as_deref().map(Marker::parse) {
+                None => None,
+                Some(Some(marker)) => Some(marker),
+                Some(None) => {
+                    tracing::warn!(user = %user_id, "unreadable digest marker; starting her digests afresh");
+                    None
+                }
+            };
+            let old = self
+                .storage
+                .data(legacy::NAMESPACE, &scope, MARKER_KEY)
+                .await?
+                .and_then(|bytes| Marker::parse(&bytes));
+            let value = match (current, old) {
+                (current, None) => current,
+                (None, Some(old)) => Some(old),
+                (Some(current), Some(old)) => Some(Marker {
+                    last: current.last.max(old.last),
+                    claimed_until: current.claimed_until,
+                }),
+            };
+            Ok(Versioned {
+                value,
+                version: stored.version,
+            })
+        }
+
+        /// Write her marker only if it is still at `expected` (the version
+        /// [`marker`](Self::marker) gave, or one this method returned); otherwise
+        /// [`SocleError::Conflict`] and nothing is written.
+        pub async fn set_marker_if(
+            &self,
+            user_id: &str,
+            marker: &Marker,
+            expected: Version,
+        ) -> Result<Version, SocleError> {
+            self.storage
+                .set_data_if(
+                    NAMESPACE,
+                    &user(user_id),
+                    MARKER_KEY,
+                    &marker.to_json(),
+                    expected,
+                )
+                .await
+        }
     }
 }
 

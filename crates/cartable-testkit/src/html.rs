@@ -237,6 +237,18 @@ struct Named {
     what: String,
 }
 
+/// What the portal's CSRF rule refuses in a fragment: each POST form without the `_csrf`
+/// field (every post of it would be refused), as [`accessibility_problems`] reports it.
+pub fn post_forms_without_csrf(html: &str) -> Vec<String> {
+    accessibility_problems(html, "")
+        .into_iter()
+        .filter(|p| p.contains(CSRF_PROBLEM))
+        .collect()
+}
+
+/// How [`accessibility_problems`] names a POST form without the `_csrf` field.
+const CSRF_PROBLEM: &str = "a POST form without the _csrf field";
+
 /// Check a fragment against the rules of a Cartable window and return the problems found,
 /// each as a sentence (empty when all is well). `namespace` is the window's
 /// [`namespace`](cartable_portlet::WindowInfo::namespace).
@@ -394,9 +406,7 @@ pub fn accessibility_problems(html: &str, namespace: &str) -> Vec<String> {
                         && method == "post"
                         && !csrf
                     {
-                        problems.push(
-                            "a POST form without the _csrf field (use ctx.csrf_field())".into(),
-                        );
+                        problems.push(format!("{CSRF_PROBLEM} (use ctx.csrf_field())"));
                     }
                 }
                 "a" | "button" => {
@@ -414,7 +424,7 @@ pub fn accessibility_problems(html: &str, namespace: &str) -> Vec<String> {
     if let Some((method, false)) = &form
         && method == "post"
     {
-        problems.push("a POST form without the _csrf field (use ctx.csrf_field())".into());
+        problems.push(format!("{CSRF_PROBLEM} (use ctx.csrf_field())"));
     }
     for (id, count) in &ids {
         if *count > 1 {

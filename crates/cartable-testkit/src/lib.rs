@@ -5,9 +5,11 @@
 //! and the socle services (in-memory SQLite storage, a [`TestDirectory`], a
 //! [`MemoryNotifier`] wrapped in a [`RecordingNotifier`]). Each call builds the
 //! [`PortletContext`] the portal would build (window `test-window` on tab `test`, CSRF
-//! token `test-csrf`, base path empty), checks what the portal checks (audience, mode,
-//! state, CSRF token, consumed events) and, after an `action` or an `event`, stores the
-//! preference changes in the user's layer as the portal does.
+//! token `test-csrf`, base path empty) and calls the portlet through the same
+//! [`Container`] as the portal and the remote producer: the same admission (audience,
+//! mode, state, availability), CSRF rule, preference layering and save, deadline, panic
+//! isolation and error statuses ([`CallError::status`]). So a kit test and the portal
+//! cannot disagree on a bad request.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -69,16 +71,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use cartable_container::{
+    Container, layer_preferences, preference_form_changes, save_preference_changes, take_csrf,
+};
 use cartable_portlet::{
     ActionRequest, ActionResponse, ContextParts, Descriptor, Event, Markup, Mode, Params, Person,
-    Portlet, PortletContext, PortletData, PortletError, Preference, PreferenceError, Preferences,
-    Profile, RenderResponse, ResourceRequest, ResourceResponse, Services, WindowInfo, WindowState,
+    Portlet, PortletContext, PortletData, PortletError, Preference, Preferences, Profile,
+    RenderResponse, ResourceRequest, ResourceResponse, Services, WindowInfo, WindowState,
 };
 use cartable_socle::{Directory, MemoryNotifier, Notification, Notifier, Storage};
 use cartable_sqlite::SqliteStorage;
 use http::Method;
 
-pub use html::{accessibility_problems, decode_entities, html_to_text};
+pub use cartable_container::{CSRF_FIELD, CallError};
+pub use html::{accessibility_problems, decode_entities, html_to_text, post_forms_without_csrf};
 pub use services::{RecordingNotifier, TestDirectory};
 
 /// The window id of every call (its namespace is `w-test-window`).
@@ -237,6 +243,7 @@ pub struct TestKit {
     directory: Option<Arc<dyn Directory>>,
     storage: Arc<dyn Storage>,
     notifier: Arc<RecordingNotifier>,
+    container: Container,
 }
 
 impl std::fmt::Debug for TestKit {
@@ -272,7 +279,21 @@ impl TestKit {
             directory: None,
             storage: Arc::new(storage),
             notifier: Arc::new(RecordingNotifier::new(Arc::new(MemoryNotifier::default()))),
+            container: Container::default(),
         }
+    }
+
+    /// Call the portlet through this container (its deadline, quarantine rule and
+    /// health), e.g. one with a short deadline to test a slow portlet, or one whose
+    /// [`health`](Container::health) puts the portlet in maintenance.
+    pub fn with_container(mut self, container: Container) -> Self {
+        self.container = container;
+        self
+    }
+
+    /// The container the kit calls the portlet through.
+    pub fn container(&self) -> &Container {
+        &self.container
     }
 
     /// Act as this user.
@@ -411,104 +432,70 @@ impl TestKit {
     /// The current user's effective preferences, layered as the portal does: the user's
     /// value (unless the établissement locked the preference), else the établissement's,
     /// else the descriptor's default.
-    pub async fn preferences(&self) -> Result<Preferences, PortletError> {
-        let descriptor = self.descriptor();
-        let mut entries: BTreeMap<String, Preference> = descriptor
-            .preferences
-            .iter()
-            .map(|spec| {
-                (
-                    spec.name.clone(),
-                    Preference {
-                        value: spec.default.clone(),
-                        locked: false,
-                    },
-                )
-            })
-            .collect();
-        for (name, pref) in &self.establishment {
-            entries.insert(name.clone(), pref.clone());
-        }
-        let own = self.storage.preferences(&self.user.id, WINDOW_ID).await?;
-        for (name, value) in own {
-            if let Some(entry) = entries.get_mut(&name)
-                && !entry.locked
-            {
-                entry.value = value;
-            }
-        }
-        Ok(Preferences::new(entries).with_specs(&self.descriptor().preferences))
+    pub async fn preferences(&self) -> Result<Preferences, CallError> {
+        let own = self
+            .storage
+            .preferences_versioned(&self.user.id, WINDOW_ID)
+            .await?;
+        let establishment = |name: &str| {
+            self.establishment
+                .get(name)
+                .map(|p| (p.value.as_str(), p.locked))
+        };
+        Ok(layer_preferences(
+            self.descriptor(),
+            establishment,
+            &own.value,
+            own.version,
+        ))
     }
 
     /// The current user's own stored values (the user layer only).
-    pub async fn user_preferences(&self) -> Result<BTreeMap<String, String>, PortletError> {
+    pub async fn user_preferences(&self) -> Result<BTreeMap<String, String>, CallError> {
         Ok(self.storage.preferences(&self.user.id, WINDOW_ID).await?)
     }
 
     /// Post the generic preference form of the edit mode (what
-    /// [`cartable_portlet::preference_form`] posts to the portal): each value is checked
-    /// against its [`PreferenceSpec`](cartable_portlet::PreferenceSpec), locked ones are
-    /// refused, and nothing is stored unless all are accepted.
+    /// [`cartable_portlet::preference_form`] posts to the portal), with the session's
+    /// CSRF token unless the values carry a `_csrf` of their own: each value is checked
+    /// against its [`PreferenceSpec`](cartable_portlet::PreferenceSpec), a value for a
+    /// locked preference is ignored (the form disables the field, so it is forged), and
+    /// nothing is stored unless all are accepted.
     pub async fn submit_preferences<K, V>(
         &self,
         values: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<(), PortletError>
+    ) -> Result<(), CallError>
     where
         K: Into<String>,
         V: Into<String>,
     {
-        let mut values = params(values);
-        check_csrf(&mut values)?;
-        self.store_preferences(&values).await
+        let mut form = with_session_token(params(values));
+        take_csrf(&mut form, CSRF_TOKEN)?;
+        let current = self.preferences().await?;
+        let changes = preference_form_changes(self.descriptor(), &current, &form)?;
+        self.save(&changes).await
     }
 
-    /// Validate and store preference changes in the user's layer.
-    async fn store_preferences(&self, changes: &Params) -> Result<(), PortletError> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let current = self.preferences().await?;
-        let descriptor = self.descriptor();
-        let mut own = self.storage.preferences(&self.user.id, WINDOW_ID).await?;
-        for (name, value) in changes {
-            if current.is_locked(name) {
-                return Err(PreferenceError::Locked(name.clone()).into());
-            }
-            let spec = descriptor
-                .preference_spec(name)
-                .ok_or_else(|| PreferenceError::Unknown(name.clone()))?;
-            spec.validate(value)
-                .map_err(|reason| PreferenceError::Invalid {
-                    name: name.clone(),
-                    reason,
-                })?;
-            own.insert(name.clone(), value.clone());
-        }
-        self.storage
-            .set_preferences(&self.user.id, WINDOW_ID, &own)
-            .await?;
+    /// Store preference changes in the user's layer, as the portal does.
+    async fn save(&self, changes: &Params) -> Result<(), CallError> {
+        save_preference_changes(
+            &*self.storage,
+            self.descriptor(),
+            &self.user.id,
+            WINDOW_ID,
+            changes,
+            None,
+        )
+        .await?;
         Ok(())
     }
 
     /// The context the portal would give the portlet for a call in these conditions,
     /// after the portal's checks (audience, mode and state in the descriptor).
-    pub async fn context(&self, options: &RenderOptions) -> Result<PortletContext, PortletError> {
+    pub async fn context(&self, options: &RenderOptions) -> Result<PortletContext, CallError> {
         let descriptor = self.descriptor();
-        if !descriptor.audience.allows(&self.user.profiles) {
-            return Err(PortletError::Forbidden);
-        }
-        if !descriptor.supports_mode(options.mode) {
-            return Err(PortletError::NotFound(format!(
-                "the portlet {:?} has no {} mode (add it to its descriptor)",
-                descriptor.id, options.mode
-            )));
-        }
-        if !descriptor.supports_state(options.state) {
-            return Err(PortletError::NotFound(format!(
-                "the portlet {:?} has no {} state (add it to its descriptor)",
-                descriptor.id, options.state
-            )));
-        }
+        self.container
+            .admit(descriptor, &self.user, options.mode, options.state)?;
         Ok(PortletContext::new(ContextParts {
             portlet: descriptor.id.clone(),
             user: Arc::new(self.user.clone()),
@@ -532,43 +519,64 @@ impl TestKit {
     }
 
     /// Render in view mode, normal state, without parameters.
-    pub async fn render(&self) -> Result<Rendered, PortletError> {
+    pub async fn render(&self) -> Result<Rendered, CallError> {
         self.render_with(&RenderOptions::default()).await
     }
 
     /// Render in a mode (normal state, no parameters).
-    pub async fn render_mode(&self, mode: Mode) -> Result<Rendered, PortletError> {
+    pub async fn render_mode(&self, mode: Mode) -> Result<Rendered, CallError> {
         self.render_with(&RenderOptions::new().mode(mode)).await
     }
 
     /// Render in a state (view mode, no parameters).
-    pub async fn render_state(&self, state: WindowState) -> Result<Rendered, PortletError> {
+    pub async fn render_state(&self, state: WindowState) -> Result<Rendered, CallError> {
         self.render_with(&RenderOptions::new().state(state)).await
     }
 
     /// Render as the portal does after this action (post/redirect/get): with the mode,
     /// state and parameters it asked for.
-    pub async fn render_after(&self, action: &ActionResponse) -> Result<Rendered, PortletError> {
+    pub async fn render_after(&self, action: &ActionResponse) -> Result<Rendered, CallError> {
         self.render_with(&RenderOptions::after(action)).await
     }
 
     /// Render with a mode, a state and parameters.
-    pub async fn render_with(&self, options: &RenderOptions) -> Result<Rendered, PortletError> {
+    ///
+    /// # Panics
+    /// If the markup has a POST form without the CSRF field: the portal would refuse
+    /// every post of it (put `ctx.csrf_field()` in the form).
+    pub async fn render_with(&self, options: &RenderOptions) -> Result<Rendered, CallError> {
         let ctx = self.context(options).await?;
-        let response = self.portlet.render(&ctx).await?;
+        let namespace = ctx.window().namespace();
+        let portlet = self.portlet.clone();
+        let response = self
+            .container
+            .invoke(
+                &self.descriptor().id,
+                async move { portlet.render(&ctx).await },
+            )
+            .await?;
+        let forms = post_forms_without_csrf(response.markup.as_str());
+        assert!(
+            forms.is_empty(),
+            "the portlet {:?} renders a POST form without the CSRF field, which the portal \
+             would refuse: add ctx.csrf_field() to it: {forms:?}",
+            self.descriptor().id
+        );
         Ok(Rendered {
             response,
-            namespace: ctx.window().namespace(),
+            namespace,
         })
     }
 
-    /// Post a form to the window's action URL (view mode, normal state), then store the
-    /// preference changes as the portal does. A `_csrf` field is optional; if present it
-    /// must be [`CSRF_TOKEN`] and is removed, as the portal does.
+    /// Post a form to the window's action URL (view mode, normal state) as the user's
+    /// browser posts the window's form, then store the preference changes as the portal
+    /// does. The form carries the session's token ([`CSRF_TOKEN`]) unless it has a
+    /// `_csrf` of its own, which must then be right; use
+    /// [`action_exactly`](Self::action_exactly) to send a form without one.
     pub async fn action<K, V>(
         &self,
         form: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<ActionResponse, PortletError>
+    ) -> Result<ActionResponse, CallError>
     where
         K: Into<String>,
         V: Into<String>,
@@ -576,24 +584,51 @@ impl TestKit {
         self.action_with(&RenderOptions::default(), form).await
     }
 
-    /// Post a form with the window in a given mode, state and parameters.
+    /// Post a form with the window in a given mode, state and parameters (with the
+    /// session's token unless the form has a `_csrf`).
     pub async fn action_with<K, V>(
         &self,
         options: &RenderOptions,
         form: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<ActionResponse, PortletError>
+    ) -> Result<ActionResponse, CallError>
     where
         K: Into<String>,
         V: Into<String>,
     {
-        let mut form = params(form);
-        check_csrf(&mut form)?;
+        self.post_action(options, with_session_token(params(form)))
+            .await
+    }
+
+    /// Post exactly this form, as a forged or scripted request would: nothing is added,
+    /// so a form without `_csrf` is refused with [`CallError::Csrf`], as by the portal.
+    pub async fn action_exactly<K, V>(
+        &self,
+        form: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<ActionResponse, CallError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.post_action(&RenderOptions::default(), params(form))
+            .await
+    }
+
+    async fn post_action(
+        &self,
+        options: &RenderOptions,
+        mut form: Params,
+    ) -> Result<ActionResponse, CallError> {
+        take_csrf(&mut form, CSRF_TOKEN)?;
         let mut ctx = self.context(options).await?;
-        let response = self
-            .portlet
-            .action(&mut ctx, ActionRequest { form })
+        let portlet = self.portlet.clone();
+        let (ctx, response) = self
+            .container
+            .invoke(&self.descriptor().id, async move {
+                let response = portlet.action(&mut ctx, ActionRequest { form }).await?;
+                Ok((ctx, response))
+            })
             .await?;
-        self.store_preferences(ctx.preferences.changes()).await?;
+        self.save(ctx.preferences.changes()).await?;
         Ok(response)
     }
 
@@ -602,7 +637,7 @@ impl TestKit {
         &self,
         id: &str,
         query: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<ResourceResponse, PortletError>
+    ) -> Result<ResourceResponse, CallError>
     where
         K: Into<String>,
         V: Into<String>,
@@ -619,42 +654,61 @@ impl TestKit {
         .await
     }
 
-    /// Send any resource request (a POST, a body…). A `_csrf` parameter is checked and
-    /// removed as for actions.
+    /// Send any resource request (a POST, a body…). A POST carries the session's token
+    /// unless its parameters have a `_csrf` of their own, checked as for actions; the
+    /// portlet never sees the field.
     pub async fn resource_with(
         &self,
         options: &RenderOptions,
         mut request: ResourceRequest,
-    ) -> Result<ResourceResponse, PortletError> {
-        check_csrf(&mut request.params)?;
+    ) -> Result<ResourceResponse, CallError> {
+        if request.method == Method::POST {
+            request.params = with_session_token(std::mem::take(&mut request.params));
+            take_csrf(&mut request.params, CSRF_TOKEN)?;
+        } else {
+            request.params.remove(CSRF_FIELD);
+        }
         let ctx = self.context(options).await?;
-        self.portlet.resource(&ctx, request).await
+        let portlet = self.portlet.clone();
+        self.container
+            .invoke(&self.descriptor().id, async move {
+                portlet.resource(&ctx, request).await
+            })
+            .await
     }
 
     /// Deliver an event, as the portal does after another window's action, then store the
     /// preference changes. The portlet must declare that it consumes the event's name.
-    pub async fn event(&self, event: Event) -> Result<Vec<Event>, PortletError> {
+    pub async fn event(&self, event: Event) -> Result<Vec<Event>, CallError> {
         if !self.descriptor().consumes.contains(&event.name) {
             return Err(PortletError::BadRequest(format!(
                 "the portlet {:?} does not consume the event {:?}, so the portal would not \
                  deliver it (declare it with Descriptor::consumes)",
                 self.descriptor().id,
                 event.name
-            )));
+            ))
+            .into());
         }
         let mut ctx = self.context(&RenderOptions::default()).await?;
-        let events = self.portlet.event(&mut ctx, &event).await?;
-        self.store_preferences(ctx.preferences.changes()).await?;
+        let portlet = self.portlet.clone();
+        let (ctx, events) = self
+            .container
+            .invoke(&self.descriptor().id, async move {
+                let events = portlet.event(&mut ctx, &event).await?;
+                Ok((ctx, events))
+            })
+            .await?;
+        self.save(ctx.preferences.changes()).await?;
         Ok(events)
     }
 }
 
-/// Check and remove a `_csrf` field, as the portal does before calling the portlet.
-fn check_csrf(form: &mut Params) -> Result<(), PortletError> {
-    match form.remove("_csrf") {
-        Some(token) if token != CSRF_TOKEN => Err(PortletError::Forbidden),
-        _ => Ok(()),
-    }
+/// The form as the window's HTML form sends it: with the session's token, unless the
+/// test put a `_csrf` in it.
+fn with_session_token(mut form: Params) -> Params {
+    form.entry(CSRF_FIELD.to_string())
+        .or_insert_with(|| CSRF_TOKEN.to_string());
+    form
 }
 
 #[cfg(test)]

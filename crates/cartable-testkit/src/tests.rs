@@ -1,5 +1,6 @@
 use std::time::SystemTime;
 
+use cartable_portlet::PreferenceError;
 use cartable_portlet::markup::escape;
 use cartable_portlet::prelude::*;
 use cartable_socle::{Audience, PersonQuery, Reader};
@@ -201,34 +202,39 @@ async fn the_portal_checks_are_applied() {
     let view_only = TestKit::new(Arc::new(ViewOnly(descriptor)));
     assert!(matches!(
         view_only.render_mode(Mode::Help).await,
-        Err(PortletError::NotFound(_))
+        Err(CallError::UnsupportedMode { .. })
     ));
     assert!(matches!(
         view_only.render_state(WindowState::Maximized).await,
-        Err(PortletError::NotFound(_))
+        Err(CallError::UnsupportedState { .. })
     ));
     // The default action refuses.
     assert!(matches!(
         view_only.action([("a", "b")]).await,
-        Err(PortletError::NotFound(_))
+        Err(CallError::Portlet(PortletError::NotFound(_)))
     ));
 
     // The audience.
     let restricted = TestKit::new(Arc::new(Echo::restricted()));
     assert!(matches!(
         restricted.render().await,
-        Err(PortletError::Forbidden)
+        Err(CallError::Forbidden { .. })
     ));
     let teacher = restricted.user_with("paul", "Paul", [Profile::Enseignant, Profile::Parent]);
     teacher.render().await.unwrap();
 
-    // The CSRF token, when the form carries one.
+    // The CSRF token: a forged one, or none in a form sent as is, is refused.
     let kit = kit();
     assert!(matches!(
         kit.action([("_csrf", "forged"), ("op", "store"), ("value", "x")])
             .await,
-        Err(PortletError::Forbidden)
+        Err(CallError::Csrf)
     ));
+    let missing = kit
+        .action_exactly([("op", "store"), ("value", "x")])
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status(), http::StatusCode::FORBIDDEN);
     assert_eq!(kit.data().get("k").await.unwrap(), None);
     kit.action([("_csrf", CSRF_TOKEN), ("op", "store"), ("value", "x")])
         .await
@@ -257,7 +263,7 @@ async fn actions_persist_preferences_in_the_user_layer() {
     assert!(
         matches!(
             err,
-            PortletError::Preference(PreferenceError::Invalid { .. })
+            CallError::Portlet(PortletError::Preference(PreferenceError::Invalid { .. }))
         ),
         "{err:?}"
     );
@@ -285,25 +291,29 @@ async fn establishment_values_and_locks() {
     // The user's value wins over an unlocked établissement value.
     kit.submit_preferences([("color", "rouge")]).await.unwrap();
     assert_eq!(kit.preferences().await.unwrap().get("color"), Some("rouge"));
-    // Locked ones are refused, and nothing of the form is stored.
-    let err = kit
-        .submit_preferences([("color", "bleu"), ("size", "3")])
+    // A locked one is disabled in the form: a value for it is forged and ignored, as by
+    // the portal; the rest of the form is stored. Undeclared names are ignored too.
+    kit.submit_preferences([("color", "bleu"), ("size", "3"), ("nope", "x")])
+        .await
+        .unwrap();
+    let prefs = kit.preferences().await.unwrap();
+    assert_eq!(prefs.get("color"), Some("bleu"));
+    assert_eq!(prefs.get("size"), Some("12"));
+    assert!(!kit.user_preferences().await.unwrap().contains_key("nope"));
+    // An invalid value is refused with a 400, and nothing is stored.
+    let bad = kit
+        .submit_preferences([("color", "violet")])
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        PortletError::Preference(PreferenceError::Locked(ref n)) if n == "size"
-    ));
-    assert_eq!(kit.preferences().await.unwrap().get("color"), Some("rouge"));
-    assert!(matches!(
-        kit.submit_preferences([("nope", "x")]).await,
-        Err(PortletError::Preference(PreferenceError::Unknown(_)))
-    ));
+    assert_eq!(bad.status(), http::StatusCode::BAD_REQUEST);
+    assert_eq!(kit.preferences().await.unwrap().get("color"), Some("bleu"));
     // An event trying to change a locked preference fails in the portlet itself.
     assert!(matches!(
         kit.event(Event::new("demo.ping", serde_json::json!("20")))
             .await,
-        Err(PortletError::Preference(PreferenceError::Locked(_)))
+        Err(CallError::Portlet(PortletError::Preference(
+            PreferenceError::Locked(_)
+        )))
     ));
 
     // A value stored before the lock is ignored while locked.
@@ -328,7 +338,7 @@ async fn render_after_follows_the_action() {
     );
     assert!(matches!(
         kit.action([("op", "nope")]).await,
-        Err(PortletError::BadRequest(_))
+        Err(CallError::Portlet(PortletError::BadRequest(_)))
     ));
 }
 
@@ -353,7 +363,7 @@ async fn resources() {
     assert_eq!(&res.body[..], "Théo Blanc".as_bytes());
     assert!(matches!(
         kit.resource("nope", [("a", "b")]).await,
-        Err(PortletError::NotFound(_))
+        Err(CallError::Portlet(PortletError::NotFound(_)))
     ));
     let post = kit
         .resource_with(
@@ -384,7 +394,7 @@ async fn events_and_notifications() {
     assert!(matches!(
         kit.event(Event::new("other", serde_json::Value::Null))
             .await,
-        Err(PortletError::BadRequest(_))
+        Err(CallError::Portlet(PortletError::BadRequest(_)))
     ));
 
     kit.action([("op", "publish"), ("value", "Nouveau !")])

@@ -1,9 +1,10 @@
 //! The search criteria, read from render parameters (`p.nom`…) or form fields (`nom`…).
 
+use cartable_portlet::i18n::args;
 use cartable_portlet::{PortletContext, Profile};
 use serde::Serialize;
 
-use crate::MAX_INPUT_LEN;
+use crate::{MAX_INPUT_LEN, MESSAGES};
 
 /// The profiles the search form offers: `(value, profile)`; `""` is any profile.
 pub(crate) const PROFILE_CHOICES: [(&str, Option<Profile>); 5] = [
@@ -71,32 +72,22 @@ impl Criteria {
             let label = label(ctx, name);
             let len = value.chars().count();
             if len > MAX_INPUT_LEN {
-                problems.push(if ctx.is_english() {
-                    format!(
-                        "“{label}” is {len} characters long; at most {MAX_INPUT_LEN} are accepted."
-                    )
-                } else {
-                    format!(
-                        "« {label} » fait {len} caractères ; {MAX_INPUT_LEN} au plus sont acceptés."
-                    )
-                });
+                problems.push(ctx.t_args(
+                    &MESSAGES,
+                    "problem-too-long",
+                    &args! { "label" => label.as_str(), "length" => len, "max" => MAX_INPUT_LEN },
+                ));
             }
             if value.chars().any(char::is_control) {
-                problems.push(if ctx.is_english() {
-                    format!("“{label}” contains control characters.")
-                } else {
-                    format!("« {label} » contient des caractères de contrôle.")
-                });
+                problems.push(ctx.t_args(
+                    &MESSAGES,
+                    "problem-control",
+                    &args! { "label" => label.as_str() },
+                ));
             }
         }
         if !PROFILE_CHOICES.iter().any(|(v, _)| *v == self.profil) {
-            problems.push(
-                ctx.tr(
-                    "Le profil choisi n’existe pas ; choisissez-en un dans la liste.",
-                    "The chosen profile does not exist; pick one from the list.",
-                )
-                .to_string(),
-            );
+            problems.push(ctx.t(&MESSAGES, "problem-profile"));
         }
         problems
     }
@@ -140,12 +131,13 @@ impl Criteria {
     }
 }
 
-/// The label of a criterion.
-pub(crate) fn label<'a>(ctx: &PortletContext, name: &str) -> &'a str {
-    match name {
-        "nom" => ctx.tr("Nom", "Name"),
-        "classe" => ctx.tr("Classe", "Class"),
-        "structure" => ctx.tr("Établissement (code UAI)", "School (UAI code)"),
-        _ => ctx.tr("Profil", "Profile"),
-    }
+/// The label of a criterion (message `criterion-<name>`).
+pub(crate) fn label(ctx: &PortletContext, name: &str) -> String {
+    let id = match name {
+        "nom" => "criterion-nom",
+        "classe" => "criterion-classe",
+        "structure" => "criterion-structure",
+        _ => "criterion-profil",
+    };
+    ctx.t(&MESSAGES, id)
 }

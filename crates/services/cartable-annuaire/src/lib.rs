@@ -63,6 +63,7 @@ mod templates;
 mod visibility;
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use cartable_portlet::prelude::*;
 use cartable_portlet::{LocalizedText, UrlBuilder, markup_value};
@@ -83,6 +84,10 @@ pub use crate::visibility::{
 
 /// The portlet's id.
 pub const ID: &str = "annuaire";
+/// The portlet's messages, `locales/fr.ftl` and `locales/en.ftl` (domain
+/// `cartable-annuaire`: another language is a file `<lang>/cartable-annuaire.ftl` in the
+/// ENT's locale directory).
+pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18n::messages!());
 /// The most people listed for one search.
 pub const MAX_RESULTS: usize = 50;
 /// The longest accepted search value, in characters.
@@ -120,31 +125,27 @@ impl Annuaire {
     /// # Panics
     /// Never: its templates are constants checked by the tests.
     pub fn new() -> Self {
-        let mut descriptor =
-            Descriptor::new(ID, LocalizedText::fr("Annuaire").with("en", "Directory"))
-                .description(
-                    LocalizedText::fr("Pages blanches : trouver une personne de l’établissement")
-                        .with("en", "White pages: find someone in the school"),
-                )
-                .category("communication")
-                .mode(Mode::Help)
-                .profiles([
-                    Profile::Eleve,
-                    Profile::Enseignant,
-                    Profile::Parent,
-                    Profile::Personnel,
-                    Profile::Admin,
-                ]);
+        let mut descriptor = Descriptor::new(ID, LocalizedText::from_messages(&MESSAGES, "title"))
+            .description(LocalizedText::from_messages(&MESSAGES, "description"))
+            .category("communication")
+            .mode(Mode::Help)
+            .profiles([
+                Profile::Eleve,
+                Profile::Enseignant,
+                Profile::Parent,
+                Profile::Personnel,
+                Profile::Admin,
+            ]);
         for spec in visibility::preference_specs() {
             descriptor = descriptor.preference(spec);
         }
         let templates = Templates::new([
             ("view", templates::VIEW),
             ("edit", templates::EDIT),
-            ("help_fr", templates::HELP_FR),
-            ("help_en", templates::HELP_EN),
+            ("help", templates::HELP),
         ])
-        .expect("the annuaire templates compile");
+        .expect("the annuaire templates compile")
+        .with_messages(&MESSAGES);
         Annuaire {
             descriptor,
             templates,
@@ -168,7 +169,7 @@ struct Keep<'a> {
 #[derive(Serialize)]
 struct ProfileOption {
     value: &'static str,
-    label: &'static str,
+    label: String,
     selected: bool,
 }
 
@@ -258,24 +259,9 @@ fn profile_labels(ctx: &PortletContext, person: &Person) -> String {
     person
         .profiles
         .iter()
-        .map(|p| {
-            if ctx.is_english() {
-                p.label_en()
-            } else {
-                p.label_fr()
-            }
-        })
+        .map(|p| ctx.profile_label(p))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn people_count(ctx: &PortletContext, n: usize) -> String {
-    match (ctx.is_english(), n) {
-        (true, 1) => "1 person".into(),
-        (true, n) => format!("{n} people"),
-        (false, n) if n <= 1 => format!("{n} personne"),
-        (false, n) => format!("{n} personnes"),
-    }
 }
 
 /// The user's address book (uids, oldest first).
@@ -400,49 +386,19 @@ impl Annuaire {
             None => (Vec::new(), Vec::new()),
         };
 
-        let english = ctx.is_english();
         let (count_text, refine_text) = match &found {
             None => (String::new(), String::new()),
             Some(f) => {
                 let count = if f.total == 0 {
-                    ctx.tr(
-                        "Aucune personne ne correspond à votre recherche.",
-                        "Nobody matches your search.",
-                    )
-                    .to_string()
+                    ctx.t(&MESSAGES, "found-none")
                 } else if f.total > MAX_RESULTS {
-                    if english {
-                        format!(
-                            "More than {MAX_RESULTS} people match; the first {MAX_RESULTS} are listed."
-                        )
-                    } else {
-                        format!(
-                            "Plus de {MAX_RESULTS} personnes correspondent ; les {MAX_RESULTS} premières sont affichées."
-                        )
-                    }
+                    ctx.t_args(&MESSAGES, "found-too-many", &args! { "max" => MAX_RESULTS })
                 } else if f.truncated {
-                    if english {
-                        format!("{} found; more may match.", people_count(ctx, f.total))
-                    } else {
-                        format!(
-                            "{} trouvée(s) ; d’autres peuvent correspondre.",
-                            people_count(ctx, f.total)
-                        )
-                    }
-                } else if english {
-                    format!("{} found.", people_count(ctx, f.total))
-                } else if f.total == 1 {
-                    "1 personne trouvée.".to_string()
+                    ctx.t_args(&MESSAGES, "found-maybe-more", &args! { "count" => f.total })
                 } else {
-                    format!("{} trouvées.", people_count(ctx, f.total))
+                    ctx.t_args(&MESSAGES, "found", &args! { "count" => f.total })
                 };
-                let refine = ctx
-                    .tr(
-                        "Affinez votre recherche (nom, classe, établissement ou profil) pour trouver la bonne personne.",
-                        "Refine your search (name, class, school or profile) to find the right person.",
-                    )
-                    .to_string();
-                (count, refine)
+                (count, ctx.t(&MESSAGES, "refine"))
             }
         };
 
@@ -482,11 +438,11 @@ impl Annuaire {
             (
                 with_criteria(urls.render().state(WindowState::Maximized), &keep_criteria)
                     .to_string(),
-                if english {
-                    format!("See the whole address book ({} people)", carnet.len())
-                } else {
-                    format!("Voir tout le carnet ({} personnes)", carnet.len())
-                },
+                ctx.t_args(
+                    &MESSAGES,
+                    "carnet-see-all",
+                    &args! { "count" => carnet.len() },
+                ),
             )
         } else {
             (String::new(), String::new())
@@ -503,14 +459,14 @@ impl Annuaire {
             .map(|(value, profile)| ProfileOption {
                 value,
                 label: match profile {
-                    None => ctx.tr("Tous les profils", "Any profile"),
-                    Some(p) if english => p.label_en(),
-                    Some(p) => p.label_fr(),
+                    None => ctx.t(&MESSAGES, "profile-any"),
+                    Some(p) => ctx.profile_label(p),
                 },
                 selected: *value == criteria.profil,
             })
             .collect();
-        let markup = self.templates.render(
+        let markup = self.templates.render_for(
+            ctx,
             "view",
             context! {
                 ns => ctx.window().namespace(),
@@ -529,44 +485,12 @@ impl Annuaire {
                 truncated => found.as_ref().is_some_and(|f| f.truncated),
                 count_text,
                 refine_text,
-                caption => ctx.tr("Résultats de la recherche", "Search results"),
                 columns,
                 rows => Serde(&rows),
                 keep => Serde(&keep),
                 carnet => Serde(&carnet_entries),
                 more_url,
                 more_text,
-                t => context! {
-                    search => ctx.tr("Rechercher une personne", "Find a person"),
-                    nom => criteria::label(ctx, "nom"),
-                    nom_help => ctx.tr("Tout ou partie du nom ou du prénom.", "All or part of the name."),
-                    classe => criteria::label(ctx, "classe"),
-                    structure => criteria::label(ctx, "structure"),
-                    profil => criteria::label(ctx, "profil"),
-                    submit => ctx.tr("Rechercher", "Search"),
-                    reset => ctx.tr("Nouvelle recherche", "New search"),
-                    invalid => ctx.tr("La recherche n’a pas été faite :", "The search was not run:"),
-                    unavailable => ctx.tr(
-                        "L’annuaire ne répond pas pour l’instant ; réessayez dans quelques minutes.",
-                        "The directory is not answering right now; try again in a few minutes.",
-                    ),
-                    results => ctx.tr("Résultats", "Results"),
-                    name => ctx.tr("Nom", "Name"),
-                    profiles => ctx.tr("Profils", "Profiles"),
-                    carnet_col => ctx.tr("Carnet d’adresses", "Address book"),
-                    hidden_mark => ctx.tr("(masqué aux autres)", "(hidden from others)"),
-                    you => ctx.tr("C’est vous", "This is you"),
-                    add => ctx.tr("Ajouter au carnet", "Add to address book"),
-                    remove => ctx.tr("Retirer du carnet", "Remove from address book"),
-                    remove_short => ctx.tr("Retirer", "Remove"),
-                    carnet => ctx.tr("Mon carnet d’adresses", "My address book"),
-                    carnet_empty => ctx.tr(
-                        "Votre carnet est vide : ajoutez-y des personnes depuis les résultats d’une recherche.",
-                        "Your address book is empty: add people to it from search results.",
-                    ),
-                    missing => ctx.tr("(n’est plus dans l’annuaire)", "(no longer in the directory)"),
-                    my_fields => ctx.tr("Mes informations visibles", "My visible details"),
-                },
             },
         )?;
         Ok(markup)
@@ -581,7 +505,6 @@ impl Annuaire {
         carnet: &[String],
         own_hidden: &Hidden,
     ) -> (Vec<Row>, Vec<String>) {
-        let english = ctx.is_english();
         let columns: Vec<&String> = viewer
             .fields
             .iter()
@@ -627,19 +550,18 @@ impl Annuaire {
             .collect();
         let headers = columns
             .into_iter()
-            .map(|f| label_or_name(f, english))
+            .map(|f| label_or_name(f, ctx.locale()))
             .collect();
         (rows, headers)
     }
 
     async fn render_edit(&self, ctx: &PortletContext) -> Result<Markup, PortletError> {
         let me = ctx.user();
-        let english = ctx.is_english();
         let hidden = load_hidden(&ctx.data().shared(), &me.id).await?;
         let fields: Vec<OwnField> = hideable_fields(ctx, me)
             .into_iter()
             .map(|f| OwnField {
-                label: label_or_name(&f, english),
+                label: label_or_name(&f, ctx.locale()),
                 value: attribute_values(me, &f).join(", "),
                 shown: !hidden.hides(&f),
                 name: f,
@@ -650,47 +572,40 @@ impl Annuaire {
             .map(|rule| {
                 let labels: Vec<String> = effective_fields(ctx, rule)
                     .iter()
-                    .map(|f| label_or_name(f, english))
+                    .map(|f| label_or_name(f, ctx.locale()))
                     .collect();
-                let mut text = if labels.is_empty() {
-                    ctx.tr("le nom et les profils seulement", "name and profiles only")
-                        .to_string()
+                let fields = if labels.is_empty() {
+                    ctx.t(&MESSAGES, "rule-name-only")
                 } else {
                     labels.join(", ")
                 };
-                if rule.profile == Profile::Admin {
-                    text.push_str(ctx.tr(
-                        " — y compris les informations masquées",
-                        " — including hidden details",
-                    ));
+                let text = if rule.profile == Profile::Admin {
+                    ctx.t_args(&MESSAGES, "rule-admin", &args! { "fields" => fields })
                 } else if let Some(findable) = findable_profiles(ctx, rule) {
-                    let names: Vec<&str> = findable
-                        .iter()
-                        .map(|p| if english { p.label_en() } else { p.label_fr() })
-                        .collect();
-                    let names = if names.is_empty() {
-                        ctx.tr("personne", "nobody").to_string()
+                    let names: Vec<String> =
+                        findable.iter().map(|p| ctx.profile_label(p)).collect();
+                    let people = if names.is_empty() {
+                        ctx.t(&MESSAGES, "rule-nobody")
                     } else {
                         names.join(", ")
                     };
-                    text.push_str(&if english {
-                        format!(" — finds only: {names}")
-                    } else {
-                        format!(" — ne trouve que : {names}")
-                    });
-                }
+                    ctx.t_args(
+                        &MESSAGES,
+                        "rule-finds-only",
+                        &args! { "fields" => fields, "people" => people },
+                    )
+                } else {
+                    fields
+                };
                 RuleSummary {
-                    profile: if english {
-                        rule.profile.label_en().to_string()
-                    } else {
-                        rule.profile.label_fr().to_string()
-                    },
+                    profile: ctx.profile_label(&rule.profile),
                     fields: text,
                 }
             })
             .collect();
         let urls = ctx.urls();
-        self.templates.render(
+        self.templates.render_for(
+            ctx,
             "edit",
             context! {
                 ns => ctx.window().namespace(),
@@ -700,22 +615,6 @@ impl Annuaire {
                 saved => ctx.param("enregistre") == Some("1"),
                 fields => Serde(&fields),
                 rules => Serde(&rules),
-                t => context! {
-                    saved => ctx.tr("Vos choix sont enregistrés.", "Your choices are saved."),
-                    title => ctx.tr("Mes informations visibles", "My visible details"),
-                    intro => ctx.tr(
-                        "Cochez les informations vous concernant que les autres utilisateurs peuvent voir dans l’annuaire, selon leur profil. Votre nom et vos profils sont toujours visibles ; vous voyez toujours toutes vos informations ; les administrateurs de l’ENT voient tout, y compris ce que vous masquez.",
-                        "Tick the details about you that other users may see in the directory, according to their profile. Your name and profiles are always visible; you always see all your details; the ENT’s administrators see everything, including what you hide.",
-                    ),
-                    legend => ctx.tr("Informations montrées aux autres", "Details shown to others"),
-                    save => ctx.tr("Enregistrer", "Save"),
-                    nothing => ctx.tr(
-                        "L’annuaire ne montre aucune autre information vous concernant que votre nom et vos profils.",
-                        "The directory shows nothing about you but your name and profiles.",
-                    ),
-                    rules => ctx.tr("Ce que voit chaque profil", "What each profile sees"),
-                    back => ctx.tr("Retour à l’annuaire", "Back to the directory"),
-                },
             },
         )
     }
@@ -725,28 +624,14 @@ impl Annuaire {
         let uid = uid.trim();
         if uid.is_empty() || uid.chars().count() > MAX_UID_LEN || uid.chars().any(char::is_control)
         {
-            return Err(PortletError::BadRequest(
-                ctx.tr(
-                    "identifiant de personne invalide",
-                    "invalid person identifier",
-                )
-                .into(),
-            ));
+            return Err(PortletError::BadRequest(ctx.t(&MESSAGES, "error-bad-uid")));
         }
         Ok(uid)
     }
 
     async fn add_to_carnet(ctx: &PortletContext, uid: &str) -> Result<(), PortletError> {
         let uid = Self::checked_uid(ctx, uid)?;
-        let not_found = || {
-            PortletError::NotFound(
-                ctx.tr(
-                    "cette personne n’est pas dans l’annuaire",
-                    "this person is not in the directory",
-                )
-                .into(),
-            )
-        };
+        let not_found = || PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found"));
         let person = ctx.directory().person(uid).await?.ok_or_else(not_found)?;
         if !Viewer::new(ctx).may_find(&person) {
             return Err(not_found());
@@ -759,11 +644,11 @@ impl Annuaire {
         // Parallel additions may each pass this check: the limit may be overrun by as many
         // people as were being added at that very moment.
         if stored.len() >= MAX_CARNET {
-            return Err(PortletError::BadRequest(if ctx.is_english() {
-                format!("your address book already holds {MAX_CARNET} people; remove some first")
-            } else {
-                format!("votre carnet compte déjà {MAX_CARNET} personnes ; retirez-en d’abord")
-            }));
+            return Err(PortletError::BadRequest(ctx.t_args(
+                &MESSAGES,
+                "carnet-full",
+                &args! { "max" => MAX_CARNET },
+            )));
         }
         carnet::add(&data, &stored, &person.id).await?;
         Ok(())
@@ -834,22 +719,20 @@ impl Portlet for Annuaire {
         let markup = match ctx.mode() {
             Mode::View => self.render_view(ctx).await?,
             Mode::Edit => self.render_edit(ctx).await?,
-            Mode::Help => self.templates.render(
-                if ctx.is_english() {
-                    "help_en"
-                } else {
-                    "help_fr"
+            Mode::Help => self.templates.render_for(
+                ctx,
+                "help",
+                context! {
+                    max_results => MAX_RESULTS,
+                    max_length => MAX_INPUT_LEN,
+                    max_carnet => MAX_CARNET,
                 },
-                (),
             )?,
         };
         let mut response = RenderResponse::from(markup);
         if ctx.mode() == Mode::View && ctx.params().values().any(|v| !v.is_empty()) {
             // A search gets a page title of its own.
-            response = response.title(ctx.tr(
-                "Annuaire : résultats de recherche",
-                "Directory: search results",
-            ));
+            response = response.title(ctx.t(&MESSAGES, "search-page-title"));
         }
         Ok(response)
     }

@@ -12,23 +12,22 @@
 use cartable_portlet::{LocalizedText, Person, PortletContext, PreferenceSpec, Profile};
 use cartable_socle::SocleError;
 
-/// The attributes the portlet knows how to label, in the order of the table's columns:
-/// `(attribute, French label, English label)`. Other attributes named in a preference
-/// are shown under their LDAP name, after these.
-pub const KNOWN_FIELDS: &[(&str, &str, &str)] = &[
-    ("mail", "Courriel", "Email"),
-    ("telephoneNumber", "Téléphone", "Telephone"),
-    ("mobile", "Téléphone portable", "Mobile phone"),
-    ("title", "Fonction", "Position"),
-    ("ENTEleveClasses", "Classe", "Class"),
-    ("ENTEleveNivFormation", "Niveau de formation", "Level"),
-    ("ENTAuxEnsClasses", "Classes enseignées", "Classes taught"),
-    (
-        "ENTAuxEnsMatiereEnseignEtab",
-        "Matières enseignées",
-        "Subjects taught",
-    ),
-    ("ENTPersonStructRattach", "Établissement", "School"),
+use crate::MESSAGES;
+
+/// The attributes the portlet knows how to label, in the order of the table's columns;
+/// the label of each is the message `field-<attribute>` (`field-mail`: "Courriel",
+/// "Email"). Other attributes named in a preference are shown under their LDAP name,
+/// after these.
+pub const KNOWN_FIELDS: &[&str] = &[
+    "mail",
+    "telephoneNumber",
+    "mobile",
+    "title",
+    "ENTEleveClasses",
+    "ENTEleveNivFormation",
+    "ENTAuxEnsClasses",
+    "ENTAuxEnsMatiereEnseignEtab",
+    "ENTPersonStructRattach",
 ];
 
 /// The class attribute searched by the "classe" criterion.
@@ -36,17 +35,18 @@ pub const CLASS_ATTRIBUTE: &str = "ENTEleveClasses";
 /// The structure attribute searched by the "structure" criterion.
 pub const STRUCTURE_ATTRIBUTE: &str = "ENTPersonStructRattach";
 
-/// The label of a known attribute (`mail` → "Courriel" / "Email"); `None` for others.
-pub fn field_label(attribute: &str, english: bool) -> Option<&'static str> {
+/// The label of a known attribute in a locale (`mail` → "Courriel" in `fr`, "Email" in
+/// `en`); `None` for others.
+pub fn field_label(attribute: &str, locale: &str) -> Option<String> {
     KNOWN_FIELDS
         .iter()
-        .find(|(name, _, _)| name.eq_ignore_ascii_case(attribute))
-        .map(|(_, fr, en)| if english { *en } else { *fr })
+        .find(|name| name.eq_ignore_ascii_case(attribute))
+        .map(|name| MESSAGES.get(locale, &format!("field-{name}")))
 }
 
 /// The label of any attribute: the known label, else the attribute's own name.
-pub(crate) fn label_or_name(attribute: &str, english: bool) -> String {
-    field_label(attribute, english).map_or_else(|| attribute.to_string(), str::to_string)
+pub(crate) fn label_or_name(attribute: &str, locale: &str) -> String {
+    field_label(attribute, locale).unwrap_or_else(|| attribute.to_string())
 }
 
 /// The visibility rules of one viewer profile.
@@ -109,13 +109,13 @@ pub fn rules() -> [VisibilityRule; 5] {
 /// The preference specs of the rules, for the descriptor.
 pub(crate) fn preference_specs() -> Vec<PreferenceSpec> {
     let mut specs = Vec::new();
+    // Each label is the message `pref-<preference name>`.
+    let label = |name: &str| LocalizedText::from_messages(&MESSAGES, &format!("pref-{name}"));
     for rule in rules() {
-        let (fr, en) = (rule.profile.label_fr(), rule.profile.label_en());
         specs.push(
             PreferenceSpec::new(
                 rule.fields_preference,
-                LocalizedText::fr(format!("Champs visibles par le profil {fr}"))
-                    .with("en", format!("Fields visible to the {en} profile")),
+                label(rule.fields_preference),
                 rule.fields_default,
             )
             .max_len(1000),
@@ -123,13 +123,7 @@ pub(crate) fn preference_specs() -> Vec<PreferenceSpec> {
         specs.push(
             PreferenceSpec::new(
                 rule.people_preference,
-                LocalizedText::fr(format!(
-                    "Profils des personnes que le profil {fr} peut trouver"
-                ))
-                .with(
-                    "en",
-                    format!("Profiles of the people the {en} profile can find"),
-                ),
+                label(rule.people_preference),
                 EVERYONE,
             )
             .max_len(200),
@@ -159,8 +153,8 @@ pub fn parse_fields(value: &str) -> Vec<String> {
     {
         let name = KNOWN_FIELDS
             .iter()
-            .find(|(known, _, _)| known.eq_ignore_ascii_case(name))
-            .map_or_else(|| name.to_string(), |(known, _, _)| (*known).to_string());
+            .find(|known| known.eq_ignore_ascii_case(name))
+            .map_or_else(|| name.to_string(), |known| (*known).to_string());
         if !contains(&out, &name) {
             out.push(name);
         }
@@ -237,7 +231,7 @@ fn sort_fields(fields: &mut [String]) {
     fields.sort_by_key(|f| {
         KNOWN_FIELDS
             .iter()
-            .position(|(known, _, _)| known.eq_ignore_ascii_case(f))
+            .position(|known| known.eq_ignore_ascii_case(f))
             .unwrap_or(KNOWN_FIELDS.len())
     });
 }
@@ -427,9 +421,12 @@ mod tests {
 
     #[test]
     fn labels() {
-        assert_eq!(field_label("MAIL", false), Some("Courriel"));
-        assert_eq!(field_label("telephoneNumber", true), Some("Telephone"));
-        assert_eq!(label_or_name("x-custom", false), "x-custom");
+        assert_eq!(field_label("MAIL", "fr").as_deref(), Some("Courriel"));
+        assert_eq!(
+            field_label("telephoneNumber", "en").as_deref(),
+            Some("Telephone")
+        );
+        assert_eq!(label_or_name("x-custom", "fr"), "x-custom");
         assert_eq!(hidden_key("Lea"), "hidden/lea");
     }
 }

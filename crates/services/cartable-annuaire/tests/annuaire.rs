@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use cartable_annuaire::{Annuaire, CARNET_KEY, CARNET_PREFIX, MAX_CARNET, hidden_key};
 use cartable_portlet::prelude::*;
 use cartable_socle::{AuthError, Directory, PersonQuery, SocleError};
-use cartable_testkit::{RenderOptions, Rendered, TestDirectory, TestKit};
+use cartable_testkit::{CallError, RenderOptions, Rendered, TestDirectory, TestKit};
 
 fn person(id: &str, name: &str, profiles: &[Profile], attrs: &[(&str, &str)]) -> Person {
     let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -320,13 +320,15 @@ async fn locked_preferences_decide_unlocked_ones_only_narrow() {
     assert!(!out.text().contains("+33 1 40 00 00 12"));
     assert!(out.text().contains("paul.durand@"));
 
-    // Locked by the établissement: the user cannot change it at all.
+    // Locked by the établissement: the user cannot change it at all (the form disables
+    // the field, and a forged value is ignored, as by the portal).
     let k = kit(lea()).establishment_preference("fields_eleve", "mail", true);
-    assert!(
-        k.submit_preferences([("fields_eleve", "telephoneNumber")])
-            .await
-            .is_err()
-    );
+    k.submit_preferences([("fields_eleve", "telephoneNumber")])
+        .await
+        .unwrap();
+    assert!(k.user_preferences().await.unwrap().is_empty());
+    let prefs = k.preferences().await.unwrap();
+    assert_eq!(prefs.get("fields_eleve"), Some("mail"));
 }
 
 #[tokio::test]
@@ -342,7 +344,7 @@ async fn who_can_be_found_depends_on_the_viewer_profile() {
     // Nor can she add a teacher to her address book by posting his uid.
     assert!(matches!(
         k.action([("op", "carnet"), ("uid", "paul")]).await,
-        Err(PortletError::NotFound(_))
+        Err(CallError::Portlet(PortletError::NotFound(_)))
     ));
     // Teachers still find everyone.
     let k = kit(paul()).establishment_preference("people_eleve", "eleve", true);
@@ -519,26 +521,26 @@ async fn carnet_refuses_bad_requests_and_has_a_limit() {
     let k = kit(lea());
     assert!(matches!(
         k.action([("op", "carnet"), ("uid", "nobody")]).await,
-        Err(PortletError::NotFound(_))
+        Err(CallError::Portlet(PortletError::NotFound(_)))
     ));
     for uid in ["", "  ", "a\u{0}b"] {
         assert!(matches!(
             k.action([("op", "carnet"), ("uid", uid)]).await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
     }
     assert!(matches!(
         k.action([("op", "carnet")]).await,
-        Err(PortletError::BadRequest(_))
+        Err(CallError::Portlet(PortletError::BadRequest(_)))
     ));
     assert!(matches!(
         k.action([("op", "nope")]).await,
-        Err(PortletError::BadRequest(_))
+        Err(CallError::Portlet(PortletError::BadRequest(_)))
     ));
     assert!(matches!(
         k.action([("op", "carnet"), ("uid", "paul"), ("_csrf", "forged")])
             .await,
-        Err(PortletError::Forbidden)
+        Err(CallError::Csrf)
     ));
     assert_eq!(k.data().get(CARNET_KEY).await.unwrap(), None);
     assert!(k.data().keys(CARNET_PREFIX).await.unwrap().is_empty());
@@ -550,7 +552,10 @@ async fn carnet_refuses_bad_requests_and_has_a_limit() {
         .action([("op", "carnet"), ("uid", "paul")])
         .await
         .unwrap_err();
-    assert!(matches!(err, PortletError::BadRequest(_)), "{err:?}");
+    assert!(
+        matches!(err, CallError::Portlet(PortletError::BadRequest(_))),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("500"));
     // The window lists the most recent 20, unknown people marked, and links to all.
     let out = search(&k, &[]).await;
@@ -744,7 +749,10 @@ async fn help_edit_and_audience() {
     );
 
     let guest = kit(person("g", "Guest", &[Profile::Invite], &[]));
-    assert!(matches!(guest.render().await, Err(PortletError::Forbidden)));
+    assert!(matches!(
+        guest.render().await,
+        Err(CallError::Forbidden { .. })
+    ));
 
     let d = Annuaire::new();
     assert_eq!(d.descriptor().id, "annuaire");
@@ -874,7 +882,9 @@ async fn saving_visibility_from_two_sessions_keeps_a_consistent_choice() {
     for t in tasks {
         match t.await.unwrap() {
             Ok(_) => {}
-            Err(PortletError::Socle(SocleError::Conflict { .. })) => conflicts += 1,
+            Err(CallError::Portlet(PortletError::Socle(SocleError::Conflict { .. }))) => {
+                conflicts += 1
+            }
             Err(e) => panic!("{e:?}"),
         }
     }

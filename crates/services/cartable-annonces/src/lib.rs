@@ -1,81 +1,76 @@
-//! The "résumé des nouveautés" portlet: the newest items of the notification service, and
-//! announcements published by teachers and staff; the opt-in to the e-mail digest.
+//! The SDET service « annonces »: the "résumé des nouveautés" window (`nouveautes`), the
+//! newest items of the notification service, and announcements published by teachers and
+//! staff; the opt-in to the e-mail digest.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
+use cartable_portlet::items::checked_text;
 use cartable_portlet::prelude::*;
 use cartable_portlet::{LocalizedText, markup_value};
-use cartable_socle::{
-    Audience, Group, GroupError, Groups, Notification, Reader, SocleError, digest,
-};
+use cartable_socle::{Audience, Group, GroupError, Groups, Notification, Reader};
+use chrono::{DateTime, Utc};
 use minijinja::context;
 use minijinja::value::Serde;
 use serde::Serialize;
 
-use crate::util::{DateTime, checked_text, unix_seconds};
+/// The window's portlet id, also the source of the announcements it publishes (and the
+/// data namespace that the socle reads digest opt-ins from as a fallback).
+pub const ID: &str = "nouveautes";
+
+/// How readers know the announcements' source ("Annonce"): give it to the e-mail digest
+/// (`DigestSender::with_source_labels([(ID, SOURCE_LABEL)])` in `cartable-mail`). The
+/// window itself shows the message `source-announcement` in the page language.
+pub const SOURCE_LABEL: &str = "Annonce";
+
+/// The window's messages, `locales/fr.ftl` and `locales/en.ftl` (domain
+/// `cartable-annonces`).
+pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18n::messages!());
 
 /// The longest announcement title, in characters.
 pub const MAX_TITLE_LEN: usize = 200;
 
-/// The audiences a publisher may choose: form value, French label, English label.
-const AUDIENCES: &[(&str, &str, &str)] = &[
-    ("everyone", "Tout le monde", "Everyone"),
-    ("eleve", "Les élèves", "Pupils"),
-    ("parent", "Les parents", "Parents"),
-    ("enseignant", "Les enseignants", "Teachers"),
-];
+/// The audiences a publisher may choose, by form value; the label of each is the
+/// message `audience-<value>`.
+const AUDIENCES: &[&str] = &["everyone", "eleve", "parent", "enseignant"];
 
-const VIEW: &str = r#"{% if published %}<p class="notice" role="status">{{ t.published }}</p>
+const VIEW: &str = r#"{% if published %}<p class="notice" role="status">{{ t("published") }}</p>
 {% endif %}{% if items %}<ul class="news">
 {% for item in items %}<li>{% if item.link %}<a href="{{ item.link }}">{{ item.title }}</a>{% else %}{{ item.title }}{% endif %}
 <br><span class="muted">{{ item.source }} – <time datetime="{{ item.iso }}">{{ item.date }}</time></span></li>
 {% endfor %}</ul>
-{% else %}<p>{{ t.none }}</p>{% endif %}
-{% if publisher %}<h3>{{ t.publish_heading }}</h3>
+{% else %}<p>{{ t("none") }}</p>{% endif %}
+{% if publisher %}<h3>{{ t("publish-heading") }}</h3>
 <form method="post" action="{{ action }}">{{ csrf }}
 <input type="hidden" name="op" value="publish">
-<p><label for="{{ ns }}-ann-title">{{ t.title }}</label><br>
+<p><label for="{{ ns }}-ann-title">{{ t("announcement-title") }}</label><br>
 <input type="text" id="{{ ns }}-ann-title" name="title" maxlength="{{ max_len }}" required></p>
-<p><label for="{{ ns }}-ann-audience">{{ t.audience }}</label><br>
+<p><label for="{{ ns }}-ann-audience">{{ t("audience") }}</label><br>
 <select id="{{ ns }}-ann-audience" name="audience">
 {% for a in audiences %}<option value="{{ a.value }}">{{ a.label }}</option>
-{% endfor %}{% if groups %}<optgroup label="{{ t.groups }}">
+{% endfor %}{% if groups %}<optgroup label="{{ t("my-groups") }}">
 {% for g in groups %}<option value="group:{{ g.id }}">{{ g.name }}</option>
 {% endfor %}</optgroup>{% endif %}</select></p>
-<p><button type="submit">{{ t.publish }}</button></p>
+<p><button type="submit">{{ t("publish") }}</button></p>
 </form>{% endif %}"#;
 
 /// The e-mail digest opt-in, under the preferences in edit mode.
 const DIGEST: &str = r#"{% if saved %}<p class="notice" role="status">{{ saved }}</p>
 {% endif %}<form method="post" action="{{ action }}" class="digest">{{ csrf }}
 <input type="hidden" name="op" value="digest">
-<fieldset><legend>{{ t.legend }}</legend>
+<fieldset><legend>{{ t("digest-legend") }}</legend>
 <p><input type="checkbox" id="{{ ns }}-digest" name="digest" value="oui"{% if opted_in %} checked{% endif %}{% if mail %} aria-describedby="{{ ns }}-digest-to"{% else %} aria-describedby="{{ ns }}-digest-none"{% endif %}>
-<label for="{{ ns }}-digest">{{ t.label }}</label></p>
-{% if mail %}<p id="{{ ns }}-digest-to" class="muted">{{ t.to }} {{ mail }}</p>
-{% else %}<p id="{{ ns }}-digest-none" class="muted">{{ t.no_mail }}</p>
-{% endif %}<p><button type="submit">{{ t.save }}</button></p>
+<label for="{{ ns }}-digest">{{ t("digest-label") }}</label></p>
+{% if mail %}<p id="{{ ns }}-digest-to" class="muted">{{ t("digest-to") }} {{ mail }}</p>
+{% else %}<p id="{{ ns }}-digest-none" class="muted">{{ t("digest-no-mail") }}</p>
+{% endif %}<p><button type="submit">{{ t("digest-save") }}</button></p>
 </fieldset></form>"#;
 
-const HELP_FR: &str = r#"<h3>Le résumé des nouveautés</h3>
-<p>Ce bloc rassemble les dernières nouveautés des services de l’ENT qui vous concernent :
-annonces de l’établissement, devoirs, messages… Les plus récentes sont en haut ; les
-heures sont données en temps universel (UTC).</p>
-<p>Les enseignants et les personnels peuvent publier une annonce pour tout le monde, pour
-les élèves, pour les parents, pour les enseignants ou pour un de leurs groupes.</p>
-<p>Dans les préférences du bloc, cochez « Recevoir le résumé par courriel » pour recevoir
-un courriel qui liste les nouveautés publiées pour vous depuis le précédent.</p>"#;
-
-const HELP_EN: &str = r#"<h3>What's new</h3>
-<p>This block gathers the latest news of the ENT's services meant for you: school
-announcements, homework, messages… The newest come first; times are in Coordinated
-Universal Time (UTC).</p>
-<p>Teachers and staff may publish an announcement for everyone, for pupils, for parents,
-for teachers or for one of their groups.</p>
-<p>In this block's preferences, tick "Receive the digest by e-mail" to get an e-mail
-listing the news published for you since the previous one.</p>"#;
+const HELP: &str = r#"<h3>{{ t("help-title") }}</h3>
+<p>{{ t("help-news") }}</p>
+<p>{{ t("help-publish") }}</p>
+<p>{{ t("help-digest") }}</p>"#;
 
 /// One item as shown.
 #[derive(Serialize)]
@@ -92,6 +87,20 @@ struct ShownItem {
 fn portal_path(link: Option<&str>) -> Option<String> {
     link.filter(|l| l.starts_with('/') && !l.starts_with("//") && !l.contains('\\'))
         .map(str::to_string)
+}
+
+/// `2024-02-29 23:30 UTC`.
+fn short_utc(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t)
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string()
+}
+
+/// `2024-02-29T23:30:05Z`, for `<time datetime>`.
+fn iso_utc(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Whether a user may publish announcements.
@@ -112,8 +121,10 @@ fn can_publish(user: &Person) -> bool {
 /// storage through the context, or from the service given with [`News::with_groups`].
 ///
 /// In edit mode, under the preferences, a form (`op=digest&digest=oui`, unchecked: no
-/// field) opts the user in or out of the e-mail digest that `cartable-mail` sends, with
-/// the keys of [`cartable_socle::digest`] in this portlet's data.
+/// field) opts the user in or out of the e-mail digest that `cartable-mail` sends. The
+/// digest state is the socle's ([`cartable_socle::digest`]), reached through
+/// `ctx.digest()`; what earlier versions of this window stored in its own data is still
+/// read by the socle ([`cartable_socle::digest::legacy`]).
 pub struct News {
     descriptor: Descriptor,
     templates: Templates,
@@ -143,31 +154,21 @@ impl News {
     /// # Panics
     /// Never: its templates are constants checked by the tests.
     pub fn new() -> Self {
-        let descriptor = Descriptor::new(
-            "nouveautes",
-            LocalizedText::fr("Résumé des nouveautés").with("en", "What's new"),
-        )
-        .description(
-            LocalizedText::fr("Les dernières nouveautés des services, et les annonces")
-                .with("en", "The latest news of the services, and announcements"),
-        )
-        .category("communication")
-        .mode(Mode::Help)
-        .preference(
-            PreferenceSpec::new(
-                "max_items",
-                LocalizedText::fr("Nombre de nouveautés affichées").with("en", "Items shown"),
-                "10",
-            )
-            .choices(["5", "10", "20"]),
-        );
-        let templates = Templates::new([
-            ("view", VIEW),
-            ("digest", DIGEST),
-            ("help_fr", HELP_FR),
-            ("help_en", HELP_EN),
-        ])
-        .expect("the news templates compile");
+        let descriptor = Descriptor::new(ID, LocalizedText::from_messages(&MESSAGES, "title"))
+            .description(LocalizedText::from_messages(&MESSAGES, "description"))
+            .category("communication")
+            .mode(Mode::Help)
+            .preference(
+                PreferenceSpec::new(
+                    "max_items",
+                    LocalizedText::from_messages(&MESSAGES, "pref-max_items"),
+                    "10",
+                )
+                .choices(["5", "10", "20"]),
+            );
+        let templates = Templates::new([("view", VIEW), ("digest", DIGEST), ("help", HELP)])
+            .expect("the news templates compile")
+            .with_messages(&MESSAGES);
         News {
             descriptor,
             templates,
@@ -198,20 +199,14 @@ impl News {
     /// The edit mode: the preference form, then the digest opt-in.
     async fn render_edit(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         let mut markup = preference_form(ctx, &self.descriptor.preferences);
-        let opted_in =
-            ctx.data().get(digest::OPT_IN_KEY).await?.as_deref() == Some(digest::OPTED_IN);
+        let opted_in = ctx.digest().is_opted_in(&ctx.user().id).await?;
         let saved = match ctx.param("digest") {
-            Some("on") => Some(ctx.tr(
-                "C’est noté : vous recevrez le résumé des nouveautés par courriel.",
-                "Saved: you will receive the digest by e-mail.",
-            )),
-            Some("off") => Some(ctx.tr(
-                "C’est noté : vous ne recevrez plus le résumé par courriel.",
-                "Saved: you will no longer receive the digest by e-mail.",
-            )),
+            Some("on") => Some(ctx.t(&MESSAGES, "digest-on")),
+            Some("off") => Some(ctx.t(&MESSAGES, "digest-off")),
             _ => None,
         };
-        let form = self.templates.render(
+        let form = self.templates.render_for(
+            ctx,
             "digest",
             context! {
                 saved,
@@ -220,26 +215,14 @@ impl News {
                 ns => ctx.window().namespace(),
                 action => ctx.urls().action().to_string(),
                 csrf => markup_value(&ctx.csrf_field()),
-                t => context! {
-                    legend => ctx.tr("Résumé par courriel", "E-mail digest"),
-                    label => ctx.tr("Recevoir le résumé par courriel", "Receive the digest by e-mail"),
-                    to => ctx.tr("Il sera envoyé à", "It is sent to"),
-                    no_mail => ctx.tr(
-                        "Aucune adresse de courriel n’est connue pour vous dans l’annuaire : le résumé ne pourra pas vous être envoyé.",
-                        "The directory knows no e-mail address for you: the digest cannot be sent to you.",
-                    ),
-                    save => ctx.tr("Enregistrer", "Save"),
-                },
             },
         )?;
         markup.push(&form);
         Ok(markup.into())
     }
 
-    /// `op=digest`: opt in (`digest=oui`) or out (no field). The user's own key is the
-    /// truth, the shared index lets the sender find her: written after it on opt-in,
-    /// removed after it on opt-out, so an interrupted change never mails someone who
-    /// opted out.
+    /// `op=digest`: opt in (`digest=oui`) or out (no field), through the socle's
+    /// [`DigestOptIns`](cartable_socle::digest::DigestOptIns).
     async fn set_digest(
         &self,
         ctx: &PortletContext,
@@ -249,41 +232,18 @@ impl News {
             None => false,
             Some("oui") => true,
             Some(other) => {
-                return Err(PortletError::BadRequest(if ctx.is_english() {
-                    format!("unknown digest choice {other:?}")
-                } else {
-                    format!("choix de résumé inconnu : {other:?}")
-                }));
+                return Err(PortletError::BadRequest(ctx.t_args(
+                    &MESSAGES,
+                    "error-digest-choice",
+                    &args! { "value" => format!("{other:?}") },
+                )));
             }
         };
-        let data = ctx.data();
-        let index = digest::index_key(&ctx.user().id);
+        let digest = ctx.digest();
         if on {
-            // The marker's version is read first: if another of her sessions opting in, or
-            // the sender, writes it meanwhile, theirs is kept rather than overwritten.
-            let marker = data.get_versioned(digest::MARKER_KEY).await?;
-            let already = data.get(digest::OPT_IN_KEY).await?.as_deref() == Some(digest::OPTED_IN);
-            if !already {
-                // Her first digest lists what is published from now on.
-                match data
-                    .set_if(
-                        digest::MARKER_KEY,
-                        &digest::Marker::at(SystemTime::now()).to_json(),
-                        marker.version,
-                    )
-                    .await
-                {
-                    Ok(_) | Err(SocleError::Conflict { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
-                data.set(digest::OPT_IN_KEY, digest::OPTED_IN).await?;
-            }
-            data.shared().set(&index, digest::OPTED_IN).await?;
+            digest.opt_in(&ctx.user().id, SystemTime::now()).await?;
         } else {
-            data.delete(digest::OPT_IN_KEY).await?;
-            // A new opt-in starts afresh.
-            data.delete(digest::MARKER_KEY).await?;
-            data.shared().delete(&index).await?;
+            digest.opt_out(&ctx.user().id).await?;
         }
         Ok(ActionResponse::default()
             .mode(Mode::Edit)
@@ -306,14 +266,7 @@ impl Portlet for News {
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         match ctx.mode() {
             Mode::Edit => return self.render_edit(ctx).await,
-            Mode::Help => {
-                let name = if ctx.is_english() {
-                    "help_en"
-                } else {
-                    "help_fr"
-                };
-                return Ok(self.templates.render(name, ())?.into());
-            }
+            Mode::Help => return Ok(self.templates.render_for(ctx, "help", ())?.into()),
             Mode::View => {}
         }
         let user = ctx.user();
@@ -325,31 +278,31 @@ impl Portlet for News {
             .recent(&reader, limit)
             .await?
             .into_iter()
-            .map(|n| {
-                let at = DateTime::utc(unix_seconds(n.at));
-                ShownItem {
-                    source: if n.source == self.descriptor.id {
-                        ctx.tr("Annonce", "Announcement").to_string()
-                    } else {
-                        n.source
-                    },
-                    link: portal_path(n.link.as_deref()),
-                    title: n.title,
-                    date: format!("{} UTC", at.short()),
-                    iso: at.iso_utc(),
-                }
+            .map(|n| ShownItem {
+                source: if n.source == self.descriptor.id {
+                    ctx.t(&MESSAGES, "source-announcement")
+                } else {
+                    n.source
+                },
+                link: portal_path(n.link.as_deref()),
+                title: n.title,
+                date: short_utc(n.at),
+                iso: iso_utc(n.at),
             })
             .collect();
-        let english = ctx.is_english();
         let audiences: Vec<_> = AUDIENCES
             .iter()
-            .map(|(value, fr, en)| context! { value => *value, label => if english { *en } else { *fr } })
+            .map(|value| {
+                let label = ctx.t(&MESSAGES, &format!("audience-{value}"));
+                context! { value => *value, label }
+            })
             .collect();
         let groups: Vec<_> = groups
             .iter()
             .map(|g| context! { id => g.id.as_str(), name => g.name.as_str() })
             .collect();
-        let markup = self.templates.render(
+        let markup = self.templates.render_for(
+            ctx,
             "view",
             context! {
                 items => Serde(&items),
@@ -361,15 +314,6 @@ impl Portlet for News {
                 max_len => MAX_TITLE_LEN,
                 audiences,
                 groups,
-                t => context! {
-                    published => ctx.tr("Annonce publiée.", "Announcement published."),
-                    none => ctx.tr("Aucune nouveauté pour l’instant.", "Nothing new for now."),
-                    publish_heading => ctx.tr("Publier une annonce", "Publish an announcement"),
-                    title => ctx.tr("Titre de l’annonce", "Announcement title"),
-                    audience => ctx.tr("Destinataires", "Audience"),
-                    groups => ctx.tr("Mes groupes", "My groups"),
-                    publish => ctx.tr("Publier", "Publish"),
-                },
             },
         )?;
         Ok(markup.into())
@@ -401,22 +345,16 @@ impl Portlet for News {
                 // Only a group she belongs to (as member or owner), and still active.
                 let mine = self.groups_of(ctx, &ctx.user().id).await?;
                 if !mine.iter().any(|g| g.id == id) {
-                    return Err(PortletError::BadRequest(
-                        ctx.tr(
-                            "ce groupe n’existe pas ou vous n’en faites pas partie",
-                            "no such group, or you are not a member",
-                        )
-                        .to_string(),
-                    ));
+                    return Err(PortletError::BadRequest(ctx.t(&MESSAGES, "error-group")));
                 }
                 Audience::Groups(vec![id.to_string()])
             }
             other => {
-                return Err(PortletError::BadRequest(if ctx.is_english() {
-                    format!("unknown audience {other:?}")
-                } else {
-                    format!("destinataires inconnus : {other:?}")
-                }));
+                return Err(PortletError::BadRequest(ctx.t_args(
+                    &MESSAGES,
+                    "error-audience",
+                    &args! { "value" => format!("{other:?}") },
+                )));
             }
         };
         ctx.notifier()
@@ -437,14 +375,23 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
-    use cartable_socle::{DataScope, GroupPolicy, Storage, SystemClock};
+    use cartable_socle::{GroupPolicy, Storage, SystemClock, digest};
     use cartable_sqlite::SqliteStorage;
-    use cartable_testkit::TestKit;
+    use cartable_testkit::{CallError, TestKit};
 
     use super::*;
 
     fn kit() -> TestKit {
         TestKit::new(Arc::new(News::new()))
+    }
+
+    #[test]
+    fn every_message_is_in_english() {
+        assert!(
+            MESSAGES.untranslated("en").is_empty(),
+            "{:?}",
+            MESSAGES.untranslated("en")
+        );
     }
 
     fn teacher(kit: TestKit) -> TestKit {
@@ -459,9 +406,7 @@ mod tests {
     async fn lists_recent_items_for_the_user() {
         let kit = pupil(kit());
         // Notifiers return the items of the last 90 days only: one published an hour ago.
-        let seconds = unix_seconds(SystemTime::now()) - 3600;
-        let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).unwrap());
-        let shown = DateTime::utc(seconds);
+        let at = SystemTime::now() - Duration::from_secs(3600);
         kit.notifier()
             .publish(Notification {
                 source: "cahier-de-textes".into(),
@@ -486,7 +431,7 @@ mod tests {
         out.assert_accessible();
         assert_eq!(
             out.text(),
-            format!("Devoir de <maths> cahier-de-textes – {} UTC", shown.short())
+            format!("Devoir de <maths> cahier-de-textes – {}", short_utc(at))
         );
         assert!(
             out.html()
@@ -494,9 +439,21 @@ mod tests {
         );
         assert!(
             out.html()
-                .contains(&format!(r#"datetime="{}""#, shown.iso_utc()))
+                .contains(&format!(r#"datetime="{}""#, iso_utc(at)))
         );
         assert!(!out.html().contains("<form"), "pupils do not publish");
+    }
+
+    #[test]
+    fn dates_are_utc() {
+        // 2024-02-29T23:30:05Z (already 1 March in Paris: shown as UTC all the same).
+        let at = UNIX_EPOCH + Duration::from_secs(1_709_249_405);
+        assert_eq!(short_utc(at), "2024-02-29 23:30 UTC");
+        assert_eq!(iso_utc(at), "2024-02-29T23:30:05Z");
+        assert_eq!(
+            short_utc(UNIX_EPOCH - Duration::from_secs(1)),
+            "1969-12-31 23:59 UTC"
+        );
     }
 
     #[tokio::test]
@@ -540,7 +497,8 @@ mod tests {
         let published = kit.published();
         assert_eq!(published.len(), 1);
         assert_eq!(published[0].title, "Sortie au <musée>");
-        assert_eq!(published[0].source, "nouveautes");
+        assert_eq!(published[0].source, ID);
+        assert_eq!(ID, digest::legacy::NAMESPACE);
         assert_eq!(
             published[0].audience,
             Audience::Profiles(vec![Profile::Eleve])
@@ -576,7 +534,10 @@ mod tests {
                 ])
                 .await
                 .unwrap_err();
-            assert!(matches!(err, PortletError::Forbidden), "{err:?}");
+            assert!(
+                matches!(err, CallError::Portlet(PortletError::Forbidden)),
+                "{err:?}"
+            );
             assert!(who.published().is_empty());
         }
         let staff = kit().user_with(
@@ -609,15 +570,18 @@ mod tests {
                 .action([("op", "publish"), ("title", title), ("audience", audience)])
                 .await
                 .unwrap_err();
-            assert!(matches!(err, PortletError::BadRequest(_)), "{err:?}");
+            assert!(
+                matches!(err, CallError::Portlet(PortletError::BadRequest(_))),
+                "{err:?}"
+            );
         }
         assert!(matches!(
             kit.action([("op", "publish"), ("title", "x")]).await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
         assert!(matches!(
             kit.action([("op", "other")]).await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
         assert!(kit.published().is_empty());
     }
@@ -654,51 +618,34 @@ mod tests {
         assert!(edit.text().contains("lea.martin@lycee.example.org"));
         assert!(!edit.html().contains(" checked"));
 
-        let storage = kit.storage().clone();
-        let index = || async {
-            storage
-                .data(
-                    digest::PORTLET,
-                    &DataScope::Shared,
-                    &digest::index_key("eleve"),
-                )
-                .await
-                .unwrap()
-        };
+        // The choice is the socle's, whatever window offers it.
+        let optins = digest::DigestOptIns::new(kit.storage().clone());
         let act = kit
             .action([("op", "digest"), ("digest", "oui")])
             .await
             .unwrap();
-        assert_eq!(
-            kit.data().get(digest::OPT_IN_KEY).await.unwrap().as_deref(),
-            Some(digest::OPTED_IN)
-        );
-        assert_eq!(index().await.as_deref(), Some(digest::OPTED_IN));
-        let marker = kit.data().get(digest::MARKER_KEY).await.unwrap().unwrap();
-        let marker = digest::Marker::parse(&marker).unwrap();
-        assert!(marker.last_time() <= SystemTime::now() && marker.claimed_until.is_none());
+        assert!(optins.is_opted_in("eleve").await.unwrap());
+        assert_eq!(optins.opted_in_users().await.unwrap(), ["eleve"]);
+        let marker = optins.marker("eleve").await.unwrap();
+        let first = marker.value.clone().expect("a marker at opt-in");
+        assert!(first.last_time() <= SystemTime::now() && first.claimed_until.is_none());
         // Opting in again keeps the marker (nothing is sent twice, nothing is lost).
-        kit.data()
-            .set(digest::MARKER_KEY, b"{\"last\":7}")
-            .await
-            .unwrap();
         kit.action([("op", "digest"), ("digest", "oui")])
             .await
             .unwrap();
         assert_eq!(
-            kit.data().get(digest::MARKER_KEY).await.unwrap().as_deref(),
-            Some(&b"{\"last\":7}"[..])
+            optins.marker("eleve").await.unwrap().version,
+            marker.version
         );
         let after = kit.render_after(&act).await.unwrap();
         after.assert_accessible();
         assert!(after.text().contains("vous recevrez le résumé"));
         assert!(after.html().contains(r#"value="oui" checked"#));
 
-        kit.data().set(digest::MARKER_KEY, b"{}").await.unwrap();
         let act = kit.action([("op", "digest")]).await.unwrap();
-        assert_eq!(kit.data().get(digest::OPT_IN_KEY).await.unwrap(), None);
-        assert_eq!(kit.data().get(digest::MARKER_KEY).await.unwrap(), None);
-        assert_eq!(index().await, None);
+        assert!(!optins.is_opted_in("eleve").await.unwrap());
+        assert!(optins.marker("eleve").await.unwrap().value.is_none());
+        assert!(optins.opted_in_users().await.unwrap().is_empty());
         let after = kit.render_after(&act).await.unwrap();
         assert!(after.text().contains("vous ne recevrez plus"));
         assert!(!after.html().contains(" checked"));
@@ -706,7 +653,7 @@ mod tests {
         assert!(matches!(
             kit.action([("op", "digest"), ("digest", "peut-être")])
                 .await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
         // Without an address, she is told it cannot be sent.
         let en = pupil(kit.clone())
@@ -720,6 +667,30 @@ mod tests {
             en.text()
         );
         en.assert_accessible();
+    }
+
+    #[tokio::test]
+    async fn the_socle_reads_this_windows_opt_in() {
+        let kit = pupil(kit());
+        let opt_ins = digest::DigestOptIns::new(kit.storage().clone());
+        assert!(!opt_ins.is_opted_in("eleve").await.unwrap());
+        kit.action([("op", "digest"), ("digest", "oui")])
+            .await
+            .unwrap();
+        assert!(opt_ins.is_opted_in("eleve").await.unwrap());
+        assert_eq!(opt_ins.opted_in_users().await.unwrap(), ["eleve"]);
+        let marker = opt_ins.marker("eleve").await.unwrap();
+        assert!(
+            marker
+                .value
+                .is_some_and(|m| m.last_time() <= SystemTime::now())
+        );
+        // Opting out through the socle clears this window's keys too.
+        opt_ins.opt_out("eleve").await.unwrap();
+        let edit = kit.render_mode(Mode::Edit).await.unwrap();
+        assert!(!edit.html().contains(" checked"));
+        assert!(opt_ins.opted_in_users().await.unwrap().is_empty());
+        assert_eq!(kit.data().get(digest::MARKER_KEY).await.unwrap(), None);
     }
 
     #[tokio::test]
@@ -769,7 +740,7 @@ mod tests {
                     ("audience", "group:not-mine"),
                 ])
                 .await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
         let member = pupil(kit.clone());
         assert!(

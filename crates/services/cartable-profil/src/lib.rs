@@ -1,4 +1,7 @@
-//! The "mon profil" portlet: who the directory says the user is.
+//! The SDET service « mon profil »: the window (`mon-profil`) saying who the directory says
+//! the user is: her name, profiles and attributes.
+
+use std::sync::LazyLock;
 
 use cartable_portlet::LocalizedText;
 use cartable_portlet::prelude::*;
@@ -6,29 +9,21 @@ use minijinja::context;
 use minijinja::value::Serde;
 use serde::Serialize;
 
+/// The window's messages, `locales/fr.ftl` and `locales/en.ftl` (domain `cartable-profil`).
+pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18n::messages!());
+
 const VIEW: &str = r#"<h3>{{ name }}</h3>
-<p class="profiles">{{ profiles_label }} {{ profiles }}</p>
+<p class="profiles">{{ t("profiles-label") }} {{ profiles }}</p>
 {% if attrs %}<dl class="attrs">
 {% for a in attrs %}<dt>{{ a.label }}</dt>
 {% for v in a.values %}<dd>{% if a.mail %}<a href="mailto:{{ v }}">{{ v }}</a>{% else %}{{ v }}{% endif %}</dd>
 {% endfor %}{% endfor %}</dl>
-{% else %}<p>{{ empty }}</p>{% endif %}"#;
+{% else %}<p>{{ t("empty") }}</p>{% endif %}"#;
 
-const HELP_FR: &str = r#"<h3>D’où viennent ces informations ?</h3>
-<p>Elles viennent de l’annuaire de l’ENT, alimenté par les bases de l’établissement
-(vie scolaire, secrétariat). Vos profils (élève, parent, enseignant, personnel…) décident
-des services que vous voyez ; ils se cumulent : un enseignant peut aussi être parent.</p>
-<h3>Une information est fausse ?</h3>
-<p>Vous ne pouvez pas la modifier ici : signalez-la au secrétariat de l’établissement,
-qui la corrigera dans ses bases.</p>"#;
-
-const HELP_EN: &str = r#"<h3>Where does this come from?</h3>
-<p>From the ENT's directory, fed by the school's databases (school life office,
-secretariat). Your profiles (pupil, parent, teacher, staff…) decide which services you see;
-they add up: a teacher may also be a parent.</p>
-<h3>Something is wrong?</h3>
-<p>You cannot change it here: tell the school's secretariat, which will correct it in its
-databases.</p>"#;
+const HELP: &str = r#"<h3>{{ t("help-origin-title") }}</h3>
+<p>{{ t("help-origin") }}</p>
+<h3>{{ t("help-wrong-title") }}</h3>
+<p>{{ t("help-wrong") }}</p>"#;
 
 /// How an attribute is shown.
 enum Kind {
@@ -38,49 +33,25 @@ enum Kind {
     People,
 }
 
-/// The directory attributes shown, in order: name, French label, English label.
-const ATTRIBUTES: &[(&str, &str, &str, Kind)] = &[
-    ("title", "Fonction", "Position", Kind::Text),
-    ("mail", "Courriel", "Email", Kind::Mail),
-    ("telephoneNumber", "Téléphone", "Phone", Kind::Text),
-    ("ENTEleveClasses", "Classe", "Class", Kind::Text),
-    ("ENTEleveNivFormation", "Niveau", "Level", Kind::Text),
-    (
-        "ENTAuxEnsClasses",
-        "Classes enseignées",
-        "Classes taught",
-        Kind::Text,
-    ),
-    (
-        "ENTAuxEnsMatiereEnseignEtab",
-        "Matières enseignées",
-        "Subjects taught",
-        Kind::Text,
-    ),
-    (
-        "ENTEleveParents",
-        "Responsables légaux",
-        "Parents",
-        Kind::People,
-    ),
-    (
-        "ENTAuxPersRelEleveEleve",
-        "Enfants scolarisés",
-        "Children at school",
-        Kind::People,
-    ),
-    ("o", "Établissement", "School", Kind::Text),
-    (
-        "ENTPersonStructRattach",
-        "Code de l’établissement (UAI)",
-        "School code (UAI)",
-        Kind::Text,
-    ),
+/// The directory attributes shown, in order; the label of each is the message
+/// `attr-<name>`.
+const ATTRIBUTES: &[(&str, Kind)] = &[
+    ("title", Kind::Text),
+    ("mail", Kind::Mail),
+    ("telephoneNumber", Kind::Text),
+    ("ENTEleveClasses", Kind::Text),
+    ("ENTEleveNivFormation", Kind::Text),
+    ("ENTAuxEnsClasses", Kind::Text),
+    ("ENTAuxEnsMatiereEnseignEtab", Kind::Text),
+    ("ENTEleveParents", Kind::People),
+    ("ENTAuxPersRelEleveEleve", Kind::People),
+    ("o", Kind::Text),
+    ("ENTPersonStructRattach", Kind::Text),
 ];
 
 #[derive(Serialize)]
 struct Shown {
-    label: &'static str,
+    label: String,
     values: Vec<String>,
     mail: bool,
 }
@@ -102,17 +73,14 @@ impl MyProfile {
     pub fn new() -> Self {
         let descriptor = Descriptor::new(
             "mon-profil",
-            LocalizedText::fr("Mon profil").with("en", "My profile"),
+            LocalizedText::from_messages(&MESSAGES, "title"),
         )
-        .description(
-            LocalizedText::fr("Ce que l’annuaire sait de vous")
-                .with("en", "What the directory knows about you"),
-        )
+        .description(LocalizedText::from_messages(&MESSAGES, "description"))
         .category("accueil")
         .mode(Mode::Help);
-        let templates =
-            Templates::new([("view", VIEW), ("help_fr", HELP_FR), ("help_en", HELP_EN)])
-                .expect("the profile templates compile");
+        let templates = Templates::new([("view", VIEW), ("help", HELP)])
+            .expect("the profile templates compile")
+            .with_messages(&MESSAGES);
         MyProfile {
             descriptor,
             templates,
@@ -134,26 +102,20 @@ impl Portlet for MyProfile {
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         if ctx.mode() == Mode::Help {
-            let name = if ctx.is_english() {
-                "help_en"
-            } else {
-                "help_fr"
-            };
-            return Ok(self.templates.render(name, ())?.into());
+            return Ok(self.templates.render_for(ctx, "help", ())?.into());
         }
         let user = ctx.user();
-        let english = ctx.is_english();
         let profiles = if user.profiles.is_empty() {
-            ctx.tr("aucun", "none").to_string()
+            ctx.t(&MESSAGES, "no-profile")
         } else {
             user.profiles
                 .iter()
-                .map(|p| if english { p.label_en() } else { p.label_fr() })
+                .map(|p| ctx.profile_label(p))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         let mut attrs = Vec::new();
-        for (name, fr, en, kind) in ATTRIBUTES {
+        for (name, kind) in ATTRIBUTES {
             // Attribute names are case-insensitive in LDAP; backends may spell them otherwise.
             let Some(values) = user
                 .attributes
@@ -176,22 +138,18 @@ impl Portlet for MyProfile {
                 });
             }
             attrs.push(Shown {
-                label: if english { en } else { fr },
+                label: ctx.t(&MESSAGES, &format!("attr-{name}")),
                 values: shown,
                 mail: matches!(kind, Kind::Mail),
             });
         }
-        let markup = self.templates.render(
+        let markup = self.templates.render_for(
+            ctx,
             "view",
             context! {
                 name => user.display_name.as_str(),
-                profiles_label => ctx.tr("Profils :", "Profiles:"),
                 profiles,
                 attrs => Serde(&attrs),
-                empty => ctx.tr(
-                    "L’annuaire ne contient pas d’autre information vous concernant.",
-                    "The directory holds no other information about you.",
-                ),
             },
         )?;
         Ok(markup.into())
@@ -203,7 +161,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
-    use cartable_testkit::TestKit;
+    use cartable_testkit::{CallError, TestKit};
 
     use super::*;
 
@@ -269,6 +227,15 @@ mod tests {
         assert!(!out.html().contains("<dl"));
     }
 
+    #[test]
+    fn every_message_is_in_english() {
+        assert!(
+            MESSAGES.untranslated("en").is_empty(),
+            "{:?}",
+            MESSAGES.untranslated("en")
+        );
+    }
+
     #[tokio::test]
     async fn help_mode() {
         let help = kit().render_mode(Mode::Help).await.unwrap();
@@ -278,7 +245,10 @@ mod tests {
         assert!(en.text().contains("Where does this come from?"));
         assert!(matches!(
             kit().render_mode(Mode::Edit).await,
-            Err(PortletError::NotFound(_))
+            Err(CallError::UnsupportedMode {
+                mode: Mode::Edit,
+                ..
+            })
         ));
     }
 }

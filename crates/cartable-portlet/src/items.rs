@@ -1,5 +1,6 @@
 //! A user's list kept one record per item in the portlet's data, so that two sessions (two
-//! tabs, two devices, two portal nodes) adding at the same time never overwrite each other.
+//! tabs, two devices, two portal nodes) adding at the same time never overwrite each other;
+//! and [`checked_text`], the check of an item's text typed by the user.
 //!
 //! Each item is a JSON value under `<prefix><id>`, the id written with 20 digits so that the
 //! keys list in the order of the ids. An item is created only if its key is free
@@ -7,17 +8,41 @@
 //! same id find out, and the loser takes the next one. Nothing is ever read, changed and
 //! written back whole.
 //!
-//! Earlier versions kept the whole list as one JSON array under one key (`legacy`). That
-//! value is still read, as the oldest items, and never grown: new items go to their own
-//! keys, and removing an old item rewrites the array with a versioned write
-//! ([`PortletData::get_versioned`], [`PortletData::set_if`]), retried on a concurrent change.
-//! So an ENT upgrading keeps its users' data without a migration step, and the array
-//! disappears once its last item is removed.
+//! Earlier versions of a service may have kept the whole list as one JSON array under one
+//! key ([`ItemList::legacy`]). That value is still read, as the oldest items, and never
+//! grown: new items go to their own keys, and removing an old item rewrites the array with
+//! a versioned write ([`PortletData::get_versioned`], [`PortletData::set_if`]), retried on
+//! a concurrent change. So an ENT upgrading keeps its users' data without a migration
+//! step, and the array disappears once its last item is removed.
+//!
+//! ```
+//! use cartable_portlet::items::{Item, ItemList};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Note {
+//!     id: u64,
+//!     text: String,
+//! }
+//!
+//! impl Item for Note {
+//!     fn id(&self) -> u64 {
+//!         self.id
+//!     }
+//! }
+//!
+//! const NOTES: ItemList = ItemList {
+//!     legacy: "notes",
+//!     prefix: "note/",
+//! };
+//! assert_eq!(NOTES.key(7), "note/00000000000000000007");
+//! ```
 
-use cartable_portlet::PortletData;
 use cartable_socle::{SocleError, Version};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::{PortletContext, PortletData, PortletError};
 
 /// How many ids an addition tries before answering "try again" (each failed try means
 /// another addition took that id at the same moment).
@@ -26,14 +51,14 @@ const MAX_ID_TRIES: u64 = 256;
 const MAX_LEGACY_TRIES: usize = 5;
 
 /// A stored item: it knows its id.
-pub(crate) trait Item: Serialize + DeserializeOwned {
+pub trait Item: Serialize + DeserializeOwned {
     /// Its id, unique in the list.
     fn id(&self) -> u64;
 }
 
 /// Where a list lives in a portlet's data.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ItemList {
+pub struct ItemList {
     /// The key of the whole list as one JSON array (earlier versions): read, shrunk, never
     /// grown.
     pub legacy: &'static str,
@@ -43,7 +68,7 @@ pub(crate) struct ItemList {
 
 /// What the list holds, without reading the items kept one per key.
 #[derive(Debug)]
-pub(crate) struct Index<T> {
+pub struct Index<T> {
     /// The items of the legacy array, oldest first.
     pub legacy: Vec<T>,
     /// The ids of the items kept one per key, in increasing order (the newest last).
@@ -54,6 +79,11 @@ impl<T: Item> Index<T> {
     /// How many items the list holds.
     pub fn len(&self) -> usize {
         self.legacy.len() + self.ids.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The greatest id in use (0 for an empty list).
@@ -196,14 +226,212 @@ impl ItemList {
     }
 }
 
+/// Check a text typed by the user (an item's title or body): line ends normalized,
+/// trimmed, not empty, at most `max` characters, no control characters (new lines only
+/// where `multiline`). The refusal is a [`PortletError::BadRequest`] in the user's
+/// language.
+pub fn checked_text(
+    ctx: &PortletContext,
+    value: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<String, PortletError> {
+    let text = value.replace("\r\n", "\n").replace('\r', "\n");
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(PortletError::BadRequest(
+            ctx.tr("le texte est vide", "the text is empty").into(),
+        ));
+    }
+    let len = text.chars().count();
+    if len > max {
+        return Err(PortletError::BadRequest(if ctx.is_english() {
+            format!("the text is {len} characters long; at most {max} are accepted")
+        } else {
+            format!("le texte fait {len} caractères ; {max} au plus sont acceptés")
+        }));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\t' && !(multiline && c == '\n'))
+    {
+        return Err(PortletError::BadRequest(
+            ctx.tr(
+                "le texte contient des caractères de contrôle",
+                "the text contains control characters",
+            )
+            .into(),
+        ));
+    }
+    Ok(text.to_string())
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
 
-    use cartable_sqlite::SqliteStorage;
+    use async_trait::async_trait;
+    use cartable_socle::{DataScope, Storage, Versioned};
     use serde::Deserialize;
 
     use super::*;
+
+    /// Portlet data in memory, with versions: what these tests need of a storage (the
+    /// backends are tested by the test kit's conformance suite).
+    #[derive(Default)]
+    struct MemoryData {
+        values: Mutex<BTreeMap<Key, (Vec<u8>, u64)>>,
+        next_version: Mutex<u64>,
+    }
+
+    /// (portlet, scope, key).
+    type Key = (String, String, String);
+
+    fn key(portlet: &str, scope: &DataScope, k: &str) -> Key {
+        (portlet.into(), scope.key().into(), k.into())
+    }
+
+    fn unused<T>() -> Result<T, SocleError> {
+        Err(SocleError::Invalid(
+            "not kept by the items tests' storage".into(),
+        ))
+    }
+
+    impl MemoryData {
+        fn bump(&self) -> u64 {
+            let mut next = self.next_version.lock().unwrap();
+            *next += 1;
+            *next
+        }
+    }
+
+    #[async_trait]
+    impl Storage for MemoryData {
+        async fn preferences(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<BTreeMap<String, String>, SocleError> {
+            unused()
+        }
+        async fn set_preferences(
+            &self,
+            _: &str,
+            _: &str,
+            _: &BTreeMap<String, String>,
+        ) -> Result<(), SocleError> {
+            unused()
+        }
+        async fn layout(&self, _: &str) -> Result<Option<String>, SocleError> {
+            unused()
+        }
+        async fn set_layout(&self, _: &str, _: &str) -> Result<(), SocleError> {
+            unused()
+        }
+        async fn reset_layout(&self, _: &str) -> Result<(), SocleError> {
+            unused()
+        }
+        async fn data(
+            &self,
+            p: &str,
+            s: &DataScope,
+            k: &str,
+        ) -> Result<Option<Vec<u8>>, SocleError> {
+            Ok(self.data_versioned(p, s, k).await?.value)
+        }
+        async fn set_data(
+            &self,
+            p: &str,
+            s: &DataScope,
+            k: &str,
+            v: &[u8],
+        ) -> Result<(), SocleError> {
+            let version = self.bump();
+            let mut values = self.values.lock().unwrap();
+            values.insert(key(p, s, k), (v.to_vec(), version));
+            Ok(())
+        }
+        async fn delete_data(&self, p: &str, s: &DataScope, k: &str) -> Result<(), SocleError> {
+            self.values.lock().unwrap().remove(&key(p, s, k));
+            Ok(())
+        }
+        async fn delete_user(&self, _: &str) -> Result<(), SocleError> {
+            unused()
+        }
+        async fn data_keys(
+            &self,
+            p: &str,
+            s: &DataScope,
+            prefix: &str,
+        ) -> Result<Vec<String>, SocleError> {
+            let values = self.values.lock().unwrap();
+            Ok(values
+                .keys()
+                .filter(|(kp, ks, kk)| kp == p && ks == s.key() && kk.starts_with(prefix))
+                .map(|(_, _, k)| k.clone())
+                .collect())
+        }
+        async fn preferences_versioned(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<Versioned<BTreeMap<String, String>>, SocleError> {
+            unused()
+        }
+        async fn set_preferences_if(
+            &self,
+            _: &str,
+            _: &str,
+            _: &BTreeMap<String, String>,
+            _: Version,
+        ) -> Result<Version, SocleError> {
+            unused()
+        }
+        async fn layout_versioned(&self, _: &str) -> Result<Versioned<Option<String>>, SocleError> {
+            unused()
+        }
+        async fn set_layout_if(&self, _: &str, _: &str, _: Version) -> Result<Version, SocleError> {
+            unused()
+        }
+        async fn data_versioned(
+            &self,
+            p: &str,
+            s: &DataScope,
+            k: &str,
+        ) -> Result<Versioned<Option<Vec<u8>>>, SocleError> {
+            let values = self.values.lock().unwrap();
+            Ok(match values.get(&key(p, s, k)) {
+                Some((v, n)) => Versioned {
+                    value: Some(v.clone()),
+                    version: Version::new(*n),
+                },
+                None => Versioned {
+                    value: None,
+                    version: Version::NEW,
+                },
+            })
+        }
+        async fn set_data_if(
+            &self,
+            p: &str,
+            s: &DataScope,
+            k: &str,
+            v: &[u8],
+            expected: Version,
+        ) -> Result<Version, SocleError> {
+            let version = self.bump();
+            let mut values = self.values.lock().unwrap();
+            let current = values
+                .get(&key(p, s, k))
+                .map_or(Version::NEW, |(_, n)| Version::new(*n));
+            if current != expected {
+                return Err(SocleError::Conflict { what: k.into() });
+            }
+            values.insert(key(p, s, k), (v.to_vec(), version));
+            Ok(Version::new(version))
+        }
+    }
 
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     struct Thing {
@@ -223,7 +451,7 @@ mod tests {
     };
 
     fn data() -> PortletData {
-        PortletData::new(Arc::new(SqliteStorage::in_memory().unwrap()), "p", "lea")
+        PortletData::new(Arc::new(MemoryData::default()), "p", "lea")
     }
 
     fn thing(id: u64, name: &str) -> Thing {
@@ -280,6 +508,7 @@ mod tests {
     async fn a_taken_id_moves_the_addition_to_the_next_one() {
         let data = data();
         let stale = LIST.index::<Thing>(&data).await.unwrap();
+        assert!(stale.is_empty());
         LIST.add(&data, &stale, |id| thing(id, "a")).await.unwrap();
         // Built from the same (stale) index: id 1 is taken, so 2.
         let b = LIST.add(&data, &stale, |id| thing(id, "b")).await.unwrap();
@@ -287,7 +516,7 @@ mod tests {
         assert_eq!(names(&LIST.all::<Thing>(&data).await.unwrap()), ["a", "b"]);
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn parallel_additions_are_all_kept() {
         let data = data();
         let tasks: Vec<_> = (0..20)

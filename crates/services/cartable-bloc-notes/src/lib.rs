@@ -1,13 +1,20 @@
-//! The personal notes portlet ("bloc-notes").
+//! The SDET service « bloc-notes »: the user's personal notepad (`bloc-notes`), with a
+//! JSON export. Not the SDET's « notes » service (marks).
 
+use std::sync::LazyLock;
+use std::time::SystemTime;
+
+use cartable_portlet::items::{Item, ItemList, checked_text};
 use cartable_portlet::prelude::*;
 use cartable_portlet::{LocalizedText, markup_value};
+use chrono::{DateTime, Utc};
 use minijinja::context;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 
-use crate::items::{Item, ItemList};
-use crate::util::{DateTime, checked_text, excerpt, now_seconds};
+/// The window's messages, `locales/fr.ftl` and `locales/en.ftl` (domain
+/// `cartable-bloc-notes`).
+pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18n::messages!());
 
 /// The longest note, in characters.
 pub const MAX_NOTE_LEN: usize = 2000;
@@ -23,35 +30,26 @@ const NOTES: ItemList = ItemList {
 
 const VIEW: &str = r#"<form method="post" action="{{ action }}" class="note-add">{{ csrf }}
 <input type="hidden" name="op" value="add">
-<p><label for="{{ ns }}-text">{{ t.new }}</label><br>
+<p><label for="{{ ns }}-text">{{ t("new-note") }}</label><br>
 <textarea id="{{ ns }}-text" name="text" rows="3" cols="30" maxlength="{{ max_len }}" required aria-describedby="{{ ns }}-text-help"></textarea><br>
-<span id="{{ ns }}-text-help" class="muted">{{ t.max_help }}</span></p>
-<p><button type="submit">{{ t.add }}</button></p>
+<span id="{{ ns }}-text-help" class="muted">{{ t("max-help", max=max_len) }}</span></p>
+<p><button type="submit">{{ t("add") }}</button></p>
 </form>
-<h3>{{ t.mine }}</h3>
+<h3>{{ t("my-notes") }}</h3>
 {% if notes %}<ul class="notes">
 {% for note in notes %}<li>
 <p class="note-text">{% for line in note.lines %}{{ line }}{% if not loop.last %}<br>{% endif %}{% endfor %}</p>
 <div class="note-meta"><time datetime="{{ note.iso }}">{{ note.date }}</time>
-<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="delete"><input type="hidden" name="id" value="{{ note.id }}"><button type="submit">{{ t.delete }}<span class="visually-hidden"> – {{ note.excerpt }}</span></button></form></div>
+<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="delete"><input type="hidden" name="id" value="{{ note.id }}"><button type="submit">{{ t("delete") }}<span class="visually-hidden"> – {{ note.excerpt }}</span></button></form></div>
 </li>
 {% endfor %}</ul>
-{% if hidden %}<p><a href="{{ all_url }}">{{ t.show_all }}</a></p>{% endif %}
-<p><a href="{{ export_url }}" download="notes.json">{{ t.export }}</a></p>
-{% else %}<p>{{ t.none }}</p>{% endif %}"#;
+{% if hidden %}<p><a href="{{ all_url }}">{{ t("show-all", count=total) }}</a></p>{% endif %}
+<p><a href="{{ export_url }}" download="notes.json">{{ t("export") }}</a></p>
+{% else %}<p>{{ t("none") }}</p>{% endif %}"#;
 
-const HELP_FR: &str = r#"<h3>Le bloc-notes</h3>
-<p>Notez ici ce que vous ne voulez pas oublier : vos notes ne sont visibles que par vous.
-Une note fait au plus 2000 caractères.</p>
-<p>Les notes les plus récentes sont en haut. Dans « Préférences », choisissez combien en
-afficher ; agrandissez le bloc pour les voir toutes. Le lien « Exporter » télécharge vos
-notes dans un fichier JSON.</p>"#;
-
-const HELP_EN: &str = r#"<h3>The notepad</h3>
-<p>Write down what you do not want to forget: only you can see your notes. A note is at
-most 2000 characters long.</p>
-<p>The newest notes come first. In “Preferences”, choose how many to show; maximize the
-block to see them all. The “Export” link downloads your notes as a JSON file.</p>"#;
+const HELP: &str = r#"<h3>{{ t("help-title") }}</h3>
+<p>{{ t("help-intro", max=max_len) }}</p>
+<p>{{ t("help-use") }}</p>"#;
 
 /// One note as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,22 +105,22 @@ impl Notes {
     pub fn new() -> Self {
         let descriptor = Descriptor::new(
             "bloc-notes",
-            LocalizedText::fr("Bloc-notes").with("en", "Notepad"),
+            LocalizedText::from_messages(&MESSAGES, "title"),
         )
-        .description(LocalizedText::fr("Vos notes personnelles").with("en", "Your personal notes"))
+        .description(LocalizedText::from_messages(&MESSAGES, "description"))
         .category("outils")
         .mode(Mode::Help)
         .preference(
             PreferenceSpec::new(
                 "max_notes",
-                LocalizedText::fr("Nombre de notes affichées").with("en", "Notes shown"),
+                LocalizedText::from_messages(&MESSAGES, "pref-max_notes"),
                 "10",
             )
             .choices(["5", "10", "20"]),
         );
-        let templates =
-            Templates::new([("view", VIEW), ("help_fr", HELP_FR), ("help_en", HELP_EN)])
-                .expect("the notes templates compile");
+        let templates = Templates::new([("view", VIEW), ("help", HELP)])
+            .expect("the notes templates compile")
+            .with_messages(&MESSAGES);
         Notes {
             descriptor,
             templates,
@@ -146,12 +144,10 @@ impl Portlet for Notes {
         match ctx.mode() {
             Mode::Edit => return Ok(preference_form(ctx, &self.descriptor.preferences).into()),
             Mode::Help => {
-                let name = if ctx.is_english() {
-                    "help_en"
-                } else {
-                    "help_fr"
-                };
-                return Ok(self.templates.render(name, ())?.into());
+                let help =
+                    self.templates
+                        .render_for(ctx, "help", context! { max_len => MAX_NOTE_LEN })?;
+                return Ok(help.into());
             }
             Mode::View => {}
         }
@@ -168,30 +164,18 @@ impl Portlet for Notes {
         let shown: Vec<ShownNote> = notes
             .iter()
             .rev()
-            .map(|n| {
-                let at = DateTime::utc(n.created);
-                ShownNote {
-                    id: n.id,
-                    lines: n.text.lines().map(str::to_string).collect(),
-                    date: format!("{} UTC", at.short()),
-                    iso: at.iso_utc(),
-                    excerpt: excerpt(&n.text, 40),
-                }
+            .map(|n| ShownNote {
+                id: n.id,
+                lines: n.text.lines().map(str::to_string).collect(),
+                date: utc(n.created).format("%Y-%m-%d %H:%M UTC").to_string(),
+                iso: iso_utc(n.created),
+                excerpt: excerpt(&n.text, 40),
             })
             .collect();
         let hidden = total.saturating_sub(shown.len());
-        let show_all = if ctx.is_english() {
-            format!("Show all {total} notes")
-        } else {
-            format!("Voir les {total} notes")
-        };
-        let max_help = if ctx.is_english() {
-            format!("At most {MAX_NOTE_LEN} characters.")
-        } else {
-            format!("{MAX_NOTE_LEN} caractères au plus.")
-        };
         let urls = ctx.urls();
-        let markup = self.templates.render(
+        let markup = self.templates.render_for(
+            ctx,
             "view",
             context! {
                 ns => ctx.window().namespace(),
@@ -202,16 +186,7 @@ impl Portlet for Notes {
                 hidden,
                 all_url => urls.render().state(WindowState::Maximized).to_string(),
                 export_url => urls.resource("export").to_string(),
-                t => context! {
-                    new => ctx.tr("Nouvelle note", "New note"),
-                    max_help,
-                    add => ctx.tr("Ajouter", "Add"),
-                    mine => ctx.tr("Mes notes", "My notes"),
-                    delete => ctx.tr("Supprimer", "Delete"),
-                    show_all,
-                    export => ctx.tr("Exporter mes notes (JSON)", "Export my notes (JSON)"),
-                    none => ctx.tr("Aucune note pour l’instant.", "No notes yet."),
-                },
+                total,
             },
         )?;
         Ok(markup.into())
@@ -230,13 +205,13 @@ impl Portlet for Notes {
                 // Parallel additions may each pass this check: the limit may be overrun
                 // by as many notes as were being added at that very moment.
                 if index.len() >= MAX_NOTES {
-                    return Err(PortletError::BadRequest(if ctx.is_english() {
-                        format!("you already have {MAX_NOTES} notes; delete some first")
-                    } else {
-                        format!("vous avez déjà {MAX_NOTES} notes ; supprimez-en d’abord")
-                    }));
+                    return Err(PortletError::BadRequest(ctx.t_args(
+                        &MESSAGES,
+                        "error-too-many",
+                        &args! { "max" => MAX_NOTES },
+                    )));
                 }
-                let created = now_seconds();
+                let created = DateTime::<Utc>::from(SystemTime::now()).timestamp();
                 NOTES
                     .add(&data, &index, |id| Note {
                         id,
@@ -246,17 +221,13 @@ impl Portlet for Notes {
                     .await?;
             }
             "delete" => {
-                let id: u64 = request.required("id")?.trim().parse().map_err(|_| {
-                    PortletError::BadRequest(
-                        ctx.tr("numéro de note invalide", "invalid note number")
-                            .into(),
-                    )
-                })?;
+                let id: u64 = request
+                    .required("id")?
+                    .trim()
+                    .parse()
+                    .map_err(|_| PortletError::BadRequest(ctx.t(&MESSAGES, "error-bad-id")))?;
                 if !NOTES.remove::<Note>(&data, id).await? {
-                    return Err(PortletError::NotFound(
-                        ctx.tr("cette note n’existe plus", "this note no longer exists")
-                            .into(),
-                    ));
+                    return Err(PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found")));
                 }
             }
             other => {
@@ -284,10 +255,32 @@ impl Portlet for Notes {
             .map(|n| ExportedNote {
                 id: n.id,
                 text: &n.text,
-                created: DateTime::utc(n.created).iso_utc(),
+                created: iso_utc(n.created),
             })
             .collect();
         Ok(ResourceResponse::json(&exported)?.attachment("notes.json"))
+    }
+}
+
+/// A note's time (Unix seconds) in UTC; the epoch for a time out of range.
+fn utc(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+}
+
+/// `2024-02-29T23:30:05Z`, for `<time datetime>` and the export.
+fn iso_utc(seconds: i64) -> String {
+    utc(seconds).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The beginning of a text, for an accessible name ("Supprimer – Acheter du pain…").
+fn excerpt(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let mut s: String = one_line.chars().take(max).collect();
+        s.push('…');
+        s
     }
 }
 
@@ -295,12 +288,21 @@ impl Portlet for Notes {
 mod tests {
     use std::sync::Arc;
 
-    use cartable_testkit::TestKit;
+    use cartable_testkit::{CallError, TestKit};
 
     use super::*;
 
     fn kit() -> TestKit {
         TestKit::new(Arc::new(Notes::new())).user_with("lea", "Léa Martin", [Profile::Eleve])
+    }
+
+    #[test]
+    fn every_message_is_in_english() {
+        assert!(
+            MESSAGES.untranslated("en").is_empty(),
+            "{:?}",
+            MESSAGES.untranslated("en")
+        );
     }
 
     async fn add(kit: &TestKit, text: &str) {
@@ -344,19 +346,19 @@ mod tests {
         assert!(out.html().contains("deuxième"));
         assert!(matches!(
             kit.action([("op", "delete"), ("id", "1")]).await,
-            Err(PortletError::NotFound(_))
+            Err(CallError::Portlet(PortletError::NotFound(_)))
         ));
         assert!(matches!(
             kit.action([("op", "delete"), ("id", "abc")]).await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
         assert!(matches!(
             kit.action([("op", "nope")]).await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
         assert!(matches!(
             kit.action([("text", "sans op")]).await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
         // Action returns the plain response: back to the page as it was.
         let act = kit.action([("op", "add"), ("text", "x")]).await.unwrap();
@@ -383,7 +385,10 @@ mod tests {
                 .action([("op", "add"), ("text", text)])
                 .await
                 .unwrap_err();
-            assert!(matches!(err, PortletError::BadRequest(_)), "{err:?}");
+            assert!(
+                matches!(err, CallError::Portlet(PortletError::BadRequest(_))),
+                "{err:?}"
+            );
         }
         assert_eq!(kit.data().get("notes").await.unwrap(), None);
         // Exactly the limit is fine, counted in characters.
@@ -408,7 +413,7 @@ mod tests {
         assert!(!theo.render().await.unwrap().html().contains("secret"));
         assert!(matches!(
             theo.action([("op", "delete"), ("id", "1")]).await,
-            Err(PortletError::NotFound(_))
+            Err(CallError::Portlet(PortletError::NotFound(_)))
         ));
         assert!(kit.render().await.unwrap().html().contains("secret de Léa"));
     }
@@ -450,7 +455,7 @@ mod tests {
         assert!(v[1]["created"].as_str().unwrap().ends_with('Z'));
         assert!(matches!(
             kit.resource("other", [("x", "y")]).await,
-            Err(PortletError::NotFound(_))
+            Err(CallError::Portlet(PortletError::NotFound(_)))
         ));
     }
 
@@ -525,7 +530,7 @@ mod tests {
         assert_eq!(kit.data().get("notes").await.unwrap(), None);
         assert!(matches!(
             kit.action([("op", "delete"), ("id", "1")]).await,
-            Err(PortletError::NotFound(_))
+            Err(CallError::Portlet(PortletError::NotFound(_)))
         ));
         let out = kit.render().await.unwrap();
         assert!(out.text().contains("n0") && !out.text().contains("ancienne"));
@@ -544,7 +549,19 @@ mod tests {
         assert!(help.text().contains("only you can see your notes"));
         assert!(matches!(
             kit().submit_preferences([("max_notes", "1000")]).await,
-            Err(PortletError::Preference(_))
+            Err(CallError::Portlet(PortletError::Preference(_)))
         ));
+    }
+
+    #[test]
+    fn dates_and_excerpts() {
+        assert_eq!(
+            utc(1_709_249_405).format("%Y-%m-%d %H:%M UTC").to_string(),
+            "2024-02-29 23:30 UTC"
+        );
+        assert_eq!(iso_utc(1_709_249_405), "2024-02-29T23:30:05Z");
+        assert_eq!(iso_utc(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(excerpt("a\n b", 10), "a b");
+        assert_eq!(excerpt("éééé", 2), "éé…");
     }
 }

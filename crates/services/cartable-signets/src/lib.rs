@@ -1,5 +1,9 @@
-//! The "liens utiles" portlet: the établissement's useful links and the user's own.
+//! The SDET service « signets »: the "liens utiles" window (`liens`), the établissement's
+//! useful links and the user's own bookmarks.
 
+use std::sync::LazyLock;
+
+use cartable_portlet::items::{Item, ItemList, checked_text};
 use cartable_portlet::prelude::*;
 use cartable_portlet::{LocalizedText, markup_value};
 use minijinja::context;
@@ -7,8 +11,8 @@ use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::items::{Item, ItemList};
-use crate::util::checked_text;
+/// The window's messages, `locales/fr.ftl` and `locales/en.ftl` (domain `cartable-signets`).
+pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18n::messages!());
 
 /// The longest link title, in characters.
 pub const MAX_LINK_TITLE_LEN: usize = 100;
@@ -24,24 +28,24 @@ const LINKS: ItemList = ItemList {
     prefix: "link/",
 };
 
-const VIEW: &str = r#"{% if school %}<h3>{{ t.school }}</h3>
+const VIEW: &str = r#"{% if school %}<h3>{{ t("school-links") }}</h3>
 <ul class="links">
 {% for l in school %}<li><a href="{{ l.url }}">{{ l.title }}</a></li>
 {% endfor %}</ul>
-{% endif %}<h3>{{ t.mine }}</h3>
+{% endif %}<h3>{{ t("my-links") }}</h3>
 {% if mine %}<ul class="links">
 {% for l in mine %}<li><a href="{{ l.url }}">{{ l.title }}</a>
-<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="remove"><input type="hidden" name="id" value="{{ l.id }}"><button type="submit">{{ t.remove }}<span class="visually-hidden"> – {{ l.title }}</span></button></form></li>
+<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="remove"><input type="hidden" name="id" value="{{ l.id }}"><button type="submit">{{ t("remove") }}<span class="visually-hidden"> – {{ l.title }}</span></button></form></li>
 {% endfor %}</ul>
-{% else %}<p>{{ t.none }}</p>{% endif %}
+{% else %}<p>{{ t("none") }}</p>{% endif %}
 <form method="post" action="{{ action }}">{{ csrf }}
 <input type="hidden" name="op" value="add">
-<p><label for="{{ ns }}-link-title">{{ t.title }}</label><br>
+<p><label for="{{ ns }}-link-title">{{ t("link-title") }}</label><br>
 <input type="text" id="{{ ns }}-link-title" name="title" maxlength="{{ max_title }}" required></p>
-<p><label for="{{ ns }}-link-url">{{ t.url }}</label><br>
+<p><label for="{{ ns }}-link-url">{{ t("link-url") }}</label><br>
 <input type="url" id="{{ ns }}-link-url" name="url" maxlength="{{ max_url }}" required placeholder="https://…" aria-describedby="{{ ns }}-link-url-help"><br>
-<span id="{{ ns }}-link-url-help" class="muted">{{ t.url_help }}</span></p>
-<p><button type="submit">{{ t.add }}</button></p>
+<span id="{{ ns }}-link-url-help" class="muted">{{ t("link-url-help") }}</span></p>
+<p><button type="submit">{{ t("add") }}</button></p>
 </form>"#;
 
 /// A link the user added.
@@ -119,25 +123,21 @@ impl Bookmarks {
     pub fn new() -> Self {
         let links = PreferenceSpec::new(
             "links",
-            LocalizedText::fr("Liens de l’établissement (une ligne « Titre|https://… » par lien)")
-                .with("en", "School links (one line “Title|https://…” per link)"),
+            LocalizedText::from_messages(&MESSAGES, "pref-links"),
             "",
         )
         .max_len(4000)
         .multiline();
-        let mut descriptor = Descriptor::new(
-            "liens",
-            LocalizedText::fr("Liens utiles").with("en", "Useful links"),
-        )
-        .description(
-            LocalizedText::fr("Les liens de l’établissement et les vôtres")
-                .with("en", "The school's links and yours"),
-        )
-        .category("outils")
-        .preference(links);
+        let mut descriptor =
+            Descriptor::new("liens", LocalizedText::from_messages(&MESSAGES, "title"))
+                .description(LocalizedText::from_messages(&MESSAGES, "description"))
+                .category("outils")
+                .preference(links);
         // The one preference is the établissement's: no edit mode for users.
         descriptor.modes.retain(|m| *m != Mode::Edit);
-        let templates = Templates::new([("view", VIEW)]).expect("the bookmarks templates compile");
+        let templates = Templates::new([("view", VIEW)])
+            .expect("the bookmarks templates compile")
+            .with_messages(&MESSAGES);
         Bookmarks {
             descriptor,
             templates,
@@ -160,7 +160,8 @@ impl Portlet for Bookmarks {
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         let school = school_links(ctx.preferences.get("links").unwrap_or_default());
         let mine = LINKS.all::<UserLink>(&ctx.data()).await?;
-        let markup = self.templates.render(
+        let markup = self.templates.render_for(
+            ctx,
             "view",
             context! {
                 school => Serde(&school),
@@ -170,19 +171,6 @@ impl Portlet for Bookmarks {
                 csrf => markup_value(&ctx.csrf_field()),
                 max_title => MAX_LINK_TITLE_LEN,
                 max_url => MAX_URL_LEN,
-                t => context! {
-                    school => ctx.tr("Liens de l’établissement", "School links"),
-                    mine => ctx.tr("Mes liens", "My links"),
-                    remove => ctx.tr("Retirer", "Remove"),
-                    none => ctx.tr("Vous n’avez pas encore ajouté de lien.", "You have not added any link yet."),
-                    title => ctx.tr("Titre du lien", "Link title"),
-                    url => ctx.tr("Adresse", "Address"),
-                    url_help => ctx.tr(
-                        "Une adresse web commençant par https:// ou http://.",
-                        "A web address starting with https:// or http://.",
-                    ),
-                    add => ctx.tr("Ajouter le lien", "Add the link"),
-                },
             },
         )?;
         Ok(markup.into())
@@ -201,24 +189,16 @@ impl Portlet for Bookmarks {
                 let raw = checked_text(ctx, request.required("url")?, MAX_URL_LEN, false)?;
                 let url = web_url(&raw)
                     .filter(|u| u.chars().count() <= MAX_URL_LEN)
-                    .ok_or_else(|| {
-                        PortletError::BadRequest(
-                            ctx.tr(
-                                "l’adresse doit être une adresse web complète commençant par https:// ou http://",
-                                "the address must be a full web address starting with https:// or http://",
-                            )
-                            .into(),
-                        )
-                    })?;
+                    .ok_or_else(|| PortletError::BadRequest(ctx.t(&MESSAGES, "error-url")))?;
                 let index = LINKS.index::<UserLink>(&data).await?;
                 // Parallel additions may each pass this check: the limit may be overrun
                 // by as many links as were being added at that very moment.
                 if index.len() >= MAX_USER_LINKS {
-                    return Err(PortletError::BadRequest(if ctx.is_english() {
-                        format!("you already have {MAX_USER_LINKS} links; remove some first")
-                    } else {
-                        format!("vous avez déjà {MAX_USER_LINKS} liens ; retirez-en d’abord")
-                    }));
+                    return Err(PortletError::BadRequest(ctx.t_args(
+                        &MESSAGES,
+                        "error-too-many",
+                        &args! { "max" => MAX_USER_LINKS },
+                    )));
                 }
                 LINKS
                     .add(&data, &index, |id| UserLink {
@@ -229,17 +209,13 @@ impl Portlet for Bookmarks {
                     .await?;
             }
             "remove" => {
-                let id: u64 = request.required("id")?.trim().parse().map_err(|_| {
-                    PortletError::BadRequest(
-                        ctx.tr("numéro de lien invalide", "invalid link number")
-                            .into(),
-                    )
-                })?;
+                let id: u64 = request
+                    .required("id")?
+                    .trim()
+                    .parse()
+                    .map_err(|_| PortletError::BadRequest(ctx.t(&MESSAGES, "error-bad-id")))?;
                 if !LINKS.remove::<UserLink>(&data, id).await? {
-                    return Err(PortletError::NotFound(
-                        ctx.tr("ce lien n’existe plus", "this link no longer exists")
-                            .into(),
-                    ));
+                    return Err(PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found")));
                 }
             }
             other => return Err(PortletError::BadRequest(format!("unknown op {other:?}"))),
@@ -252,12 +228,21 @@ impl Portlet for Bookmarks {
 mod tests {
     use std::sync::Arc;
 
-    use cartable_testkit::TestKit;
+    use cartable_testkit::{CallError, TestKit};
 
     use super::*;
 
     fn kit() -> TestKit {
         TestKit::new(Arc::new(Bookmarks::new()))
+    }
+
+    #[test]
+    fn every_message_is_in_english() {
+        assert!(
+            MESSAGES.untranslated("en").is_empty(),
+            "{:?}",
+            MESSAGES.untranslated("en")
+        );
     }
 
     #[test]
@@ -316,7 +301,10 @@ mod tests {
         // No edit mode: the preference is the établissement's.
         assert!(matches!(
             kit.render_mode(Mode::Edit).await,
-            Err(PortletError::NotFound(_))
+            Err(CallError::UnsupportedMode {
+                mode: Mode::Edit,
+                ..
+            })
         ));
         let empty = TestKit::new(Arc::new(Bookmarks::new()))
             .render()
@@ -357,15 +345,15 @@ mod tests {
         assert!(out.html().contains("maths.example.org"));
         assert!(matches!(
             kit.action([("op", "remove"), ("id", "1")]).await,
-            Err(PortletError::NotFound(_))
+            Err(CallError::Portlet(PortletError::NotFound(_)))
         ));
         assert!(matches!(
             kit.action([("op", "remove"), ("id", "x")]).await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
         assert!(matches!(
             kit.action([("op", "nope")]).await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
     }
 
@@ -393,7 +381,7 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(
-                matches!(err, PortletError::BadRequest(_)),
+                matches!(err, CallError::Portlet(PortletError::BadRequest(_))),
                 "{title} {url}: {err:?}"
             );
         }
@@ -475,7 +463,7 @@ mod tests {
         assert!(matches!(
             kit.action([("op", "add"), ("title", "l"), ("url", "https://e.org/x")])
                 .await,
-            Err(PortletError::BadRequest(_))
+            Err(CallError::Portlet(PortletError::BadRequest(_)))
         ));
     }
 }

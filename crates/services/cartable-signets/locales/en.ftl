@@ -1,0 +1,23 @@
+# "Useful links": messages in English.
+# Another language: a file <lang>/cartable-signets.ftl in the ENT's locale directory
+# (cartable_i18n::add_locale_dir).
+
+title = Useful links
+description = The school's links and yours
+pref-links = School links (one line “Title|https://…” per link)
+school-links = School links
+my-links = My links
+remove = Remove
+none = You have not added any link yet.
+link-title = Link title
+link-url = Address
+link-url-help = A web address starting with https:// or http://.
+add = Add the link
+
+## Errors
+
+error-url = the address must be a full web address starting with https:// or http://
+# $max: the most links a user may add.
+error-too-many = you already have { $max } links; remove some first
+error-bad-id = invalid link number
+error-not-found = this link no longer exists
