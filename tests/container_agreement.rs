@@ -200,10 +200,17 @@ async fn the_kit_and_the_portal_answer_bad_requests_alike() {
         .await;
     seen.push(("locked, by the form", http.status, status(kit_answer)));
     let page = lea.get("/page/accueil").await.body;
-    assert!(page.contains("color=vert"), "the locked value holds: {page}");
+    assert!(
+        page.contains("color=vert"),
+        "the locked value holds: {page}"
+    );
     let prefs = probe.preferences().await.unwrap();
     assert_eq!(prefs.get("color"), Some("vert"));
-    assert_eq!(prefs.get("size"), Some("12"), "the rest of the form is stored");
+    assert_eq!(
+        prefs.get("size"),
+        Some("12"),
+        "the rest of the form is stored"
+    );
     let http = lea
         .post(
             "/prefs/accueil/probe",
