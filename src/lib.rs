@@ -9,7 +9,9 @@
 //! - [`sqlite`], [`ldif`]: the embedded backends of the socle's traits (storage, sessions
 //!   and notifications in one SQLite file; a directory read from an LDIF file);
 //! - [`ldap`]: the directory backend on LDAPv3 (ENT annuaire and SUPANN schemas);
-//! - [`portal`]: the container that serves pages;
+//! - [`portal`]: the container that serves pages, as an `axum::Router`;
+//! - [`serve`]: the one way Cartable serves HTTP (connection deadlines, a connection
+//!   cap, graceful shutdown) for the portal and any tower service;
 //! - [`postgres`]: storage, sessions, notifications and the change bus on PostgreSQL,
 //!   for several portal nodes;
 //! - [`remote`], [`feed`], [`cas`]: integration levels 2a (remote portlets), 2b
@@ -28,6 +30,7 @@ pub use cartable_portal as portal;
 pub use cartable_portlet as portlet;
 pub use cartable_postgres as postgres;
 pub use cartable_remote as remote;
+pub use cartable_serve as serve;
 pub use cartable_socle as socle;
 pub use cartable_sqlite as sqlite;
 pub use cartable_testkit as testing;
