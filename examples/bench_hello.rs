@@ -1,7 +1,7 @@
 //! The baseline of the load scenarios (`benches/load/run.sh`): a bare hyper server
 //! answering `hello` to every request, on the same stack as the portal (tokio, hyper 1,
-//! hyper-util's auto connection builder, `TCP_NODELAY`). Its requests/s is the ceiling
-//! for one request on this machine.
+//! the serve function of `cartable-serve`). Its requests/s is the ceiling for one
+//! request on this machine.
 //!
 //! ```text
 //! cargo run --release --example bench_hello -- [--listen 127.0.0.1:0] [--body FILE]
@@ -17,10 +17,8 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use cartable::serve::{Request, ServerConfig, shutdown_signal};
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 
 /// The allocator of every Cartable server example (see the `mimalloc` note in Cargo.toml).
 #[global_allocator]
@@ -49,41 +47,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let builder = auto::Builder::new(TokioExecutor::new());
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let body = body.clone();
-            let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
-                let body = body.clone();
-                async move {
-                    Ok::<_, Infallible>(
-                        hyper::Response::builder()
-                            .header("content-type", ctype)
-                            .body(Full::new(body))
-                            .expect("valid response"),
-                    )
-                }
-            });
-            let conn = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
+    let service = tower::service_fn(move |_req: Request| {
+        let body = body.clone();
+        async move {
+            Ok::<_, Infallible>(
+                hyper::Response::builder()
+                    .header("content-type", ctype)
+                    .body(Full::new(body))
+                    .expect("valid response"),
+            )
         }
     });
+    let _running = cartable::serve::spawn(listener, service, ServerConfig::default())?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "http://{addr}/")?;
     out.flush()?;
     drop(out);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    shutdown_signal().await;
     Ok(())
 }

@@ -336,11 +336,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     writeln!(out, "http://{}/", running.local_addr())?;
     out.flush()?;
     drop(out);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    cartable::portal::shutdown_signal().await;
     // No graceful drain: a run ends with requests still in flight.
     std::process::exit(0);
 }

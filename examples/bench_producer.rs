@@ -37,11 +37,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cartable::prelude::*;
+use cartable::serve::{Request, ServerConfig, shutdown_signal};
 use cartable_remote::Producer;
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 
 /// The allocator of every Cartable server example (see the `mimalloc` note in Cargo.toml).
 #[global_allocator]
@@ -170,46 +168,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     writeln!(out, "http://{addr}/")?;
     out.flush()?;
     drop(out);
-    stopped().await;
+    shutdown_signal().await;
     // No graceful drain: hanging calls would hold the exit.
     std::process::exit(0);
 }
 
-/// Wait for SIGTERM or Ctrl-C.
-async fn stopped() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
-/// What `@podium/client` asks of a podlet, on bare hyper.
+/// What `@podium/client` asks of a podlet, on bare hyper (and the serve function).
 fn serve_podium(listener: tokio::net::TcpListener, o: Arc<Options>) {
     let fragment = Bytes::from(o.fragment.clone());
-    tokio::spawn(async move {
-        let builder = auto::Builder::new(TokioExecutor::new());
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let o = o.clone();
-            let fragment = fragment.clone();
-            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let o = o.clone();
-                let fragment = fragment.clone();
-                async move { Ok::<_, Infallible>(podium_answer(&o, req.uri().path(), fragment).await) }
-            });
-            let conn = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-        }
+    let service = tower::service_fn(move |req: Request| {
+        let o = o.clone();
+        let fragment = fragment.clone();
+        async move { Ok::<_, Infallible>(podium_answer(&o, req.uri().path(), fragment).await) }
     });
+    tokio::spawn(cartable::serve::serve(
+        listener,
+        service,
+        ServerConfig::default(),
+        std::future::pending(),
+    ));
 }
 
 async fn podium_answer(o: &Options, path: &str, fragment: Bytes) -> hyper::Response<Full<Bytes>> {

@@ -13,7 +13,7 @@
 //! - [`socle`]: the common services (directory, storage, sessions, notification);
 //! - [`sqlite`], [`ldif`]: the embedded backends of the socle's traits (storage, sessions
 //!   and notifications in one SQLite file; a directory read from an LDIF file);
-//! - [`portal`]: the container that serves pages; it knows the socle's traits, not the
+//! - [`portal`]: the portal that serves pages, as an `axum::Router`; it knows the socle's traits, not the
 //!   backends;
 //! - [`EntConfig`] and [`EntBuilder`] ([`ent`]): the portal wired to the backends that
 //!   the configuration file names, from typed sections;
@@ -27,6 +27,8 @@
 //!   without a server;
 //! - the SDET services of `crates/services`: `accueil`, `annonces`, `annuaire`,
 //!   `bloc_notes`, `liens`, `profil`, `signets`.
+//! - [`serve`]: the one way Cartable serves HTTP (connection deadlines, a connection
+//!   cap, graceful shutdown) for the portal and any tower service;
 #![doc = include_str!("../README.md")]
 
 pub mod ent;
@@ -38,6 +40,7 @@ pub use cartable_fetch as fetch;
 pub use cartable_ldif as ldif;
 pub use cartable_portal as portal;
 pub use cartable_portlet as portlet;
+pub use cartable_serve as serve;
 pub use cartable_socle as socle;
 pub use cartable_sqlite as sqlite;
 

@@ -47,7 +47,7 @@ impl Portlet for Probe {
         match request.required("op")? {
             "panic" => panic!("probe asked to panic"),
             "slow" => {
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
                 Ok(ActionResponse::default())
             }
             "conflict" => Err(cartable::socle::SocleError::Conflict {
@@ -63,7 +63,8 @@ impl Portlet for Probe {
     }
 }
 
-const DEADLINE_MS: u64 = 300;
+/// Long enough for a panic to unwind and print its backtrace on a loaded machine.
+const DEADLINE_MS: u64 = 1_500;
 
 fn config() -> String {
     format!(

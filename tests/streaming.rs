@@ -168,3 +168,55 @@ async fn targeted_and_unstreamed_pages_come_whole_with_the_same_windows() {
         p.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compressed_page_is_streamed_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = TestPortal::start(
+        LAYOUT,
+        dir.path(),
+        vec![
+            slow("rapide", 0),
+            slow("lent", 800),
+            slow("bloque", 0),
+            slow("apres", 0),
+        ],
+    )
+    .await;
+    let lea = p.login("lea").await;
+    let client = HyperClient::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let started = Instant::now();
+    let resp = client
+        .request(
+            http::Request::get(format!("{}/page/accueil", p.base))
+                .header(
+                    "cookie",
+                    format!("cartable_sid={}", lea.cookie.clone().unwrap()),
+                )
+                .header("accept-encoding", "gzip")
+                .body(Empty::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let mut body = resp.into_body();
+    let mut chunks = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            chunks.push((started.elapsed(), data));
+        }
+    }
+    // The compressor flushes what is ready instead of holding the page until its end:
+    // the head leaves compressed before the slow window is rendered.
+    let (first_at, first) = &chunks[0];
+    assert_eq!(&first[..2], b"\x1f\x8b", "a gzip stream");
+    assert!(
+        *first_at < Duration::from_millis(600),
+        "first compressed bytes after {first_at:?}"
+    );
+    let last_at = chunks.last().unwrap().0;
+    assert!(last_at >= Duration::from_millis(780), "{last_at:?}");
+    p.stop().await;
+}

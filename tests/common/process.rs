@@ -34,15 +34,25 @@ pub fn example_binary(name: &str) -> PathBuf {
 
 /// The lycée example with this configuration and data directory, on a free port.
 pub fn lycee(config: &Path, data: &Path) -> Process {
-    let mut child = std::process::Command::new(example_binary("lycee"))
-        .arg("--config")
-        .arg(config)
+    let mut command = std::process::Command::new(example_binary("lycee"));
+    command.arg("--config").arg(config);
+    serving(command, data)
+}
+
+/// An example that serves on `CARTABLE_LISTEN` and prints its address, with this data
+/// directory, on a free port.
+pub fn example(name: &str, data: &Path) -> Process {
+    serving(std::process::Command::new(example_binary(name)), data)
+}
+
+fn serving(mut command: std::process::Command, data: &Path) -> Process {
+    let mut child = command
         .env("CARTABLE_LISTEN", "127.0.0.1:0")
         .env("CARTABLE_DATA_DIR", data)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("the lycée example starts");
+        .expect("the example starts");
     let stdout = child.stdout.take().expect("stdout");
     let mut reader = std::io::BufReader::new(stdout);
     let mut line = String::new();
@@ -51,7 +61,7 @@ pub fn lycee(config: &Path, data: &Path) -> Process {
         let n = reader
             .read_line(&mut line)
             .expect("the example prints its address");
-        assert!(n > 0, "the lycée example exited before listening");
+        assert!(n > 0, "the example exited before listening");
     }
     // Keep reading what it prints so its writes never fail.
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::pending;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -19,11 +20,9 @@ use cartable_fetch::{Fetcher, HostPolicy, OutboundRequest};
 use cartable_liens::{Link, LinkPortlet};
 use cartable_portlet::Portlet;
 use cartable_remote::{Producer, RemoteConfig, RemoteProducer};
+use cartable_serve::{Request, ServerConfig};
 use http::{Method, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -61,23 +60,12 @@ impl DemoSite {
             remote,
         };
         let server = site.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let site = server.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let site = site.clone();
-                        async move { Ok::<_, Infallible>(site.answer(req).await) }
-                    });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+        let service = tower::service_fn(move |req| {
+            let site = server.clone();
+            async move { Ok::<_, Infallible>(site.answer(req).await) }
         });
+        let serving = cartable_serve::serve(listener, service, ServerConfig::default(), pending());
+        tokio::spawn(serving);
         Ok(site)
     }
 
@@ -154,7 +142,7 @@ impl DemoSite {
         all
     }
 
-    async fn answer(&self, req: hyper::Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn answer(&self, req: Request) -> Response<Full<Bytes>> {
         let path = req.uri().path().to_string();
         match (req.method().clone(), path.as_str()) {
             (Method::GET, "/feeds/actualites.rss") => feed(&req, "application/rss+xml", ACTUALITES),
@@ -167,7 +155,7 @@ impl DemoSite {
     }
 
     /// The CDI service: a CAS client of the portal.
-    async fn cdi(&self, req: hyper::Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn cdi(&self, req: Request) -> Response<Full<Bytes>> {
         let Some(portal) = self.shared.portal.get().cloned() else {
             return page(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -307,11 +295,7 @@ async fn start_producer() -> std::io::Result<Vec<Arc<dyn Portlet>>> {
     Ok(remote.portlets())
 }
 
-fn feed(
-    req: &hyper::Request<Incoming>,
-    content_type: &str,
-    body: &'static str,
-) -> Response<Full<Bytes>> {
+fn feed(req: &Request, content_type: &str, body: &'static str) -> Response<Full<Bytes>> {
     let etag = format!("\"{:x}\"", body.len());
     let fresh = req
         .headers()

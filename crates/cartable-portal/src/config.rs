@@ -129,40 +129,9 @@ impl Default for ThrottleConfig {
     }
 }
 
-/// Connection deadlines and the connection cap (`[server]`): what keeps slow, idle or
-/// too many clients from holding the node's connections and file descriptors.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerConfig {
-    /// A new connection must send a whole request head within this time of being
-    /// accepted (sending nothing, half a head or a byte now and then does not extend it),
-    /// and so must a kept-alive connection from the first byte of its next request.
-    pub header_read_timeout_ms: u64,
-    /// A kept-alive connection with no request in progress is closed after this time. A
-    /// request is in progress until its response is written, so a long streamed page is
-    /// never idle. Keep it longer than the upstream keep-alive of a reverse proxy in
-    /// front (nginx, HAProxy: 60 s), so that the proxy closes first.
-    pub idle_timeout_ms: u64,
-    /// A request body must arrive whole within this time of its head, else 408 and the
-    /// connection closes (the size cap, 1 MiB, does not bound the time).
-    pub body_read_timeout_ms: u64,
-    /// Open connections per node; a new one past the cap gets `503` with `Retry-After`
-    /// and is closed. Past three quarters of it, idle connections are kept at most
-    /// `header_read_timeout_ms`. Keep it under the process's file-descriptor limit
-    /// (`ulimit -n`) less what the database pool and outbound fetches use.
-    pub max_connections: usize,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            header_read_timeout_ms: 10_000,
-            idle_timeout_ms: 75_000,
-            body_read_timeout_ms: 60_000,
-            max_connections: 4096,
-        }
-    }
-}
+/// Connection deadlines and the connection cap (`[server]`), applied by the serve
+/// function of `cartable-serve`.
+pub use cartable_serve::ServerConfig;
 
 /// The portal's keys of the configuration file. The sections of backends the portal does
 /// not know (`[ldap]`, `[postgres]`…) are taken out first by whoever wires them

@@ -5,12 +5,13 @@
 //! are cached here, with their storage version. Whatever changes them — on this node or
 //! another — publishes a [`Change`]; every node's listener drops the stale entries. A
 //! fill that raced with a change is not kept: each cache has a generation, bumped by
-//! every change, and an entry read before a change is never stored after it.
+//! every change, and an entry read before a change is never stored after it. (What a
+//! change drops is `State::apply`, in `state.rs`.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use std::time::{Duration, Instant};
 
@@ -18,9 +19,6 @@ use async_trait::async_trait;
 use cartable_socle::{
     Change, ChangeBus, Session, SessionId, SessionStore, SocleError, Version, Versioned,
 };
-use tokio::sync::broadcast::error::RecvError;
-
-use crate::state::State;
 
 /// Most entries kept per cache; beyond it the cache starts over.
 const CAPACITY: usize = 200_000;
@@ -123,49 +121,6 @@ pub(crate) fn parse_version(text: Option<&String>) -> Option<Version> {
         .map(Version::new)
 }
 
-/// Apply one change to this node's caches.
-pub(crate) async fn apply(state: &State, change: &Change) {
-    match change {
-        Change::Preferences {
-            user,
-            window,
-            portlet,
-        } => {
-            state
-                .node
-                .preferences
-                .forget(|(u, w)| u == user && w == window);
-            state.cache.invalidate(portlet, user);
-        }
-        Change::Layout { user } => state.node.layouts.forget(|u| u == user),
-        Change::Data { portlet, user } if user.is_empty() => {
-            state.cache.invalidate_portlet(portlet);
-        }
-        Change::Data { portlet, user } => state.cache.invalidate(portlet, user),
-        Change::User { user } => {
-            state.forget_person(user);
-            state.node.delegations.forget(|u| u == user);
-            state.node.layouts.forget(|u| u == user);
-            state.node.preferences.forget(|(u, _)| u == user);
-        }
-        Change::Session { id } => state.node.sessions.remove(id),
-        Change::SessionsOf { user } => state
-            .node
-            .sessions
-            .forget_values(|(s, _)| s.user.as_deref() == Some(user.as_str())),
-        Change::Settings => state.reload_settings().await,
-        Change::Everything => {
-            state.node.sessions.clear();
-            state.node.layouts.clear();
-            state.node.preferences.clear();
-            state.node.delegations.clear();
-            state.cache.clear();
-            state.forget_everyone();
-            state.reload_settings().await;
-        }
-    }
-}
-
 /// How long a node trusts a cached session without reading it again, should a change
 /// from another node have been lost (the bus drops every cache when its connection comes
 /// back; this bounds what a lost message can do).
@@ -247,28 +202,6 @@ impl SessionStore for NodeSessions {
         // Cached copies check their own expiry on every read: nothing to tell.
         self.store.purge_expired_sessions().await
     }
-}
-
-/// Listen to the bus for as long as the portal lives.
-pub(crate) fn spawn_listener(state: &Arc<State>) {
-    let mut changes = state.bus.subscribe();
-    let weak: Weak<State> = Arc::downgrade(state);
-    tokio::spawn(async move {
-        loop {
-            let change = match changes.recv().await {
-                Ok(change) => change,
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "change bus lagged: dropping every cache");
-                    Change::Everything
-                }
-                Err(RecvError::Closed) => return,
-            };
-            let Some(state) = weak.upgrade() else {
-                return;
-            };
-            apply(&state, &change).await;
-        }
-    });
 }
 
 #[cfg(test)]

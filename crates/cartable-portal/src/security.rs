@@ -1,5 +1,5 @@
 //! Security mechanisms that do not depend on the page: response headers, CSRF token
-//! comparison, safe redirect targets and login throttling.
+//! comparison, safe redirect targets, cross-site requests and login throttling.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -7,8 +7,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use http::HeaderValue;
-use http::header::{HeaderMap, HeaderName};
-use subtle::ConstantTimeEq;
+use http::header::HeaderName;
+use tower::layer::util::{Identity, Stack};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The Content-Security-Policy of every response: same-origin resources only, no inline
 /// script, never framed by another site, forms post only to the portal.
@@ -16,27 +17,37 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'";
 
-/// Add the security headers every response carries.
-pub fn add_security_headers(headers: &mut HeaderMap) {
-    let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {
-        h.insert(name, HeaderValue::from_static(value));
+/// One header set on every response.
+type Header = SetResponseHeaderLayer<HeaderValue>;
+
+/// The layer of [`headers`].
+pub type SecurityHeaders =
+    Stack<Header, Stack<Header, Stack<Header, Stack<Header, Stack<Header, Identity>>>>>;
+
+/// The security headers every response of the portal carries, as a tower layer: the
+/// [`CSP`], `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin` and
+/// `X-Frame-Options: DENY` replace whatever a handler set; `Cache-Control: no-store` is
+/// added when the response says nothing of caching. Put it on routes of your own to give
+/// them the same (`Router::layer(cartable_portal::security::headers())`).
+pub fn headers() -> SecurityHeaders {
+    let over = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
-    set(headers, http::header::CONTENT_SECURITY_POLICY, CSP);
-    set(headers, http::header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, http::header::REFERRER_POLICY, "same-origin");
-    set(headers, http::header::X_FRAME_OPTIONS, "DENY");
-    headers
-        .entry(http::header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
+    tower::ServiceBuilder::new()
+        .layer(over(http::header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(over(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(over(http::header::REFERRER_POLICY, "same-origin"))
+        .layer(over(http::header::X_FRAME_OPTIONS, "DENY"))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .into_inner()
 }
 
-/// Compare a submitted CSRF token with the session's in constant time.
-pub fn csrf_matches(expected: &str, submitted: Option<&str>) -> bool {
-    match submitted {
-        Some(s) if !expected.is_empty() => expected.as_bytes().ct_eq(s.as_bytes()).into(),
-        _ => false,
-    }
-}
+/// Compare a submitted CSRF token with the session's in constant time: the container's
+/// rule, the same for the portal, the producer and the test kit.
+pub use cartable_container::csrf_matches;
 
 /// Accept a redirect target only if it is a path of this portal: it starts with the
 /// base path and a single `/`, and has no scheme, host, backslash or control character.

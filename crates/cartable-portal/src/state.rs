@@ -357,9 +357,9 @@ impl PortalBuilder {
             users: RwLock::new(HashMap::new()),
         };
         let state = Arc::new(state);
-        crate::nodes::spawn_listener(&state);
+        spawn_listener(&state);
         spawn_session_purge(&state);
-        Ok(crate::Portal { state })
+        Ok(crate::Portal::new(state))
     }
 }
 
@@ -381,6 +381,28 @@ fn spawn_session_purge(state: &Arc<State>) {
                 Ok(n) => tracing::info!(purged = n, "expired sessions purged"),
                 Err(e) => tracing::warn!("cannot purge expired sessions: {e}"),
             }
+        }
+    });
+}
+
+/// Listen to the bus for as long as the portal lives.
+fn spawn_listener(state: &Arc<State>) {
+    let mut changes = state.bus.subscribe();
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        loop {
+            let change = match changes.recv().await {
+                Ok(change) => change,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "change bus lagged: dropping every cache");
+                    Change::Everything
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(state) = weak.upgrade() else {
+                return;
+            };
+            state.apply(&change).await;
         }
     });
 }
@@ -616,9 +638,53 @@ impl State {
     /// reached is logged: the change is stored, and other nodes' caches expire with
     /// their connection to the bus (which drops every cache when it comes back).
     pub async fn publish(&self, change: Change) {
-        crate::nodes::apply(self, &change).await;
+        self.apply(&change).await;
         if let Err(e) = self.bus.publish(change).await {
             tracing::warn!("cannot tell other nodes about a change: {e}");
+        }
+    }
+
+    /// Apply one change to this node's caches (`crate::nodes`).
+    pub(crate) async fn apply(&self, change: &Change) {
+        let state = self;
+        match change {
+            Change::Preferences {
+                user,
+                window,
+                portlet,
+            } => {
+                state
+                    .node
+                    .preferences
+                    .forget(|(u, w)| u == user && w == window);
+                state.cache.invalidate(portlet, user);
+            }
+            Change::Layout { user } => state.node.layouts.forget(|u| u == user),
+            Change::Data { portlet, user } if user.is_empty() => {
+                state.cache.invalidate_portlet(portlet);
+            }
+            Change::Data { portlet, user } => state.cache.invalidate(portlet, user),
+            Change::User { user } => {
+                state.forget_person(user);
+                state.node.delegations.forget(|u| u == user);
+                state.node.layouts.forget(|u| u == user);
+                state.node.preferences.forget(|(u, _)| u == user);
+            }
+            Change::Session { id } => state.node.sessions.remove(id),
+            Change::SessionsOf { user } => state
+                .node
+                .sessions
+                .forget_values(|(s, _)| s.user.as_deref() == Some(user.as_str())),
+            Change::Settings => state.reload_settings().await,
+            Change::Everything => {
+                state.node.sessions.clear();
+                state.node.layouts.clear();
+                state.node.preferences.clear();
+                state.node.delegations.clear();
+                state.cache.clear();
+                state.forget_everyone();
+                state.reload_settings().await;
+            }
         }
     }
 

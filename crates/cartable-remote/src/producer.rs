@@ -25,7 +25,6 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,15 +41,10 @@ use cartable_socle::{
 use cartable_sqlite::SqliteStorage;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use cartable_container::{CallError, Container};
 
@@ -715,45 +709,18 @@ impl Producer {
             .map_err(|e| Refusal::from_call(&e))
     }
 
-    /// Serve on a listener you bound. Each connection is HTTP/1.1 or HTTP/2; bodies over
-    /// the request limit answer 413.
+    /// Serve on a listener you bound. Each connection is HTTP/1.1 or HTTP/2, held to the
+    /// default connection limits of `cartable-serve`; bodies over the request limit
+    /// answer 413.
     pub fn serve(self, listener: TcpListener) -> std::io::Result<RunningProducer> {
-        let addr = listener.local_addr()?;
-        let (stop, mut stopped) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-            let builder = auto::Builder::new(TokioExecutor::new());
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((stream, _peer)) = accepted else {
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        };
-                        let _ = stream.set_nodelay(true);
-                        let producer = self.clone();
-                        let service = service_fn(move |req| {
-                            let producer = producer.clone();
-                            async move { Ok::<_, Infallible>(producer.serve_one(req).await) }
-                        });
-                        let conn = builder.serve_connection(TokioIo::new(stream), service);
-                        let conn = graceful.watch(conn.into_owned());
-                        tokio::spawn(async move {
-                            if let Err(e) = conn.await {
-                                tracing::debug!("producer connection ended: {e}");
-                            }
-                        });
-                    }
-                    _ = stopped.changed() => break,
-                }
-            }
-            drop(listener);
-            let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+        let service = tower::service_fn(move |req| {
+            let producer = self.clone();
+            async move { Ok::<_, Infallible>(producer.serve_one(req).await) }
         });
-        Ok(RunningProducer { addr, stop, task })
+        cartable_serve::spawn(listener, service, cartable_serve::ServerConfig::default())
     }
 
-    async fn serve_one(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    async fn serve_one(&self, req: cartable_serve::Request) -> Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
         let response = match Limited::new(body, self.inner.max_request).collect().await {
             Ok(collected) => {
@@ -773,32 +740,8 @@ impl Producer {
     }
 }
 
-/// A producer serving on a socket; [`shutdown`](RunningProducer::shutdown) stops it.
-#[derive(Debug)]
-pub struct RunningProducer {
-    addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl RunningProducer {
-    /// The address it listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stop accepting, let calls in flight finish (at most 5 s), and return.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-
-    /// Serve until Ctrl-C, then shut down.
-    pub async fn wait(self) {
-        let _ = tokio::signal::ctrl_c().await;
-        self.shutdown().await;
-    }
-}
+/// A producer serving on a socket; [`shutdown`](cartable_serve::Running::shutdown) stops it.
+pub type RunningProducer = cartable_serve::Running;
 
 /// The directory a producer's portlets see by default: the calling user only.
 struct CallerDirectory(Arc<Person>);

@@ -1,20 +1,5 @@
-//! What keeps slow, idle or too many clients from holding the portal's connections
-//! (`[server]` in the configuration):
-//!
-//! - **head deadline**: a new connection must send a complete request head within
-//!   `header_read_timeout_ms` of being accepted, whether it sends nothing, half a head or
-//!   a byte at a time (the deadline is absolute, not between two reads);
-//! - **idle deadline**: a kept-alive connection with no request in progress is closed
-//!   after `idle_timeout_ms`; once the first byte of its next request arrives, the head
-//!   has `header_read_timeout_ms` from that byte (the deadline only moves later). A
-//!   request is in progress from the moment hyper hands it to the portal until its
-//!   response body has been written, so a long streamed page is never idle;
-//! - **body deadline**: a request body must arrive whole within `body_read_timeout_ms`
-//!   of its head, or the answer is 408 and the connection closes (`serve_one`);
-//! - **cap**: past `max_connections` open connections, a new one is answered a minimal
-//!   `503 Service Unavailable` with `Retry-After` and `Connection: close`, then closed.
-//!   Past three quarters of the cap, a connection going idle is kept at most the head
-//!   deadline, so idle keep-alive connections give way before anyone is refused.
+//! The connections: admission under the cap, the 503 past it, and the socket wrapper
+//! that applies the head and idle deadlines (see the crate documentation).
 //!
 //! Cost on the request path: two atomic increments per request (one when it starts, one
 //! when its response ends), a few atomic loads, and a clock read when the connection
@@ -38,7 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use crate::state::State;
+use crate::ServerConfig;
 
 /// The answer past the connection cap. Minimal and fixed: it is written without
 /// parsing anything the client sent.
@@ -71,8 +56,7 @@ pub(crate) struct Limits {
 
 /// What the accept loop and every connection share.
 pub(crate) struct Server {
-    pub(crate) state: Arc<State>,
-    pub(crate) limits: Limits,
+    limits: Limits,
     /// Open connections (accepted, not yet closed).
     open: AtomicUsize,
     /// Refused connections being answered.
@@ -80,16 +64,14 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn new(state: Arc<State>) -> Arc<Server> {
-        let s = &state.config.server;
+    pub(crate) fn new(s: &ServerConfig) -> Arc<Server> {
         let limits = Limits {
             header: Duration::from_millis(s.header_read_timeout_ms),
             idle: Duration::from_millis(s.idle_timeout_ms),
             body: Duration::from_millis(s.body_read_timeout_ms),
-            max: s.max_connections,
+            max: s.max_connections.max(1),
         };
         Arc::new(Server {
-            state,
             limits,
             open: AtomicUsize::new(0),
             refusing: AtomicUsize::new(0),
@@ -180,7 +162,7 @@ async fn answer_overloaded(mut stream: TcpStream) -> io::Result<()> {
 /// One accepted connection: its requests in progress, shared by its I/O (which applies
 /// the deadlines) and the requests (which say when they start and end).
 pub(crate) struct Conn {
-    pub(crate) server: Arc<Server>,
+    server: Arc<Server>,
     pub(crate) peer: SocketAddr,
     /// Requests handed to the portal so far.
     started: AtomicU32,
@@ -196,6 +178,11 @@ impl Drop for Conn {
 }
 
 impl Conn {
+    /// The connection settings.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.server.limits
+    }
+
     /// A request starts; it lasts until the returned value, or the body it becomes
     /// ([`Busy::respond`]), is dropped.
     pub(crate) fn begin(self: &Arc<Self>) -> Busy {
@@ -214,10 +201,10 @@ impl Busy {
 
     /// The response, whose body keeps the request in progress until hyper has written
     /// it (or dropped it).
-    pub(crate) fn respond(
+    pub(crate) fn respond<B>(
         self,
-        response: hyper::Response<crate::http::Body>,
-    ) -> hyper::Response<TrackedBody> {
+        response: hyper::Response<B>,
+    ) -> hyper::Response<TrackedBody<B>> {
         response.map(|body| TrackedBody { body, _busy: self })
     }
 }
@@ -230,14 +217,14 @@ impl Drop for Busy {
 }
 
 /// A response body that keeps its request "in progress" while it is being written.
-pub(crate) struct TrackedBody {
-    body: crate::http::Body,
+pub(crate) struct TrackedBody<B> {
+    body: B,
     _busy: Busy,
 }
 
-impl Body for TrackedBody {
+impl<B: Body<Data = Bytes> + Unpin> Body for TrackedBody<B> {
     type Data = Bytes;
-    type Error = std::convert::Infallible;
+    type Error = B::Error;
 
     #[inline]
     fn poll_frame(

@@ -1,42 +1,71 @@
-//! "Mon compte": password change, delegations and groups for the user; password
-//! regeneration and the list of ending accounts for administrators.
+//! "Mon compte": password change, delegations and groups.
+//!
+//! | URL | what |
+//! |---|---|
+//! | `GET /compte` | the account page |
+//! | `POST /compte/password` | change one's password (ends one's other sessions) |
+//! | `POST /compte/delegation` | delegate a role, or revoke a delegation |
+//! | `POST /compte/groups` | create a group, change its members, delete it |
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use axum::Router;
+use cartable_portlet::Params;
 use cartable_socle::{
-    AccountStatus, AuthError, DelegationError, GroupError, Person, PersonQuery, Profile, Session,
-    SocleError, format_generalized_time, parse_generalized_time,
+    AuthError, DelegationError, GroupError, Person, Profile, Session, format_generalized_time,
+    parse_generalized_time,
 };
 use http::StatusCode;
 use minijinja::Value;
 
-use crate::http::{Request, redirect};
+use super::shared::{
+    self, Cx, Fail, Form, Handled, Here, Peer, Query, St, User, chrome, cookie_for,
+    render_template, with_cookie,
+};
+use crate::http::redirect;
 use crate::i18n::Lang;
-use crate::routes::{Caller, Fail, Handled, chrome, cookie_for, render_template, with_cookie};
 use crate::state::State;
 
-/// The account page, with an optional notice or error.
-pub(crate) async fn page(
-    state: &Arc<State>,
-    caller: &Caller,
-    user: &Arc<Person>,
-    req: &Request,
-) -> Handled {
-    render(state, caller, user, req, None, StatusCode::OK).await
+/// The routes of this area.
+pub(crate) fn router(st: &St) -> Router<St> {
+    let base = &st.base;
+    Router::new()
+        .route(&format!("{base}/compte"), shared::get(st, page))
+        .route(
+            &format!("{base}/compte/password"),
+            shared::post(st, change_password),
+        )
+        .route(
+            &format!("{base}/compte/delegation"),
+            shared::post(st, delegation),
+        )
+        .route(&format!("{base}/compte/groups"), shared::post(st, groups))
 }
 
+/// What the account page is rendered for: the request's query (`done`) and path.
+struct Asked {
+    query: Params,
+    here: String,
+}
+
+/// `GET /compte` (`done` in the query: what was just changed).
+async fn page(cx: Cx, User(user): User, Query(query): Query, Here(here): Here) -> Handled {
+    render(&cx, &user, &Asked { query, here }, None, StatusCode::OK).await
+}
+
+/// The account page, with an optional notice or error.
 async fn render(
-    state: &Arc<State>,
-    caller: &Caller,
+    cx: &Cx,
     user: &Arc<Person>,
-    req: &Request,
+    req: &Asked,
     error: Option<String>,
     status: StatusCode,
 ) -> Handled {
+    let (state, caller) = (&cx.st, &*cx.caller);
     let lang = caller.lang;
     let heading = lang.t("account");
-    let mut ctx = chrome(state, caller, heading, &req.raw_path);
+    let mut ctx = chrome(state, caller, heading, &req.here);
     ctx.insert("heading", Value::from(heading));
     ctx.insert("error", Value::from(error));
     let notice = match req.query.get("done").map(String::as_str) {
@@ -156,10 +185,6 @@ fn parse_date(s: &str) -> Option<SystemTime> {
     parse_generalized_time(&format!("{}{}{}235959Z", &s[0..4], &s[5..7], &s[8..10]))
 }
 
-fn field<'a>(req: &'a Request, name: &str) -> &'a str {
-    req.form.get(name).map_or("", String::as_str)
-}
-
 fn deleg_fail(e: DelegationError) -> Fail {
     match e {
         DelegationError::Socle(s) => Fail::Unavailable(s),
@@ -178,19 +203,23 @@ fn group_fail(e: GroupError) -> Fail {
 }
 
 /// `POST /compte/password`: check the old password, the policy, then change it.
-pub(crate) async fn change_password(
-    state: &Arc<State>,
-    caller: &Caller,
-    user: &Arc<Person>,
-    req: &Request,
+async fn change_password(
+    cx: Cx,
+    User(user): User,
+    Peer(peer): Peer,
+    Query(query): Query,
+    Here(here): Here,
+    form: Form,
 ) -> Handled {
+    let (state, caller, user) = (&cx.st, &*cx.caller, &user);
+    let req = &Asked { query, here };
     let lang = caller.lang;
     let directory = &state.services.directory;
     if !directory.can_set_passwords() {
         return Err(Fail::BadRequest(lang.t("password_readonly").into()));
     }
-    let (old, new, confirm) = (field(req, "old"), field(req, "new"), field(req, "confirm"));
-    let again = |msg: String| render(state, caller, user, req, Some(msg), StatusCode::BAD_REQUEST);
+    let (old, new, confirm) = (form.field("old"), form.field("new"), form.field("confirm"));
+    let again = |msg: String| render(&cx, user, req, Some(msg), StatusCode::BAD_REQUEST);
     if new != confirm {
         return again(lang.t("password_mismatch").into()).await;
     }
@@ -202,14 +231,14 @@ pub(crate) async fn change_password(
         ))
         .await;
     }
-    if state.throttle.blocked(&user.id, req.peer).is_some() {
+    if state.throttle.blocked(&user.id, peer).is_some() {
         return again(lang.t("throttled").into()).await;
     }
     match directory.authenticate(&user.id, old).await {
         Ok(_) => {}
         Err(AuthError::Backend(e)) => return Err(Fail::Unavailable(e)),
         Err(_) => {
-            state.throttle.failure(&user.id, req.peer);
+            state.throttle.failure(&user.id, peer);
             return again(lang.t("password_wrong_old").into()).await;
         }
     }
@@ -232,21 +261,23 @@ pub(crate) async fn change_password(
 }
 
 /// `POST /compte/delegation`: `op=delegate` (to, profile, ends) or `op=revoke` (id).
-pub(crate) async fn delegation(
-    state: &Arc<State>,
-    caller: &Caller,
-    user: &Arc<Person>,
-    req: &Request,
+async fn delegation(
+    cx: Cx,
+    User(user): User,
+    Query(query): Query,
+    Here(here): Here,
+    form: Form,
 ) -> Handled {
+    let (state, caller, user) = (&cx.st, &*cx.caller, &user);
+    let req = &Asked { query, here };
     let lang = caller.lang;
-    match field(req, "op") {
+    match form.field("op") {
         "delegate" => {
             let own = state.person(&user.id).await?.ok_or(Fail::Forbidden)?;
-            let to = field(req, "to").trim();
+            let to = form.field("to").trim();
             if state.services.directory.person(to).await?.is_none() {
                 return render(
-                    state,
-                    caller,
+                    &cx,
                     user,
                     req,
                     Some(format!("{} {to}", lang.t("group_unknown_members"))),
@@ -254,10 +285,11 @@ pub(crate) async fn delegation(
                 )
                 .await;
             }
-            let profile: Profile = field(req, "profile")
+            let profile: Profile = form
+                .field("profile")
                 .parse()
                 .map_err(|e| Fail::BadRequest(format!("{e}")))?;
-            let ends = parse_date(field(req, "ends"))
+            let ends = parse_date(form.field("ends"))
                 .ok_or_else(|| Fail::BadRequest(lang.t("bad_date").into()))?;
             match state.delegations.delegate(&own, to, profile, ends).await {
                 Ok(d) => {
@@ -269,25 +301,17 @@ pub(crate) async fn delegation(
                 }
                 Err(DelegationError::Socle(e)) => Err(Fail::Unavailable(e)),
                 Err(e) => {
-                    render(
-                        state,
-                        caller,
-                        user,
-                        req,
-                        Some(e.to_string()),
-                        StatusCode::BAD_REQUEST,
-                    )
-                    .await
+                    render(&cx, user, req, Some(e.to_string()), StatusCode::BAD_REQUEST).await
                 }
             }
         }
         "revoke" => {
             state
                 .delegations
-                .revoke(user, field(req, "id"))
+                .revoke(user, form.field("id"))
                 .await
                 .map_err(deleg_fail)?;
-            if let Some(to) = cartable_socle::Delegations::receiver_of(field(req, "id")) {
+            if let Some(to) = cartable_socle::Delegations::receiver_of(form.field("id")) {
                 state
                     .publish(cartable_socle::Change::User { user: to })
                     .await;
@@ -336,41 +360,44 @@ async fn members(
 
 /// `POST /compte/groups`: `op=create` (name, members, ends), `members` (id, members),
 /// `delete` (id).
-pub(crate) async fn groups(
-    state: &Arc<State>,
-    caller: &Caller,
-    user: &Arc<Person>,
-    req: &Request,
+async fn groups(
+    cx: Cx,
+    User(user): User,
+    Query(query): Query,
+    Here(here): Here,
+    form: Form,
 ) -> Handled {
+    let (state, caller, user) = (&cx.st, &*cx.caller, &user);
+    let req = &Asked { query, here };
     let lang = caller.lang;
-    let again = |msg: String| render(state, caller, user, req, Some(msg), StatusCode::BAD_REQUEST);
-    let result = match field(req, "op") {
+    let again = |msg: String| render(&cx, user, req, Some(msg), StatusCode::BAD_REQUEST);
+    let result = match form.field("op") {
         "create" => {
-            let list = match members(state, lang, field(req, "members")).await? {
+            let list = match members(state, lang, form.field("members")).await? {
                 Ok(l) => l,
                 Err(msg) => return again(msg).await,
             };
-            let Some(ends) = parse_date(field(req, "ends")) else {
+            let Some(ends) = parse_date(form.field("ends")) else {
                 return again(lang.t("bad_date").into()).await;
             };
             state
                 .groups
-                .create(user, field(req, "name"), list, ends)
+                .create(user, form.field("name"), list, ends)
                 .await
                 .map(|_| ())
         }
         "members" => {
-            let list = match members(state, lang, field(req, "members")).await? {
+            let list = match members(state, lang, form.field("members")).await? {
                 Ok(l) => l,
                 Err(msg) => return again(msg).await,
             };
             state
                 .groups
-                .set_members(user, field(req, "id"), list)
+                .set_members(user, form.field("id"), list)
                 .await
                 .map(|_| ())
         }
-        "delete" => state.groups.delete(user, field(req, "id")).await,
+        "delete" => state.groups.delete(user, form.field("id")).await,
         other => return Err(Fail::BadRequest(format!("unknown operation {other:?}"))),
     };
     match result {
@@ -383,83 +410,4 @@ pub(crate) async fn groups(
         ) => again(e.to_string()).await,
         Err(e) => Err(group_fail(e)),
     }
-}
-
-/// `POST /admin/password`: regenerate a user's password and show it once.
-pub(crate) async fn admin_reset_password(
-    state: &Arc<State>,
-    caller: &Caller,
-    user: &Arc<Person>,
-    req: &Request,
-) -> Handled {
-    let uid = field(req, "uid").trim();
-    if state.services.directory.person(uid).await?.is_none() {
-        return Err(Fail::NotFound);
-    }
-    let password = state.config.password.generate();
-    state
-        .services
-        .directory
-        .set_password(uid, &password)
-        .await?;
-    // Whoever knew the old password may hold a session: every one ends, on every node.
-    state.sessions.delete_sessions_of(uid).await?;
-    tracing::info!(admin = %user.id, user = %uid, "password regenerated; her sessions ended");
-    crate::routes::admin_page(state, caller, user, req, Some((uid, &password))).await
-}
-
-/// Accounts past their end date, for the admin page.
-pub(crate) async fn ending_accounts(state: &State, lang: Lang) -> Result<Vec<Value>, Fail> {
-    let people = state
-        .services
-        .directory
-        .search(&PersonQuery {
-            limit: 500,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e: SocleError| Fail::Unavailable(e))?;
-    let now = state.clock.now();
-    Ok(people
-        .iter()
-        .filter_map(|p| {
-            let (status, due) = match state.lifecycle.status(p, now) {
-                AccountStatus::Active => return None,
-                AccountStatus::Deactivated => (lang.t("status_deactivated"), false),
-                AccountStatus::DueForDeletion => (lang.t("status_delete"), true),
-            };
-            Some(Value::from_pairs([
-                ("uid", Value::from(p.id.as_str())),
-                ("name", Value::from(p.display_name.as_str())),
-                ("status", Value::from(status)),
-                ("due", Value::from(due)),
-            ]))
-        })
-        .collect())
-}
-
-/// `POST /admin/purge`: delete from the ENT's storage everything about an account past
-/// its grace period (only then: an active or merely deactivated account is refused).
-pub(crate) async fn admin_purge(state: &Arc<State>, user: &Arc<Person>, req: &Request) -> Handled {
-    let uid = field(req, "uid").trim();
-    let person = state
-        .services
-        .directory
-        .person(uid)
-        .await?
-        .ok_or(Fail::NotFound)?;
-    if state.lifecycle.status(&person, state.clock.now()) != AccountStatus::DueForDeletion {
-        return Err(Fail::BadRequest(format!(
-            "{uid} is not past its grace period; its data is kept"
-        )));
-    }
-    state.services.storage.delete_user(&person.id).await?;
-    state
-        .publish(cartable_socle::Change::User {
-            user: person.id.clone(),
-        })
-        .await;
-    state.sessions.delete_sessions_of(&person.id).await?;
-    tracing::info!(admin = %user.id, user = %person.id, "account data deleted");
-    Ok(redirect(&format!("{}/admin?done=1", state.base)))
 }
