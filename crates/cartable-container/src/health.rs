@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 /// Whether a portlet may be called right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Availability {
     /// Call it.
     Available,

@@ -62,9 +62,10 @@ impl FragmentCache {
         locale: &str,
     ) -> Option<(CacheKey, Duration)> {
         let (user, ttl) = match policy {
-            CachePolicy::NoCache => return None,
             CachePolicy::PerUser(ttl) => (user.to_string(), ttl),
             CachePolicy::Shared(ttl) => (String::new(), ttl),
+            // No cache, and any policy this portal does not know.
+            _ => return None,
         };
         Some((
             CacheKey {

@@ -13,6 +13,7 @@ use crate::layout::LayoutConfig;
 
 /// The configuration could not be used.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read configuration file {path}: {source}")]

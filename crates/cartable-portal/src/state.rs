@@ -31,6 +31,7 @@ const USER_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// The portal could not be assembled.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// Two portlets share an id.
     #[error("two portlets have the id {0:?}; ids must be unique")]
@@ -676,7 +677,8 @@ impl State {
                 .sessions
                 .forget_values(|(s, _)| s.user.as_deref() == Some(user.as_str())),
             Change::Settings => state.reload_settings().await,
-            Change::Everything => {
+            // Everything, and any change this node does not know: drop every cache.
+            _ => {
                 state.node.sessions.clear();
                 state.node.layouts.clear();
                 state.node.preferences.clear();

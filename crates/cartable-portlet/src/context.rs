@@ -36,6 +36,7 @@ impl WindowInfo {
 
 /// Why a preference could not be changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PreferenceError {
     /// The établissement locked this preference.
     #[error("preference {0:?} is locked by the établissement")]

@@ -161,6 +161,7 @@ impl From<&str> for LocalizedText {
 
 /// How long the portal may reuse a rendered fragment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum CachePolicy {
     /// Render on every page view.
     #[default]
@@ -174,6 +175,7 @@ pub enum CachePolicy {
 
 /// Which profiles may see a portlet.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Audience {
     /// Every logged-in user.
     #[default]

@@ -7,6 +7,7 @@ use crate::PreferenceError;
 /// A portlet call failed. The portal shows it in the window's error box (render) or as
 /// the response status (action, resource); other windows are never affected.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum PortletError {
     /// The thing asked for does not exist.
     #[error("not found: {0}")]

@@ -467,9 +467,10 @@ impl Producer {
             .map_err(|e| Refusal::new(ErrorCode::Internal, format!("cannot encode JSON: {e}")))?;
         let etag = format!("\"{}\"", &crate::signing::hex(&Sha256::digest(&body))[..32]);
         let cache_control = match portlet.descriptor().cache {
-            CachePolicy::NoCache => "private, no-cache".to_string(),
             CachePolicy::PerUser(ttl) => format!("private, max-age={}", ttl.as_secs()),
             CachePolicy::Shared(ttl) => format!("public, max-age={}", ttl.as_secs()),
+            // No cache, and any policy this producer does not know.
+            _ => "private, no-cache".to_string(),
         };
         let matches = if_none_match.is_some_and(|v| {
             v.split(',')

@@ -174,7 +174,6 @@ impl PortletDescription {
     /// Describe a local portlet for consumers.
     pub fn from_descriptor(d: &Descriptor) -> Self {
         let cache = match d.cache {
-            CachePolicy::NoCache => CacheDescription::default(),
             CachePolicy::PerUser(ttl) => CacheDescription {
                 policy: CacheScope::PerUser,
                 seconds: ttl.as_secs(),
@@ -183,6 +182,8 @@ impl PortletDescription {
                 policy: CacheScope::Shared,
                 seconds: ttl.as_secs(),
             },
+            // No cache, and any policy this version does not know.
+            _ => CacheDescription::default(),
         };
         PortletDescription {
             id: d.id.clone(),
@@ -194,6 +195,8 @@ impl PortletDescription {
             profiles: match &d.audience {
                 Audience::Everyone => None,
                 Audience::Profiles(p) => Some(p.clone()),
+                // An audience this version cannot describe is offered to nobody.
+                _ => Some(Vec::new()),
             },
             cache,
             preferences: d
@@ -413,6 +416,7 @@ pub struct ErrorDetail {
 /// The stable error codes and their HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// 401: missing, unknown, forged or expired signature.
     Unauthorized,

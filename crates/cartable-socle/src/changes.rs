@@ -15,6 +15,7 @@ use crate::SocleError;
 /// Something a node may have cached that changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Change {
     /// A user's preferences of one window (of `portlet`).
     Preferences {

@@ -2,6 +2,7 @@ use thiserror::Error;
 
 /// A socle backend failed. Say which backend and what to check.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum SocleError {
     /// The backend (database, directory server) could not be reached or answered an error.
     #[error("{backend} unavailable: {detail}")]
@@ -34,6 +35,7 @@ pub enum SocleError {
 /// Why a login failed. Deliberately coarse towards the user: the portal shows the same
 /// message for an unknown login and a wrong password.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// Unknown login or wrong password.
     #[error("unknown login or wrong password")]

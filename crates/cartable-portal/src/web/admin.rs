@@ -61,7 +61,7 @@ async fn admin_page(
             let status = match state.container.health().availability(&d.id) {
                 Availability::Available => lang.t("status_ok"),
                 Availability::Quarantined => lang.t("status_quarantined"),
-                Availability::Maintenance(_) => lang.t("status_maintenance"),
+                _ => lang.t("status_maintenance"),
             };
             Value::from_pairs([
                 ("id", Value::from(d.id.as_str())),

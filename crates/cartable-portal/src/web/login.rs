@@ -134,6 +134,11 @@ async fn login(cx: Cx, Peer(peer): Peer, form: Form) -> Handled {
             tracing::error!("directory unavailable at login: {e}");
             page(StatusCode::SERVICE_UNAVAILABLE, "directory_down", login)
         }
+        Err(e) => {
+            st.throttle.failure(login, peer);
+            tracing::info!("login refused: {e}");
+            page(StatusCode::UNAUTHORIZED, "bad_credentials", login)
+        }
     }
 }
 
