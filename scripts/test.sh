@@ -11,6 +11,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build -p cartable --no-default-features (a portal on the embedded defaults alone)"
 cargo build -p cartable --no-default-features --locked
+echo "== cargo build -p cartable --no-default-features --all-targets (tests and examples needing a feature are skipped, not broken)"
+cargo build -p cartable --no-default-features --all-targets --locked
 tree=$(cargo tree -p cartable --no-default-features -e normal --locked)
 if grep -E ' (tokio-postgres|ldap3|lettre) ' <<<"$tree"; then
     echo "the embedded defaults pull in a backend (above)"; exit 1
@@ -81,6 +83,31 @@ echo "== cargo test (unit, integration, benches in test mode)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test --doc"
 cargo test --workspace --doc --locked
+echo "== cartable new-service demo-service (a generated service crate passes its own tests)"
+# The generated crate is a workspace member while it exists, so Cargo.lock gains its own
+# entry, which --locked refuses: its tests run without --locked. Cargo.lock is copied
+# first and put back after (also on failure, from cleanup_steps; a copy rather than
+# `git checkout`, which would drop uncommitted changes of a working tree), and the lock
+# cargo wrote is compared with the copy: nothing may differ but the crate's own entry (it
+# uses workspace dependencies only).
+demo_service_dir=crates/services/cartable-demo-service
+if [ -e "$demo_service_dir" ]; then
+    echo "$demo_service_dir exists (left by an earlier run?): remove it and run again"; exit 1
+fi
+demo_service_lock="$(mktemp /tmp/cartable-lock.XXXXXX)"
+cp Cargo.lock "$demo_service_lock"
+cleanup_steps+=("if [ -e '$demo_service_lock' ]; then rm -rf '$demo_service_dir'; cp '$demo_service_lock' Cargo.lock; rm -f '$demo_service_lock'; fi")
+cargo run -q -p cartable-cli --locked -- new-service demo-service
+cargo test -p cartable-demo-service
+# Cargo.lock's packages, one paragraph each, without the generated crate's.
+lock_without_demo() { awk 'BEGIN { RS = ""; ORS = "\n\n" } !/\nname = "cartable-demo-service"\n/' "$1"; }
+if ! cmp -s <(lock_without_demo Cargo.lock) <(lock_without_demo "$demo_service_lock"); then
+    diff <(lock_without_demo "$demo_service_lock") <(lock_without_demo Cargo.lock) || true
+    echo "the generated crate changed Cargo.lock beyond its own entry (above)"; exit 1
+fi
+rm -rf "$demo_service_dir"
+cp "$demo_service_lock" Cargo.lock
+rm -f "$demo_service_lock"
 echo "== browser tests (chromium + playwright-core + axe-core: tests/browser)"
 # Installs chromium if missing, builds the examples in release, npm ci, starts the lycée
 # demo and the browser fixture on loopback, runs the suite, stops them (its own trap).

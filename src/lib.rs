@@ -29,7 +29,8 @@
 //!   `bloc_notes`, `liens`, `profil`, `signets`.
 //! - [`serve`]: the one way Cartable serves HTTP (connection deadlines, a connection
 //!   cap, graceful shutdown) for the portal and any tower service;
-#![doc = include_str!("../README.md")]
+// The README's examples use the test kit.
+#![cfg_attr(feature = "testkit", doc = include_str!("../README.md"))]
 
 pub mod ent;
 
@@ -73,6 +74,9 @@ pub use cartable_liens as liens;
 pub use cartable_profil as profil;
 #[cfg(feature = "signets")]
 pub use cartable_signets as signets;
+
+/// The template engine of portlets and themes (`cartable::minijinja::context!`).
+pub use cartable_portlet::minijinja;
 
 /// The portlet author's prelude.
 pub mod prelude {

@@ -55,7 +55,11 @@ async fn a_delegated_role_gives_rights_until_its_end_date() {
 
     let mut paul = p.login("paul").await;
     let account = paul.get("/compte").await;
-    assert!(account.body.contains("Déléguer un rôle"));
+    assert!(
+        account.body.contains("Déléguer un rôle"),
+        "{}",
+        account.body
+    );
     // Beyond the admin's limit of 14 days: refused with a clear message.
     let r = paul
         .post_csrf(

@@ -113,7 +113,8 @@ async fn demo_portlets_work_through_the_portal() {
             .contains("notes.json")
     );
     assert!(export.body.contains("réviser"));
-    // Too long: a clear 400, nothing stored.
+    // Too long: refused, nothing stored; the window shows the message and the text as
+    // typed, once (kept on the server, never in the URL).
     let long = "x".repeat(2001);
     let r = c
         .post_csrf(
@@ -121,7 +122,16 @@ async fn demo_portlets_work_through_the_portal() {
             &[("op", "add"), ("text", &long)],
         )
         .await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 303);
+    let back = r.location().split('#').next().unwrap_or("").to_string();
+    assert!(back.contains("form=") && !back.contains("xxx"), "{back}");
+    let shown = c.get(&back).await;
+    assert!(
+        shown.body.contains(&long) && shown.body.contains("2001"),
+        "{}",
+        shown.body
+    );
+    assert!(!c.get(&back).await.body.contains(&long));
     assert!(!c.get("/page/accueil").await.body.contains(&long));
 
     // Help and edit modes, maximized state.

@@ -10,7 +10,7 @@ use crate::CasError;
 
 /// A service the établissement registers: reached from the ENT with single sign-on (or
 /// as a plain link), shown in the services window to the profiles allowed.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisteredService {
     /// Short id, unique.
@@ -19,6 +19,7 @@ pub struct RegisteredService {
     pub name: String,
     /// Where the service lives. A `service` parameter matches when it has the same
     /// scheme, host and port, and its path starts with this path (at a `/` boundary).
+    #[schemars(with = "String")]
     pub url: Url,
     /// Profiles that may open it (`eleve`, `enseignant`…); empty: every profile.
     #[serde(default)]

@@ -192,19 +192,35 @@ impl Container {
 
     /// Run one portlet call in a task of its own under the portlet's deadline.
     ///
-    /// A late call is aborted and counts towards quarantine; a panic ends only its task;
-    /// an answer in time (whatever it is) clears the timeout count.
+    /// A late call is cancelled and counts towards quarantine; a panic ends only its
+    /// task; an answer in time (whatever it is) clears the timeout count. One task per
+    /// call: the deadline runs inside it ([`Container::invoke_in_task`]).
     pub async fn invoke<T, F>(&self, portlet: &str, call: F) -> Result<T, CallError>
     where
         F: Future<Output = Result<T, cartable_portlet::PortletError>> + Send + 'static,
         T: Send + 'static,
     {
+        let container = self.clone();
+        let id = portlet.to_string();
+        let task = tokio::spawn(async move { container.invoke_in_task(&id, call).await });
+        match task.await {
+            Ok(result) => result,
+            Err(join_error) => Err(self.task_lost(portlet, &join_error)),
+        }
+    }
+
+    /// Run one portlet call on the current task under the portlet's deadline, for a
+    /// caller that already gave the call a task of its own (a page starts every window's
+    /// task at once): a panic unwinds to that task's handle, which the caller turns into
+    /// [`CallError::Panicked`] with [`Container::task_lost`]. Without such a task, use
+    /// [`Container::invoke`].
+    pub async fn invoke_in_task<T, F>(&self, portlet: &str, call: F) -> Result<T, CallError>
+    where
+        F: Future<Output = Result<T, cartable_portlet::PortletError>>,
+    {
         let deadline = self.deadline_for(portlet);
-        let task = tokio::spawn(call);
-        let abort = task.abort_handle();
-        match tokio::time::timeout(deadline, task).await {
+        match tokio::time::timeout(deadline, call).await {
             Err(_) => {
-                abort.abort();
                 self.inner.health.record_timeout(portlet);
                 tracing::warn!(portlet, ?deadline, "portlet call missed its deadline");
                 Err(CallError::TimedOut {
@@ -212,22 +228,25 @@ impl Container {
                     deadline,
                 })
             }
-            Ok(Err(join_error)) => {
-                self.inner.health.record_success(portlet);
-                if join_error.is_panic() {
-                    tracing::error!(portlet, "portlet call panicked");
-                }
-                Err(CallError::Panicked {
-                    portlet: portlet.to_string(),
-                })
-            }
-            Ok(Ok(result)) => {
+            Ok(result) => {
                 self.inner.health.record_success(portlet);
                 result.map_err(|e| {
                     tracing::warn!(portlet, "portlet call failed: {e}");
                     CallError::Portlet(e)
                 })
             }
+        }
+    }
+
+    /// The error of a call whose task ended without an answer: it panicked (logged), or
+    /// was aborted because nobody waits for it any more.
+    pub fn task_lost(&self, portlet: &str, join_error: &tokio::task::JoinError) -> CallError {
+        self.inner.health.record_success(portlet);
+        if join_error.is_panic() {
+            tracing::error!(portlet, "portlet call panicked");
+        }
+        CallError::Panicked {
+            portlet: portlet.to_string(),
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use url::Url;
 
@@ -15,7 +16,7 @@ pub const MAX_NAME_LEN: usize = 100;
 pub const ITEM_CHOICES: [usize; 4] = [3, 5, 10, 20];
 
 /// One feed the établissement approves: its name, shown to users, and its URL.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovedFeed {
     /// The name shown as the source of its items and in the feed choice.
@@ -34,7 +35,7 @@ impl ApprovedFeed {
     }
 }
 
-/// The configuration of one feed portlet, e.g. in TOML:
+/// The configuration of one feed portlet: a `[[feeds]]` table of the configuration file.
 ///
 /// ```toml
 /// id = "actualites"
@@ -46,7 +47,7 @@ impl ApprovedFeed {
 ///   { name = "Éduscol", url = "https://eduscol.education.fr/feed.atom" },
 /// ]
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedConfig {
     /// The portlet id, `[a-z0-9-]`.

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use cartable_portlet::i18n::args;
 use thiserror::Error;
+
+use crate::MESSAGES;
 
 /// The feed portlet's configuration is wrong; the message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -108,50 +111,85 @@ pub enum FeedError {
 }
 
 impl FeedError {
-    /// A short explanation for the window, in French or in English.
-    pub fn user_message(&self, english: bool) -> String {
-        let (fr, en) = match self {
-            FeedError::Timeout(d) => {
-                let s = d.as_secs_f64();
-                return if english {
-                    format!("the feed did not answer within {s} s")
-                } else {
-                    format!("le flux n’a pas répondu en {s} s").replace('.', ",")
-                };
+    /// A short explanation for the window in `locale` (`fr`, `en`…; French for a
+    /// language the crate's messages lack), without the details an administrator needs.
+    pub fn user_message(&self, locale: &str) -> String {
+        match self {
+            FeedError::Timeout(limit) => {
+                // Whole seconds and tenths, rounded up so that a limit never reads as
+                // 0 s; the message writes its language's decimal separator.
+                let tenths = limit.as_millis().div_ceil(100);
+                let seconds = u64::try_from(tenths / 10).unwrap_or(u64::MAX);
+                let tenths = u64::try_from(tenths % 10).unwrap_or(0);
+                MESSAGES.get_args(
+                    locale,
+                    "error-timeout",
+                    &args! { "seconds" => seconds, "tenths" => tenths },
+                )
             }
             FeedError::TooLarge { limit } => {
-                let kib = limit / 1024;
-                return if english {
-                    format!("the feed is too large (more than {kib} KiB)")
-                } else {
-                    format!("le flux est trop volumineux (plus de {kib} Kio)")
-                };
+                MESSAGES.get_args(locale, "error-too-large", &args! { "kib" => limit / 1024 })
             }
             FeedError::Status(code) => {
-                return if english {
-                    format!("the feed server answered with an error (HTTP {code})")
-                } else {
-                    format!("le serveur du flux a répondu par une erreur (HTTP {code})")
-                };
+                MESSAGES.get_args(locale, "error-status", &args! { "code" => *code })
             }
-            FeedError::Refused { .. } | FeedError::TooManyRedirects => (
-                "l’adresse du flux (ou une redirection) n’est pas autorisée",
-                "the feed's address (or a redirect) is not allowed",
-            ),
-            FeedError::Unreachable(_) => (
-                "le serveur du flux est injoignable",
-                "the feed server cannot be reached",
-            ),
-            FeedError::Dtd => (
-                "le flux contient des déclarations d’entités, refusées par sécurité",
-                "the feed declares entities, refused for security",
-            ),
-            FeedError::Malformed(_) => (
-                "le flux est mal formé (ce n’est pas du RSS 2.0 ou de l’Atom 1.0 valide)",
-                "the feed is malformed (not valid RSS 2.0 or Atom 1.0)",
-            ),
-            FeedError::Internal(_) => ("erreur interne", "internal error"),
-        };
-        if english { en } else { fr }.to_string()
+            FeedError::Refused { .. } | FeedError::TooManyRedirects => {
+                MESSAGES.get(locale, "error-refused")
+            }
+            FeedError::Unreachable(_) => MESSAGES.get(locale, "error-unreachable"),
+            FeedError::Dtd => MESSAGES.get(locale, "error-dtd"),
+            FeedError::Malformed(_) => MESSAGES.get(locale, "error-malformed"),
+            FeedError::Internal(_) => MESSAGES.get(locale, "error-internal"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeout(ms: u64) -> FeedError {
+        FeedError::Timeout(Duration::from_millis(ms))
+    }
+
+    #[test]
+    fn user_messages_read_well_in_both_languages() {
+        assert_eq!(
+            timeout(300).user_message("fr"),
+            "le flux n’a pas répondu en 0,3 s"
+        );
+        assert_eq!(
+            timeout(300).user_message("en"),
+            "the feed did not answer within 0.3 s"
+        );
+        assert_eq!(
+            timeout(2500).user_message("fr"),
+            "le flux n’a pas répondu en 2,5 s"
+        );
+        assert_eq!(
+            timeout(3000).user_message("fr"),
+            "le flux n’a pas répondu en 3 s"
+        );
+        assert_eq!(
+            timeout(30).user_message("en-GB"),
+            "the feed did not answer within 0.1 s"
+        );
+        assert_eq!(
+            FeedError::TooLarge { limit: 64 * 1024 }.user_message("fr"),
+            "le flux est trop volumineux (plus de 64 Kio)"
+        );
+        assert_eq!(
+            FeedError::Status(404).user_message("en"),
+            "the feed server answered with an error (HTTP 404)"
+        );
+        assert_eq!(
+            FeedError::TooManyRedirects.user_message("fr"),
+            "l’adresse du flux (ou une redirection) n’est pas autorisée"
+        );
+        assert_eq!(
+            FeedError::Dtd.user_message("de"),
+            FeedError::Dtd.user_message("fr"),
+            "French for a language without messages"
+        );
     }
 }

@@ -12,9 +12,13 @@
 //!   sanitized with `ammonia` (no script, handler, `style`, iframe, image, `javascript:`
 //!   URL; links get `rel="noopener noreferrer"`); item links must be `http(s)`.
 //! - **Failures** (malformed, oversized, hanging or refused feed) show a message in the
-//!   window, in French or English, over the last good copy, marked as possibly out of date.
+//!   window, in the page language, over the last good copy, marked as possibly out of
+//!   date.
 //! - **Preferences**: `items` (3, 5, 10 or 20) and, with two or more approved feeds, `feed`
 //!   (one of their names; the établissement may lock it).
+//! - **Languages**: the window's text is the crate's Fluent messages, `locales/fr.ftl` and
+//!   `locales/en.ftl` ([`MESSAGES`], domain `cartable-feed`); dates are written in the page
+//!   language and the établissement's time zone.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -38,8 +42,7 @@ mod parse;
 mod render;
 mod sanitize;
 
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::{Arc, LazyLock};
 
 use cartable_fetch::Fetcher;
 use cartable_portlet::prelude::*;
@@ -52,7 +55,7 @@ pub use config::{ApprovedFeed, FeedConfig, ITEM_CHOICES, MAX_NAME_LEN};
 pub use error::{ConfigError, FeedError};
 
 use cache::{FeedCache, Snapshot};
-use render::{HELP_EN, HELP_FR, SHORT_SUMMARY_CHARS, ShownItem, VIEW, human_date, human_duration};
+use render::{HELP, SHORT_SUMMARY_CHARS, ShownItem, VIEW, human_duration, notice};
 
 /// Parse a fetched feed as the portlet does, `base` being its URL: each item's title
 /// (HTML), link and summary (sanitized HTML). For the fuzz targets (`fuzz/`), not part of
@@ -69,6 +72,10 @@ pub fn fuzz_parse_feed(
         .map(|item| (item.title_html, item.link, item.summary_html))
         .collect())
 }
+
+/// The portlet's messages, `locales/fr.ftl` and `locales/en.ftl` (domain `cartable-feed`:
+/// another language is a file `<lang>/cartable-feed.ftl` in the ENT's locale directory).
+pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18n::messages!());
 
 /// The name of the preference holding the number of items shown.
 pub const ITEMS_PREFERENCE: &str = "items";
@@ -113,16 +120,13 @@ impl FeedPortlet {
             config.title_en.as_deref().unwrap_or(config.title.trim()),
         );
         let mut descriptor = Descriptor::new(&config.id, title)
-            .description(
-                LocalizedText::fr("Les derniers articles d’un flux d’actualités (RSS, Atom)")
-                    .with("en", "The latest items of a news feed (RSS, Atom)"),
-            )
+            .description(LocalizedText::from_messages(&MESSAGES, "description"))
             .category("communication")
             .mode(Mode::Help)
             .preference(
                 PreferenceSpec::new(
                     ITEMS_PREFERENCE,
-                    LocalizedText::fr("Nombre d’articles affichés").with("en", "Items shown"),
+                    LocalizedText::from_messages(&MESSAGES, "pref-items"),
                     &config.default_items.to_string(),
                 )
                 .choices(ITEM_CHOICES.map(|n| n.to_string())),
@@ -131,7 +135,7 @@ impl FeedPortlet {
             descriptor = descriptor.preference(
                 PreferenceSpec::new(
                     FEED_PREFERENCE,
-                    LocalizedText::fr("Flux d’actualités").with("en", "News feed"),
+                    LocalizedText::from_messages(&MESSAGES, "pref-feed"),
                     &feeds[0].0,
                 )
                 .max_len(MAX_NAME_LEN)
@@ -146,9 +150,9 @@ impl FeedPortlet {
             config.timeout(),
             config.max_bytes,
         );
-        let templates =
-            Templates::new([("view", VIEW), ("help_fr", HELP_FR), ("help_en", HELP_EN)])
-                .expect("the feed templates compile");
+        let templates = Templates::new([("view", VIEW), ("help", HELP)])
+            .expect("the feed templates compile")
+            .with_messages(&MESSAGES);
         Ok(FeedPortlet {
             descriptor,
             feeds,
@@ -187,7 +191,6 @@ impl FeedPortlet {
         source: &str,
         snapshot: &Snapshot,
     ) -> Result<Markup, PortletError> {
-        let english = ctx.is_english();
         let limit = ctx
             .preferences
             .parse_or(ITEMS_PREFERENCE, self.default_items)
@@ -202,14 +205,13 @@ impl FeedPortlet {
                 let show_summary = maximized || item.summary_chars <= SHORT_SUMMARY_CHARS;
                 hidden_summaries |= item.summary_html.is_some() && !show_summary;
                 let title = if item.title_html.is_empty() {
-                    Markup::text(ctx.tr("(sans titre)", "(untitled)"))
+                    Markup::text(&ctx.t(&MESSAGES, "untitled"))
                 } else {
                     Markup::trusted_html(item.title_html.clone())
                 };
                 ShownItem {
                     title: markup_value(&title),
                     link: item.link.clone(),
-                    date: item.date.map(|d| human_date(&d, english)),
                     iso: item.date.map(|d| d.to_rfc3339()),
                     summary: item
                         .summary_html
@@ -229,7 +231,8 @@ impl FeedPortlet {
                 .state(WindowState::Maximized)
                 .to_string()
         });
-        self.templates.render(
+        self.templates.render_for(
+            ctx,
             "view",
             context! {
                 notice,
@@ -237,79 +240,27 @@ impl FeedPortlet {
                 source,
                 items => minijinja::value::Serde(&items),
                 more,
-                ns => ctx.window().namespace(),
-                t => context! {
-                    empty => ctx.tr("Ce flux ne contient aucun article pour l’instant.",
-                                    "This feed has no items for now."),
-                    more => ctx.tr("Afficher les résumés des articles",
-                                   "Show the items' summaries"),
-                },
             },
         )
     }
 
     fn help(&self, ctx: &PortletContext) -> Result<Markup, PortletError> {
-        let english = ctx.is_english();
         let feeds = self
             .feeds
             .iter()
             .map(|(name, _)| name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        self.templates.render(
-            if english { "help_en" } else { "help_fr" },
+        self.templates.render_for(
+            ctx,
+            "help",
             context! {
-                refresh => human_duration(self.refresh_seconds, english),
+                refresh => human_duration(ctx.locale(), self.refresh_seconds),
                 choice => self.feeds.len() > 1,
                 locked => self.feeds.len() > 1 && ctx.preferences.is_locked(FEED_PREFERENCE),
                 feeds,
             },
         )
-    }
-}
-
-/// The message over the window when the last attempt failed.
-fn notice(
-    ctx: &PortletContext,
-    source: &str,
-    error: &FeedError,
-    last_good: Option<SystemTime>,
-) -> String {
-    let english = ctx.is_english();
-    let reason = error.user_message(english);
-    match last_good {
-        Some(at) => {
-            let date = chrono::DateTime::<chrono::Utc>::from(at);
-            let when = if english {
-                format!(
-                    "{} at {} UTC",
-                    human_date(&date.fixed_offset(), true),
-                    date.format("%H:%M")
-                )
-            } else {
-                format!(
-                    "{} à {} UTC",
-                    human_date(&date.fixed_offset(), false),
-                    date.format("%H:%M")
-                )
-            };
-            if english {
-                format!(
-                    "The feed “{source}” could not be updated: {reason}. Below is the copy of {when}; it may be out of date."
-                )
-            } else {
-                format!(
-                    "Le flux « {source} » n’a pas pu être mis à jour : {reason}. Voici la version du {when}, qui n’est peut-être plus à jour."
-                )
-            }
-        }
-        None => {
-            if english {
-                format!("The feed “{source}” is unavailable: {reason}. Try again later.")
-            } else {
-                format!("Le flux « {source} » est indisponible : {reason}. Réessayez plus tard.")
-            }
-        }
     }
 }
 

@@ -1,44 +1,37 @@
-//! The window's markup: templates, dates, the error notice.
+//! The window's markup: templates, durations, the error notice. Their text is the crate's
+//! messages (`locales/*.ftl`), `t("id")` in templates.
 
-use chrono::{DateTime, Datelike, FixedOffset, Locale};
+use std::time::SystemTime;
+
+use cartable_portlet::prelude::*;
 use serde::Serialize;
+
+use crate::{FeedError, MESSAGES};
 
 /// Summaries of at most this many characters are shown in the normal window state;
 /// longer ones only when the window is maximized.
 pub(crate) const SHORT_SUMMARY_CHARS: usize = 200;
 
+/// The view: the feed's items, or what went wrong. Item dates are RFC 3339 instants,
+/// written in the page language and the établissement's time zone by the `date` filter.
 pub(crate) const VIEW: &str = r#"{% if notice %}<p class="error" role="alert">{{ notice }}</p>
 {% endif %}{% if has_copy %}<h3 id="{{ ns }}-source">{{ source }}</h3>
 {% if items %}<ul class="feed" aria-labelledby="{{ ns }}-source">
 {% for item in items %}<li>{% if item.link %}<a href="{{ item.link }}" rel="noopener noreferrer">{{ item.title }}</a>{% else %}{{ item.title }}{% endif %}
-<br><span class="muted">{{ source }}{% if item.iso %} – <time datetime="{{ item.iso }}">{{ item.date }}</time>{% endif %}</span>{% if item.summary %}
+<br><span class="muted">{{ source }}{% if item.iso %} – <time datetime="{{ item.iso }}">{{ item.iso | date("long") }}</time>{% endif %}</span>{% if item.summary %}
 <div class="summary">{{ item.summary }}</div>{% endif %}</li>
 {% endfor %}</ul>
-{% else %}<p>{{ t.empty }}</p>
-{% endif %}{% if more %}<p><a href="{{ more }}">{{ t.more }}</a></p>
+{% else %}<p>{{ t("empty") }}</p>
+{% endif %}{% if more %}<p><a href="{{ more }}">{{ t("more") }}</a></p>
 {% endif %}{% endif %}"#;
 
-pub(crate) const HELP_FR: &str = r#"<h3>Le bloc d’actualités</h3>
-<p>Ce bloc affiche les derniers articles d’un flux d’actualités (RSS ou Atom) choisi par
-l’établissement. Chaque titre mène à l’article sur le site qui l’a publié.</p>
-<p>Le flux est relu quand sa dernière lecture date de plus de {{ refresh }}. Si son site ne
-répond pas, un message l’indique et la dernière version obtenue reste affichée : elle n’est
-peut-être plus à jour.</p>
-<h3>Vos réglages</h3>
-<p>Dans « Préférences », choisissez le nombre d’articles affichés{% if choice %} et le flux
-parmi ceux que l’établissement propose : {{ feeds }}{% endif %}.{% if locked %} Le choix du
-flux est fixé par l’établissement.{% endif %}</p>
-<p>Agrandissez le bloc pour lire le résumé de chaque article.</p>"#;
-
-pub(crate) const HELP_EN: &str = r#"<h3>The news block</h3>
-<p>This block shows the latest items of a news feed (RSS or Atom) chosen by the school.
-Each title leads to the item on the site that published it.</p>
-<p>The feed is read again when its last read is more than {{ refresh }} old. If its site does not answer, a
-message says so and the last copy obtained stays on screen: it may be out of date.</p>
-<h3>Your settings</h3>
-<p>In "Preferences", choose how many items are shown{% if choice %} and the feed among those
-the school offers: {{ feeds }}{% endif %}.{% if locked %} The school has set the feed.{% endif %}</p>
-<p>Maximize the block to read each item's summary.</p>"#;
+/// The help mode.
+pub(crate) const HELP: &str = r#"<h3>{{ t("help-title") }}</h3>
+<p>{{ t("help-intro") }}</p>
+<p>{{ t("help-refresh", refresh=refresh) }}</p>
+<h3>{{ t("help-settings-title") }}</h3>
+<p>{% if choice %}{{ t("help-settings-choice", feeds=feeds) }}{% else %}{{ t("help-settings") }}{% endif %}{% if locked %} {{ t("help-locked") }}{% endif %}</p>
+<p>{{ t("help-maximize") }}</p>"#;
 
 /// One item as the template shows it.
 #[derive(Debug, Serialize)]
@@ -46,33 +39,49 @@ pub(crate) struct ShownItem {
     /// Safe HTML (passed with `markup_value`).
     pub title: minijinja::Value,
     pub link: Option<String>,
-    pub date: Option<String>,
+    /// The item's date, RFC 3339 in the feed's own offset.
     pub iso: Option<String>,
     pub summary: Option<minijinja::Value>,
 }
 
-/// A date as people read it: `1er mars 2024`, `1 March 2024` (in the feed's own offset).
-pub(crate) fn human_date(date: &DateTime<FixedOffset>, english: bool) -> String {
-    let (format, locale) = match (english, date.day()) {
-        (true, _) => ("%-d %B %Y", Locale::en_GB),
-        (false, 1) => ("1er %B %Y", Locale::fr_FR),
-        (false, _) => ("%-d %B %Y", Locale::fr_FR),
+/// A duration as people read it, in the page language: `15 minutes`, `1 heure`,
+/// `90 secondes` (the largest unit that divides it).
+pub(crate) fn human_duration(locale: &str, seconds: u64) -> String {
+    let (n, id) = if seconds >= 3600 && seconds.is_multiple_of(3600) {
+        (seconds / 3600, "duration-hours")
+    } else if seconds >= 60 && seconds.is_multiple_of(60) {
+        (seconds / 60, "duration-minutes")
+    } else {
+        (seconds, "duration-seconds")
     };
-    date.format_localized(format, locale).to_string()
+    MESSAGES.get_args(locale, id, &args! { "n" => n })
 }
 
-/// A duration as people read it: `15 minutes`, `1 heure`, `90 secondes`.
-pub(crate) fn human_duration(seconds: u64, english: bool) -> String {
-    let (n, fr, en) = if seconds >= 3600 && seconds.is_multiple_of(3600) {
-        (seconds / 3600, "heure", "hour")
-    } else if seconds >= 60 && seconds.is_multiple_of(60) {
-        (seconds / 60, "minute", "minute")
-    } else {
-        (seconds, "seconde", "second")
-    };
-    let unit = if english { en } else { fr };
-    let plural = if n > 1 { "s" } else { "" };
-    format!("{n} {unit}{plural}")
+/// The message over the window when the last attempt failed: with the time of the last
+/// good copy (in the établissement's time zone) when there is one.
+pub(crate) fn notice(
+    ctx: &PortletContext,
+    source: &str,
+    error: &FeedError,
+    last_good: Option<SystemTime>,
+) -> String {
+    let reason = error.user_message(ctx.locale());
+    match last_good {
+        Some(at) => ctx.t_args(
+            &MESSAGES,
+            "notice-stale",
+            &args! {
+                "source" => source,
+                "reason" => reason,
+                "when" => ctx.dates().system_time(at, DateStyle::LongWithTime),
+            },
+        ),
+        None => ctx.t_args(
+            &MESSAGES,
+            "notice-unavailable",
+            &args! { "source" => source, "reason" => reason },
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -80,24 +89,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_and_durations_read_well() {
-        let d = DateTime::parse_from_rfc3339("2024-03-01T08:30:00+01:00").unwrap();
-        assert_eq!(human_date(&d, false), "1er mars 2024");
-        assert_eq!(
-            human_date(&(d + chrono::Days::new(1)), false),
-            "2 mars 2024"
+    fn durations_read_well() {
+        assert_eq!(human_duration("fr", 900), "15 minutes");
+        assert_eq!(human_duration("fr", 3600), "1 heure");
+        assert_eq!(human_duration("fr", 7200), "2 heures");
+        assert_eq!(human_duration("en", 3600), "1 hour");
+        assert_eq!(human_duration("fr", 90), "90 secondes");
+        assert_eq!(human_duration("en", 1), "1 second");
+        assert_eq!(human_duration("en", 120), "2 minutes");
+    }
+
+    #[test]
+    fn every_message_is_in_english() {
+        assert!(
+            MESSAGES.untranslated("en").is_empty(),
+            "add to locales/en.ftl: {:?}",
+            MESSAGES.untranslated("en")
         );
-        assert_eq!(human_date(&d, true), "1 March 2024");
-        let d = DateTime::parse_from_rfc3339("2026-12-07T23:30:00-05:00").unwrap();
-        assert_eq!(
-            human_date(&d, false),
-            "7 décembre 2026",
-            "the feed's own offset"
-        );
-        assert_eq!(human_date(&d, true), "7 December 2026");
-        assert_eq!(human_duration(900, false), "15 minutes");
-        assert_eq!(human_duration(3600, true), "1 hour");
-        assert_eq!(human_duration(90, false), "90 secondes");
-        assert_eq!(human_duration(1, true), "1 second");
+        assert_eq!(MESSAGES.domain(), "cartable-feed");
     }
 }

@@ -306,7 +306,9 @@ async fn rss_and_atom_feeds_are_listed() {
     assert!(html.contains(
         r#"<a href="https://lycee.example/po" rel="noopener noreferrer">Portes ouvertes</a>"#
     ));
-    assert!(html.contains(r#"<time datetime="2024-03-02T09:00:00+01:00">2 mars 2024</time>"#));
+    assert!(
+        html.contains(r#"<time datetime="2024-03-02T09:00:00+01:00">samedi 2 mars 2024</time>"#)
+    );
     assert!(
         html.contains("<p>Samedi <b>matin</b>.</p>"),
         "short summaries are shown"
@@ -333,7 +335,7 @@ async fn rss_and_atom_feeds_are_listed() {
     assert!(!max.text().contains("Afficher les résumés"));
 
     let en = kit.clone().locale("en").render().await.unwrap();
-    assert!(en.html().contains(">2 March 2024</time>"));
+    assert!(en.html().contains(">Saturday 2 March 2024</time>"));
 
     kit.submit_preferences([("items", "3")]).await.unwrap();
     let three = kit.render().await.unwrap();
@@ -353,7 +355,7 @@ async fn rss_and_atom_feeds_are_listed() {
     assert!(atom.html().contains("<p>Le calendrier</p>"));
     assert!(
         atom.html()
-            .contains(r#"<time datetime="2024-03-02T10:00:00+00:00">2 mars 2024</time>"#)
+            .contains(r#"<time datetime="2024-03-02T10:00:00+00:00">samedi 2 mars 2024</time>"#)
     );
 
     // The établissement locks the feed: the user's choice no longer counts.
@@ -492,9 +494,15 @@ async fn a_hanging_feed_times_out_and_the_last_good_copy_stays() {
     out.assert_accessible();
     let text = out.text();
     assert!(text.contains("le flux n’a pas répondu en 0,3 s"), "{text}");
+    // The copy of t0, 09:00 UTC, written in the établissement's time zone (Paris).
     assert!(
-        text.contains("Voici la version du 2 mars 2024 à 09:00 UTC"),
+        text.contains("Voici la version du samedi 2 mars 2024 à 10:00,"),
         "{text}"
+    );
+    let en = kit.clone().locale("en").render().await.unwrap().text();
+    assert!(
+        en.contains("the feed did not answer within 0.3 s. Below is the copy of Saturday 2 March 2024 at 10:00;"),
+        "{en}"
     );
     assert!(text.contains("Portes ouvertes"), "{text}");
 
@@ -661,6 +669,58 @@ async fn redirects_to_hosts_not_allowed_are_refused() {
     let out = kit.render().await.unwrap();
     assert!(out.text().contains("Portes ouvertes"), "{}", out.text());
     assert!(out.html().contains(&format!("{}/relatif", server.url(""))));
+}
+
+#[tokio::test]
+async fn untitled_items_empty_feeds_and_dates_in_the_page_language() {
+    let server = Server::start().await;
+    server.route(
+        "/rss.xml",
+        doc(r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://lycee.example/</link><description>d</description>
+<item><description>Sans titre</description><pubDate>Sun, 31 Mar 2024 23:30:00 +0000</pubDate></item>
+</channel></rss>"#),
+    );
+    server.route(
+        "/empty.xml",
+        doc(r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://lycee.example/</link><description>d</description></channel></rss>"#),
+    );
+    let (kit, _) = kit_for(
+        &server,
+        &[("Lycée", "/rss.xml"), ("Vide", "/empty.xml")],
+        |_| {},
+    );
+    let out = kit.render().await.unwrap();
+    out.assert_accessible();
+    // 23:30 UTC on 31 March is 01:30 on 1 April in Paris (summer time).
+    assert!(
+        out.html().contains(">(sans titre)\n<br>")
+            && out.html().contains(">lundi 1er avril 2024</time>"),
+        "{}",
+        out.html()
+    );
+    let en = kit.clone().locale("en").render().await.unwrap();
+    assert!(
+        en.html().contains(">(untitled)\n<br>")
+            && en.html().contains(">Monday 1 April 2024</time>"),
+        "{}",
+        en.html()
+    );
+
+    kit.submit_preferences([("feed", "Vide")]).await.unwrap();
+    let out = kit.render().await.unwrap();
+    out.assert_accessible();
+    assert!(
+        out.text()
+            .contains("Ce flux ne contient aucun article pour l’instant."),
+        "{}",
+        out.text()
+    );
+    let en = kit.clone().locale("en").render().await.unwrap();
+    assert!(
+        en.text().contains("This feed has no items for now."),
+        "{}",
+        en.text()
+    );
 }
 
 #[tokio::test]

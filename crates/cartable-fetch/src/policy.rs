@@ -15,8 +15,11 @@ use crate::FetchError;
 /// entry, so a public name cannot be pointed at the portal's own network. The one way
 /// to reach such an address is to list it as an IP literal (`127.0.0.1:8081`), which
 /// tests and établissement-internal producers do.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(from = "Vec<String>")]
+// Only ever read from a list of strings (its entries are private): schemars' serialize
+// side would otherwise want a schema for them.
+#[schemars(with = "Vec<String>")]
 pub struct HostPolicy {
     entries: Vec<Entry>,
 }

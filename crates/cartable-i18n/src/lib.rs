@@ -357,6 +357,19 @@ impl Messages {
             .collect()
     }
 
+    /// The ids of the default language's messages, sorted (e.g. to build a table of a
+    /// crate's messages once per language).
+    pub fn ids(&self) -> Vec<String> {
+        let languages = self.current();
+        let Some(default) = languages.list.first() else {
+            return Vec::new();
+        };
+        let mut ids: Vec<String> = message_ids(default).map(str::to_string).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// The ids of the default language's messages that `locale` lacks (for a test that
     /// every message is translated). Empty for a language these messages do not have.
     pub fn untranslated(&self, locale: &str) -> Vec<String> {

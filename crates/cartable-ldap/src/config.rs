@@ -4,7 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// The default of [`LdapConfig::timeout_ms`].
@@ -25,7 +26,7 @@ pub enum ConfigError {
 
 /// Which directory schema the people entries follow; it gives the defaults of the
 /// attribute names and of the object class filter.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SchemaPreset {
     /// The French secondary-education ENT annuaire (SDET annex): `ENTPerson` entries,
@@ -68,7 +69,7 @@ impl SchemaPreset {
 /// schema = "ent"                              # or "supann"
 /// # timeout_ms = 3000, pool_size = 4, and the attribute overrides below
 /// ```
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LdapConfig {
     /// `ldap://host[:port]` or `ldaps://host[:port]`.

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Days, Utc};
 use lettre::message::Mailbox;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// How long an SMTP exchange may take by default (connecting, each command), in ms.
@@ -37,7 +38,7 @@ fn invalid(key: &'static str, message: impl Into<String>) -> MailConfigError {
 }
 
 /// How the connection to the SMTP server is secured (key `starttls`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     /// `"none"`: plain SMTP, nothing encrypted (a relay on the same host or a trusted
@@ -77,7 +78,7 @@ impl TlsMode {
 ///
 /// Certificates are checked against the Mozilla roots (webpki-roots); the password is
 /// never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MailConfig {
     /// The SMTP server's host name (checked against its certificate) or address.

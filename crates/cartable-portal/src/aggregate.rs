@@ -19,6 +19,8 @@ pub(crate) struct WindowJob {
     pub params: Params,
     /// Only the title bar is shown: the portlet is not called.
     pub minimized: bool,
+    /// The form the window's last action refused, shown again on this render.
+    pub form: Option<Arc<cartable_portlet::form::InvalidForm>>,
 }
 
 /// What became of one window.
@@ -52,7 +54,8 @@ impl From<CallError> for Outcome {
     }
 }
 
-/// Render every job concurrently; the result is in the jobs' order.
+/// Render every job concurrently, each in its own task; the result is in the jobs'
+/// order.
 pub(crate) async fn render_all(
     state: &Arc<State>,
     user: &Arc<Person>,
@@ -61,23 +64,32 @@ pub(crate) async fn render_all(
     csrf: &str,
     jobs: Vec<WindowJob>,
 ) -> Vec<(WindowJob, Outcome)> {
-    let handles: Vec<_> = jobs
-        .into_iter()
-        .map(|job| {
-            let fut = render_one(state, user, tab, locale, csrf, &job);
-            (job, fut)
-        })
-        .map(|(job, fut)| async move {
-            let outcome = fut.await;
-            (job, outcome)
-        })
-        .collect();
-    futures::future::join_all(handles).await
+    let handles = spawn_all(state, user, tab, locale, csrf, &jobs);
+    let mut out = Vec::with_capacity(jobs.len());
+    for (job, handle) in jobs.into_iter().zip(handles) {
+        let outcome = joined(state, &job, handle.await);
+        out.push((job, outcome));
+    }
+    out
+}
+
+/// The outcome of a window's task: what it answered, or [`Outcome::Panicked`] if the
+/// task ended without an answer (the container logs it).
+pub(crate) fn joined(
+    state: &State,
+    job: &WindowJob,
+    done: Result<Outcome, tokio::task::JoinError>,
+) -> Outcome {
+    match done {
+        Ok(outcome) => outcome,
+        Err(e) => Outcome::from(state.container.task_lost(&job.portlet.descriptor().id, &e)),
+    }
 }
 
 /// Start every job at once, each in its own task; the handles are in the jobs' order
 /// (a streamed page awaits them in document order while they all run). A panic ends
-/// only its task: its handle reports it.
+/// only its task: its handle reports it ([`joined`]). One task per window: the portlet
+/// is called in it under its deadline (`Container::invoke_in_task`).
 pub(crate) fn spawn_all(
     state: &Arc<State>,
     user: &Arc<Person>,
@@ -91,8 +103,9 @@ pub(crate) fn spawn_all(
         .collect()
 }
 
-/// Render one job through the container: admitted if available, called in a task of its
-/// own under its deadline (a panic or a late answer becomes the window's error box).
+/// Render one job through the container, in the task [`spawn_all`] gives it: admitted
+/// if available, called under its deadline (a panic or a late answer becomes the
+/// window's error box).
 fn render_one(
     state: &Arc<State>,
     user: &Arc<Person>,
@@ -111,8 +124,14 @@ fn render_one(
             .err()
             .map(Outcome::from)
     };
+    // A window showing a refused form is the user's alone, and shown once: never cached.
+    let cache_policy = if job.form.is_some() {
+        cartable_portlet::CachePolicy::NoCache
+    } else {
+        job.portlet.descriptor().cache
+    };
     let cached = FragmentCache::key(
-        job.portlet.descriptor().cache,
+        cache_policy,
         &id,
         &user.id,
         tab,
@@ -135,7 +154,7 @@ fn render_one(
         locale.to_string(),
         csrf.to_string(),
     );
-    let (mode, wstate, params) = (job.mode, job.state, job.params.clone());
+    let (mode, wstate, params, form) = (job.mode, job.state, job.params.clone(), job.form.clone());
     async move {
         if let Some(outcome) = early {
             return outcome;
@@ -159,11 +178,12 @@ fn render_one(
                     params,
                     &locale,
                     &render_csrf,
+                    form,
                 )
                 .await?;
             portlet.render(&ctx).await
         };
-        match state.container.invoke(&id, render).await {
+        match state.container.invoke_in_task(&id, render).await {
             Err(e) => Outcome::from(e),
             Ok(response) => match cached {
                 Some((key, ttl)) => Outcome::Rendered(state.cache.put(key, ttl, response, &csrf)),

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::layout::LayoutConfig;
@@ -37,7 +38,7 @@ pub enum ConfigError {
 }
 
 /// One preference value set by the établissement.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum EtabPreference {
     /// A plain value the user may override.
@@ -67,10 +68,11 @@ impl EtabPreference {
 }
 
 /// The établissement's settings for one portlet.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortletSettings {
-    /// Preference values under the users' own.
+    /// Preference values under the users' own, by preference name: `name = "value"`, or
+    /// `name = { value = "…", locked = true }` to keep users from changing it.
     #[serde(default)]
     pub preferences: BTreeMap<String, EtabPreference>,
     /// Put the portlet in maintenance with this message from start-up.
@@ -82,7 +84,7 @@ pub struct PortletSettings {
 }
 
 /// When a portlet that keeps missing its deadline is taken out of pages for a while.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct QuarantineConfig {
     /// Consecutive timeouts before quarantine.
@@ -101,7 +103,7 @@ impl Default for QuarantineConfig {
 }
 
 /// Login throttling.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThrottleConfig {
     /// Failed logins on one account from one address before each attempt waits.
@@ -137,7 +139,7 @@ pub use cartable_serve::ServerConfig;
 /// The portal's keys of the configuration file. The sections of backends the portal does
 /// not know (`[ldap]`, `[postgres]`…) are taken out first by whoever wires them
 /// ([`ConfigFile::take`]; the `cartable` crate's `EntConfig` does).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on (`CARTABLE_LISTEN` overrides it).
@@ -150,6 +152,16 @@ pub struct Config {
     /// The établissement's name, shown in the header.
     #[serde(default = "default_etab")]
     pub etablissement: String,
+    /// The établissement's time zone, an IANA name: what "today" is for its portlets and
+    /// how they show times (`Europe/Paris`; `America/Cayenne`, `Indian/Reunion`… overseas).
+    #[serde(
+        default = "default_time_zone",
+        deserialize_with = "deserialize_time_zone"
+    )]
+    // Read from its IANA name by `deserialize_time_zone`; `Tz` is not serializable here
+    // (chrono-tz without its serde feature), so the default is given by name.
+    #[schemars(with = "String", extend("default" = default_time_zone().name()))]
+    pub time_zone: cartable_portlet::time::Tz,
     /// A theme directory whose files override the default theme's.
     #[serde(default)]
     pub theme_dir: Option<PathBuf>,
@@ -212,7 +224,7 @@ pub struct Config {
 }
 
 /// How users log in.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// `form` (the default: the portal checks passwords against its directory) or `cas`
@@ -221,15 +233,17 @@ pub struct AuthConfig {
     pub method: AuthMethod,
     /// The CAS server's prefix, e.g. `https://sso.ac-example.fr/cas` (for `cas`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub cas_server: Option<url::Url>,
     /// The portal's public address, e.g. `https://ent.lycee.fr` (its base path is
     /// added). Without it, the request's `Host` header is used with `http://`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub public_url: Option<url::Url>,
 }
 
 /// How users log in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMethod {
     /// The portal's login form.
@@ -240,7 +254,7 @@ pub enum AuthMethod {
 }
 
 /// The portal as a CAS 3.0 server.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CasConfig {
     /// How long a service ticket stays valid, in seconds.
@@ -259,7 +273,7 @@ impl Default for CasConfig {
 }
 
 /// Account lifecycle settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccountsConfig {
     /// Days a deactivated account (past its `cartableAccountEnd`) is kept before it is
@@ -434,6 +448,10 @@ fn resolve_extends(
     dir: &Path,
     depth: usize,
 ) -> Result<toml::Table, ConfigError> {
+    // Absolute, so that `finish` does not take a relative path from the top file's
+    // folder a second time (`examples/lycee/examples/lycee/data`).
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir = dir.as_path();
     for key in PATH_KEYS {
         if let Some(toml::Value::String(p)) = table.get_mut(*key)
             && Path::new(p.as_str()).is_relative()
@@ -482,6 +500,16 @@ fn default_data_dir() -> PathBuf {
 }
 fn default_etab() -> String {
     "Cartable".into()
+}
+fn default_time_zone() -> cartable_portlet::time::Tz {
+    cartable_portlet::time::PARIS
+}
+/// An IANA time zone name, refused with what is expected (the parser adds the line).
+fn deserialize_time_zone<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> Result<cartable_portlet::time::Tz, D::Error> {
+    let name = String::deserialize(de)?;
+    cartable_portlet::time::parse_time_zone(&name).map_err(serde::de::Error::custom)
 }
 fn yes() -> bool {
     true
@@ -667,6 +695,21 @@ mod tests {
     }
 
     #[test]
+    fn the_time_zone_is_paris_unless_named_and_a_wrong_name_says_what_to_give() {
+        let c = Config::from_toml("", Path::new(".")).unwrap();
+        assert_eq!(c.time_zone, cartable_portlet::time::PARIS);
+        let c = Config::from_toml(r#"time_zone = "Indian/Reunion""#, Path::new(".")).unwrap();
+        assert_eq!(c.time_zone.name(), "Indian/Reunion");
+        let e = Config::from_toml(
+            "etablissement = \"X\"\ntime_zone = \"Paris\"",
+            Path::new("."),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("Europe/Paris") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_clear_errors() {
         let e = Config::from_toml("listne = 1", Path::new(".")).unwrap_err();
         assert!(e.to_string().contains("listne"), "{e}");
@@ -740,6 +783,20 @@ mod tests {
         assert_eq!((prefs["a"].value(), prefs["b"].value()), ("1", "3"));
         std::fs::write(dir.path().join("loop.toml"), "extends = \"loop.toml\"\n").unwrap();
         assert!(Config::load(&dir.path().join("loop.toml")).is_err());
+    }
+
+    #[test]
+    fn a_relative_config_path_with_extends_takes_paths_from_its_folder_once() {
+        // `cargo run --example lycee -- --config examples/lycee/cartable-ldap.toml` from
+        // the repository: the data directory is examples/lycee/data, not
+        // examples/lycee/examples/lycee/data.
+        let root = std::env::current_dir().unwrap();
+        let dir = tempfile::tempdir_in(&root).unwrap();
+        let rel = dir.path().strip_prefix(&root).unwrap().to_path_buf();
+        std::fs::write(dir.path().join("base.toml"), "data_dir = \"data\"\n").unwrap();
+        std::fs::write(dir.path().join("v.toml"), "extends = \"base.toml\"\n").unwrap();
+        let c = Config::load(&rel.join("v.toml")).unwrap();
+        assert_eq!(c.data_dir, dir.path().join("data"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Page layouts: tabs → columns → windows, their configuration and the edits users make.
 
 use cartable_portlet::is_valid_id;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -33,7 +34,7 @@ pub enum LayoutError {
 }
 
 /// A window in the configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WindowConfig {
     /// The portlet shown.
@@ -47,7 +48,7 @@ pub struct WindowConfig {
 }
 
 /// A tab in the configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TabConfig {
     /// Tab id, `[a-z0-9-]`.
@@ -62,7 +63,7 @@ pub struct TabConfig {
 }
 
 /// A default layout in the configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LayoutConfig {
     /// Its tabs, in order.

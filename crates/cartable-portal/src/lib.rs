@@ -25,6 +25,7 @@ mod aggregate;
 mod cache;
 mod cas;
 pub mod config;
+mod forms;
 mod health;
 mod http;
 mod i18n;

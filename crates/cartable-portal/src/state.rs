@@ -268,13 +268,20 @@ impl PortalBuilder {
             .notifier
             .or(stored_notifier)
             .unwrap_or_else(|| Arc::new(MemoryNotifier::default()));
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let services = Services {
             directory,
             storage,
             notifier,
+            clock: clock.clone(),
+            time_zone: config.time_zone,
         };
         let storage = services.storage.clone();
         let theme = Theme::load(config.theme_dir.as_deref())?;
+        if let Some(dir) = &config.theme_dir {
+            // Service crates' templates overridden by the theme (`portlets/<crate>/…`).
+            cartable_portlet::add_theme_dir(dir);
+        }
         let mut container = Container::builder()
             .deadline(Duration::from_millis(config.deadline_ms))
             .quarantine(
@@ -305,7 +312,6 @@ impl PortalBuilder {
             }
         }
         let throttle = Throttle::new(&config.throttle);
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let groups = Groups::new(storage.clone(), clock.clone(), config.groups.clone());
         let delegations =
             Delegations::new(storage.clone(), clock.clone(), config.delegation.clone());
@@ -823,6 +829,7 @@ impl State {
         params: Params,
         locale: &str,
         csrf: &str,
+        form: Option<Arc<cartable_portlet::form::InvalidForm>>,
     ) -> Result<PortletContext, SocleError> {
         let descriptor = portlet.descriptor();
         let preferences = self.preferences(descriptor, &user.id, window).await?;
@@ -841,6 +848,7 @@ impl State {
             csrf: csrf.to_string(),
             base: self.base.clone(),
             services: self.services.clone(),
+            form,
         }))
     }
 

@@ -13,3 +13,22 @@ profile-parent = Parent
 profile-personnel = Staff
 profile-invite = Guest
 profile-admin = Administrator
+
+## Dates (`cartable_portlet::time::Dates`), in chrono's strftime format. `date-names` is
+## chrono's locale for the names of days and months; the `-first` formats are used on
+## the first day of a month.
+date-names = en_GB
+date-long = %A %-d %B %Y
+date-long-first = %A %-d %B %Y
+date-medium = %a %-d %b %Y
+date-medium-first = %a %-d %b %Y
+date-short = %d/%m/%Y
+date-time = %H:%M
+date-long-time = %A %-d %B %Y at %H:%M
+date-long-time-first = %A %-d %B %Y at %H:%M
+date-short-time = %d/%m/%Y %H:%M
+
+# The check of a text typed by the user (`items::checked_text`).
+text-empty = the text is empty
+text-too-long = the text is { $len } characters long; at most { $max } are accepted
+text-control = the text contains control characters

@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use cartable_socle::{DataScope, Directory, Notifier, Person, SocleError, Storage};
+use cartable_socle::{Clock, DataScope, Directory, Notifier, Person, SocleError, Storage};
 use serde::{Serialize, de::DeserializeOwned};
 
+use crate::form::InvalidForm;
 use crate::i18n::{FluentArgs, Messages};
+use crate::time::{DateTime, Dates, NaiveDate, Tz};
 use crate::{MESSAGES, Markup, Mode, PortletError, WindowState, markup::escape};
 
 /// Single-valued request parameters (render parameters, form fields), in key order.
@@ -260,38 +262,103 @@ fn percent_encode_segment(s: &str) -> String {
 }
 
 /// A portlet's own data in the storage socle, scoped to the portlet and the current user.
+///
+/// **Who writes shared data.** [`PortletData::shared`] is the établissement's data of the
+/// portlet: every user's calls read all of it. Through a portlet call
+/// ([`PortletContext::data`]), an administrator writes any shared key, and any other user
+/// writes only the shared keys that are hers: those whose last `/`-separated segment is
+/// her id (`hidden/lmartin`, what she chose to hide from the directory). Any other write
+/// is refused with [`SocleError::Forbidden`] (a 403) and nothing is written. A handle
+/// built with [`PortletData::new`] (the portal's own code, a job, a test's set-up) writes
+/// without this check.
 #[derive(Clone)]
 pub struct PortletData {
     storage: Arc<dyn Storage>,
     portlet: String,
     user: DataScope,
+    writer: Writer,
 }
+
+/// Who writes through a [`PortletData`] handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Writer {
+    /// Trusted code (the portal, a job, a test's set-up): no check.
+    Trusted,
+    /// An administrator's call: any key.
+    Admin,
+    /// Another user's call: her own data, and the shared keys ending with her id.
+    User(String),
+}
+
+const SHARED_RULE: &str = "the établissement's shared data is written by administrators; a user writes only the shared keys ending with \"/<her id>\"";
 
 impl std::fmt::Debug for PortletData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PortletData")
             .field("portlet", &self.portlet)
             .field("user", &self.user)
+            .field("writer", &self.writer)
             .finish()
     }
 }
 
 impl PortletData {
-    /// Data of `portlet` for `user`.
+    /// Data of `portlet` for `user`, written by trusted code (no check on shared keys:
+    /// portlets get theirs from [`PortletContext::data`]).
     pub fn new(storage: Arc<dyn Storage>, portlet: &str, user: &str) -> Self {
         PortletData {
             storage,
             portlet: portlet.to_string(),
             user: DataScope::User(user.to_string()),
+            writer: Writer::Trusted,
         }
     }
 
-    /// The same portlet's data shared by every user (read it; write it from admin actions).
+    /// Data of `portlet` for `person`, written by her call: shared keys follow the rule
+    /// of [`PortletData`].
+    pub fn for_call(storage: Arc<dyn Storage>, portlet: &str, person: &Person) -> Self {
+        let writer = if person.has_profile(&cartable_socle::Profile::Admin) {
+            Writer::Admin
+        } else {
+            Writer::User(person.id.clone())
+        };
+        PortletData {
+            storage,
+            portlet: portlet.to_string(),
+            user: DataScope::User(person.id.clone()),
+            writer,
+        }
+    }
+
+    /// The same portlet's data shared by every user, the établissement's: everyone reads
+    /// it; who writes it is said on [`PortletData`].
     pub fn shared(&self) -> PortletData {
         PortletData {
             storage: self.storage.clone(),
             portlet: self.portlet.clone(),
             user: DataScope::Shared,
+            writer: self.writer.clone(),
+        }
+    }
+
+    /// Whether this handle may write `key` (always, except a non-administrator's shared
+    /// key that is not hers).
+    pub fn may_write(&self, key: &str) -> bool {
+        match (&self.user, &self.writer) {
+            (DataScope::Shared, Writer::User(id)) => key.rsplit('/').next() == Some(id.as_str()),
+            _ => true,
+        }
+    }
+
+    /// Refuse a write that [`PortletData::may_write`] does not allow.
+    fn check_write(&self, key: &str) -> Result<(), SocleError> {
+        if self.may_write(key) {
+            Ok(())
+        } else {
+            Err(SocleError::Forbidden {
+                what: format!("writing the shared key {key:?} of {}", self.portlet),
+                rule: SHARED_RULE,
+            })
         }
     }
 
@@ -302,6 +369,7 @@ impl PortletData {
 
     /// Write bytes.
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), SocleError> {
+        self.check_write(key)?;
         self.storage
             .set_data(&self.portlet, &self.user, key, value)
             .await
@@ -331,6 +399,7 @@ impl PortletData {
         value: &[u8],
         expected: cartable_socle::Version,
     ) -> Result<cartable_socle::Version, SocleError> {
+        self.check_write(key)?;
         self.storage
             .set_data_if(&self.portlet, &self.user, key, value, expected)
             .await
@@ -344,6 +413,7 @@ impl PortletData {
         T: Serialize + DeserializeOwned,
         F: FnMut(Option<T>) -> T,
     {
+        self.check_write(key)?;
         let mut attempts = 0;
         loop {
             let current = self.get_versioned(key).await?;
@@ -371,6 +441,7 @@ impl PortletData {
 
     /// Delete a key.
     pub async fn delete(&self, key: &str) -> Result<(), SocleError> {
+        self.check_write(key)?;
         self.storage
             .delete_data(&self.portlet, &self.user, key)
             .await
@@ -418,6 +489,27 @@ pub struct Services {
     pub storage: Arc<dyn Storage>,
     /// The notification service.
     pub notifier: Arc<dyn Notifier>,
+    /// The portal's clock (a [`ManualClock`](cartable_socle::ManualClock) in tests).
+    pub clock: Arc<dyn Clock>,
+    /// The établissement's time zone ([`PARIS`](crate::time::PARIS) unless configured).
+    pub time_zone: Tz,
+}
+
+impl Services {
+    /// The socle services with the system clock and the Paris time zone.
+    pub fn new(
+        directory: Arc<dyn Directory>,
+        storage: Arc<dyn Storage>,
+        notifier: Arc<dyn Notifier>,
+    ) -> Self {
+        Services {
+            directory,
+            storage,
+            notifier,
+            clock: Arc::new(cartable_socle::SystemClock),
+            time_zone: crate::time::PARIS,
+        }
+    }
 }
 
 impl std::fmt::Debug for Services {
@@ -447,6 +539,9 @@ pub struct ContextParts {
     pub base: String,
     /// The socle.
     pub services: Services,
+    /// The form this window's last action refused, shown again on this render
+    /// ([`InvalidForm`]); `None` on any other call.
+    pub form: Option<Arc<InvalidForm>>,
 }
 
 /// What a portlet sees during one call.
@@ -462,6 +557,7 @@ pub struct PortletContext {
     csrf: String,
     urls: PortletUrls,
     services: Services,
+    form: Option<Arc<InvalidForm>>,
 }
 
 impl PortletContext {
@@ -478,6 +574,7 @@ impl PortletContext {
             csrf: parts.csrf,
             urls,
             services: parts.services,
+            form: parts.form,
         }
     }
 
@@ -518,15 +615,6 @@ impl PortletContext {
     /// they give every language, not only two.
     pub fn is_english(&self) -> bool {
         self.locale.starts_with("en")
-    }
-
-    /// Pick the French or English text according to the locale.
-    ///
-    /// Kept for the portlets not converted yet: Fluent is the way ([`PortletContext::t`],
-    /// messages in `locales/fr.ftl` and `locales/en.ftl`), and a third language added by
-    /// a file reaches only those.
-    pub fn tr<'a>(&self, fr: &'a str, en: &'a str) -> &'a str {
-        if self.is_english() { en } else { fr }
     }
 
     /// A message of `messages` in the page language, else in French, else its id
@@ -583,9 +671,50 @@ impl PortletContext {
         cartable_socle::digest::DigestOptIns::new(self.services.storage.clone())
     }
 
-    /// This portlet's data for the current user.
+    /// This portlet's data for the current user; `.shared()` for the établissement's,
+    /// which only administrators write (see [`PortletData`]).
     pub fn data(&self) -> PortletData {
-        PortletData::new(self.services.storage.clone(), &self.portlet, &self.user.id)
+        PortletData::for_call(self.services.storage.clone(), &self.portlet, &self.user)
+    }
+
+    /// The portal's clock: read the time through it (or [`PortletContext::now`]), never
+    /// through the system, so that tests can set it.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.services.clock
+    }
+
+    /// The établissement's time zone.
+    pub fn time_zone(&self) -> Tz {
+        self.services.time_zone
+    }
+
+    /// Now, in the établissement's time zone.
+    pub fn now(&self) -> DateTime<Tz> {
+        crate::time::local_now(self.services.clock.now(), self.services.time_zone)
+    }
+
+    /// The établissement's today (at 00:30 in Paris, already tomorrow whatever the UTC
+    /// date says).
+    pub fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+
+    /// Dates written in the page language for the établissement's time zone:
+    /// `ctx.dates().date(day, DateStyle::Long)`.
+    pub fn dates(&self) -> Dates {
+        Dates::new(&self.locale, self.services.time_zone)
+    }
+
+    /// The form this window's last action refused ([`InvalidForm`]), on the render that
+    /// follows it; `None` otherwise.
+    pub fn form(&self) -> Option<&InvalidForm> {
+        self.form.as_deref()
+    }
+
+    /// What the user typed in `field` of a refused form, else `default`: the value to put
+    /// back in the field.
+    pub fn form_value<'a>(&'a self, field: &str, default: &'a str) -> &'a str {
+        self.form().and_then(|f| f.value(field)).unwrap_or(default)
     }
 
     /// The directory.

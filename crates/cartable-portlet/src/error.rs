@@ -3,6 +3,7 @@ use http::StatusCode;
 use thiserror::Error;
 
 use crate::PreferenceError;
+use crate::form::InvalidForm;
 
 /// A portlet call failed. The portal shows it in the window's error box (render) or as
 /// the response status (action, resource); other windows are never affected.
@@ -27,9 +28,13 @@ pub enum PortletError {
     /// A preference could not be changed.
     #[error(transparent)]
     Preference(#[from] PreferenceError),
-    /// A template failed to render.
+    /// The user's input was refused: messages per field and the values as typed, shown
+    /// again in the window on its next render ([`InvalidForm`]).
+    #[error("the form was refused: {}", summary(.0))]
+    Invalid(Box<InvalidForm>),
+    /// A template failed to render (the template's name and line are in the source).
     #[error("template error: {0}")]
-    Template(String),
+    Template(#[from] minijinja::Error),
     /// Anything else.
     #[error("internal error: {0}")]
     Internal(String),
@@ -40,13 +45,15 @@ impl PortletError {
     /// container (`cartable-container`) gives every call this status, in the portal,
     /// the remote producer and the test kit alike: a stale versioned write (a socle
     /// conflict) is a 409 like [`PortletError::Conflict`], invalid input a 400, any
-    /// other socle failure a 503.
+    /// other socle failure a 503, a refused form a 422.
     pub fn status(&self) -> StatusCode {
         match self {
             PortletError::Socle(SocleError::Conflict { .. }) => StatusCode::CONFLICT,
             PortletError::Socle(SocleError::Invalid(_)) => StatusCode::BAD_REQUEST,
             PortletError::NotFound(_) => StatusCode::NOT_FOUND,
             PortletError::BadRequest(_) | PortletError::Preference(_) => StatusCode::BAD_REQUEST,
+            PortletError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            PortletError::Socle(SocleError::Forbidden { .. }) => StatusCode::FORBIDDEN,
             PortletError::Forbidden => StatusCode::FORBIDDEN,
             PortletError::Conflict(_) => StatusCode::CONFLICT,
             PortletError::Socle(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -57,8 +64,14 @@ impl PortletError {
     }
 }
 
-impl From<minijinja::Error> for PortletError {
-    fn from(e: minijinja::Error) -> Self {
-        PortletError::Template(e.to_string())
-    }
+/// The messages of a refused form, for logs.
+fn summary(form: &InvalidForm) -> String {
+    form.messages()
+        .iter()
+        .map(|m| match &m.field {
+            Some(field) => format!("{field}: {}", m.message),
+            None => m.message.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -42,7 +42,7 @@ use cartable_socle::{SocleError, Version};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{PortletContext, PortletData, PortletError};
+use crate::{MESSAGES, PortletContext, PortletData, PortletError};
 
 /// How many ids an addition tries before answering "try again" (each failed try means
 /// another addition took that id at the same moment).
@@ -105,6 +105,12 @@ fn corrupt(e: &serde_json::Error) -> SocleError {
 }
 
 impl ItemList {
+    /// A list of a new service, one record per item under `prefix` (`"devoir/"`), with no
+    /// legacy array to read.
+    pub const fn new(prefix: &'static str) -> ItemList {
+        ItemList { legacy: "", prefix }
+    }
+
     /// The key of item `id`.
     pub fn key(&self, id: u64) -> String {
         format!("{}{id:020}", self.prefix)
@@ -116,7 +122,11 @@ impl ItemList {
 
     /// The legacy items and the ids of the others.
     pub async fn index<T: Item>(&self, data: &PortletData) -> Result<Index<T>, SocleError> {
-        let legacy = data.get_json(self.legacy).await?.unwrap_or_default();
+        let legacy = if self.legacy.is_empty() {
+            Vec::new()
+        } else {
+            data.get_json(self.legacy).await?.unwrap_or_default()
+        };
         let mut ids: Vec<u64> = data
             .keys(self.prefix)
             .await?
@@ -181,6 +191,17 @@ impl ItemList {
         })
     }
 
+    /// Store a new item made by `make` with its id (reads the index, then
+    /// [`ItemList::add`]): 40 users or tabs adding at once all succeed, none is lost.
+    pub async fn push<T: Item>(
+        &self,
+        data: &PortletData,
+        make: impl Fn(u64) -> T,
+    ) -> Result<T, SocleError> {
+        let index = self.index::<T>(data).await?;
+        self.add(data, &index, make).await
+    }
+
     /// Remove item `id`; `false` when the list has no such item.
     pub async fn remove<T: Item>(&self, data: &PortletData, id: u64) -> Result<bool, SocleError> {
         let key = self.key(id);
@@ -197,6 +218,9 @@ impl ItemList {
         data: &PortletData,
         id: u64,
     ) -> Result<bool, SocleError> {
+        if self.legacy.is_empty() {
+            return Ok(false);
+        }
         let mut tries = 0;
         loop {
             let current = data.get_versioned(self.legacy).await?;
@@ -239,29 +263,21 @@ pub fn checked_text(
     let text = value.replace("\r\n", "\n").replace('\r', "\n");
     let text = text.trim();
     if text.is_empty() {
-        return Err(PortletError::BadRequest(
-            ctx.tr("le texte est vide", "the text is empty").into(),
-        ));
+        return Err(PortletError::BadRequest(ctx.t(&MESSAGES, "text-empty")));
     }
     let len = text.chars().count();
     if len > max {
-        return Err(PortletError::BadRequest(if ctx.is_english() {
-            format!("the text is {len} characters long; at most {max} are accepted")
-        } else {
-            format!("le texte fait {len} caractères ; {max} au plus sont acceptés")
-        }));
+        return Err(PortletError::BadRequest(ctx.t_args(
+            &MESSAGES,
+            "text-too-long",
+            &crate::i18n::args! { "len" => len, "max" => max },
+        )));
     }
     if text
         .chars()
         .any(|c| c.is_control() && c != '\t' && !(multiline && c == '\n'))
     {
-        return Err(PortletError::BadRequest(
-            ctx.tr(
-                "le texte contient des caractères de contrôle",
-                "the text contains control characters",
-            )
-            .into(),
-        ));
+        return Err(PortletError::BadRequest(ctx.t(&MESSAGES, "text-control")));
     }
     Ok(text.to_string())
 }

@@ -31,11 +31,13 @@
 mod context;
 mod descriptor;
 mod error;
+pub mod form;
 pub mod items;
 pub mod markup;
 mod phases;
 mod portlet;
 mod template;
+pub mod time;
 
 pub use context::{
     ContextParts, Params, PortletContext, PortletData, PortletUrls, Preference, PreferenceError,
@@ -52,7 +54,7 @@ pub use phases::{
     ResourceResponse,
 };
 pub use portlet::Portlet;
-pub use template::{Templates, html_formatter, markup_value};
+pub use template::{Templates, add_theme_dir, html_formatter, markup_value};
 
 pub use async_trait::async_trait;
 /// Messages in several languages (Project Fluent): a portlet keeps its own in
@@ -70,7 +72,9 @@ pub(crate) static MESSAGES: std::sync::LazyLock<i18n::Messages> =
 
 /// Everything a portlet author needs, in one `use`.
 pub mod prelude {
+    pub use crate::form::InvalidForm;
     pub use crate::i18n::{Messages, args};
+    pub use crate::time::{DateStyle, Dates};
     pub use crate::{
         ActionRequest, ActionResponse, Descriptor, Event, Markup, Mode, Person, Portlet,
         PortletContext, PortletError, PreferenceSpec, Profile, RenderResponse, ResourceRequest,

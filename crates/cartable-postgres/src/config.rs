@@ -35,7 +35,7 @@ pub enum ConfigError {
 /// schema = "cartable"           # optional; created if missing
 /// # pool_size = 16, connect_timeout_ms = 3000, statement_timeout_ms = 5000
 /// ```
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresConfig {
     /// A `postgres://user[:password]@host[:port]/database[?param=value…]` URL (or a

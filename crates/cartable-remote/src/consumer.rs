@@ -58,6 +58,10 @@ use crate::protocol::{
 };
 use crate::signing::{KeyError, Nonce, SigningKey, body_digest, unix_now};
 
+/// The consumer's words in the window, `locales/*.ftl` (domain `cartable-remote`).
+static MESSAGES: std::sync::LazyLock<cartable_portlet::i18n::Messages> =
+    std::sync::LazyLock::new(|| cartable_portlet::i18n::messages!());
+
 /// The largest markup answer read.
 const MAX_MARKUP: usize = 1024 * 1024;
 /// The largest service description read.
@@ -82,12 +86,13 @@ const SIGNATURE_LIFETIME: Duration = Duration::from_secs(60);
 /// failures_before_open = 3             # failures in a row that open a portlet's breaker
 /// open_seconds = 30                    # how long it stays open
 /// ```
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteConfig {
     /// The producer's local name, `[a-z0-9-]`: prefix of its portlets' local ids.
     pub id: String,
     /// The producer's base URL (its endpoints are relative to it).
+    #[schemars(with = "String")]
     pub url: Url,
     /// The id of the key shared with the producer; it names this consumer there.
     pub key_id: String,
@@ -436,13 +441,10 @@ impl RemotePortlet {
 
     /// What the window shows while the producer cannot be reached.
     fn fallback(&self, ctx: &PortletContext) -> RenderResponse {
-        let text = ctx.tr(
-            "Ce service, fourni par un autre ENT, est momentanément indisponible. Réessayez dans quelques minutes.",
-            "This service, provided by another ENT, is unavailable for the moment. Please try again in a few minutes.",
-        );
+        let text = ctx.t(&MESSAGES, "unavailable");
         Markup::trusted_html(format!(
             r#"<p class="remote-unavailable" role="status">{}</p>"#,
-            escape(text)
+            escape(&text)
         ))
         .into()
     }

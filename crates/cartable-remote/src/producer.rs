@@ -95,6 +95,7 @@ pub struct ProducerBuilder {
     deadline: Duration,
     max_request: usize,
     replay_capacity: usize,
+    time_zone: cartable_portlet::time::Tz,
 }
 
 impl std::fmt::Debug for ProducerBuilder {
@@ -181,6 +182,13 @@ impl ProducerBuilder {
         self
     }
 
+    /// The établissement's time zone, what "today" is for the portlets served
+    /// (Europe/Paris by default).
+    pub fn time_zone(mut self, zone: cartable_portlet::time::Tz) -> Self {
+        self.time_zone = zone;
+        self
+    }
+
     /// Check everything and build the producer.
     pub fn build(self) -> Result<Producer, ProducerError> {
         if self.verifier.is_empty() {
@@ -219,6 +227,7 @@ impl ProducerBuilder {
                 container: Container::builder().deadline(self.deadline).build(),
                 max_request: self.max_request,
                 replay: ReplayCache::new(self.replay_capacity),
+                time_zone: self.time_zone,
             }),
         })
     }
@@ -245,6 +254,8 @@ struct Inner {
     max_request: usize,
     /// The nonces of the calls received whose signatures are still valid.
     replay: ReplayCache,
+    /// The établissement's time zone.
+    time_zone: cartable_portlet::time::Tz,
 }
 
 impl std::fmt::Debug for Producer {
@@ -335,6 +346,7 @@ impl Producer {
             deadline: DEFAULT_DEADLINE,
             max_request: DEFAULT_MAX_REQUEST,
             replay_capacity: DEFAULT_REPLAY_CAPACITY,
+            time_zone: cartable_portlet::time::PARIS,
         }
     }
 
@@ -689,10 +701,15 @@ impl Producer {
             csrf: CSRF_PLACEHOLDER.to_string(),
             base: URL_BASE.to_string(),
             services: Services {
-                directory,
-                storage: self.inner.storage.clone(),
-                notifier: self.inner.notifier.clone(),
+                time_zone: self.inner.time_zone,
+                ..Services::new(
+                    directory,
+                    self.inner.storage.clone(),
+                    self.inner.notifier.clone(),
+                )
             },
+            // A refused form goes back to the consumer in the answer's status.
+            form: None,
         }))
     }
 

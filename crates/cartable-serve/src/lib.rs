@@ -76,7 +76,7 @@ pub const DRAIN: Duration = Duration::from_secs(5);
 
 /// Connection deadlines and the connection cap (`[server]`): what keeps slow, idle or
 /// too many clients from holding the node's connections and file descriptors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct ServerConfig {

@@ -23,6 +23,15 @@ pub enum SocleError {
     /// The caller passed a value the backend refuses (too long, empty key…).
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// The caller may not write this (shared data is the établissement's: see
+    /// `PortletData::shared` in the portlet contract). Nothing was written.
+    #[error("{what}: not allowed; {rule}")]
+    Forbidden {
+        /// What was being written, e.g. "shared key \"menu\" of cantine".
+        what: String,
+        /// The rule that refused it, and who may write it.
+        rule: &'static str,
+    },
     /// A conditional write found another version than the one expected: someone else
     /// changed (or created, or deleted) the item since it was read. Nothing was written.
     #[error("{what} was changed by someone else meanwhile; reload it and try again")]

@@ -37,7 +37,7 @@ impl Group {
 }
 
 /// What the administrator allows.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct GroupPolicy {
     /// Profiles whose holders may create groups.

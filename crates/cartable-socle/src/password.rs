@@ -9,7 +9,7 @@ use thiserror::Error;
 pub struct PasswordRejected(pub Vec<String>);
 
 /// Rules for passwords users choose.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordPolicy {
     /// Fewest characters.

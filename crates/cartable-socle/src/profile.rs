@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 /// A user profile in the ENT (SDET §8.5: profiles are cumulative; a teacher may also be a
 /// parent). The portal decides what a user sees from the union of her profiles.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(into = "String", try_from = "String")]
 pub enum Profile {
     /// A pupil or student (élève, étudiant).

@@ -68,18 +68,23 @@ mod html;
 mod services;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use cartable_container::{
     Container, layer_preferences, preference_form_changes, save_preference_changes, take_csrf,
 };
+use cartable_portlet::form::InvalidForm;
+use cartable_portlet::time::{PARIS, Tz};
 use cartable_portlet::{
     ActionRequest, ActionResponse, ContextParts, Descriptor, Event, Markup, Mode, Params, Person,
     Portlet, PortletContext, PortletData, PortletError, Preference, Preferences, Profile,
     RenderResponse, ResourceRequest, ResourceResponse, Services, WindowInfo, WindowState,
 };
-use cartable_socle::{Directory, MemoryNotifier, Notification, Notifier, Storage};
+use cartable_socle::{
+    Clock, Directory, ManualClock, MemoryNotifier, Notification, Notifier, Storage, SystemClock,
+};
 use cartable_sqlite::SqliteStorage;
 use http::Method;
 
@@ -245,6 +250,11 @@ pub struct TestKit {
     notifier: Arc<RecordingNotifier>,
     container: Container,
     check_forms: bool,
+    clock: Arc<dyn Clock>,
+    manual_clock: Option<ManualClock>,
+    time_zone: Tz,
+    /// The form the last action refused, for the next render (as the portal keeps it).
+    pending_form: Arc<Mutex<Option<Arc<InvalidForm>>>>,
 }
 
 impl std::fmt::Debug for TestKit {
@@ -282,7 +292,58 @@ impl TestKit {
             notifier: Arc::new(RecordingNotifier::new(Arc::new(MemoryNotifier::default()))),
             container: Container::default(),
             check_forms: true,
+            clock: Arc::new(SystemClock),
+            manual_clock: None,
+            time_zone: PARIS,
+            pending_form: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Stop the portal's clock at an RFC 3339 instant (`"2026-12-06T23:30:00Z"`, 00:30 on
+    /// 7 December in Paris): `ctx.now()`, `ctx.today()` and everything the socle dates
+    /// read it; move it with [`advance`](Self::advance).
+    ///
+    /// # Panics
+    /// If `instant` is not RFC 3339 (a mistake in the test itself).
+    pub fn at(mut self, instant: &str) -> Self {
+        let at = cartable_portlet::time::DateTime::parse_from_rfc3339(instant)
+            .unwrap_or_else(|e| panic!("TestKit::at({instant:?}): not an RFC 3339 instant: {e}"));
+        let clock = ManualClock::new(SystemTime::from(at));
+        self.clock = Arc::new(clock.clone());
+        self.manual_clock = Some(clock);
+        self
+    }
+
+    /// Use this clock for the portal's time (a [`ManualClock`] the test keeps).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self.manual_clock = None;
+        self
+    }
+
+    /// Move the clock set by [`at`](Self::at) forward.
+    ///
+    /// # Panics
+    /// If the kit runs on the system clock (call [`at`](Self::at) first).
+    pub fn advance(&self, by: Duration) {
+        match &self.manual_clock {
+            Some(clock) => clock.advance(by),
+            None => panic!("TestKit::advance needs a stopped clock: build the kit with .at(…)"),
+        }
+    }
+
+    /// The établissement's time zone (Europe/Paris unless set).
+    pub fn time_zone(mut self, zone: Tz) -> Self {
+        self.time_zone = zone;
+        self
+    }
+
+    /// The form the last action refused, which the next render shows (then forgets).
+    pub fn pending_form(&self) -> Option<Arc<InvalidForm>> {
+        self.pending_form
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Whether a render fails when its markup has a POST form without the CSRF field
@@ -503,6 +564,15 @@ impl TestKit {
     /// The context the portal would give the portlet for a call in these conditions,
     /// after the portal's checks (audience, mode and state in the descriptor).
     pub async fn context(&self, options: &RenderOptions) -> Result<PortletContext, CallError> {
+        self.context_with_form(options, None).await
+    }
+
+    /// The context of a call, with the form a refused action left for this render.
+    async fn context_with_form(
+        &self,
+        options: &RenderOptions,
+        form: Option<Arc<InvalidForm>>,
+    ) -> Result<PortletContext, CallError> {
         let descriptor = self.descriptor();
         self.container
             .admit(descriptor, &self.user, options.mode, options.state)?;
@@ -524,7 +594,10 @@ impl TestKit {
                 directory: self.directory(),
                 storage: self.storage.clone(),
                 notifier: self.notifier.clone(),
+                clock: self.clock.clone(),
+                time_zone: self.time_zone,
             },
+            form,
         }))
     }
 
@@ -556,7 +629,13 @@ impl TestKit {
     /// every post of it (put `ctx.csrf_field()` in the form; see
     /// [`check_forms`](Self::check_forms)).
     pub async fn render_with(&self, options: &RenderOptions) -> Result<Rendered, CallError> {
-        let ctx = self.context(options).await?;
+        // A form the last action refused is shown on this render only, as by the portal.
+        let form = self
+            .pending_form
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let ctx = self.context_with_form(options, form).await?;
         let namespace = ctx.window().namespace();
         let portlet = self.portlet.clone();
         let response = self
@@ -636,13 +715,23 @@ impl TestKit {
         take_csrf(&mut form, CSRF_TOKEN)?;
         let mut ctx = self.context(options).await?;
         let portlet = self.portlet.clone();
-        let (ctx, response) = self
+        let called = self
             .container
             .invoke(&self.descriptor().id, async move {
                 let response = portlet.action(&mut ctx, ActionRequest { form }).await?;
                 Ok((ctx, response))
             })
-            .await?;
+            .await;
+        let (ctx, response) = match called {
+            Ok(done) => done,
+            Err(CallError::Portlet(PortletError::Invalid(refused))) => {
+                // Kept for the next render, bounded as by the portal; nothing is saved.
+                let kept = Arc::new((*refused).clone().bounded());
+                *self.pending_form.lock().unwrap_or_else(|e| e.into_inner()) = Some(kept);
+                return Err(CallError::Portlet(PortletError::Invalid(refused)));
+            }
+            Err(e) => return Err(e),
+        };
         self.save(ctx.preferences.changes()).await?;
         Ok(response)
     }

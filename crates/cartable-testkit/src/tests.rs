@@ -41,7 +41,7 @@ impl Portlet for Echo {
         let html = format!(
             r#"<h3>{hello} {name}</h3><p>mode={mode} state={state} p={p} color={color} size={size} lang={lang}</p>
 <form method="post" action="{action}">{csrf}<label for="{ns}-op">Op</label><input id="{ns}-op" name="op"><button type="submit">Go</button></form>"#,
-            hello = ctx.tr("Bonjour", "Hello"),
+            hello = if ctx.is_english() { "Hello" } else { "Bonjour" },
             name = escape(&ctx.user().display_name),
             mode = ctx.mode(),
             state = ctx.window().state,

@@ -82,11 +82,10 @@ async fn render(
     );
     ctx.insert(
         "password_rules",
-        Value::from(
-            lang.t("password_rules")
-                .replace("{n}", &policy.min_length.to_string())
-                .replace("{c}", &policy.min_classes.to_string()),
-        ),
+        Value::from(lang.t_args(
+            "password_rules",
+            &cartable_i18n::args! { "n" => policy.min_length, "c" => policy.min_classes },
+        )),
     );
 
     // Delegations: her own (directory) roles that the policy lets her delegate.
@@ -106,10 +105,10 @@ async fn render(
     ctx.insert("delegable", Value::from(delegable));
     ctx.insert(
         "delegation_rules",
-        Value::from(
-            lang.t("delegation_rules")
-                .replace("{n}", &dp.max_days.to_string()),
-        ),
+        Value::from(lang.t_args(
+            "delegation_rules",
+            &cartable_i18n::args! { "n" => dp.max_days },
+        )),
     );
     let deleg = |list: Vec<cartable_socle::Delegation>, given: bool| -> Vec<Value> {
         list.into_iter()

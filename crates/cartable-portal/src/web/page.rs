@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::response::Response;
-use cartable_portlet::{HeadResource, Mode, Params, WindowState};
+use cartable_portlet::form::InvalidForm;
+use cartable_portlet::markup::escape;
+use cartable_portlet::{HeadResource, Markup, Mode, Params, WindowState};
 use cartable_socle::Person;
 use http::{HeaderValue, StatusCode, header};
 use minijinja::Value;
@@ -129,6 +131,20 @@ async fn page(
             Some((id, mode, wstate))
         }
     };
+    // The form the targeted window's last action refused (`crate::forms`), shown once.
+    let form = match (&target, query.get(crate::forms::FORM_PARAM)) {
+        (Some((id, _, _)), Some(token)) => crate::forms::take(
+            &*state.services.storage,
+            crate::state::PORTAL_DATA,
+            &*state.clock,
+            &user.id,
+            id,
+            token,
+        )
+        .await?
+        .map(Arc::new),
+        _ => None,
+    };
     let maximized = matches!(&target, Some((_, _, WindowState::Maximized)));
     let mut columns: Vec<Vec<WindowJob>> = Vec::new();
     let mut locked = BTreeMap::new();
@@ -155,6 +171,7 @@ async fn page(
                 state: wstate,
                 params,
                 minimized: wstate == WindowState::Minimized,
+                form: targeted.and(form.clone()),
             });
         }
         if !maximized || !jobs.is_empty() {
@@ -200,6 +217,15 @@ async fn page(
     let mut windows = Vec::new();
     let mut page_title = tab.title_in(lang.tag()).to_string();
     for (job, outcome) in outcomes {
+        let outcome = match (&job.form, outcome) {
+            (Some(form), Outcome::Rendered(mut response)) => {
+                let summary = form_summary(lang, &job.window, form);
+                response.markup =
+                    Markup::trusted_html(format!("{summary}{}", response.markup.as_str()));
+                Outcome::Rendered(response)
+            }
+            (_, outcome) => outcome,
+        };
         let is_locked = locked.get(&job.window).copied().unwrap_or(false);
         let view = window_value(state, lang, tab_id, &job, outcome, is_locked);
         let title = view.title.clone();
@@ -238,6 +264,32 @@ async fn page(
     ctx.insert("head_styles", sv(styles));
     ctx.insert("head_scripts", sv(scripts));
     render_template(state, "page.html", StatusCode::OK, ctx)
+}
+
+/// The summary a window shows above a form its action refused: how many messages, each
+/// linked to its field (`<ns>-<field>`, the guide's convention for ids), in an alert the
+/// redirect's fragment points at.
+fn form_summary(lang: Lang, window: &str, form: &InvalidForm) -> String {
+    let ns = format!("w-{window}");
+    let mut html = format!(
+        r#"<div class="form-errors" role="alert" tabindex="-1" id="{ns}-form-errors"><p>{}</p><ul>"#,
+        escape(&lang.t_args(
+            "form_refused",
+            &cartable_i18n::args! { "n" => form.messages().len() }
+        ))
+    );
+    for m in form.messages() {
+        match &m.field {
+            Some(field) => html.push_str(&format!(
+                r##"<li><a href="#{ns}-{}">{}</a></li>"##,
+                escape(field),
+                escape(&m.message)
+            )),
+            None => html.push_str(&format!("<li>{}</li>", escape(&m.message))),
+        }
+    }
+    html.push_str("</ul></div>");
+    html
 }
 
 /// How long a streamed page holds what is ready for the next window before sending it.
@@ -331,7 +383,7 @@ fn stream_page(
                 Some(done) => done,
                 None => (&mut handle).await,
             };
-            let outcome = done.unwrap_or(Outcome::Panicked);
+            let outcome = crate::aggregate::joined(&state, &job, done);
             let is_locked = locked.get(&job.window).copied().unwrap_or(false);
             let shown = Shown::of(lang, &job, outcome);
             for h in shown.head.iter().flatten() {

@@ -372,6 +372,8 @@ pub(crate) enum Fail {
     Conflict,
     Forbidden,
     BadRequest(String),
+    /// A form refused outside an action (a resource call): 422 with its messages.
+    Invalid(String),
     Unavailable(SocleError),
     /// A portlet missed its deadline (504).
     TimedOut(String),
@@ -385,6 +387,13 @@ impl From<cartable_container::CallError> for Fail {
         use cartable_container::CallError;
         match e {
             CallError::Portlet(PortletError::BadRequest(m)) => Fail::BadRequest(m),
+            CallError::Portlet(PortletError::Invalid(form)) => Fail::Invalid(
+                form.messages()
+                    .iter()
+                    .map(|m| m.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             CallError::Portlet(PortletError::Socle(s)) => Fail::from(s),
             e => match e.status() {
                 StatusCode::NOT_FOUND => Fail::NotFound,
@@ -404,9 +413,13 @@ impl From<cartable_container::CallError> for Fail {
 
 impl From<SocleError> for Fail {
     fn from(e: SocleError) -> Self {
-        match e {
+        match &e {
             SocleError::Conflict { .. } => Fail::Conflict,
-            other => Fail::Unavailable(other),
+            SocleError::Forbidden { .. } => {
+                tracing::warn!("refused: {e}");
+                Fail::Forbidden
+            }
+            _ => Fail::Unavailable(e),
         }
     }
 }
@@ -419,6 +432,7 @@ pub(crate) enum ErrorPage {
     Conflict,
     Forbidden,
     BadRequest(String),
+    Invalid(String),
     Unavailable,
     TimedOut,
     Internal,
@@ -432,6 +446,7 @@ impl Fail {
             Fail::Conflict => ErrorPage::Conflict,
             Fail::Forbidden => ErrorPage::Forbidden,
             Fail::BadRequest(m) => ErrorPage::BadRequest(m),
+            Fail::Invalid(m) => ErrorPage::Invalid(m),
             Fail::Unavailable(e) => {
                 tracing::error!("socle unavailable: {e}");
                 ErrorPage::Unavailable
@@ -466,6 +481,7 @@ impl ErrorPage {
             ErrorPage::Conflict => StatusCode::CONFLICT,
             ErrorPage::Forbidden => StatusCode::FORBIDDEN,
             ErrorPage::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ErrorPage::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorPage::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorPage::TimedOut => StatusCode::GATEWAY_TIMEOUT,
             ErrorPage::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -481,7 +497,7 @@ pub(crate) fn error_page(state: &State, caller: &Caller, page: ErrorPage) -> Res
         ErrorPage::NotFound => (lang.t("err_not_found"), lang.t("err_not_found_msg").into()),
         ErrorPage::Conflict => (lang.t("err_conflict"), lang.t("err_conflict_msg").into()),
         ErrorPage::Forbidden => (lang.t("err_forbidden"), lang.t("err_forbidden_msg").into()),
-        ErrorPage::BadRequest(m) => (lang.t("err_bad_request"), m),
+        ErrorPage::BadRequest(m) | ErrorPage::Invalid(m) => (lang.t("err_bad_request"), m),
         ErrorPage::Unavailable => (
             lang.t("err_unavailable"),
             lang.t("err_unavailable_msg").to_string(),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::response::Response;
+use cartable_container::CallError;
 use cartable_portlet::{
     ActionRequest, ActionResponse, Event, Mode, Params, PortletError, ResourceRequest, WindowState,
 };
@@ -91,6 +92,7 @@ async fn action(
             portlet_params(&query),
             lang.tag(),
             csrf,
+            None,
         )
         .await?;
     let request = ActionRequest {
@@ -99,11 +101,21 @@ async fn action(
     let p = portlet.clone();
     // Whatever the action did, this user's fragments of the portlet may be stale.
     state.cache.invalidate(&id, &user.id);
-    let (ctx, response): (_, ActionResponse) = guarded(state, &id, async move {
-        let r = p.action(&mut ctx, request).await?;
-        Ok((ctx, r))
-    })
-    .await?;
+    let called = state
+        .container
+        .invoke(&id, async move {
+            let r = p.action(&mut ctx, request).await?;
+            Ok((ctx, r))
+        })
+        .await;
+    let (ctx, response): (_, ActionResponse) = match called {
+        Ok(done) => done,
+        Err(CallError::Portlet(PortletError::Invalid(form))) => {
+            // Nothing was done: show the window again with the form as typed.
+            return refused(state, user, tab, &window, &query, *form).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     // Other nodes' fragments of this portlet for this user are stale too.
     state
         .publish(cartable_socle::Change::Data {
@@ -139,6 +151,38 @@ async fn action(
             format!("{u}#w-{window}")
         };
     Ok(redirect(&location))
+}
+
+/// Redirect to the window after its action refused the form: the form is kept for that
+/// render (`crate::forms`), the URL names it by a token and keeps the window's parameters.
+async fn refused(
+    state: &State,
+    user: &Person,
+    tab: &str,
+    window: &str,
+    query: &Params,
+    form: cartable_portlet::form::InvalidForm,
+) -> Handled {
+    let token = crate::forms::keep(
+        &*state.services.storage,
+        crate::state::PORTAL_DATA,
+        &*state.clock,
+        &user.id,
+        window,
+        form,
+    )
+    .await?;
+    let mut url = cartable_portlet::PortletUrls::new(&state.base, tab, window).render();
+    for (k, v) in portlet_params(query) {
+        url = url.param(&k, v);
+    }
+    let url = url.to_string();
+    let join = if url.contains('?') { '&' } else { '?' };
+    // The fragment points at the window's summary of the messages (see `page`).
+    Ok(redirect(&format!(
+        "{url}{join}{}={token}#w-{window}-form-errors",
+        crate::forms::FORM_PARAM
+    )))
 }
 
 /// Deliver events to the windows of the tab that consume them, breadth first, at most
@@ -183,6 +227,7 @@ async fn deliver_events(
                         Params::new(),
                         caller.lang.tag(),
                         csrf,
+                        None,
                     )
                     .await;
                 let Ok(mut ctx) = ctx else { continue };
@@ -255,6 +300,7 @@ async fn resource(
             portlet_params(&query),
             caller.lang.tag(),
             csrf,
+            None,
         )
         .await?;
     let mut params = portlet_params(&query);

@@ -11,13 +11,6 @@ greeting = Hello, { $name }!
 # Followed by today's date.
 today-is = Today is
 
-## The long date ("Monday 7 December 2026"), in chrono's format
-
-date-long = %A %-d %B %Y
-# The first day of a month.
-date-long-first = %A %-d %B %Y
-# The names of days and months: a chrono locale (fr_FR, en_GB, de_DE, br_FR…).
-date-names = en_GB
 
 ## Help
 

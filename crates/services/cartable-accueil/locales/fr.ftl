@@ -11,13 +11,6 @@ greeting = Bonjour, { $name } !
 # Suivi de la date du jour.
 today-is = Nous sommes le
 
-## La date longue (« lundi 7 décembre 2026 »), au format de chrono
-
-date-long = %A %-d %B %Y
-# Le premier jour du mois.
-date-long-first = %A 1er %B %Y
-# Les noms des jours et des mois : une locale de chrono (fr_FR, en_GB, de_DE, br_FR…).
-date-names = fr_FR
 
 ## L’aide
 

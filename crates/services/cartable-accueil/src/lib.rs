@@ -1,29 +1,18 @@
 //! The SDET service « accueil »: the welcome window (`bienvenue`) greets the user by
-//! name, shows the établissement's message and today's date in Paris ("lundi 7 décembre
-//! 2026", "Monday 7 December 2026").
+//! name, shows the établissement's message and the établissement's today ("lundi 7
+//! décembre 2026", "Monday 7 December 2026").
+//!
+//! Its templates are in `templates/` (an établissement's theme overrides them with
+//! `portlets/cartable-accueil/view.html`…), its messages in `locales/`.
 
-use std::fmt::Write as _;
 use std::sync::LazyLock;
-use std::time::SystemTime;
 
 use cartable_portlet::LocalizedText;
 use cartable_portlet::prelude::*;
-use chrono::{DateTime, Datelike, Locale, TimeZone, Utc};
-use chrono_tz::Europe::Paris;
 use minijinja::context;
 
 /// The window's messages, `locales/fr.ftl` and `locales/en.ftl` (domain `cartable-accueil`).
 pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18n::messages!());
-
-const VIEW: &str = r#"<h3>{{ greeting }}</h3>
-<p class="message">{{ message }}</p>
-{% if date %}<p class="date">{{ t("today-is") }} <time datetime="{{ date_iso }}">{{ date }}</time>.</p>{% endif %}"#;
-
-const HELP: &str = r#"<h3>{{ t("help-ent-title") }}</h3>
-<p>{{ t("help-ent") }}</p>
-<p>{{ t("help-blocks") }}</p>
-<h3>{{ t("help-this-title") }}</h3>
-<p>{{ t("help-this") }}</p>"#;
 
 /// The welcome portlet (`bienvenue`): greets the user by name, shows the établissement's
 /// message (preference `message`) and, unless preference `show_date` is `non`, the date.
@@ -61,7 +50,7 @@ impl Welcome {
             )
             .choices(["oui", "non"]),
         );
-        let templates = Templates::new([("view", VIEW), ("help", HELP)])
+        let templates = cartable_portlet::templates!["view.html", "help.html"]
             .expect("the welcome templates compile")
             .with_messages(&MESSAGES);
         Welcome {
@@ -86,7 +75,7 @@ impl Portlet for Welcome {
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         match ctx.mode() {
             Mode::Edit => Ok(preference_form(ctx, &self.descriptor.preferences).into()),
-            Mode::Help => Ok(self.templates.render_for(ctx, "help", ())?.into()),
+            Mode::Help => Ok(self.templates.render_for(ctx, "help.html", ())?.into()),
             Mode::View => {
                 let name = ctx.user().display_name.as_str();
                 let greeting = ctx.t_args(&MESSAGES, "greeting", &args! { "name" => name });
@@ -95,56 +84,21 @@ impl Portlet for Welcome {
                     .get("message")
                     .unwrap_or("Bienvenue sur votre ENT.");
                 let show_date = ctx.preferences.get("show_date") != Some("non");
-                let today = DateTime::<Utc>::from(SystemTime::now()).with_timezone(&Paris);
+                let today = ctx.today();
                 let markup = self.templates.render_for(
                     ctx,
-                    "view",
+                    "view.html",
                     context! {
                         greeting,
                         message,
-                        date => show_date.then(|| long_date(&today, ctx.locale())),
-                        date_iso => today.format("%Y-%m-%d").to_string(),
+                        date => show_date.then(|| ctx.dates().date(today, DateStyle::Long)),
+                        date_iso => today.to_string(),
                     },
                 )?;
                 Ok(markup.into())
             }
         }
     }
-}
-
-/// The date as people say it in a locale: "lundi 1er mars 2027", "Monday 1 March 2027".
-///
-/// The format and the names of days and months are messages (`date-long`,
-/// `date-long-first`, `date-names`), so a language added by a file says its dates too; a
-/// format or a chrono locale that does not work gives the French date.
-pub fn long_date<Tz: TimeZone>(date: &DateTime<Tz>, locale: &str) -> String
-where
-    Tz::Offset: std::fmt::Display,
-{
-    let id = if date.day() == 1 {
-        "date-long-first"
-    } else {
-        "date-long"
-    };
-    let names = MESSAGES.get(locale, "date-names");
-    let mut out = String::new();
-    if let Ok(names) = names.parse::<Locale>()
-        && write!(
-            out,
-            "{}",
-            date.format_localized(&MESSAGES.get(locale, id), names)
-        )
-        .is_ok()
-    {
-        return out;
-    }
-    out.clear();
-    let french = MESSAGES.get("fr", id);
-    if write!(out, "{}", date.format_localized(&french, Locale::fr_FR)).is_err() {
-        out.clear();
-        let _ = write!(out, "{}", date.format("%Y-%m-%d"));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -245,67 +199,76 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_language_added_by_a_file_says_its_dates() {
+    #[tokio::test]
+    async fn today_is_the_etablissements_in_its_language() {
+        // 23:30 UTC on 29 February 2024: already 1 March in Paris.
+        let out = kit().at("2024-02-29T23:30:05Z").render().await.unwrap();
+        assert!(
+            out.text()
+                .ends_with("Nous sommes le vendredi 1er mars 2024."),
+            "{}",
+            out.text()
+        );
+        assert!(out.html().contains(r#"<time datetime="2024-03-01">"#));
+        let en = kit()
+            .at("2026-12-07T10:00:00Z")
+            .locale("en")
+            .render()
+            .await
+            .unwrap();
+        assert!(
+            en.text().ends_with("Today is Monday 7 December 2026."),
+            "{}",
+            en.text()
+        );
+        // In Cayenne (UTC−3) it is still the 29th.
+        let cayenne = kit()
+            .at("2024-02-29T23:30:05Z")
+            .time_zone(cartable_portlet::time::parse_time_zone("America/Cayenne").unwrap());
+        let out = cayenne.render().await.unwrap();
+        assert!(
+            out.text().ends_with("jeudi 29 février 2024."),
+            "{}",
+            out.text()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_language_added_by_a_file_says_its_dates() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("de")).unwrap();
         std::fs::write(
-            dir.path().join("de").join("cartable-accueil.ftl"),
+            dir.path().join("de").join("cartable-portlet.ftl"),
             "date-long = %A, %-d. %B %Y\ndate-long-first = %A, %-d. %B %Y\ndate-names = de_DE\n",
         )
         .unwrap();
         std::fs::create_dir(dir.path().join("br")).unwrap();
         std::fs::write(
-            dir.path().join("br").join("cartable-accueil.ftl"),
+            dir.path().join("br").join("cartable-portlet.ftl"),
             "date-long = %Q %Y\ndate-names = nowhere\n",
         )
         .unwrap();
         cartable_portlet::i18n::add_locale_dir(dir.path()).unwrap();
-        let p = paris(1_796_637_600);
-        assert_eq!(long_date(&p, "de"), "Montag, 7. Dezember 2026");
-        assert_eq!(
-            long_date(&p, "br"),
-            "lundi 7 décembre 2026",
+        let de = kit()
+            .at("2026-12-07T10:00:00Z")
+            .locale("de")
+            .render()
+            .await
+            .unwrap();
+        assert!(
+            de.text().contains("Montag, 7. Dezember 2026"),
+            "{}",
+            de.text()
+        );
+        let br = kit()
+            .at("2026-12-07T10:00:00Z")
+            .locale("br")
+            .render()
+            .await
+            .unwrap();
+        assert!(
+            br.text().contains("lundi 7 décembre 2026"),
             "a broken format: French"
         );
-    }
-
-    fn paris(seconds: i64) -> DateTime<chrono_tz::Tz> {
-        DateTime::from_timestamp(seconds, 0)
-            .unwrap()
-            .with_timezone(&Paris)
-    }
-
-    #[test]
-    fn long_dates_in_paris() {
-        // 2024-02-29T23:30:05Z: already 1 March in Paris (UTC+1 in winter).
-        let p = paris(1_709_249_405);
-        assert_eq!(p.format("%Y-%m-%d").to_string(), "2024-03-01");
-        assert_eq!(long_date(&p, "fr"), "vendredi 1er mars 2024");
-        assert_eq!(long_date(&p, "en"), "Friday 1 March 2024");
-        // 2026-12-07T10:00:00Z.
-        let p = paris(1_796_637_600);
-        assert_eq!(long_date(&p, "fr"), "lundi 7 décembre 2026");
-        assert_eq!(long_date(&p, "en"), "Monday 7 December 2026");
-        assert_eq!(
-            long_date(&p, "it"),
-            "lundi 7 décembre 2026",
-            "no Italian: French"
-        );
-        let p = paris(1_786_442_400); // 2026-08-11T10:00:00Z
-        assert_eq!(long_date(&p, "fr"), "mardi 11 août 2026");
-    }
-
-    #[test]
-    fn paris_summer_time() {
-        use chrono::Timelike;
-        // 2024: CEST from 31 March 01:00 UTC to 27 October 01:00 UTC.
-        let start = 1_711_846_800; // 2024-03-31T01:00:00Z
-        assert_eq!(paris(start - 1).hour(), 1, "01:59:59 CET");
-        assert_eq!(paris(start).hour(), 3, "03:00 CEST");
-        let end = 1_729_990_800; // 2024-10-27T01:00:00Z
-        assert_eq!(paris(end - 1).hour(), 2, "02:59:59 CEST");
-        assert_eq!(paris(end).hour(), 2, "02:00 CET");
-        assert_eq!(paris(1_719_792_000).hour(), 2, "1 July 00:00 UTC");
     }
 }

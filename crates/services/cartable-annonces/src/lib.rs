@@ -241,7 +241,7 @@ impl News {
         };
         let digest = ctx.digest();
         if on {
-            digest.opt_in(&ctx.user().id, SystemTime::now()).await?;
+            digest.opt_in(&ctx.user().id, ctx.clock().now()).await?;
         } else {
             digest.opt_out(&ctx.user().id).await?;
         }
@@ -363,7 +363,7 @@ impl Portlet for News {
                 title,
                 link: None,
                 audience,
-                at: SystemTime::now(),
+                at: ctx.clock().now(),
             })
             .await?;
         Ok(ActionResponse::default().param("published", "1"))

@@ -2,7 +2,6 @@
 //! JSON export. Not the SDET's « notes » service (marks).
 
 use std::sync::LazyLock;
-use std::time::SystemTime;
 
 use cartable_portlet::items::{Item, ItemList, checked_text};
 use cartable_portlet::prelude::*;
@@ -31,8 +30,9 @@ const NOTES: ItemList = ItemList {
 const VIEW: &str = r#"<form method="post" action="{{ action }}" class="note-add">{{ csrf }}
 <input type="hidden" name="op" value="add">
 <p><label for="{{ ns }}-text">{{ t("new-note") }}</label><br>
-<textarea id="{{ ns }}-text" name="text" rows="3" cols="30" maxlength="{{ max_len }}" required aria-describedby="{{ ns }}-text-help"></textarea><br>
-<span id="{{ ns }}-text-help" class="muted">{{ t("max-help", max=max_len) }}</span></p>
+<textarea id="{{ ns }}-text" name="text" rows="3" cols="30" maxlength="{{ max_len }}" required aria-describedby="{{ ns }}-text-help{% if form.errors.text %} {{ ns }}-text-error{% endif %}"{% if form.errors.text %} aria-invalid="true"{% endif %}>{{ form.values.text }}</textarea><br>
+<span id="{{ ns }}-text-help" class="muted">{{ t("max-help", max=max_len) }}</span>
+{% if form.errors.text %}<span id="{{ ns }}-text-error" class="field-error">{{ form.errors.text | join(" ") }}</span>{% endif %}</p>
 <p><button type="submit">{{ t("add") }}</button></p>
 </form>
 <h3>{{ t("my-notes") }}</h3>
@@ -200,18 +200,29 @@ impl Portlet for Notes {
         let data = ctx.data();
         match request.required("op")? {
             "add" => {
-                let text = checked_text(ctx, request.required("text")?, MAX_NOTE_LEN, true)?;
+                // What the user typed comes back in the window with the message.
+                let mut form = InvalidForm::new(&request);
+                let typed = request.field("text").unwrap_or("");
+                let text = match checked_text(ctx, typed, MAX_NOTE_LEN, true) {
+                    Ok(text) => text,
+                    Err(PortletError::BadRequest(message)) => {
+                        form.field("text", message);
+                        String::new()
+                    }
+                    Err(e) => return Err(e),
+                };
                 let index = NOTES.index::<Note>(&data).await?;
                 // Parallel additions may each pass this check: the limit may be overrun
                 // by as many notes as were being added at that very moment.
                 if index.len() >= MAX_NOTES {
-                    return Err(PortletError::BadRequest(ctx.t_args(
+                    form.general(ctx.t_args(
                         &MESSAGES,
                         "error-too-many",
                         &args! { "max" => MAX_NOTES },
-                    )));
+                    ));
                 }
-                let created = DateTime::<Utc>::from(SystemTime::now()).timestamp();
+                form.check()?;
+                let created = DateTime::<Utc>::from(ctx.clock().now()).timestamp();
                 NOTES
                     .add(&data, &index, |id| Note {
                         id,
@@ -385,11 +396,26 @@ mod tests {
                 .action([("op", "add"), ("text", text)])
                 .await
                 .unwrap_err();
-            assert!(
-                matches!(err, CallError::Portlet(PortletError::BadRequest(_))),
+            let form = err.portlet_error().and_then(PortletError::invalid_form);
+            assert_eq!(
+                form.map(|f| f.errors_for("text").count()),
+                Some(1),
                 "{err:?}"
             );
+            // The window shows the message and what was typed, once.
+            let again = kit.render().await.unwrap();
+            assert!(
+                again.html().contains(r#"aria-invalid="true""#),
+                "{}",
+                again.html()
+            );
+            again.assert_accessible();
         }
+        let again = kit.render().await.unwrap();
+        assert!(
+            !again.html().contains(&long),
+            "a refused form is shown once"
+        );
         assert_eq!(kit.data().get("notes").await.unwrap(), None);
         // Exactly the limit is fine, counted in characters.
         add(&kit, &"é".repeat(MAX_NOTE_LEN)).await;
@@ -401,7 +427,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid request: the text is 2005 characters long; at most 2000 are accepted"
+            "the form was refused: text: the text is 2005 characters long; at most 2000 are accepted"
         );
     }
 
