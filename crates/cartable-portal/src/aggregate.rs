@@ -183,7 +183,9 @@ fn render_one(
                 .await?;
             portlet.render(&ctx).await
         };
-        match state.container.invoke_in_task(&id, render).await {
+        // Boxed: the window's task then holds a pointer, not the whole call, and its
+        // spawn copies less (docs/performance.md).
+        match state.container.invoke_in_task(&id, Box::pin(render)).await {
             Err(e) => Outcome::from(e),
             Ok(response) => match cached {
                 Some((key, ttl)) => Outcome::Rendered(state.cache.put(key, ttl, response, &csrf)),
