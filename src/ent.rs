@@ -390,6 +390,7 @@ async fn postgres(
     config: cartable_postgres::PostgresConfig,
     given: &Given,
 ) -> Result<PortalBuilder, EntError> {
+    let database = postgres_database(&config).await?;
     let storage = cartable_postgres::PostgresStorage::connect(config)
         .await
         .map_err(EntError::Postgres)?;
@@ -403,7 +404,10 @@ async fn postgres(
         )
     };
     let storage = Arc::new(storage);
-    let mut portal = portal.storage(storage.clone()).sessions(storage.clone());
+    let mut portal = portal
+        .database(database)
+        .storage(storage.clone())
+        .sessions(storage.clone());
     if !given.notifier {
         portal = portal.notifier(storage);
     }
@@ -411,6 +415,71 @@ async fn postgres(
         portal = portal.bus(Arc::new(bus));
     }
     Ok(portal)
+}
+
+/// `[postgres]`: the pool of the services' tables, in the section's schema.
+#[cfg(feature = "postgres")]
+async fn postgres_database(
+    config: &cartable_postgres::PostgresConfig,
+) -> Result<cartable_db::Database, EntError> {
+    cartable_db::Database::postgres(
+        &config.url,
+        cartable_db::PostgresOptions {
+            schema: config.schema.clone(),
+            pool_size: u32::try_from(config.pool_size).unwrap_or(u32::MAX),
+            connect_timeout: std::time::Duration::from_millis(config.connect_timeout_ms),
+            statement_timeout: std::time::Duration::from_millis(config.statement_timeout_ms),
+        },
+    )
+    .await
+    .map_err(|e| EntError::Postgres(e.into()))
+}
+
+/// Apply the pending migrations of the socle and of the services of `portlets` to the
+/// configured database (the SQLite file of the data directory, or `[postgres]`) without
+/// starting the portal: what `cartable migrate` runs before a rolling upgrade. A portal
+/// applies the same migrations at start, so running this first is never required; it
+/// lets an administrator see them applied, or fail, before any node restarts.
+pub async fn migrate(
+    config: &EntConfig,
+    portlets: &[Arc<dyn Portlet>],
+) -> Result<cartable_socle::schema::Applied, EntError> {
+    #[cfg(feature = "postgres")]
+    let (database, storage): (cartable_db::Database, Arc<dyn Storage>) = match &config.postgres {
+        Some(pg) => (
+            postgres_database(pg).await?,
+            Arc::new(
+                cartable_postgres::PostgresStorage::connect(pg.clone())
+                    .await
+                    .map_err(EntError::Postgres)?,
+            ),
+        ),
+        None => sqlite_database(&config.portal).await?,
+    };
+    #[cfg(not(feature = "postgres"))]
+    let (database, storage) = sqlite_database(&config.portal).await?;
+    let schemas = cartable_portal::service_schemas(portlets);
+    let refs: Vec<&cartable_socle::ServiceSchema> = schemas.iter().collect();
+    let sources = cartable_socle::UpgradeSources { storage };
+    let applied = cartable_socle::migrate(&database, &refs, &sources)
+        .await
+        .map_err(|e| EntError::Portal(BuildError::Migration(e)));
+    database.close().await;
+    applied
+}
+
+/// The embedded database: `cartable.sqlite3` of the data directory, for the services'
+/// tables and the key-value storage.
+async fn sqlite_database(
+    config: &cartable_portal::Config,
+) -> Result<(cartable_db::Database, Arc<dyn Storage>), EntError> {
+    let file = config.data_dir.join("cartable.sqlite3");
+    let database = cartable_db::Database::sqlite(&file)
+        .await
+        .map_err(|e| EntError::Portal(BuildError::Database(e)))?;
+    let storage = cartable_sqlite::SqliteStorage::open(&file)
+        .map_err(|e| EntError::Portal(BuildError::Storage(e)))?;
+    Ok((database, Arc::new(storage)))
 }
 
 /// `[ldap]`: the directory on LDAPv3. One that does not answer yet is a warning, not an

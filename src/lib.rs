@@ -33,8 +33,10 @@
 #![cfg_attr(feature = "testkit", doc = include_str!("../README.md"))]
 
 pub mod ent;
+/// The établissement's relational database (services' tables): `cartable-db`.
+pub use cartable_db as db;
 
-pub use ent::{EntBuilder, EntConfig, EntError};
+pub use ent::{EntBuilder, EntConfig, EntError, migrate};
 
 pub use cartable_container as container;
 pub use cartable_fetch as fetch;

@@ -32,10 +32,9 @@ const USAGE: u8 = 2;
 #[command(
     name = "cartable",
     version,
-    about = "The Cartable command for integrators: check a configuration, start a service \
-             crate, import a directory export",
-    after_help = "Not yet: `migrate` and `reindex` (with the relational layer, issue 14), \
-                  `export`/`import` of a user's data (issue 15).\n\
+    about = "The Cartable command for integrators: check a configuration, apply the database \
+             migrations, start a service crate, import a directory export",
+    after_help = "Not yet: `reindex` (search) and `export`/`import` of a user's data (issue 15).\n\
                   Exit status: 0 when all is well, 1 when something is invalid, 2 on a usage error."
 )]
 struct Cli {
@@ -57,6 +56,13 @@ enum Command {
         /// Your binary registers none of the `cartable` crate's services.
         #[arg(long)]
         no_services: bool,
+    },
+    /// Apply the pending database migrations of the socle and of the `cartable` crate's
+    /// services to the configuration's database (the SQLite file of its data directory,
+    /// or `[postgres]`), without starting the portal; say each one applied.
+    Migrate {
+        /// The configuration file (cartable.toml).
+        config: PathBuf,
     },
     /// Write a new service crate (portlet, templates, locales, tests), by default at
     /// crates/services/cartable-<NAME> of the workspace you are in.
@@ -94,6 +100,7 @@ fn main() -> ExitCode {
             portlets,
             no_services,
         }),
+        Command::Migrate { config } => run_migrate(&config),
         Command::NewService { name, path } => run_new_service(&name, path),
         Command::ImportDirectory {
             file,
@@ -129,6 +136,52 @@ fn run_check(options: check::Options) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn run_migrate(path: &std::path::Path) -> ExitCode {
+    let mut config = match cartable::EntConfig::load(path) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(INVALID);
+        }
+    };
+    if let Err(e) = config.apply_env() {
+        eprintln!("error: {}: {e}", path.display());
+        return ExitCode::from(INVALID);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cartable::migrate(&config, &check::services())) {
+        Ok(applied) if applied.0.is_empty() => {
+            println!("{}: nothing to migrate", path.display());
+            ExitCode::SUCCESS
+        }
+        Ok(applied) => {
+            for (service, name) in &applied.0 {
+                println!("applied {service} {name}");
+            }
+            println!(
+                "{}: {} migration{} applied",
+                path.display(),
+                applied.0.len(),
+                if applied.0.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn run_new_service(name: &str, path: Option<PathBuf>) -> ExitCode {
     let result = (|| {
         let names = new_service::Names::new(name)?;
@@ -147,14 +200,11 @@ fn run_new_service(name: &str, path: Option<PathBuf>) -> ExitCode {
                 eprintln!("note: the Rust files are not formatted ({why}); run cargo fmt");
             }
             println!(
-                "created {} ({} files): the portlet `{}` in src/lib.rs, templates/, locales/, tests/",
+                "created {} ({} files): the portlet `{}` in src/lib.rs, migrations/, templates/, \
+                 locales/, tests/",
                 dir.display(),
                 files.len(),
                 names.service
-            );
-            println!(
-                "no migrations/ yet: the relational layer (issue 14) does not exist; entries are \
-                 kept one record each in the portlet's data"
             );
             println!("next: cargo test -p {}", names.crate_name);
             ExitCode::SUCCESS

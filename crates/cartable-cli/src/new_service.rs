@@ -11,8 +11,7 @@
 //! | `{{crate_ident}}` | `cartable_demo_service` |
 //! | `{{Type}}` | `DemoService` |
 //! | `{{title}}` | `Demo service` |
-//!
-//! No `migrations/` yet: the relational layer (issue 14) does not exist.
+//! | `{{table}}` | `demo_service` (the prefix of its tables) |
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +22,10 @@ const FILES: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../scaffold/Cargo.toml.in")),
     ("README.md", include_str!("../scaffold/README.md.in")),
     ("src/lib.rs", include_str!("../scaffold/lib.rs.in")),
+    (
+        "migrations/0001_entries.sql",
+        include_str!("../scaffold/0001_entries.sql"),
+    ),
     ("templates/view.html", include_str!("../scaffold/view.html")),
     ("templates/help.html", include_str!("../scaffold/help.html")),
     ("locales/fr.ftl", include_str!("../scaffold/fr.ftl")),
@@ -85,6 +88,8 @@ pub struct Names {
     pub type_name: String,
     /// The title in the messages: `Demo service`.
     pub title: String,
+    /// The prefix of its tables: `demo_service`.
+    pub table: String,
 }
 
 impl Names {
@@ -124,6 +129,7 @@ impl Names {
             crate_ident: format!("cartable_{}", service.replace('-', "_")),
             type_name,
             title,
+            table: service.replace('-', "_"),
         })
     }
 
@@ -135,6 +141,7 @@ impl Names {
             .replace("{{crate_ident}}", &self.crate_ident)
             .replace("{{Type}}", &self.type_name)
             .replace("{{title}}", &self.title)
+            .replace("{{table}}", &self.table)
     }
 }
 
@@ -284,7 +291,13 @@ mod tests {
         let cargo = std::fs::read_to_string(target.join("Cargo.toml")).unwrap();
         assert!(cargo.contains("name = \"cartable-agenda\""));
         let readme = std::fs::read_to_string(target.join("README.md")).unwrap();
-        assert!(readme.contains("No `migrations/` yet"));
+        assert!(readme.contains("migrations/0001_entries.sql"));
+        let migration =
+            std::fs::read_to_string(target.join("migrations/0001_entries.sql")).unwrap();
+        assert!(
+            migration.contains("CREATE TABLE agenda_entry ("),
+            "{migration}"
+        );
         // Again: refused, and nothing changed.
         std::fs::write(target.join("src/lib.rs"), "// mine").unwrap();
         let e = write(&n, &target).unwrap_err();

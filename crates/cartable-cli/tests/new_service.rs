@@ -27,11 +27,12 @@ fn a_service_crate_is_written_and_never_over_an_existing_directory() {
         stdout.contains("next: cargo test -p cartable-agenda"),
         "{stdout}"
     );
-    assert!(stdout.contains("no migrations/ yet"), "{stdout}");
+    assert!(stdout.contains("migrations/"), "{stdout}");
     for file in [
         "Cargo.toml",
         "README.md",
         "src/lib.rs",
+        "migrations/0001_entries.sql",
         "templates/view.html",
         "templates/help.html",
         "locales/fr.ftl",
@@ -43,7 +44,7 @@ fn a_service_crate_is_written_and_never_over_an_existing_directory() {
     let lib = std::fs::read_to_string(target.join("src/lib.rs")).unwrap();
     assert!(lib.contains("pub const ID: &str = \"agenda\";"));
     assert!(lib.contains("pub struct Agenda {"));
-    assert!(!target.join("migrations").exists());
+    assert!(lib.contains("migration!(\"0001_entries\")"));
 
     let out = run();
     assert_eq!(out.status.code(), Some(1));

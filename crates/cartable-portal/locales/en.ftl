@@ -123,3 +123,16 @@ form_refused = Nothing was saved: { $n ->
     [one] one error to correct.
    *[other] { $n } errors to correct.
 }
+jobs = Background jobs
+jobs_waiting = Waiting:
+jobs_running = running:
+jobs_failed = failed:
+jobs_failed_caption = Failed jobs (newest first)
+jobs_none_failed = No failed job.
+job_kind = Job
+job_when = Failed on
+job_attempts = Attempts
+job_error = Last error
+job_actions = Actions
+job_retry = Run again
+job_discard = Discard

@@ -125,3 +125,16 @@ form_refused = Rien n’a été enregistré : { $n ->
     [one] une erreur est à corriger.
    *[other] { $n } erreurs sont à corriger.
 }
+jobs = Tâches en arrière-plan
+jobs_waiting = En attente :
+jobs_running = en cours :
+jobs_failed = en échec :
+jobs_failed_caption = Tâches en échec (les plus récentes)
+jobs_none_failed = Aucune tâche en échec.
+job_kind = Tâche
+job_when = Échec le
+job_attempts = Essais
+job_error = Dernière erreur
+job_actions = Actions
+job_retry = Relancer
+job_discard = Abandonner

@@ -54,7 +54,7 @@ use tower::ServiceExt;
 pub use cartable_serve::{Running as RunningPortal, ServerConfig, shutdown_signal};
 pub use config::{Config, ConfigError, ConfigFile};
 pub use health::Availability;
-pub use state::{BuildError, PortalBuilder, TaskError};
+pub use state::{BuildError, PortalBuilder, TaskError, service_schemas};
 pub use theme::{Theme, ThemeError};
 
 use crate::state::State;
@@ -82,6 +82,12 @@ impl Portal {
     /// [`security::headers`] is one.
     pub fn router(&self) -> axum::Router {
         self.router.clone()
+    }
+
+    /// The background job queue: enqueue a job of a kind registered with
+    /// [`PortalBuilder::job`] (from a route of yours, a task, a test).
+    pub fn jobs(&self) -> &cartable_socle::jobs::Jobs {
+        &self.state.jobs
     }
 
     /// The connection limits of the configuration (`[server]`), for

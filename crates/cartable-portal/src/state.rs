@@ -4,11 +4,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use cartable_db::Database;
 use cartable_ldif::LdifDirectory;
 use cartable_portlet::{
     ContextParts, Descriptor, Mode, Params, Portlet, PortletContext, Preferences, Services,
     WindowInfo, WindowState,
 };
+use cartable_socle::FileStore;
+use cartable_socle::jobs::{JobHandler, Jobs, JobsBuilder, handler_fn};
 use cartable_socle::{
     AccountLifecycle, AccountStatus, Change, ChangeBus, Clock, DAY, DataScope, Delegations,
     Directory, Groups, LocalBus, MemoryNotifier, Notifier, Person, SessionStore, SocleError,
@@ -67,6 +70,16 @@ pub enum BuildError {
     /// The storage could not be opened.
     #[error("cannot open storage: {0}")]
     Storage(#[from] SocleError),
+    /// The relational database could not be opened.
+    #[error(transparent)]
+    Database(#[from] cartable_db::DbError),
+    /// A service's schema could not be migrated; nothing of its pending migrations was
+    /// kept, and the portal did not start.
+    #[error(transparent)]
+    Migration(#[from] cartable_socle::MigrationError),
+    /// The file store could not be opened (its directory under the data directory).
+    #[error(transparent)]
+    Files(#[from] cartable_socle::FileError),
     /// The theme could not be loaded.
     #[error(transparent)]
     Theme(#[from] ThemeError),
@@ -97,8 +110,11 @@ pub struct PortalBuilder {
     notifier: Option<Arc<dyn Notifier>>,
     clock: Option<Arc<dyn Clock>>,
     bus: Option<Arc<dyn ChangeBus>>,
+    database: Option<Database>,
     portlets: Vec<Arc<dyn Portlet>>,
     tasks: Vec<(String, TaskStart)>,
+    job_handlers: Vec<(&'static str, Arc<dyn JobHandler>)>,
+    periodic: Vec<(&'static str, Duration)>,
 }
 
 impl PortalBuilder {
@@ -112,8 +128,11 @@ impl PortalBuilder {
             notifier: None,
             clock: None,
             bus: None,
+            database: None,
             portlets: Vec::new(),
             tasks: Vec::new(),
+            job_handlers: Vec::new(),
+            periodic: Vec::new(),
         }
     }
 
@@ -134,7 +153,8 @@ impl PortalBuilder {
     }
 
     /// Use this storage (default: SQLite in the data directory). With both a storage and
-    /// a session store of its own (PostgreSQL…), the portal opens no SQLite file.
+    /// a session store of its own (PostgreSQL…) and no [`database`](Self::database), the
+    /// portal opens no file: the services' tables and files are then in memory.
     pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
         self.storage = Some(storage);
         self
@@ -164,6 +184,29 @@ impl PortalBuilder {
     /// crate's builder passes PostgreSQL's `LISTEN`/`NOTIFY` with `[postgres]`).
     pub fn bus(mut self, bus: Arc<dyn ChangeBus>) -> Self {
         self.bus = Some(bus);
+        self
+    }
+
+    /// Use this relational database for the services' tables (default: SQLite, the file
+    /// `cartable.sqlite3` of the data directory; the `cartable` crate's builder passes
+    /// PostgreSQL with `[postgres]`).
+    pub fn database(mut self, database: Database) -> Self {
+        self.database = Some(database);
+        self
+    }
+
+    /// Handle the background jobs of `kind` (see [`cartable_socle::jobs`]): they are kept
+    /// in the database, survive a restart, run once across nodes and are retried with
+    /// back-off; those that keep failing are listed on `/admin`.
+    pub fn job(mut self, kind: &'static str, handler: impl JobHandler) -> Self {
+        self.job_handlers.push((kind, Arc::new(handler)));
+        self
+    }
+
+    /// Run a job of `kind` (handled by [`job`](Self::job)) once every `period`, on one
+    /// node of all those sharing the database.
+    pub fn every(mut self, kind: &'static str, period: Duration) -> Self {
+        self.periodic.push((kind, period));
         self
     }
 
@@ -248,6 +291,7 @@ impl PortalBuilder {
             }
         };
         // The embedded backend is also the notifier: items live with the rest of the data.
+        let backends_given = self.storage.is_some() && self.sessions.is_some();
         let mut stored_notifier: Option<Arc<dyn Notifier>> = None;
         let (storage, sessions) = match (self.storage, self.sessions) {
             (Some(s), Some(ss)) => (s, ss),
@@ -269,12 +313,40 @@ impl PortalBuilder {
             .or(stored_notifier)
             .unwrap_or_else(|| Arc::new(MemoryNotifier::default()));
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let (database, in_memory) = match self.database {
+            Some(db) => (db, false),
+            // Backends of the caller's and no database: no file is opened (tests, benches).
+            None if backends_given => {
+                tracing::warn!(
+                    "the services' tables and files are in memory: give \
+                     PortalBuilder::database for data that must outlive the process"
+                );
+                (Database::sqlite_in_memory().await?, true)
+            }
+            None => (
+                Database::sqlite(&config.data_dir.join("cartable.sqlite3")).await?,
+                false,
+            ),
+        };
+        migrate_services(&database, &order, &portlets, &storage).await?;
+        let files = if in_memory {
+            let objects = Arc::new(cartable_socle::files::object_store::memory::InMemory::new());
+            FileStore::new(database.clone(), objects, clock.clone())
+        } else {
+            FileStore::local(
+                database.clone(),
+                &config.data_dir.join("files"),
+                clock.clone(),
+            )?
+        };
         let services = Services {
             directory,
             storage,
             notifier,
             clock: clock.clone(),
             time_zone: config.time_zone,
+            db: Some(database.clone()),
+            files: Some(files.clone()),
         };
         let storage = services.storage.clone();
         let theme = Theme::load(config.theme_dir.as_deref())?;
@@ -327,8 +399,23 @@ impl PortalBuilder {
             node.sessions.clone(),
             bus.clone(),
         ));
+        let jobs = socle_jobs(
+            Jobs::builder(database.clone(), clock.clone(), node_name()),
+            &sessions,
+            &services.notifier,
+            &files,
+        );
+        let jobs = self
+            .job_handlers
+            .into_iter()
+            .fold(jobs, |jobs, (kind, handler)| jobs.handler(kind, handler));
+        let jobs = self
+            .periodic
+            .into_iter()
+            .fold(jobs, |jobs, (kind, period)| jobs.every(kind, period))
+            .build();
         // Last, so that nothing is left running when an earlier step fails.
-        let mut tasks = Vec::with_capacity(self.tasks.len());
+        let mut tasks = Vec::with_capacity(self.tasks.len() + 1);
         for (name, start) in self.tasks {
             match start(&services) {
                 Ok(task) => tasks.push(task),
@@ -338,8 +425,10 @@ impl PortalBuilder {
                 }
             }
         }
+        tasks.push(jobs.start());
         let state = State {
             tasks,
+            jobs,
             bus,
             node,
             cas,
@@ -365,31 +454,125 @@ impl PortalBuilder {
         };
         let state = Arc::new(state);
         spawn_listener(&state);
-        spawn_session_purge(&state);
         Ok(crate::Portal::new(state))
     }
 }
 
-/// How often expired sessions are purged from the store.
-const SESSION_PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
-
-/// Purge expired sessions now and then every [`SESSION_PURGE_EVERY`], for as long as the
-/// portal lives. Every node purges; the deletes are idempotent.
-fn spawn_session_purge(state: &Arc<State>) {
-    let weak = Arc::downgrade(state);
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(SESSION_PURGE_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            let Some(state) = weak.upgrade() else { return };
-            match state.sessions.purge_expired_sessions().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(purged = n, "expired sessions purged"),
-                Err(e) => tracing::warn!("cannot purge expired sessions: {e}"),
-            }
+/// The schemas a portal with these portlets migrates at start: the socle's own (the job
+/// queue, the file store) first, then each service once, in the order its first portlet comes.
+pub fn service_schemas<'a>(
+    portlets: impl IntoIterator<Item = &'a Arc<dyn Portlet>>,
+) -> Vec<cartable_socle::ServiceSchema> {
+    let mut schemas: Vec<cartable_socle::ServiceSchema> = vec![
+        cartable_socle::jobs::schema(),
+        cartable_socle::files::schema(),
+    ];
+    for portlet in portlets {
+        if let Some(schema) = portlet.schema()
+            && !schemas.iter().any(|s| s.service() == schema.service())
+        {
+            schemas.push(schema);
         }
-    });
+    }
+    schemas
+}
+
+/// Apply the pending migrations of the socle and of every service whose portlets are
+/// registered.
+async fn migrate_services(
+    database: &Database,
+    order: &[String],
+    portlets: &HashMap<String, Arc<dyn Portlet>>,
+    storage: &Arc<dyn Storage>,
+) -> Result<(), BuildError> {
+    let schemas = service_schemas(order.iter().filter_map(|id| portlets.get(id)));
+    let refs: Vec<&cartable_socle::ServiceSchema> = schemas.iter().collect();
+    let sources = cartable_socle::UpgradeSources {
+        storage: storage.clone(),
+    };
+    cartable_socle::migrate(database, &refs, &sources).await?;
+    Ok(())
+}
+
+/// The socle's periodic job: delete expired sessions.
+pub const PURGE_SESSIONS: &str = "socle.purge-sessions";
+/// How often [`PURGE_SESSIONS`] runs (on one node of all).
+pub const PURGE_SESSIONS_EVERY: Duration = Duration::from_secs(10 * 60);
+/// The socle's periodic job: delete the notifications no reader sees any more.
+pub const PURGE_NOTIFICATIONS: &str = "socle.purge-notifications";
+/// How often [`PURGE_NOTIFICATIONS`] runs.
+pub const PURGE_NOTIFICATIONS_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// The socle's periodic job: give back the bytes of uploads abandoned mid-way (a node
+/// stopped while receiving them) and delete their partial objects.
+pub const RECLAIM_FILES: &str = "socle.reclaim-files";
+/// How often [`RECLAIM_FILES`] runs.
+pub const RECLAIM_FILES_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The socle's own jobs: purging expired sessions and old notifications, reclaiming
+/// abandoned uploads.
+fn socle_jobs(
+    jobs: JobsBuilder,
+    sessions: &Arc<dyn SessionStore>,
+    notifier: &Arc<dyn Notifier>,
+    files: &FileStore,
+) -> JobsBuilder {
+    let sessions = sessions.clone();
+    let notifier = notifier.clone();
+    let files = files.clone();
+    jobs.handler(
+        PURGE_SESSIONS,
+        handler_fn(move |_job| {
+            let sessions = sessions.clone();
+            async move {
+                let purged = sessions.purge_expired_sessions().await?;
+                if purged > 0 {
+                    tracing::info!(purged, "expired sessions purged");
+                }
+                Ok(())
+            }
+        }),
+    )
+    .every(PURGE_SESSIONS, PURGE_SESSIONS_EVERY)
+    .handler(
+        PURGE_NOTIFICATIONS,
+        handler_fn(move |_job| {
+            let notifier = notifier.clone();
+            async move {
+                let cutoff = cartable_socle::recent_cutoff(std::time::SystemTime::now());
+                let purged = notifier.purge_before(cutoff).await?;
+                if purged > 0 {
+                    tracing::info!(purged, "old notifications purged");
+                }
+                Ok(())
+            }
+        }),
+    )
+    .every(PURGE_NOTIFICATIONS, PURGE_NOTIFICATIONS_EVERY)
+    .handler(
+        RECLAIM_FILES,
+        handler_fn(move |_job| {
+            let files = files.clone();
+            async move {
+                let reclaimed = files.reclaim_abandoned().await?;
+                if reclaimed > 0 {
+                    tracing::info!(reclaimed, "abandoned uploads reclaimed");
+                }
+                Ok(())
+            }
+        }),
+    )
+    .every(RECLAIM_FILES, RECLAIM_FILES_EVERY)
+}
+
+/// This process's name among the nodes sharing the database (who holds a job).
+fn node_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &cartable_socle::random_token()[..6]
+    )
 }
 
 /// Listen to the bus for as long as the portal lives.
@@ -441,8 +624,10 @@ pub(crate) struct State {
     pub cas: crate::cas::Cas,
     /// Tells every node what changed.
     pub bus: Arc<dyn ChangeBus>,
-    /// The tasks running beside the portal ([`PortalBuilder::task`]).
+    /// The tasks running beside the portal ([`PortalBuilder::task`]) and the job worker.
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The background job queue (its failed jobs are on `/admin`).
+    pub jobs: Jobs,
     /// Layouts and preferences, kept true by the bus.
     pub node: crate::nodes::NodeCache,
     users: RwLock<HashMap<String, (Arc<Person>, Instant)>>,

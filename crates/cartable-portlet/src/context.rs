@@ -493,6 +493,12 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// The établissement's time zone ([`PARIS`](crate::time::PARIS) unless configured).
     pub time_zone: Tz,
+    /// The établissement's relational database, where services keep their tables
+    /// ([`PortletContext::db`]); `None` where the host has none (a bare producer).
+    pub db: Option<cartable_db::Database>,
+    /// The établissement's file store, with quotas per space ([`PortletContext::files`]);
+    /// `None` where the host has none.
+    pub files: Option<cartable_socle::FileStore>,
 }
 
 impl Services {
@@ -508,7 +514,15 @@ impl Services {
             notifier,
             clock: Arc::new(cartable_socle::SystemClock),
             time_zone: crate::time::PARIS,
+            db: None,
+            files: None,
         }
+    }
+
+    /// The same services with the établissement's relational database.
+    pub fn with_db(mut self, db: cartable_db::Database) -> Self {
+        self.db = Some(db);
+        self
     }
 }
 
@@ -675,6 +689,31 @@ impl PortletContext {
     /// which only administrators write (see [`PortletData`]).
     pub fn data(&self) -> PortletData {
         PortletData::for_call(self.services.storage.clone(), &self.portlet, &self.user)
+    }
+
+    /// The établissement's relational database, where the service's tables are (declared
+    /// by [`Portlet::schema`](crate::Portlet::schema), migrated by the portal at start).
+    /// Queries go through [`sqlx`](crate::sqlx) and run unchanged on SQLite and
+    /// PostgreSQL; the user is `ctx.user().id`, whom every query of her data must name.
+    pub fn db(&self) -> Result<&cartable_db::Database, PortletError> {
+        self.services.db.as_ref().ok_or_else(|| {
+            PortletError::Socle(SocleError::Unavailable {
+                backend: "relational database",
+                detail: "this host gave the portlet no database (Services::with_db)".into(),
+            })
+        })
+    }
+
+    /// The établissement's file store: uploads streamed with quotas per user or group,
+    /// downloads by byte range (see [`cartable_socle::files`]). Which files a user may
+    /// read is the service's rule: check it before opening one.
+    pub fn files(&self) -> Result<&cartable_socle::FileStore, PortletError> {
+        self.services.files.as_ref().ok_or_else(|| {
+            PortletError::Socle(SocleError::Unavailable {
+                backend: "file store",
+                detail: "this host gave the portlet no file store (Services::files)".into(),
+            })
+        })
     }
 
     /// The portal's clock: read the time through it (or [`PortletContext::now`]), never

@@ -40,6 +40,18 @@ pub enum PortletError {
     Internal(String),
 }
 
+impl From<cartable_db::DbError> for PortletError {
+    fn from(e: cartable_db::DbError) -> Self {
+        PortletError::Socle(e.into())
+    }
+}
+
+impl From<cartable_db::sqlx::Error> for PortletError {
+    fn from(e: cartable_db::sqlx::Error) -> Self {
+        PortletError::Socle(e.into())
+    }
+}
+
 impl PortletError {
     /// The HTTP status for an action or resource that failed this way. The portlet
     /// container (`cartable-container`) gives every call this status, in the portal,

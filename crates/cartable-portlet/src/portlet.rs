@@ -16,6 +16,14 @@ pub trait Portlet: Send + Sync + 'static {
     /// What the portlet declares: id, title, modes, audience, preferences…
     fn descriptor(&self) -> &Descriptor;
 
+    /// The service's relational schema, if it keeps tables (see
+    /// [`ServiceSchema`](cartable_socle::ServiceSchema)): the portal applies its pending
+    /// migrations at start, before serving, and the test kit before the first call.
+    /// Several portlets of one service return the same schema (the portal runs it once).
+    fn schema(&self) -> Option<cartable_socle::ServiceSchema> {
+        None
+    }
+
     /// Produce the window's markup for the mode in `ctx.window().mode`.
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError>;
 

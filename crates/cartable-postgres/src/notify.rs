@@ -64,6 +64,14 @@ impl Notifier for PostgresStorage {
         .map(drop)
     }
 
+    async fn purge_before(&self, cutoff: SystemTime) -> Result<u64, SocleError> {
+        self.execute(
+            "DELETE FROM notifications WHERE at < $1",
+            &[&unix_nanos(cutoff)],
+        )
+        .await
+    }
+
     async fn recent(&self, reader: &Reader, limit: usize) -> Result<Vec<Notification>, SocleError> {
         if limit == 0 {
             return Ok(Vec::new());

@@ -681,6 +681,20 @@ impl Storage for PostgresStorage {
         .await
     }
 
+    async fn data_users(&self, portlet: &str) -> Result<Vec<String>, SocleError> {
+        check_text("portlet name", portlet)?;
+        let rows = self
+            .query(
+                "SELECT DISTINCT scope FROM portlet_data
+                 WHERE portlet = $1 AND scope <> '' ORDER BY scope",
+                &[&portlet],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| column::<String>(row, 0, "user id"))
+            .collect()
+    }
+
     async fn data_keys(
         &self,
         portlet: &str,

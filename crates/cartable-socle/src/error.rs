@@ -1,3 +1,4 @@
+use cartable_db::DbError;
 use thiserror::Error;
 
 /// A socle backend failed. Say which backend and what to check.
@@ -39,6 +40,24 @@ pub enum SocleError {
         /// What was being written, e.g. "the layout of lmartin".
         what: String,
     },
+    /// The relational database failed (see [`DbError::is_unavailable`]).
+    #[error(transparent)]
+    Database(DbError),
+}
+
+impl From<DbError> for SocleError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Conflict { what } => SocleError::Conflict { what },
+            e => SocleError::Database(e),
+        }
+    }
+}
+
+impl From<cartable_db::sqlx::Error> for SocleError {
+    fn from(e: cartable_db::sqlx::Error) -> Self {
+        SocleError::Database(DbError::Query(e))
+    }
 }
 
 /// Why a login failed. Deliberately coarse towards the user: the portal shows the same

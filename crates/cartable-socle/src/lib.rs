@@ -18,6 +18,8 @@
 //! limits, [`Delegations`] of roles for a period, the [`AccountLifecycle`] (end date,
 //! deactivation, deletion after a grace period) and the [`PasswordPolicy`]; all take a
 //! [`Clock`] so tests control time.
+//! [`Jobs`] is the persistent background job queue (retries, periodic jobs, several nodes).
+//! [`FileStore`] keeps files in an object store, with quotas per space checked as they arrive.
 //!
 //! Other backends (LDAP, PostgreSQL, …) implement the same traits in their own crates.
 
@@ -26,13 +28,16 @@ mod clock;
 mod delegation;
 mod directory;
 mod error;
+pub mod files;
 mod groups;
+pub mod jobs;
 mod lifecycle;
 mod names;
 mod notify;
 mod password;
 mod profile;
 mod records;
+pub mod schema;
 mod session;
 mod storage;
 
@@ -41,7 +46,11 @@ pub use clock::{
     Clock, DAY, ManualClock, SystemClock, format_generalized_time, parse_generalized_time,
 };
 pub use delegation::{Delegation, DelegationError, DelegationPolicy, Delegations};
+pub use files::{Download, FileError, FileId, FileStore, NewFile, Space, StoredFile};
 pub use groups::{Group, GroupError, GroupPolicy, Groups};
+pub use jobs::{
+    Job, JobCounts, JobError, JobHandler, JobId, JobRecord, JobState, Jobs, JobsBuilder, handler_fn,
+};
 pub use lifecycle::{AccountLifecycle, AccountStatus, DISABLED_ATTRIBUTE, END_ATTRIBUTE};
 pub use password::{PasswordPolicy, PasswordRejected};
 
@@ -53,5 +62,6 @@ pub use notify::{
     digest, recent_cutoff,
 };
 pub use profile::Profile;
+pub use schema::{MigrationError, ServiceSchema, SqlMigration, Upgrade, UpgradeSources, migrate};
 pub use session::{Session, SessionId, SessionStore, random_token};
 pub use storage::{DataScope, Storage, Version, Versioned};

@@ -199,6 +199,15 @@ pub trait Notifier: Send + Sync + 'static {
     /// [`Notification::at`], then the later published first), among the newest
     /// [`RECENT_SCAN_LIMIT`] items of the last [`RECENT_MAX_AGE`].
     async fn recent(&self, reader: &Reader, limit: usize) -> Result<Vec<Notification>, SocleError>;
+
+    /// Delete the items published before `cutoff` and say how many went (the portal's
+    /// periodic job passes [`recent_cutoff`], beyond which no reader sees them). Backends
+    /// that keep a bounded number of items (as [`MemoryNotifier`]) keep the default,
+    /// which deletes nothing.
+    async fn purge_before(&self, cutoff: SystemTime) -> Result<u64, SocleError> {
+        let _ = cutoff;
+        Ok(0)
+    }
 }
 
 /// The e-mail digest ("résumé des nouveautés" by e-mail), a socle concept: who opted in,

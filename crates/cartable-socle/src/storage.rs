@@ -152,6 +152,17 @@ pub trait Storage: Send + Sync + 'static {
         prefix: &str,
     ) -> Result<Vec<String>, SocleError>;
 
+    /// The users who have data of `portlet` in their scope, in order (to move a
+    /// service's data into its tables, or to export it). Backends that cannot list them
+    /// say so with [`SocleError::Unavailable`].
+    async fn data_users(&self, portlet: &str) -> Result<Vec<String>, SocleError> {
+        let _ = portlet;
+        Err(SocleError::Unavailable {
+            backend: "storage",
+            detail: "this backend cannot list the users who have a portlet's data".into(),
+        })
+    }
+
     /// [`Storage::preferences`] with their version ([`Version::NEW`] when the user has
     /// none for this window).
     async fn preferences_versioned(

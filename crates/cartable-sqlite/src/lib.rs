@@ -540,6 +540,23 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn data_users(&self, portlet: &str) -> Result<Vec<String>, SocleError> {
+        let portlet = portlet.to_owned();
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT DISTINCT scope FROM portlet_data
+                     WHERE portlet = ?1 AND scope <> '' ORDER BY scope",
+                )
+                .map_err(db_error)?;
+            let rows = stmt
+                .query_map(params![portlet], |row| row.get::<_, String>(0))
+                .map_err(db_error)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_error)
+        })
+        .await
+    }
+
     async fn reset_layout(&self, user: &str) -> Result<(), SocleError> {
         let user = user.to_owned();
         self.with_conn(move |conn| {
@@ -943,6 +960,16 @@ impl Notifier for SqliteStorage {
             )
             .map(drop)
             .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn purge_before(&self, cutoff: SystemTime) -> Result<u64, SocleError> {
+        let cutoff = unix_nanos(cutoff);
+        self.with_conn(move |conn| {
+            conn.execute("DELETE FROM notifications WHERE at < ?1", params![cutoff])
+                .map(|n| n as u64)
+                .map_err(db_error)
         })
         .await
     }

@@ -75,6 +75,7 @@ use bytes::Bytes;
 use cartable_container::{
     Container, layer_preferences, preference_form_changes, save_preference_changes, take_csrf,
 };
+use cartable_portlet::Database;
 use cartable_portlet::form::InvalidForm;
 use cartable_portlet::time::{PARIS, Tz};
 use cartable_portlet::{
@@ -255,6 +256,10 @@ pub struct TestKit {
     time_zone: Tz,
     /// The form the last action refused, for the next render (as the portal keeps it).
     pending_form: Arc<Mutex<Option<Arc<InvalidForm>>>>,
+    /// The relational database: given, or made in memory on the first call; the
+    /// portlet's schema is migrated on it before that call.
+    given_db: Option<Database>,
+    db: Arc<tokio::sync::OnceCell<Database>>,
 }
 
 impl std::fmt::Debug for TestKit {
@@ -296,6 +301,8 @@ impl TestKit {
             manual_clock: None,
             time_zone: PARIS,
             pending_form: Arc::new(Mutex::new(None)),
+            given_db: None,
+            db: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
@@ -430,6 +437,41 @@ impl TestKit {
     pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> Self {
         self.directory = Some(directory);
         self
+    }
+
+    /// Use this relational database instead of a fresh in-memory SQLite one (a
+    /// PostgreSQL schema of `cartable_db::testing`, to test the service on both). The
+    /// portlet's [`schema`](Portlet::schema) is migrated on it before the first call.
+    pub fn with_database(mut self, db: Database) -> Self {
+        self.given_db = Some(db);
+        self.db = Arc::new(tokio::sync::OnceCell::new());
+        self
+    }
+
+    /// The relational database the portlet gets, its schema migrated (to look at the
+    /// rows it wrote, or to write what an older release left).
+    pub async fn database(&self) -> Result<Database, CallError> {
+        let db = self
+            .db
+            .get_or_try_init(|| async {
+                let db = match &self.given_db {
+                    Some(db) => db.clone(),
+                    None => Database::sqlite_in_memory()
+                        .await
+                        .map_err(|e| CallError::Portlet(PortletError::Socle(e.into())))?,
+                };
+                if let Some(schema) = self.portlet.schema() {
+                    let sources = cartable_socle::UpgradeSources {
+                        storage: self.storage.clone(),
+                    };
+                    cartable_socle::migrate(&db, &[&schema], &sources)
+                        .await
+                        .map_err(|e| CallError::Portlet(PortletError::Internal(e.to_string())))?;
+                }
+                Ok::<_, CallError>(db)
+            })
+            .await?;
+        Ok(db.clone())
     }
 
     /// Use this storage instead of a fresh in-memory SQLite database.
@@ -596,6 +638,8 @@ impl TestKit {
                 notifier: self.notifier.clone(),
                 clock: self.clock.clone(),
                 time_zone: self.time_zone,
+                db: Some(self.database().await?),
+                files: None,
             },
             form,
         }))

@@ -7,6 +7,8 @@
 //! | `POST /admin/maintenance` | put a portlet in maintenance (with a message) or out |
 //! | `POST /admin/password` | regenerate a user's password, shown once |
 //! | `POST /admin/purge` | delete what the ENT keeps of an account past its grace period |
+//! | `POST /admin/jobs/retry` | put a failed background job back in the queue |
+//! | `POST /admin/jobs/discard` | delete a failed background job |
 
 use axum::Router;
 use cartable_socle::{AccountStatus, PersonQuery, SocleError};
@@ -35,6 +37,69 @@ pub(crate) fn router(st: &St) -> Router<St> {
             shared::post(st, reset_password),
         )
         .route(&format!("{base}/admin/purge"), shared::post(st, purge))
+        .route(
+            &format!("{base}/admin/jobs/retry"),
+            shared::post(st, retry_job),
+        )
+        .route(
+            &format!("{base}/admin/jobs/discard"),
+            shared::post(st, discard_job),
+        )
+}
+
+/// How many failed jobs the admin page lists (the newest).
+const FAILED_JOBS_SHOWN: u32 = 50;
+
+/// The job queue's counts and its failed jobs, for the admin page.
+async fn jobs_section(state: &State, lang: Lang) -> Result<Value, Fail> {
+    let counts = state.jobs.counts().await?;
+    let dates = cartable_portlet::time::Dates::new(lang.tag(), state.config.time_zone);
+    let failed: Vec<Value> = state
+        .jobs
+        .failed(FAILED_JOBS_SHOWN)
+        .await?
+        .into_iter()
+        .map(|job| {
+            let when = job
+                .failed_at()
+                .map(|t| dates.system_time(t, cartable_portlet::time::DateStyle::ShortWithTime));
+            Value::from_pairs([
+                ("id", Value::from(job.id.as_str())),
+                ("kind", Value::from(job.kind)),
+                ("attempts", Value::from(job.attempts)),
+                ("error", Value::from(job.last_error.unwrap_or_default())),
+                ("when", Value::from(when.unwrap_or_default())),
+            ])
+        })
+        .collect();
+    Ok(Value::from_pairs([
+        ("ready", Value::from(counts.ready)),
+        ("running", Value::from(counts.running)),
+        ("failed_count", Value::from(counts.failed)),
+        ("failed", Value::from(failed)),
+    ]))
+}
+
+/// `POST /admin/jobs/retry`: the failed job `id` runs again (its attempts start over).
+async fn retry_job(cx: Cx, Admin(user): Admin, form: Form) -> Handled {
+    let state = &cx.st;
+    let id = cartable_socle::JobId::new(form.field("id"));
+    if !state.jobs.retry(&id).await? {
+        return Err(Fail::NotFound);
+    }
+    tracing::info!(admin = %user.id, job = %id, "failed job put back in the queue");
+    Ok(redirect(&format!("{}/admin?done=1#jobs", state.base)))
+}
+
+/// `POST /admin/jobs/discard`: the failed job `id` is deleted.
+async fn discard_job(cx: Cx, Admin(user): Admin, form: Form) -> Handled {
+    let state = &cx.st;
+    let id = cartable_socle::JobId::new(form.field("id"));
+    if !state.jobs.discard(&id).await? {
+        return Err(Fail::NotFound);
+    }
+    tracing::info!(admin = %user.id, job = %id, "failed job discarded");
+    Ok(redirect(&format!("{}/admin?done=1#jobs", state.base)))
 }
 
 /// `GET /admin` (`done` in the query: a change was saved).
@@ -89,6 +154,7 @@ async fn admin_page(
         Value::from(state.services.directory.can_set_passwords()),
     );
     ctx.insert("accounts", Value::from(ending_accounts(state, lang).await?));
+    ctx.insert("jobs", jobs_section(state, lang).await?);
     render_template(state, "admin.html", StatusCode::OK, ctx)
 }
 

@@ -292,7 +292,8 @@ pub async fn check_data(s: &dyn Storage) {
 }
 
 /// [`Storage::data_keys`]: the prefix is literal (no `%` or `_` wildcards), keys come in
-/// binary (code point) order, scopes and portlets are separate.
+/// binary (code point) order, scopes and portlets are separate; [`Storage::data_users`]
+/// lists the users with data of a portlet.
 pub async fn check_data_keys(s: &dyn Storage) {
     let lea = user("keys-lea");
     let portlet = "keys-p";
@@ -324,6 +325,20 @@ pub async fn check_data_keys(s: &dyn Storage) {
     );
     assert!(keys("%").await.is_empty());
     assert!(keys("zz").await.is_empty());
+    // The users who have data of a portlet: not the shared scope, not another portlet's.
+    ok(
+        s.set_data(portlet, &DataScope::Shared, "menu", b"v").await,
+        "set_data",
+    );
+    assert_eq!(
+        ok(s.data_users(portlet).await, "data_users"),
+        ["keys-lea", "keys-théo"]
+    );
+    assert_eq!(ok(s.data_users("keys-q").await, "data_users"), ["keys-lea"]);
+    ok(
+        s.delete_data(portlet, &DataScope::Shared, "menu").await,
+        "delete_data",
+    );
     assert!(
         ok(
             s.data_keys(portlet, &DataScope::Shared, "").await,

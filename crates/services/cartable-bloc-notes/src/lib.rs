@@ -1,11 +1,18 @@
 //! The SDET service « bloc-notes »: the user's personal notepad (`bloc-notes`), with a
 //! JSON export. Not the SDET's « notes » service (marks).
+//!
+//! The notes are rows of the table `bloc_notes_note` (migrations/), one per note,
+//! numbered per owner. Releases before issue 14 kept them in the portlet's key-value data;
+//! the migration `0002_import_key_value_notes` copies those into the table once, with
+//! their numbers and dates.
+
+mod store;
 
 use std::sync::LazyLock;
 
-use cartable_portlet::items::{Item, ItemList, checked_text};
+use cartable_portlet::items::checked_text;
 use cartable_portlet::prelude::*;
-use cartable_portlet::{LocalizedText, markup_value};
+use cartable_portlet::{LocalizedText, ServiceSchema, markup_value, migration};
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use minijinja::value::Serde;
@@ -19,13 +26,8 @@ pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18
 pub const MAX_NOTE_LEN: usize = 2000;
 /// The most notes a user may keep.
 pub const MAX_NOTES: usize = 500;
-/// Where the notes are kept: one record per note under `note/<id>`, so that parallel
-/// additions (two tabs, two devices) never overwrite each other; earlier versions kept them
-/// all as one JSON array under `notes`, which is still read (see [`ItemList`]).
-const NOTES: ItemList = ItemList {
-    legacy: "notes",
-    prefix: "note/",
-};
+/// The service's name, its portlet's id and the owner of its tables.
+pub const SERVICE: &str = "bloc-notes";
 
 const VIEW: &str = r#"<form method="post" action="{{ action }}" class="note-add">{{ csrf }}
 <input type="hidden" name="op" value="add">
@@ -51,19 +53,14 @@ const HELP: &str = r#"<h3>{{ t("help-title") }}</h3>
 <p>{{ t("help-intro", max=max_len) }}</p>
 <p>{{ t("help-use") }}</p>"#;
 
-/// One note as stored.
+/// One note as stored (a row of `bloc_notes_note`; in the key-value data of earlier
+/// releases, the same fields as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Note {
     id: u64,
     text: String,
     /// Seconds since the Unix epoch.
     created: i64,
-}
-
-impl Item for Note {
-    fn id(&self) -> u64 {
-        self.id
-    }
 }
 
 /// One note as shown.
@@ -84,13 +81,13 @@ struct ExportedNote<'a> {
     created: String,
 }
 
-/// The notes portlet (`bloc-notes`): personal notes kept in the portlet's data for each
+/// The notes portlet (`bloc-notes`): personal notes kept in the service's table for each
 /// user, newest first (preference `max_notes`: 5, 10 or 20; all of them when the window is
 /// maximized), added and deleted by POST actions (`op=add&text=…`, `op=delete&id=…`), and
 /// exported by the resource `export` as a JSON attachment.
 ///
-/// Each note is stored on its own (`note/<id>`, created only if the id is free): notes
-/// added at the same moment from two sessions are all kept.
+/// Each note is a row, numbered in the statement that inserts it: notes added at the
+/// same moment from two sessions are all kept.
 #[derive(Debug)]
 pub struct Notes {
     descriptor: Descriptor,
@@ -140,6 +137,14 @@ impl Portlet for Notes {
         &self.descriptor
     }
 
+    fn schema(&self) -> Option<ServiceSchema> {
+        Some(
+            ServiceSchema::new(SERVICE)
+                .sql(migration!("0001_notes"))
+                .rust("0002_import_key_value_notes", store::ImportKeyValueNotes),
+        )
+    }
+
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         match ctx.mode() {
             Mode::Edit => return Ok(preference_form(ctx, &self.descriptor.preferences).into()),
@@ -156,14 +161,13 @@ impl Portlet for Notes {
         } else {
             ctx.preferences.parse_or("max_notes", 10usize).max(1)
         };
-        let data = ctx.data();
-        let index = NOTES.index::<Note>(&data).await?;
-        let total = index.len();
+        let db = ctx.db()?;
+        let owner = &ctx.user().id;
+        let total = store::count(db, owner).await?;
         // Only the notes shown are read.
-        let notes = NOTES.newest(&data, index, limit).await?;
+        let notes = store::newest(db, owner, limit).await?;
         let shown: Vec<ShownNote> = notes
             .iter()
-            .rev()
             .map(|n| ShownNote {
                 id: n.id,
                 lines: n.text.lines().map(str::to_string).collect(),
@@ -197,7 +201,8 @@ impl Portlet for Notes {
         ctx: &mut PortletContext,
         request: ActionRequest,
     ) -> Result<ActionResponse, PortletError> {
-        let data = ctx.data();
+        let db = ctx.db()?.clone();
+        let owner = ctx.user().id.clone();
         match request.required("op")? {
             "add" => {
                 // What the user typed comes back in the window with the message.
@@ -211,25 +216,20 @@ impl Portlet for Notes {
                     }
                     Err(e) => return Err(e),
                 };
-                let index = NOTES.index::<Note>(&data).await?;
-                // Parallel additions may each pass this check: the limit may be overrun
-                // by as many notes as were being added at that very moment.
-                if index.len() >= MAX_NOTES {
+                form.clone().check()?;
+                let created = DateTime::<Utc>::from(ctx.clock().now()).timestamp();
+                // The limit is checked in the statement that inserts.
+                if store::add(&db, &owner, &text, created, MAX_NOTES)
+                    .await?
+                    .is_none()
+                {
                     form.general(ctx.t_args(
                         &MESSAGES,
                         "error-too-many",
                         &args! { "max" => MAX_NOTES },
                     ));
+                    form.check()?;
                 }
-                form.check()?;
-                let created = DateTime::<Utc>::from(ctx.clock().now()).timestamp();
-                NOTES
-                    .add(&data, &index, |id| Note {
-                        id,
-                        text: text.clone(),
-                        created,
-                    })
-                    .await?;
             }
             "delete" => {
                 let id: u64 = request
@@ -237,7 +237,7 @@ impl Portlet for Notes {
                     .trim()
                     .parse()
                     .map_err(|_| PortletError::BadRequest(ctx.t(&MESSAGES, "error-bad-id")))?;
-                if !NOTES.remove::<Note>(&data, id).await? {
+                if !store::delete(&db, &owner, id).await? {
                     return Err(PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found")));
                 }
             }
@@ -259,10 +259,9 @@ impl Portlet for Notes {
                 request.id
             )));
         }
-        let notes = NOTES.all::<Note>(&ctx.data()).await?;
+        let notes = store::newest(ctx.db()?, &ctx.user().id, usize::MAX).await?;
         let exported: Vec<ExportedNote<'_>> = notes
             .iter()
-            .rev()
             .map(|n| ExportedNote {
                 id: n.id,
                 text: &n.text,
@@ -416,7 +415,8 @@ mod tests {
             !again.html().contains(&long),
             "a refused form is shown once"
         );
-        assert_eq!(kit.data().get("notes").await.unwrap(), None);
+        let db = kit.database().await.unwrap();
+        assert_eq!(store::count(&db, "lea").await.unwrap(), 0);
         // Exactly the limit is fine, counted in characters.
         add(&kit, &"é".repeat(MAX_NOTE_LEN)).await;
         let err = kit
@@ -512,9 +512,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn notes_of_earlier_versions_are_read_and_deleted() {
+    async fn notes_of_earlier_releases_move_into_the_table() {
         let kit = kit();
-        // Earlier versions kept every note in one JSON array.
+        // Before its first call, the kit's storage holds what earlier releases wrote:
+        // Léa's notes as one JSON array, then as one record per note.
         let old = [
             Note {
                 id: 1,
@@ -528,38 +529,79 @@ mod tests {
             },
         ];
         kit.data().set_json("notes", &old).await.unwrap();
+        let record = Note {
+            id: 4,
+            text: "enregistrement 4".into(),
+            created: 1_700_000_200,
+        };
+        kit.data()
+            .set_json("note/00000000000000000004", &record)
+            .await
+            .unwrap();
+        let theo = kit.clone().user_with("theo", "Théo", [Profile::Eleve]);
+        theo.data()
+            .set_json("note/00000000000000000001", &old[0])
+            .await
+            .unwrap();
+
+        // The first call migrates: every note is there, with its number and date.
         add(&kit, "nouvelle").await;
         let res = kit.resource("export", [("x", "y")]).await.unwrap();
         let v: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
         assert_eq!(v[0]["text"], "nouvelle");
-        assert_eq!(v[0]["id"], 4, "after every old id");
-        assert_eq!(v[2]["text"], "ancienne 1");
-        let stored: Vec<Note> = kit.data().get_json("notes").await.unwrap().unwrap();
-        assert_eq!(stored, old, "the old array is not grown");
+        assert_eq!(v[0]["id"], 5, "after every old number");
+        assert_eq!(v[1]["text"], "enregistrement 4");
+        assert_eq!(v[2]["text"], "ancienne 3");
+        assert_eq!(v[3]["text"], "ancienne 1");
+        assert_eq!(v[3]["created"], "2023-11-14T22:13:20Z");
+        assert_eq!(v.as_array().unwrap().len(), 4);
+        let theo_notes = theo.resource("export", [("x", "y")]).await.unwrap();
+        let t: serde_json::Value = serde_json::from_slice(&theo_notes.body).unwrap();
+        assert_eq!(t.as_array().unwrap().len(), 1);
+        assert_eq!(t[0]["text"], "ancienne 1");
 
-        // The window shows the newest first, across both shapes, within the limit.
-        kit.submit_preferences([("max_notes", "5")]).await.unwrap();
-        for i in 0..3 {
-            add(&kit, &format!("n{i}")).await;
-        }
-        let out = kit.render().await.unwrap();
-        let html = out.html();
-        assert!(html.find("n2").unwrap() < html.find("ancienne 3").unwrap());
-        assert!(!html.contains("ancienne 1"));
-        assert!(out.text().contains("Voir les 6 notes"));
-
+        // Deleting works on the moved notes; the key-value data is no longer read.
         kit.action([("op", "delete"), ("id", "3")]).await.unwrap();
-        kit.action([("op", "delete"), ("id", "4")]).await.unwrap();
-        let stored: Vec<Note> = kit.data().get_json("notes").await.unwrap().unwrap();
-        assert_eq!(stored, old[..1]);
-        kit.action([("op", "delete"), ("id", "1")]).await.unwrap();
-        assert_eq!(kit.data().get("notes").await.unwrap(), None);
-        assert!(matches!(
-            kit.action([("op", "delete"), ("id", "1")]).await,
-            Err(CallError::Portlet(PortletError::NotFound(_)))
-        ));
         let out = kit.render().await.unwrap();
-        assert!(out.text().contains("n0") && !out.text().contains("ancienne"));
+        assert!(!out.text().contains("ancienne 3"));
+        assert!(out.text().contains("ancienne 1"));
+    }
+
+    #[tokio::test]
+    async fn the_same_notes_on_postgresql() {
+        let Some(pg) = cartable_db::testing::TestDatabase::postgres("bloc_notes_pg").await else {
+            return;
+        };
+        let kit = kit().with_database(pg.db.clone());
+        add(&kit, "sur PostgreSQL").await;
+        add(&kit, "deuxième").await;
+        kit.action([("op", "delete"), ("id", "1")]).await.unwrap();
+        let out = kit.render().await.unwrap();
+        assert!(out.text().contains("deuxième") && !out.text().contains("sur PostgreSQL"));
+        let theo = kit.clone().user_with("theo", "Théo", [Profile::Eleve]);
+        assert!(!theo.render().await.unwrap().text().contains("deuxième"));
+        // 20 parallel additions: all kept, numbered 3 to 22.
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let kit = kit.clone();
+                tokio::spawn(async move {
+                    kit.action([("op", "add"), ("text", &format!("p{i}"))])
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let db = kit.database().await.unwrap();
+        assert_eq!(store::count(&db, "lea").await.unwrap(), 21);
+        let ids: Vec<u64> = store::newest(&db, "lea", usize::MAX)
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(ids, (2..=22).rev().collect::<Vec<_>>());
     }
 
     #[tokio::test]

@@ -1,11 +1,20 @@
 //! The SDET service « signets »: the "liens utiles" window (`liens`), the établissement's
 //! useful links and the user's own bookmarks.
+//!
+//! The établissement's links are a preference (`links`). The users' links are rows of the
+//! table `signets_link` (migrations/), one per link, numbered per owner. Releases before
+//! issue 14 kept them in the key-value data of the portlet `liens` (a JSON array under
+//! `links`, then one record per link under `link/<id>`); the migration
+//! `0002_import_key_value_links` copies those into the table once, with their numbers,
+//! and leaves the key-value data in place.
+
+mod store;
 
 use std::sync::LazyLock;
 
-use cartable_portlet::items::{Item, ItemList, checked_text};
+use cartable_portlet::items::checked_text;
 use cartable_portlet::prelude::*;
-use cartable_portlet::{LocalizedText, markup_value};
+use cartable_portlet::{LocalizedText, ServiceSchema, markup_value, migration};
 use minijinja::context;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
@@ -20,13 +29,10 @@ pub const MAX_LINK_TITLE_LEN: usize = 100;
 pub const MAX_URL_LEN: usize = 500;
 /// The most links a user may add.
 pub const MAX_USER_LINKS: usize = 50;
-/// Where the user's links are kept: one record per link under `link/<id>`, so that
-/// parallel additions never overwrite each other; earlier versions kept them all as one
-/// JSON array under `links`, which is still read (see [`ItemList`]).
-const LINKS: ItemList = ItemList {
-    legacy: "links",
-    prefix: "link/",
-};
+/// The service's name, the owner of its tables.
+pub const SERVICE: &str = "signets";
+/// Its portlet's id, under which earlier releases kept the links as key-value data.
+pub const PORTLET: &str = "liens";
 
 const VIEW: &str = r#"{% if school %}<h3>{{ t("school-links") }}</h3>
 <ul class="links">
@@ -48,18 +54,13 @@ const VIEW: &str = r#"{% if school %}<h3>{{ t("school-links") }}</h3>
 <p><button type="submit">{{ t("add") }}</button></p>
 </form>"#;
 
-/// A link the user added.
+/// A link the user added (a row of `signets_link`; in the key-value data of earlier
+/// releases, the same fields as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct UserLink {
     id: u64,
     title: String,
     url: String,
-}
-
-impl Item for UserLink {
-    fn id(&self) -> u64 {
-        self.id
-    }
 }
 
 /// A link as shown.
@@ -102,9 +103,10 @@ fn school_links(value: &str) -> Vec<ShownLink> {
 
 /// The bookmarks portlet (`liens`), "liens utiles": the établissement's links from the
 /// preference `links` (lines `Title|https://url`; only http(s) URLs are shown), then the
-/// user's own links kept in the portlet's data, added (`op=add&title=…&url=…`, http(s)
-/// only) and removed (`op=remove&id=…`) by POST actions. Each link is stored on its own
-/// (`link/<id>`): links added at the same moment from two sessions are all kept.
+/// user's own links kept in the service's table, added (`op=add&title=…&url=…`, http(s)
+/// only, at most [`MAX_USER_LINKS`]) and removed (`op=remove&id=…`) by POST actions. Each
+/// link is a row, numbered in the statement that inserts it: links added at the same
+/// moment from two sessions are all kept, and the limit holds.
 ///
 /// The `links` preference is meant for the établissement (set, usually locked, in the
 /// portal configuration): the portlet has no edit mode, since the generic preference form
@@ -129,7 +131,7 @@ impl Bookmarks {
         .max_len(4000)
         .multiline();
         let mut descriptor =
-            Descriptor::new("liens", LocalizedText::from_messages(&MESSAGES, "title"))
+            Descriptor::new(PORTLET, LocalizedText::from_messages(&MESSAGES, "title"))
                 .description(LocalizedText::from_messages(&MESSAGES, "description"))
                 .category("outils")
                 .preference(links);
@@ -157,9 +159,17 @@ impl Portlet for Bookmarks {
         &self.descriptor
     }
 
+    fn schema(&self) -> Option<ServiceSchema> {
+        Some(
+            ServiceSchema::new(SERVICE)
+                .sql(migration!("0001_links"))
+                .rust("0002_import_key_value_links", store::ImportKeyValueLinks),
+        )
+    }
+
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         let school = school_links(ctx.preferences.get("links").unwrap_or_default());
-        let mine = LINKS.all::<UserLink>(&ctx.data()).await?;
+        let mine = store::all(ctx.db()?, &ctx.user().id).await?;
         let markup = self.templates.render_for(
             ctx,
             "view",
@@ -181,7 +191,8 @@ impl Portlet for Bookmarks {
         ctx: &mut PortletContext,
         request: ActionRequest,
     ) -> Result<ActionResponse, PortletError> {
-        let data = ctx.data();
+        let db = ctx.db()?.clone();
+        let owner = ctx.user().id.clone();
         match request.required("op")? {
             "add" => {
                 let title =
@@ -190,23 +201,18 @@ impl Portlet for Bookmarks {
                 let url = web_url(&raw)
                     .filter(|u| u.chars().count() <= MAX_URL_LEN)
                     .ok_or_else(|| PortletError::BadRequest(ctx.t(&MESSAGES, "error-url")))?;
-                let index = LINKS.index::<UserLink>(&data).await?;
-                // Parallel additions may each pass this check: the limit may be overrun
-                // by as many links as were being added at that very moment.
-                if index.len() >= MAX_USER_LINKS {
+                let created = ctx.now().timestamp();
+                // The limit is checked in the statement that inserts.
+                if store::add(&db, &owner, &title, &url, created, MAX_USER_LINKS)
+                    .await?
+                    .is_none()
+                {
                     return Err(PortletError::BadRequest(ctx.t_args(
                         &MESSAGES,
                         "error-too-many",
                         &args! { "max" => MAX_USER_LINKS },
                     )));
                 }
-                LINKS
-                    .add(&data, &index, |id| UserLink {
-                        id,
-                        title: title.clone(),
-                        url: url.clone(),
-                    })
-                    .await?;
             }
             "remove" => {
                 let id: u64 = request
@@ -214,7 +220,7 @@ impl Portlet for Bookmarks {
                     .trim()
                     .parse()
                     .map_err(|_| PortletError::BadRequest(ctx.t(&MESSAGES, "error-bad-id")))?;
-                if !LINKS.remove::<UserLink>(&data, id).await? {
+                if !store::remove(&db, &owner, id).await? {
                     return Err(PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found")));
                 }
             }
@@ -385,7 +391,8 @@ mod tests {
                 "{title} {url}: {err:?}"
             );
         }
-        assert_eq!(kit.data().get("links").await.unwrap(), None);
+        let db = kit.database().await.unwrap();
+        assert_eq!(store::all(&db, "camille").await.unwrap(), []);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -418,16 +425,39 @@ mod tests {
         assert_eq!(out.html().matches(r#"value="remove""#).count(), 20);
     }
 
+    fn link(id: u64, title: &str, url: &str) -> UserLink {
+        UserLink {
+            id,
+            title: title.into(),
+            url: url.into(),
+        }
+    }
+
     #[tokio::test]
-    async fn links_of_earlier_versions_are_read_and_removed() {
+    async fn links_of_earlier_releases_move_into_the_table() {
         let kit = kit();
-        // Earlier versions kept every link in one JSON array.
-        let old = [UserLink {
-            id: 2,
-            title: "Ancien".into(),
-            url: "https://ancien.example.org/".into(),
-        }];
+        // Before its first call, the kit's storage holds what earlier releases wrote:
+        // Camille's links as one JSON array, then as one record per link.
+        let old = [
+            link(2, "Ancien", "https://ancien.example.org/"),
+            link(3, "Vieux", "https://vieux.example.org/"),
+        ];
         kit.data().set_json("links", &old).await.unwrap();
+        let record = link(5, "Enregistré", "https://enregistre.example.org/");
+        kit.data()
+            .set_json("link/00000000000000000005", &record)
+            .await
+            .unwrap();
+        let theo = kit.clone().user_with("theo", "Théo", [Profile::Eleve]);
+        let theo_old = link(1, "De Théo", "https://theo.example.org/");
+        theo.data().set_json("links", &[&theo_old]).await.unwrap();
+        let theo_record = link(4, "Enregistré", "https://enregistre.example.org/");
+        theo.data()
+            .set_json("link/00000000000000000004", &theo_record)
+            .await
+            .unwrap();
+
+        // The first call migrates: every link is there, with its number.
         kit.action([
             ("op", "add"),
             ("title", "Neuf"),
@@ -435,17 +465,114 @@ mod tests {
         ])
         .await
         .unwrap();
+        let db = kit.database().await.unwrap();
+        assert_eq!(
+            store::all(&db, "camille").await.unwrap(),
+            [
+                old[0].clone(),
+                old[1].clone(),
+                record.clone(),
+                link(6, "Neuf", "https://neuf.example.org/"),
+            ],
+            "after every old number"
+        );
+        assert_eq!(
+            store::all(&db, "theo").await.unwrap(),
+            [theo_old, theo_record]
+        );
         let out = kit.render().await.unwrap();
+        out.assert_accessible();
         let html = out.html();
         assert!(html.find("Ancien").unwrap() < html.find("Neuf").unwrap());
-        assert!(
-            html.contains(r#"name="id" value="3""#),
-            "after every old id"
-        );
+        assert!(html.contains(r#"name="id" value="6""#));
+        assert!(!html.contains("De Théo"));
+
+        // Removing works on the moved links (the forms shown before keep their numbers);
+        // the key-value data is left as it was, and no longer read.
         kit.action([("op", "remove"), ("id", "2")]).await.unwrap();
-        assert_eq!(kit.data().get("links").await.unwrap(), None);
+        theo.action([("op", "remove"), ("id", "4")]).await.unwrap();
         let out = kit.render().await.unwrap();
         assert!(!out.html().contains("Ancien") && out.html().contains("Neuf"));
+        assert!(out.html().contains("Enregistré"));
+        assert!(!theo.render().await.unwrap().html().contains("Enregistré"));
+        assert!(kit.data().get("links").await.unwrap().is_some());
+        assert_eq!(store::all(&db, "camille").await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_same_links_on_postgresql() {
+        let Some(pg) = cartable_db::testing::TestDatabase::postgres("signets_pg").await else {
+            return;
+        };
+        let kit = kit().with_database(pg.db.clone());
+        // An earlier release's link is moved on PostgreSQL too.
+        kit.data()
+            .set_json("links", &[link(7, "Ancien", "https://ancien.example.org/")])
+            .await
+            .unwrap();
+        kit.action([
+            ("op", "add"),
+            ("title", "Sur <PostgreSQL>"),
+            ("url", "https://pg.example.org"),
+        ])
+        .await
+        .unwrap();
+        kit.action([
+            ("op", "add"),
+            ("title", "Deuxième"),
+            ("url", "https://deux.example.org"),
+        ])
+        .await
+        .unwrap();
+        kit.action([("op", "remove"), ("id", "7")]).await.unwrap();
+        assert!(matches!(
+            kit.action([("op", "remove"), ("id", "7")]).await,
+            Err(CallError::Portlet(PortletError::NotFound(_)))
+        ));
+        let out = kit.render().await.unwrap();
+        out.assert_accessible();
+        assert!(
+            out.html()
+                .contains(r#"<a href="https://pg.example.org/">Sur &lt;PostgreSQL&gt;</a>"#)
+        );
+        assert!(!out.html().contains("Ancien"));
+        let html = out.html();
+        assert!(html.find("PostgreSQL").unwrap() < html.find("Deuxième").unwrap());
+        let theo = kit.clone().user_with("theo", "Théo", [Profile::Eleve]);
+        assert!(!theo.render().await.unwrap().html().contains("Deuxième"));
+
+        // Parallel additions: all kept up to the limit, numbered after the others, and
+        // never more than the limit.
+        let tasks: Vec<_> = (0..MAX_USER_LINKS + 10)
+            .map(|i| {
+                let kit = kit.clone();
+                tokio::spawn(async move {
+                    kit.action([
+                        ("op", "add"),
+                        ("title", &format!("p{i}")),
+                        ("url", &format!("https://p{i}.example.org/")),
+                    ])
+                    .await
+                })
+            })
+            .collect();
+        let mut refused = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => {}
+                Err(CallError::Portlet(PortletError::BadRequest(_))) => refused += 1,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(refused, 12, "two links were there already");
+        let db = kit.database().await.unwrap();
+        let ids: Vec<u64> = store::all(&db, "camille")
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| l.id)
+            .collect();
+        assert_eq!(ids, (8..8 + MAX_USER_LINKS as u64).collect::<Vec<_>>());
     }
 
     #[tokio::test]

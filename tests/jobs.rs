@@ -1,0 +1,127 @@
+//! The background job queue through a real portal: the socle's periodic jobs run at
+//! start; a job that keeps failing is listed on `/admin` with its error, an administrator
+//! runs it again or discards it, and nobody else may.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use cartable::ldif::LdifDirectory;
+use cartable::socle::ManualClock;
+use cartable::socle::jobs::handler_fn;
+use cartable::{EntBuilder, EntConfig};
+use common::*;
+
+const CONFIG: &str = r#"
+etablissement = "Lycée de test"
+[[layouts.default.tabs]]
+id = "accueil"
+title = "Accueil"
+columns = [[{ portlet = "hello" }]]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_jobs_are_shown_to_administrators_who_retry_or_discard_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EntConfig::from_toml(CONFIG, dir.path()).unwrap();
+    config.portal.data_dir = dir.path().to_path_buf();
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let directory = LdifDirectory::parse(&ldif())
+        .unwrap()
+        .with_password_file(&dir.path().join("passwords.json"))
+        .unwrap();
+    let portal = EntBuilder::new(config)
+        .directory(Arc::new(directory))
+        .clock(clock.clone())
+        .portlet(Hello::shared("hello"))
+        .with_portal(|p| {
+            p.job(
+                "test.bulletin",
+                handler_fn(|_job| async { Err("le serveur SMTP a refusé le message".into()) }),
+            )
+        })
+        .build()
+        .await
+        .unwrap();
+    let jobs = portal.jobs().clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = portal.serve(listener).unwrap();
+    let portal = TestPortal {
+        base: format!("http://{}", running.local_addr()),
+        running,
+    };
+
+    // The socle's own periodic jobs (expired sessions, old notifications) ran at start.
+    let started = std::time::Instant::now();
+    while jobs.counts().await.unwrap().done < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the purge jobs did not run"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A job that always fails: retried with back-off on the portal's clock, then failed.
+    let id = jobs
+        .enqueue("test.bulletin", r#"{"classe":"2nde B"}"#)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    while jobs.failed(10).await.unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the job never failed"
+        );
+        clock.advance(Duration::from_secs(3600));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut nadia = portal.login("nadia").await;
+    let page = nadia.get("/admin").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<code>test.bulletin</code>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("le serveur SMTP a refusé le message"));
+
+    // Nobody but an administrator acts on it.
+    let mut lea = portal.login("lea").await;
+    let refused = lea
+        .post_csrf("/admin/jobs/retry", &[("id", id.as_str())])
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let retried = nadia
+        .post_csrf("/admin/jobs/retry", &[("id", id.as_str())])
+        .await;
+    assert_eq!(retried.status, 303, "{}", retried.body);
+    assert!(jobs.failed(10).await.unwrap().is_empty());
+    let page = nadia.get("/admin").await;
+    assert!(
+        page.body.contains("Aucune tâche en échec."),
+        "{}",
+        page.body
+    );
+    // Failing again until its attempts run out, then discarded for good.
+    let started = std::time::Instant::now();
+    while jobs.failed(10).await.unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the job never failed"
+        );
+        clock.advance(Duration::from_secs(3600));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let discarded = nadia
+        .post_csrf("/admin/jobs/discard", &[("id", id.as_str())])
+        .await;
+    assert_eq!(discarded.status, 303);
+    assert!(jobs.get(&id).await.unwrap().is_none());
+    let again = nadia
+        .post_csrf("/admin/jobs/discard", &[("id", id.as_str())])
+        .await;
+    assert_eq!(again.status, 404);
+    portal.stop().await;
+}
