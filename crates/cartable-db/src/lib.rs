@@ -52,6 +52,25 @@ pub use error::DbError;
 /// through `cartable_portlet::sqlx`), so that every crate agrees on one.
 pub use sqlx;
 
+/// Run `insert` again while a unique constraint refuses it (a parallel statement took the
+/// key first, typically a number computed as `COALESCE(MAX(id), 0) + 1` in the insert), at
+/// most `attempts` times in all; any other outcome is returned as it is. On SQLite one
+/// writer at a time never collides; on PostgreSQL two inserts can read the same `MAX`.
+pub async fn retry_unique<T, F, Fut>(attempts: usize, mut insert: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        match insert().await {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && tried < attempts => {}
+            other => return other,
+        }
+    }
+}
+
 /// The result of a conditional write: [`DbError::Conflict`] about `what` when it changed
 /// no row (the version read is no longer the stored one, or the row is gone).
 ///

@@ -61,7 +61,7 @@ pub use async_trait::async_trait;
 /// `locales/fr.ftl` and `locales/en.ftl`, in a `static` built by [`i18n::messages!`], and
 /// reads them with [`PortletContext::t`], [`LocalizedText::from_messages`] and the
 /// templates' `t()` ([`Templates::with_messages`]).
-pub use cartable_db::{Database, DbError, Dialect, expect_changed, sqlx};
+pub use cartable_db::{Database, DbError, Dialect, expect_changed, retry_unique, sqlx};
 pub use cartable_i18n as i18n;
 pub use cartable_socle::{Person, Profile};
 pub use cartable_socle::{ServiceSchema, migration};

@@ -40,6 +40,8 @@ mod records;
 pub mod schema;
 mod session;
 mod storage;
+#[cfg(test)]
+mod test_storage;
 
 pub use changes::{Change, ChangeBus, LocalBus};
 pub use clock::{

@@ -1,101 +1,16 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use cartable_db::testing::{self, TestDatabase};
 
 use super::*;
-use crate::{DataScope, ManualClock, Storage, UpgradeSources, Version, Versioned, migrate};
-
-/// The migrations take a storage; the queue's read none.
-struct NoStorage;
-
-fn unused<T>() -> Result<T, SocleError> {
-    Err(SocleError::Invalid("not used by these tests".into()))
-}
-
-#[async_trait]
-impl Storage for NoStorage {
-    async fn preferences(&self, _: &str, _: &str) -> Result<BTreeMap<String, String>, SocleError> {
-        unused()
-    }
-    async fn set_preferences(
-        &self,
-        _: &str,
-        _: &str,
-        _: &BTreeMap<String, String>,
-    ) -> Result<(), SocleError> {
-        unused()
-    }
-    async fn layout(&self, _: &str) -> Result<Option<String>, SocleError> {
-        unused()
-    }
-    async fn set_layout(&self, _: &str, _: &str) -> Result<(), SocleError> {
-        unused()
-    }
-    async fn reset_layout(&self, _: &str) -> Result<(), SocleError> {
-        unused()
-    }
-    async fn data(&self, _: &str, _: &DataScope, _: &str) -> Result<Option<Vec<u8>>, SocleError> {
-        unused()
-    }
-    async fn set_data(&self, _: &str, _: &DataScope, _: &str, _: &[u8]) -> Result<(), SocleError> {
-        unused()
-    }
-    async fn delete_data(&self, _: &str, _: &DataScope, _: &str) -> Result<(), SocleError> {
-        unused()
-    }
-    async fn delete_user(&self, _: &str) -> Result<(), SocleError> {
-        unused()
-    }
-    async fn data_keys(&self, _: &str, _: &DataScope, _: &str) -> Result<Vec<String>, SocleError> {
-        unused()
-    }
-    async fn preferences_versioned(
-        &self,
-        _: &str,
-        _: &str,
-    ) -> Result<Versioned<BTreeMap<String, String>>, SocleError> {
-        unused()
-    }
-    async fn set_preferences_if(
-        &self,
-        _: &str,
-        _: &str,
-        _: &BTreeMap<String, String>,
-        _: Version,
-    ) -> Result<Version, SocleError> {
-        unused()
-    }
-    async fn layout_versioned(&self, _: &str) -> Result<Versioned<Option<String>>, SocleError> {
-        unused()
-    }
-    async fn set_layout_if(&self, _: &str, _: &str, _: Version) -> Result<Version, SocleError> {
-        unused()
-    }
-    async fn data_versioned(
-        &self,
-        _: &str,
-        _: &DataScope,
-        _: &str,
-    ) -> Result<Versioned<Option<Vec<u8>>>, SocleError> {
-        unused()
-    }
-    async fn set_data_if(
-        &self,
-        _: &str,
-        _: &DataScope,
-        _: &str,
-        _: &[u8],
-        _: Version,
-    ) -> Result<Version, SocleError> {
-        unused()
-    }
-}
+use crate::test_storage::MapStorage;
+use crate::{ManualClock, UpgradeSources, migrate};
 
 async fn migrated(db: &Database) {
     let sources = UpgradeSources {
-        storage: Arc::new(NoStorage),
+        storage: Arc::new(MapStorage::default()),
     };
     migrate(db, &[&schema()], &sources).await.unwrap();
 }

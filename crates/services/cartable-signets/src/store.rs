@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use cartable_portlet::items::{Item, ItemList};
 use cartable_portlet::sqlx::{self, AnyConnection};
-use cartable_portlet::{Database, Dialect, PortletData, async_trait};
+use cartable_portlet::{Database, Dialect, PortletData, async_trait, retry_unique};
 use cartable_socle::{SocleError, Upgrade, UpgradeSources};
 
 use crate::{PORTLET, UserLink};
@@ -43,10 +43,9 @@ pub(crate) async fn add(
     max: usize,
 ) -> Result<Option<u64>, SocleError> {
     let max = i64::try_from(max).unwrap_or(i64::MAX);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let inserted: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
+    // A parallel addition may take the number first (PostgreSQL): number again.
+    let inserted: Option<i64> = retry_unique(ADD_ATTEMPTS, || {
+        sqlx::query_scalar(
             "INSERT INTO signets_link (owner, id, title, url, created_at) \
              SELECT $1, COALESCE(MAX(id), 0) + 1, $2, $3, $4 FROM signets_link \
              WHERE owner = $1 HAVING COUNT(*) < $5 \
@@ -58,14 +57,9 @@ pub(crate) async fn add(
         .bind(created)
         .bind(max)
         .fetch_optional(db.pool())
-        .await;
-        match inserted {
-            Ok(id) => return Ok(id.map(|id| u64::try_from(id).unwrap_or(0))),
-            // A parallel addition took the number first (PostgreSQL): number again.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempt < ADD_ATTEMPTS => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    })
+    .await?;
+    Ok(inserted.map(|id| u64::try_from(id).unwrap_or(0)))
 }
 
 /// Remove link `id` of `owner`; `false` if she has none with that number.
