@@ -42,6 +42,7 @@ mod preferences;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cartable_portlet::{Descriptor, Mode, Params, WindowState};
@@ -209,6 +210,58 @@ impl Container {
         }
     }
 
+    /// Like [`invoke`](Self::invoke), for a call that reads a request body as it comes
+    /// (a streamed upload): the deadline counts from the last time `progress` moved, so a
+    /// long upload whose bytes keep arriving is never cut, while a portlet that stalls
+    /// for a whole deadline with nothing arriving is. The host ticks `progress` as the
+    /// body's bytes arrive.
+    pub async fn invoke_with_progress<T, F>(
+        &self,
+        portlet: &str,
+        progress: Progress,
+        call: F,
+    ) -> Result<T, CallError>
+    where
+        F: Future<Output = Result<T, cartable_portlet::PortletError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let container = self.clone();
+        let id = portlet.to_string();
+        let task = tokio::spawn(async move {
+            let deadline = container.deadline_for(&id);
+            let mut call = std::pin::pin!(call);
+            let mut seen = progress.count();
+            loop {
+                match tokio::time::timeout(deadline, call.as_mut()).await {
+                    Ok(result) => {
+                        container.inner.health.record_success(&id);
+                        return result.map_err(|e| {
+                            tracing::warn!(portlet = %id, "portlet call failed: {e}");
+                            CallError::Portlet(e)
+                        });
+                    }
+                    Err(_) => {
+                        let now = progress.count();
+                        if now != seen {
+                            seen = now;
+                            continue;
+                        }
+                        container.inner.health.record_timeout(&id);
+                        tracing::warn!(portlet = %id, ?deadline, "portlet call missed its deadline");
+                        return Err(CallError::TimedOut {
+                            portlet: id.clone(),
+                            deadline,
+                        });
+                    }
+                }
+            }
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(join_error) => Err(self.task_lost(portlet, &join_error)),
+        }
+    }
+
     /// Run one portlet call on the current task under the portlet's deadline, for a
     /// caller that already gave the call a task of its own (a page starts every window's
     /// task at once): a panic unwinds to that task's handle, which the caller turns into
@@ -248,6 +301,28 @@ impl Container {
         CallError::Panicked {
             portlet: portlet.to_string(),
         }
+    }
+}
+
+/// How far a request body has come, for [`Container::invoke_with_progress`]: the host
+/// ticks it as bytes arrive. Cheap to clone (one shared counter).
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Arc<AtomicU64>);
+
+impl Progress {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Progress::default()
+    }
+
+    /// Record that `bytes` more arrived.
+    pub fn tick(&self, bytes: u64) {
+        self.0.fetch_add(bytes.max(1), Ordering::Relaxed);
+    }
+
+    /// How many bytes arrived so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
     }
 }
 

@@ -181,3 +181,33 @@ async fn a_save_from_a_stale_form_is_refused_and_an_unversioned_one_merges() {
         "both kept, the undeclared one dropped: {now:?}"
     );
 }
+
+#[tokio::test]
+async fn a_call_whose_body_keeps_arriving_outlives_its_deadline_and_a_stalled_one_does_not() {
+    let c = Container::builder()
+        .deadline(Duration::from_millis(100))
+        .build();
+    let progress = Progress::new();
+    let ticking = progress.clone();
+    let long = c
+        .invoke_with_progress("upload", progress, async move {
+            for _ in 0..6 {
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                ticking.tick(1024);
+            }
+            Ok::<_, PortletError>(ticking.count())
+        })
+        .await;
+    assert_eq!(
+        long.unwrap(),
+        6 * 1024,
+        "360 ms of arriving bytes, 100 ms deadline"
+    );
+    let stalled = c
+        .invoke_with_progress("upload", Progress::new(), async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, PortletError>(())
+        })
+        .await;
+    assert!(matches!(stalled, Err(CallError::TimedOut { .. })));
+}

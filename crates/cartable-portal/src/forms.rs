@@ -119,9 +119,7 @@ mod tests {
     use super::*;
 
     fn refused(text: &str) -> InvalidForm {
-        let request = ActionRequest {
-            form: BTreeMap::from([("text".to_string(), text.to_string())]),
-        };
+        let request = ActionRequest::new(BTreeMap::from([("text".to_string(), text.to_string())]));
         let mut form = InvalidForm::new(&request);
         form.field("text", "Trop court.");
         form

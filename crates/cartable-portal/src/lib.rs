@@ -25,6 +25,7 @@ mod aggregate;
 mod cache;
 mod cas;
 pub mod config;
+pub mod download;
 mod forms;
 mod health;
 mod http;
@@ -35,6 +36,7 @@ mod nodes;
 pub mod security;
 mod state;
 mod theme;
+mod upload;
 mod visitor;
 mod web;
 

@@ -21,11 +21,33 @@ frame-ancestors 'none'";
 type Header = SetResponseHeaderLayer<HeaderValue>;
 
 /// The layer of [`headers`].
-pub type SecurityHeaders =
-    Stack<Header, Stack<Header, Stack<Header, Stack<Header, Stack<Header, Identity>>>>>;
+pub type SecurityHeaders = Stack<
+    Header,
+    Stack<Header, Stack<Header, Stack<Header, Stack<SetResponseHeaderLayer<PolicyFor>, Identity>>>>,
+>;
+
+/// The Content-Security-Policy a response gets: the portal's [`CSP`], or for a stored
+/// file the portal streams, the sandbox of [`FILE_CSP`](crate::download::FILE_CSP).
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyFor;
+
+impl<B> tower_http::set_header::MakeHeaderValue<http::Response<B>> for PolicyFor {
+    fn make_header_value(&mut self, response: &http::Response<B>) -> Option<HeaderValue> {
+        let is_file = response
+            .extensions()
+            .get::<crate::download::FileResponse>()
+            .is_some();
+        Some(HeaderValue::from_static(if is_file {
+            crate::download::FILE_CSP
+        } else {
+            CSP
+        }))
+    }
+}
 
 /// The security headers every response of the portal carries, as a tower layer: the
-/// [`CSP`], `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin` and
+/// [`CSP`] (a stored file's sandbox instead, on a file the portal streams),
+/// `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin` and
 /// `X-Frame-Options: DENY` replace whatever a handler set; `Cache-Control: no-store` is
 /// added when the response says nothing of caching. Put it on routes of your own to give
 /// them the same (`Router::layer(cartable_portal::security::headers())`).
@@ -34,7 +56,10 @@ pub fn headers() -> SecurityHeaders {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
     tower::ServiceBuilder::new()
-        .layer(over(http::header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(SetResponseHeaderLayer::overriding(
+            http::header::CONTENT_SECURITY_POLICY,
+            PolicyFor,
+        ))
         .layer(over(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(over(http::header::REFERRER_POLICY, "same-origin"))
         .layer(over(http::header::X_FRAME_OPTIONS, "DENY"))

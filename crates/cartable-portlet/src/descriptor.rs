@@ -286,6 +286,10 @@ pub struct Descriptor {
     pub preferences: Vec<PreferenceSpec>,
     /// Event names it wants to receive (see [`crate::Event`]).
     pub consumes: Vec<String>,
+    /// The largest `multipart/form-data` body (files and fields) its actions and
+    /// resources accept, in bytes ([`crate::upload::DEFAULT_UPLOAD_LIMIT`] unless set):
+    /// a larger one is refused with `413` before anything is stored.
+    pub upload_limit: u64,
 }
 
 impl Descriptor {
@@ -314,6 +318,7 @@ impl Descriptor {
             cache: CachePolicy::NoCache,
             preferences: Vec::new(),
             consumes: Vec::new(),
+            upload_limit: crate::upload::DEFAULT_UPLOAD_LIMIT,
         }
     }
 
@@ -358,6 +363,13 @@ impl Descriptor {
     /// Receive events with this name.
     pub fn consumes(mut self, event: &str) -> Self {
         self.consumes.push(event.to_string());
+        self
+    }
+
+    /// Accept `multipart/form-data` bodies (files and fields) of up to `bytes` in its
+    /// actions and resources (default [`crate::upload::DEFAULT_UPLOAD_LIMIT`], 20 MiB).
+    pub fn upload_limit(mut self, bytes: u64) -> Self {
+        self.upload_limit = bytes;
         self
     }
 

@@ -1,4 +1,5 @@
 use cartable_socle::SocleError;
+use cartable_socle::files::FileError;
 use http::StatusCode;
 use thiserror::Error;
 
@@ -35,6 +36,10 @@ pub enum PortletError {
     /// A template failed to render (the template's name and line are in the source).
     #[error("template error: {0}")]
     Template(#[from] minijinja::Error),
+    /// A file could not be stored or read ([`FileError`]): too large, no room left in
+    /// the quota, no such file…; its message says what to do.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// Anything else.
     #[error("internal error: {0}")]
     Internal(String),
@@ -57,9 +62,11 @@ impl PortletError {
     /// container (`cartable-container`) gives every call this status, in the portal,
     /// the remote producer and the test kit alike: a stale versioned write (a socle
     /// conflict) is a 409 like [`PortletError::Conflict`], invalid input a 400, any
-    /// other socle failure a 503, a refused form a 422.
+    /// other socle failure a 503, a refused form a 422. A file too large is a 413, a
+    /// quota with no room left a 507, a byte range outside the file a 416.
     pub fn status(&self) -> StatusCode {
         match self {
+            PortletError::File(e) => file_status(e),
             PortletError::Socle(SocleError::Conflict { .. }) => StatusCode::CONFLICT,
             PortletError::Socle(SocleError::Invalid(_)) => StatusCode::BAD_REQUEST,
             PortletError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -73,6 +80,22 @@ impl PortletError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
+    }
+}
+
+/// The status of a file that could not be stored or read.
+fn file_status(e: &FileError) -> StatusCode {
+    match e {
+        FileError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        FileError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
+        FileError::NotFound => StatusCode::NOT_FOUND,
+        FileError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+        FileError::Invalid(_) | FileError::Body(_) => StatusCode::BAD_REQUEST,
+        FileError::Expired { .. } => StatusCode::REQUEST_TIMEOUT,
+        FileError::Store(_) | FileError::Database(_) | FileError::Directory { .. } => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

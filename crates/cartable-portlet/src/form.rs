@@ -230,12 +230,12 @@ mod tests {
     use super::*;
 
     fn request(pairs: &[(&str, &str)]) -> ActionRequest {
-        ActionRequest {
-            form: pairs
+        ActionRequest::new(
+            pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-        }
+        )
     }
 
     #[test]

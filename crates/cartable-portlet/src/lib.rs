@@ -38,6 +38,7 @@ mod phases;
 mod portlet;
 mod template;
 pub mod time;
+pub mod upload;
 
 pub use context::{
     ContextParts, Params, PortletContext, PortletData, PortletUrls, Preference, PreferenceError,
@@ -77,6 +78,7 @@ pub mod prelude {
     pub use crate::form::InvalidForm;
     pub use crate::i18n::{Messages, args};
     pub use crate::time::{DateStyle, Dates};
+    pub use crate::upload::{FilePart, Uploads};
     pub use crate::{
         ActionRequest, ActionResponse, Descriptor, Event, Markup, Mode, Person, Portlet,
         PortletContext, PortletError, PreferenceSpec, Profile, RenderResponse, ResourceRequest,

@@ -4,6 +4,9 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use cartable_socle::files::StoredFile;
+
+use crate::upload::Uploads;
 use crate::{Markup, Mode, Params, PortletError, WindowState};
 
 /// A stylesheet or script a fragment needs in the page head (served by the portal, same
@@ -57,13 +60,23 @@ impl From<Markup> for RenderResponse {
 
 /// A form posted to the window's action URL (the portal has already checked `_csrf`
 /// and removed it).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct ActionRequest {
-    /// The form fields.
+    /// The form fields (of a `multipart/form-data` form: those before its first file).
     pub form: Params,
+    /// The files of a `multipart/form-data` form, streamed ([`crate::upload`]).
+    pub files: Uploads,
 }
 
 impl ActionRequest {
+    /// A request with these form fields and no file.
+    pub fn new(form: Params) -> Self {
+        ActionRequest {
+            form,
+            files: Uploads::none(),
+        }
+    }
+
     /// A form field.
     pub fn field(&self, name: &str) -> Option<&str> {
         self.form.get(name).map(String::as_str)
@@ -137,16 +150,32 @@ impl ActionResponse {
 }
 
 /// A request to one of the window's resources.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct ResourceRequest {
     /// The resource id (last segment of the resource URL).
     pub id: String,
     /// GET or POST (POSTs carry a checked `_csrf`).
     pub method: Method,
-    /// Query parameters and form fields.
+    /// Query parameters and form fields (of a `multipart/form-data` POST: those before
+    /// its first file).
     pub params: Params,
-    /// The raw body of a non-form POST.
+    /// The raw body of a POST that is neither a form nor `multipart/form-data`.
     pub body: Bytes,
+    /// The files of a `multipart/form-data` POST, streamed ([`crate::upload`]).
+    pub files: Uploads,
+}
+
+impl ResourceRequest {
+    /// A GET of resource `id` with these parameters.
+    pub fn get(id: &str, params: Params) -> Self {
+        ResourceRequest {
+            id: id.to_string(),
+            method: Method::GET,
+            params,
+            body: Bytes::new(),
+            files: Uploads::none(),
+        }
+    }
 }
 
 /// The result of `resource`: the whole HTTP response body, nothing else rendered.
@@ -160,6 +189,8 @@ pub struct ResourceResponse {
     pub attachment: Option<String>,
     /// Body.
     pub body: Bytes,
+    /// A stored file to send instead of `body` ([`ResourceResponse::file`]).
+    pub file: Option<StoredFile>,
 }
 
 impl ResourceResponse {
@@ -187,6 +218,25 @@ impl ResourceResponse {
             content_type: content_type.to_string(),
             attachment: None,
             body: body.into(),
+            file: None,
+        }
+    }
+
+    /// A file of the socle's file store, which the portal streams from it: with
+    /// `Content-Length`, byte ranges (`Range`, `206`), an `ETag` (`304` to
+    /// `If-None-Match`) and a safe `Content-Disposition`. Images, PDF, plain text, audio
+    /// and video are shown in the browser; any other type (HTML, SVG, XML…) is sent as a
+    /// download, and every file under a sandboxing `Content-Security-Policy`, so a
+    /// user's file never runs script on the portal's origin. Check that the user may
+    /// read the file before answering it; add [`attachment`](Self::attachment) to
+    /// always offer it as a download.
+    pub fn file(file: StoredFile) -> Self {
+        ResourceResponse {
+            status: StatusCode::OK,
+            content_type: file.content_type.clone(),
+            attachment: None,
+            body: Bytes::new(),
+            file: Some(file),
         }
     }
 

@@ -520,7 +520,7 @@ impl Producer {
         let portlet = self.portlet(id)?;
         let call: ActionCall = parse_json(body)?;
         let mut ctx = self.context(&portlet, consumer, call.context)?;
-        let request = ActionRequest { form: call.form };
+        let request = ActionRequest::new(call.form);
         let p = portlet.clone();
         let (ctx, response) = self
             .run(id, async move {
@@ -569,11 +569,21 @@ impl Producer {
             method,
             params: call.params,
             body: Bytes::from(raw),
+            files: Default::default(),
         };
         let p = portlet.clone();
         let out = self
             .run(id, async move { p.resource(&ctx, request).await })
             .await?;
+        if out.file.is_some() {
+            return Err(Refusal::new(
+                ErrorCode::Internal,
+                format!(
+                    "the portlet {id:?} answered a stored file, which the remote protocol does \
+                     not carry yet: serve the file's bytes in the body instead"
+                ),
+            ));
+        }
         let mut r = Response::new(out.body);
         let headers = r.headers_mut();
         let ctype = HeaderValue::from_str(&out.content_type)

@@ -267,6 +267,8 @@ impl PortletDescription {
             cache: CachePolicy::NoCache,
             preferences,
             consumes: self.consumes.clone(),
+            // Files are not relayed over the remote protocol: a remote window takes none.
+            upload_limit: 0,
         })
     }
 

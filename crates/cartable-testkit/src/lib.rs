@@ -78,11 +78,13 @@ use cartable_container::{
 use cartable_portlet::Database;
 use cartable_portlet::form::InvalidForm;
 use cartable_portlet::time::{PARIS, Tz};
+use cartable_portlet::upload::{FilePart, Uploads};
 use cartable_portlet::{
     ActionRequest, ActionResponse, ContextParts, Descriptor, Event, Markup, Mode, Params, Person,
     Portlet, PortletContext, PortletData, PortletError, Preference, Preferences, Profile,
     RenderResponse, ResourceRequest, ResourceResponse, Services, WindowInfo, WindowState,
 };
+use cartable_socle::FileStore;
 use cartable_socle::{
     Clock, Directory, ManualClock, MemoryNotifier, Notification, Notifier, Storage, SystemClock,
 };
@@ -251,6 +253,10 @@ pub struct TestKit {
     notifier: Arc<RecordingNotifier>,
     container: Container,
     check_forms: bool,
+    /// The file store: given, or made on the kit's database with an in-memory object
+    /// store on first use.
+    given_files: Option<FileStore>,
+    files: Arc<tokio::sync::OnceCell<FileStore>>,
     clock: Arc<dyn Clock>,
     manual_clock: Option<ManualClock>,
     time_zone: Tz,
@@ -297,6 +303,8 @@ impl TestKit {
             notifier: Arc::new(RecordingNotifier::new(Arc::new(MemoryNotifier::default()))),
             container: Container::default(),
             check_forms: true,
+            given_files: None,
+            files: Arc::new(tokio::sync::OnceCell::new()),
             clock: Arc::new(SystemClock),
             manual_clock: None,
             time_zone: PARIS,
@@ -492,6 +500,59 @@ impl TestKit {
         &self.portlet
     }
 
+    /// Use this file store (`ctx.files()`) instead of one on the kit's database with
+    /// its bytes in memory (a [`FileStore::local`] in a temporary directory, to look at
+    /// the files on disk). Call it before the kit's first call.
+    pub fn with_files(mut self, files: FileStore) -> Self {
+        self.given_files = Some(files);
+        self.files = Arc::new(tokio::sync::OnceCell::new());
+        self
+    }
+
+    /// The file store the portlet gets from `ctx.files()`: given, or on the kit's
+    /// database (the file tables migrated on first use) with its bytes in memory.
+    pub async fn files(&self) -> Result<FileStore, CallError> {
+        let files = self
+            .files
+            .get_or_try_init(|| async {
+                if let Some(files) = &self.given_files {
+                    return Ok::<_, CallError>(files.clone());
+                }
+                let db = self.database().await?;
+                let sources = cartable_socle::UpgradeSources {
+                    storage: self.storage.clone(),
+                };
+                cartable_socle::migrate(&db, &[&cartable_socle::files::schema()], &sources)
+                    .await
+                    .map_err(|e| CallError::Portlet(PortletError::Internal(e.to_string())))?;
+                let objects =
+                    Arc::new(cartable_socle::files::object_store::memory::InMemory::new());
+                Ok(FileStore::new(db, objects, self.clock.clone()))
+            })
+            .await?;
+        Ok(files.clone())
+    }
+
+    /// The bytes a resource answered: its body, or the stored file it named
+    /// ([`ResourceResponse::file`]), read from the kit's file store.
+    pub async fn download(&self, response: &ResourceResponse) -> Result<Bytes, CallError> {
+        let Some(file) = &response.file else {
+            return Ok(response.body.clone());
+        };
+        let download = self
+            .files()
+            .await?
+            .open(&file.id, None)
+            .await
+            .map_err(PortletError::File)?;
+        let mut body = download.body;
+        let mut out = Vec::new();
+        while let Some(chunk) = futures::StreamExt::next(&mut body).await {
+            out.extend_from_slice(&chunk.map_err(PortletError::File)?);
+        }
+        Ok(Bytes::from(out))
+    }
+
     /// Its descriptor.
     pub fn descriptor(&self) -> &Descriptor {
         self.portlet.descriptor()
@@ -639,7 +700,7 @@ impl TestKit {
                 clock: self.clock.clone(),
                 time_zone: self.time_zone,
                 db: Some(self.database().await?),
-                files: None,
+                files: Some(self.files().await?),
             },
             form,
         }))
@@ -751,10 +812,75 @@ impl TestKit {
             .await
     }
 
+    /// Post a `multipart/form-data` form with files to the window's action URL, as a
+    /// browser posts a form with `<input type="file">`: the fields (with the session's
+    /// token unless they carry a `_csrf`) come first, then the files, which the portlet
+    /// reads from [`ActionRequest::files`]. As by the portal, a form larger than the
+    /// portlet's [`upload_limit`](Descriptor::upload_limit) is refused (status `413`)
+    /// before the portlet is called, and a portlet whose limit is `0` takes no files.
+    pub async fn action_with_files<K, V>(
+        &self,
+        form: impl IntoIterator<Item = (K, V)>,
+        files: impl IntoIterator<Item = TestFile>,
+    ) -> Result<ActionResponse, CallError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let form = with_session_token(params(form));
+        let uploads = self.uploads(&form, files.into_iter().collect())?;
+        self.post_action_files(&RenderOptions::default(), form, uploads)
+            .await
+    }
+
+    /// The file parts of a multipart form, held to the portlet's limit as by the portal.
+    fn uploads(&self, form: &Params, files: Vec<TestFile>) -> Result<Uploads, CallError> {
+        let limit = self.descriptor().upload_limit;
+        if limit == 0 {
+            return Err(PortletError::BadRequest(format!(
+                "the portlet {:?} takes no files (its upload limit is 0)",
+                self.descriptor().id
+            ))
+            .into());
+        }
+        // What a browser would send, near enough: fields, files and their part headers.
+        let length: u64 = form
+            .iter()
+            .map(|(k, v)| (k.len() + v.len() + 100) as u64)
+            .chain(
+                files
+                    .iter()
+                    .map(|f| (f.bytes.len() + f.file_name.len() + 150) as u64),
+            )
+            .sum();
+        if length > limit {
+            return Err(
+                PortletError::File(cartable_socle::FileError::TooLarge { max: limit }).into(),
+            );
+        }
+        Ok(Uploads::from_parts(
+            files
+                .into_iter()
+                .map(|f| {
+                    FilePart::from_bytes(&f.field, &f.file_name, &f.content_type, length, f.bytes)
+                })
+                .collect(),
+        ))
+    }
+
     async fn post_action(
         &self,
         options: &RenderOptions,
+        form: Params,
+    ) -> Result<ActionResponse, CallError> {
+        self.post_action_files(options, form, Uploads::none()).await
+    }
+
+    async fn post_action_files(
+        &self,
+        options: &RenderOptions,
         mut form: Params,
+        files: Uploads,
     ) -> Result<ActionResponse, CallError> {
         take_csrf(&mut form, CSRF_TOKEN)?;
         let mut ctx = self.context(options).await?;
@@ -762,7 +888,8 @@ impl TestKit {
         let called = self
             .container
             .invoke(&self.descriptor().id, async move {
-                let response = portlet.action(&mut ctx, ActionRequest { form }).await?;
+                let request = ActionRequest { form, files };
+                let response = portlet.action(&mut ctx, request).await?;
                 Ok((ctx, response))
             })
             .await;
@@ -792,11 +919,34 @@ impl TestKit {
     {
         self.resource_with(
             &RenderOptions::default(),
+            ResourceRequest::get(id, params(query)),
+        )
+        .await
+    }
+
+    /// POST a `multipart/form-data` form with files to one of the window's resources
+    /// (the session's token added unless the fields carry a `_csrf`), held to the
+    /// portlet's upload limit as by the portal ([`action_with_files`](Self::action_with_files)).
+    pub async fn resource_with_files<K, V>(
+        &self,
+        id: &str,
+        fields: impl IntoIterator<Item = (K, V)>,
+        files: impl IntoIterator<Item = TestFile>,
+    ) -> Result<ResourceResponse, CallError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let fields = with_session_token(params(fields));
+        let uploads = self.uploads(&fields, files.into_iter().collect())?;
+        self.resource_with(
+            &RenderOptions::default(),
             ResourceRequest {
                 id: id.to_string(),
-                method: Method::GET,
-                params: params(query),
+                method: Method::POST,
+                params: fields,
                 body: Bytes::new(),
+                files: uploads,
             },
         )
         .await
@@ -848,6 +998,32 @@ impl TestKit {
             .await?;
         self.save(ctx.preferences.changes()).await?;
         Ok(events)
+    }
+}
+
+/// A file a test sends with a form ([`TestKit::action_with_files`],
+/// [`TestKit::resource_with_files`]), as a browser sends a chosen file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestFile {
+    /// The form field's name.
+    pub field: String,
+    /// The file's name as the browser sends it (cleaned as by the portal).
+    pub file_name: String,
+    /// Its declared media type.
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Bytes,
+}
+
+impl TestFile {
+    /// The file `file_name` of type `content_type`, sent in the field `field`.
+    pub fn new(field: &str, file_name: &str, content_type: &str, bytes: impl Into<Bytes>) -> Self {
+        TestFile {
+            field: field.to_string(),
+            file_name: file_name.to_string(),
+            content_type: content_type.to_string(),
+            bytes: bytes.into(),
+        }
     }
 }
 

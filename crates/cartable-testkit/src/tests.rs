@@ -373,6 +373,7 @@ async fn resources() {
                 method: Method::POST,
                 params: params([("_csrf", CSRF_TOKEN), ("x", "y")]),
                 body: Bytes::new(),
+                files: Default::default(),
             },
         )
         .await
@@ -493,4 +494,88 @@ async fn services_can_be_replaced() {
     assert_eq!(kit.descriptor().id, "echo");
     assert_eq!(kit.portlet().descriptor().id, "echo");
     assert!(format!("{kit:?}").contains("echo"));
+}
+
+/// Stores the files of its form and serves them back.
+struct FileDrop(Descriptor);
+
+#[async_trait]
+impl Portlet for FileDrop {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+    async fn render(&self, _: &PortletContext) -> Result<RenderResponse, PortletError> {
+        Ok(Markup::text("dépôt").into())
+    }
+    async fn action(
+        &self,
+        ctx: &mut PortletContext,
+        mut request: ActionRequest,
+    ) -> Result<ActionResponse, PortletError> {
+        let mut response = ActionResponse::default().param("title", request.required("title")?);
+        while let Some(file) = request.files.next().await? {
+            let space = cartable_socle::Space::User(ctx.user().id.clone());
+            let stored = file.store(ctx.files()?, "depot", space, 1 << 20).await?;
+            response = response.param("file", stored.id);
+        }
+        Ok(response)
+    }
+    async fn resource(
+        &self,
+        ctx: &PortletContext,
+        request: ResourceRequest,
+    ) -> Result<ResourceResponse, PortletError> {
+        let id = request
+            .params
+            .get("id")
+            .and_then(|id| cartable_socle::FileId::parse(id))
+            .ok_or_else(|| PortletError::BadRequest("id".into()))?;
+        let file = ctx
+            .files()?
+            .get(&id)
+            .await?
+            .ok_or(PortletError::Forbidden)?;
+        Ok(ResourceResponse::file(file))
+    }
+}
+
+#[tokio::test]
+async fn a_test_sends_files_to_an_action_and_reads_them_back() {
+    let kit = TestKit::new(Arc::new(FileDrop(
+        Descriptor::new("depot", "Dépôt").upload_limit(64 * 1024),
+    )));
+    let sent = TestFile::new("file", "C:\\docs\\notes.txt", "text/plain", "bonjour");
+    let done = kit
+        .action_with_files([("title", "Notes")], [sent])
+        .await
+        .unwrap();
+    assert_eq!(done.params["title"], "Notes");
+    let id = done.params["file"].clone();
+    let file = kit.resource("file", [("id", id.as_str())]).await.unwrap();
+    assert_eq!(file.file.as_ref().unwrap().name, "notes.txt");
+    assert_eq!(&kit.download(&file).await.unwrap()[..], b"bonjour");
+    let space = cartable_socle::Space::User("camille".into());
+    assert_eq!(kit.files().await.unwrap().usage(&space).await.unwrap(), 7);
+
+    // Over the portlet's limit: refused before the portlet runs, as by the portal.
+    let big = TestFile::new(
+        "file",
+        "big.bin",
+        "application/octet-stream",
+        vec![0u8; 70_000],
+    );
+    let refused = kit
+        .action_with_files([("title", "Gros")], [big])
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(kit.files().await.unwrap().usage(&space).await.unwrap(), 7);
+    // Without the token: refused.
+    let forged = kit
+        .action_with_files(
+            [("_csrf", "forged"), ("title", "x")],
+            [TestFile::new("file", "a.txt", "text/plain", "x")],
+        )
+        .await;
+    assert!(matches!(forged, Err(CallError::Csrf)));
 }

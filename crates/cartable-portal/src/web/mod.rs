@@ -35,7 +35,6 @@ use http::{HeaderValue, Uri, header};
 use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{Predicate, SizeAbove};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -106,8 +105,25 @@ pub(crate) fn router(st: St) -> Router {
                     .br(true)
                     .compress_when(Compressible),
             )
-            .layer(RequestBodyLimitLayer::new(MAX_BODY)),
+            // Every body is held to `MAX_BODY`, except a `multipart/form-data` one: the
+            // window it is posted to holds it to its portlet's upload limit instead
+            // (`crate::upload`), and any other handler refuses it unread.
+            .layer(axum::middleware::from_fn(limit_body)),
         )
+}
+
+/// Hold a request body to [`MAX_BODY`] (`413` at once when its declared length is
+/// longer), unless it is `multipart/form-data`.
+async fn limit_body(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    if crate::upload::is_multipart(req.headers()) {
+        return next.run(req).await;
+    }
+    if crate::upload::content_length(req.headers()).is_some_and(|n| n > MAX_BODY as u64) {
+        return crate::http::ReadError::TooLarge.response();
+    }
+    let (parts, body) = req.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY));
+    next.run(Request::from_parts(parts, limited)).await
 }
 
 /// Every area's routes, merged.
@@ -165,6 +181,14 @@ impl Predicate for Compressible {
     where
         B: hyper::body::Body,
     {
+        // A stored file keeps its length and byte ranges.
+        if response
+            .extensions()
+            .get::<crate::download::FileResponse>()
+            .is_some()
+        {
+            return false;
+        }
         let textual = response
             .headers()
             .get(header::CONTENT_TYPE)

@@ -340,7 +340,45 @@ impl<S: Send + Sync> FromRequest<S> for Posted {
         if let Some(posted) = parts.extensions.remove::<Posted>() {
             return Ok(posted);
         }
+        if parts.extensions.get::<crate::upload::Pending>().is_some() {
+            return Err(takes_no_files());
+        }
         Posted::read(&parts, body).await.map_err(|e| e.response())
+    }
+}
+
+/// `415` to a `multipart/form-data` POST sent where no files are taken (its CSRF token
+/// was not checked: nothing of it is read).
+fn takes_no_files() -> Response {
+    crate::http::text(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "This form takes no files: send it as application/x-www-form-urlencoded",
+    )
+}
+
+/// What a window call's `POST` carries: a body read whole ([`Posted`], its CSRF token
+/// checked), or a `multipart/form-data` body left to stream, whose token the handler
+/// checks among its first fields (`crate::upload`). A `GET` carries an empty [`Posted`].
+pub(crate) enum Submitted {
+    Posted(Posted),
+    Multipart {
+        headers: HeaderMap,
+        body: axum::body::Body,
+    },
+}
+
+impl<S: Send + Sync> FromRequest<S> for Submitted {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, st: &S) -> Result<Self, Response> {
+        if req.extensions().get::<crate::upload::Pending>().is_some() {
+            let (parts, body) = req.into_parts();
+            return Ok(Submitted::Multipart {
+                headers: parts.headers,
+                body,
+            });
+        }
+        Ok(Submitted::Posted(Posted::from_request(req, st).await?))
     }
 }
 
@@ -570,7 +608,6 @@ pub(crate) async fn check_post(
     req: axum::extract::Request,
 ) -> Result<axum::extract::Request, Response> {
     let (mut parts, body) = req.into_parts();
-    let posted = Posted::read(&parts, body).await.map_err(|e| e.response())?;
     let headers = &parts.headers;
     let origin = header_text(headers, header::ORIGIN);
     if is_cross_site(
@@ -582,6 +619,15 @@ pub(crate) async fn check_post(
         tracing::info!(path = %raw_path(&parts), ?origin, "POST refused: sent from another site");
         return Err(Fail::Forbidden.into_response());
     }
+    if crate::upload::is_multipart(headers) {
+        // Files are not read here: the window they are posted to reads the token from
+        // the body's first fields, before any file (`crate::upload`); any other handler
+        // refuses the body unread ([`Posted`]).
+        parts.extensions.insert(crate::upload::Pending);
+        return Ok(axum::extract::Request::from_parts(parts, body));
+    }
+    let posted = Posted::read(&parts, body).await.map_err(|e| e.response())?;
+    let headers = &parts.headers;
     let submitted = posted
         .form
         .get(CSRF_FIELD)

@@ -13,16 +13,19 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use cartable_container::CallError;
+use cartable_container::Progress;
+use cartable_portlet::upload::Uploads;
 use cartable_portlet::{
     ActionRequest, ActionResponse, Event, Mode, Params, PortletError, ResourceRequest, WindowState,
 };
 use cartable_socle::Person;
-use http::{HeaderValue, Method, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use super::shared::{
-    self, Caller, Cx, Fail, Form, Handled, Posted, Query, St, User, WindowPath, resolve_window,
+    self, Caller, Cx, Fail, Form, Handled, Query, St, Submitted, User, WindowPath, resolve_window,
 };
 use crate::http::{portlet_params, redirect, safe_filename};
 use crate::layout::Layout;
@@ -70,7 +73,7 @@ async fn action(
     User(user): User,
     path: WindowPath,
     Query(query): Query,
-    posted: Posted,
+    submitted: Submitted,
 ) -> Handled {
     let (state, caller, user) = (&cx.st, &*cx.caller, &user);
     let (tab, window) = (path.tab.as_str(), path.window.as_str());
@@ -95,19 +98,30 @@ async fn action(
             None,
         )
         .await?;
-    let request = ActionRequest {
-        form: posted.form_without_csrf(),
+    let body = match CallBody::read(submitted, portlet.descriptor().upload_limit, caller).await {
+        Ok(body) => body,
+        Err(refused) => return Ok(refused),
     };
+    let (request, body) = body.into_action();
     let p = portlet.clone();
     // Whatever the action did, this user's fragments of the portlet may be stale.
     state.cache.invalidate(&id, &user.id);
-    let called = state
-        .container
-        .invoke(&id, async move {
-            let r = p.action(&mut ctx, request).await?;
-            Ok((ctx, r))
-        })
-        .await;
+    let call = async move {
+        let r = p.action(&mut ctx, request).await?;
+        Ok((ctx, r))
+    };
+    let called = match &body.progress {
+        Some(progress) => {
+            state
+                .container
+                .invoke_with_progress(&id, progress.clone(), call)
+                .await
+        }
+        None => state.container.invoke(&id, call).await,
+    };
+    if let Some(refused) = body.over_limit() {
+        return Ok(refused);
+    }
     let (ctx, response): (_, ActionResponse) = match called {
         Ok(done) => done,
         Err(CallError::Portlet(PortletError::Invalid(form))) => {
@@ -279,7 +293,8 @@ async fn resource(
     path: WindowPath,
     method: Method,
     Query(query): Query,
-    posted: Posted,
+    headers: HeaderMap,
+    submitted: Submitted,
 ) -> Handled {
     let (state, caller, user) = (&cx.st, &*cx.caller, &user);
     let (tab, window, resource_id) = (path.tab.as_str(), path.window.as_str(), path.id.as_str());
@@ -303,8 +318,13 @@ async fn resource(
             None,
         )
         .await?;
+    let mut body = match CallBody::read(submitted, portlet.descriptor().upload_limit, caller).await
+    {
+        Ok(body) => body,
+        Err(refused) => return Ok(refused),
+    };
     let mut params = portlet_params(&query);
-    params.extend(posted.form_without_csrf());
+    params.extend(std::mem::take(&mut body.form));
     let request = ResourceRequest {
         id: resource_id.to_string(),
         // HEAD is answered as GET.
@@ -314,10 +334,32 @@ async fn resource(
             method
         },
         params,
-        body: posted.body,
+        body: std::mem::take(&mut body.raw),
+        files: std::mem::take(&mut body.files),
     };
     let p = portlet.clone();
-    let out = guarded(state, &id, async move { p.resource(&ctx, request).await }).await?;
+    let call = async move { p.resource(&ctx, request).await };
+    let out = match &body.progress {
+        Some(progress) => {
+            state
+                .container
+                .invoke_with_progress(&id, progress.clone(), call)
+                .await
+        }
+        None => state.container.invoke(&id, call).await,
+    };
+    if let Some(refused) = body.over_limit() {
+        return Ok(refused);
+    }
+    let out = out?;
+    if let Some(file) = out.file {
+        let Some(files) = &state.services.files else {
+            return Err(Fail::Internal(
+                "a portlet answered a stored file, but the portal has no file store".into(),
+            ));
+        };
+        return Ok(crate::download::respond(files, file, out.attachment, &headers).await);
+    }
     let mut r = Response::new(axum::body::Body::from(out.body));
     *r.status_mut() = out.status;
     let ctype = HeaderValue::from_str(&out.content_type)
@@ -330,6 +372,107 @@ async fn resource(
         }
     }
     Ok(r)
+}
+
+/// The body of a window call, as its portlet receives it.
+struct CallBody {
+    /// Form fields without `_csrf` (of a multipart body: those before its first file).
+    form: Params,
+    /// The raw body of a POST that is neither a form nor multipart.
+    raw: Bytes,
+    /// The files of a multipart body.
+    files: Uploads,
+    /// Ticked as a multipart body arrives (the call's deadline counts from it).
+    progress: Option<Progress>,
+    /// Set when a multipart body went past the portlet's limit.
+    limit: Option<crate::upload::Limit>,
+}
+
+impl CallBody {
+    /// Read what `submitted` carries: a multipart body is held to `limit` (`0`: the
+    /// portlet takes no files) and must carry the session's CSRF token before its first
+    /// file. `Err`: the answer already decided (413, 415, 400, 408, 403).
+    async fn read(submitted: Submitted, limit: u64, caller: &Caller) -> Result<Self, Response> {
+        let (headers, body) = match submitted {
+            Submitted::Posted(posted) => {
+                return Ok(CallBody {
+                    form: posted.form_without_csrf(),
+                    raw: posted.body,
+                    files: Uploads::none(),
+                    progress: None,
+                    limit: None,
+                });
+            }
+            Submitted::Multipart { headers, body } => (headers, body),
+        };
+        if limit == 0 {
+            return Err(crate::http::text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "This window takes no files",
+            ));
+        }
+        let progress = Progress::new();
+        let declared = crate::upload::content_length(&headers);
+        let (mut form, reader) =
+            match crate::upload::read_fields(&headers, body, limit, progress.clone()).await {
+                Ok(read) => read,
+                Err(crate::upload::MultipartError::TooLarge { limit }) => {
+                    tracing::info!(limit, ?declared, "multipart body refused: over the limit");
+                    return Err(too_large(limit));
+                }
+                Err(crate::upload::MultipartError::TooSlow) => {
+                    return Err(crate::http::ReadError::TooSlow.response());
+                }
+                Err(e) => return Err(Fail::BadRequest(e.to_string()).into_response()),
+            };
+        let submitted = form.remove(crate::http::CSRF_FIELD).or_else(|| {
+            crate::http::header_text(&headers, crate::http::CSRF_HEADER).map(str::to_string)
+        });
+        if !crate::security::csrf_matches(caller.csrf(), submitted.as_deref()) {
+            tracing::info!("multipart POST refused: missing or wrong CSRF token before its files");
+            return Err(Fail::Forbidden.into_response());
+        }
+        let limit = reader.limit();
+        Ok(CallBody {
+            form,
+            raw: Bytes::new(),
+            files: reader.into_uploads(),
+            progress: Some(progress),
+            limit: Some(limit),
+        })
+    }
+
+    /// The action request, and what stays to check after the call.
+    fn into_action(mut self) -> (ActionRequest, Self) {
+        let request = ActionRequest {
+            form: std::mem::take(&mut self.form),
+            files: std::mem::take(&mut self.files),
+        };
+        (request, self)
+    }
+
+    /// `413` when the multipart body went past the portlet's limit, whatever the portlet
+    /// answered (the file cut there was not kept).
+    fn over_limit(&self) -> Option<Response> {
+        self.limit
+            .as_ref()
+            .filter(|l| l.exceeded())
+            .map(|_| too_large(0))
+    }
+}
+
+/// `413 Payload Too Large`, the connection closed after it.
+fn too_large(limit: u64) -> Response {
+    let mut r = crate::http::ReadError::TooLarge.response();
+    if limit > 0 {
+        let message = format!(
+            "Request body too large: this window accepts at most {limit} bytes; send a smaller file"
+        );
+        *r.body_mut() = axum::body::Body::from(message);
+    }
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 /// `POST /prefs/{tab}/{window}`: the generic preference form (locked fields ignored),
