@@ -150,6 +150,32 @@ columns = [[{ portlet = "annonces" }]]
 "#,
     ),
     (
+        "[files]",
+        r#"
+[files]
+store = "local"                     # or "s3" with [files.s3] (the `s3` cargo feature)
+dir = "/srv/cartable/fichiers"      # default: files in data_dir
+# s3: see [files.s3]
+"#,
+    ),
+    (
+        "[files.s3]",
+        r#"
+[files]
+store = "s3"                        # several nodes share the bucket
+
+[files.s3]
+bucket = "ent-fichiers"
+region = "fr-par"
+endpoint = "https://s3.fr-par.scw.cloud"   # MinIO, Garage, Scaleway, OVH…; none for AWS
+access_key_id = "SCWXXXXXXXXXXXXXXXXX"
+secret_access_key_env = "CARTABLE_S3_SECRET"  # read at start
+# secret_access_key = "…"           # or written here
+allow_http = false                  # true for a MinIO on http://127.0.0.1:9000
+prefix = "lycee-hugo"               # établissements sharing the bucket
+"#,
+    ),
+    (
         "[password]",
         r#"
 [password]

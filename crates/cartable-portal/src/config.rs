@@ -221,6 +221,9 @@ pub struct Config {
     /// The portal as a CAS server for the établissement's services.
     #[serde(default)]
     pub cas: CasConfig,
+    /// Where the files' bytes are kept: this node's disk, or an S3-compatible bucket.
+    #[serde(default)]
+    pub files: crate::files::FilesConfig,
 }
 
 /// How users log in.
@@ -566,6 +569,7 @@ impl Config {
         }
 
         config.base_path = config.base_path.trim_end_matches('/').to_string();
+        config.files.finish(base)?;
         config.validate()?;
         Ok(self)
     }

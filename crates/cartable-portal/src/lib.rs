@@ -26,6 +26,7 @@ mod cache;
 mod cas;
 pub mod config;
 pub mod download;
+pub mod files;
 mod forms;
 mod health;
 mod http;
