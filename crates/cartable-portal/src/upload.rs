@@ -50,6 +50,45 @@ pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
     header_text(headers, header::CONTENT_LENGTH).and_then(|v| v.trim().parse().ok())
 }
 
+/// At most this many bytes reach the parser between two of its waits.
+const BUDGET: usize = 512 * 1024;
+
+/// The body as the parser reads it, in helpings of about [`BUDGET`] bytes: `multer` reads
+/// everything that is ready before it hands a file's bytes on, so on a fast connection it
+/// would gather megabytes in memory while the file store writes; after `BUDGET` bytes this
+/// stream answers "not yet" (and wakes its task at once), so the bytes go on to the store
+/// first and what one upload holds stays bounded.
+struct Budgeted<S> {
+    inner: S,
+    since_pending: usize,
+}
+
+impl<S, E> futures::Stream for Budgeted<S>
+where
+    S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    type Item = Result<Bytes, E>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if self.since_pending >= BUDGET {
+            self.since_pending = 0;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let polled = std::pin::Pin::new(&mut self.inner).poll_next(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(bytes))) => self.since_pending += bytes.len(),
+            Poll::Pending => self.since_pending = 0,
+            _ => {}
+        }
+        polled
+    }
+}
+
 /// Why a multipart body could not be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum MultipartError {
@@ -106,12 +145,15 @@ pub(crate) async fn read_fields(
     let content_type = header_text(headers, header::CONTENT_TYPE).unwrap_or("");
     let boundary = multer::parse_boundary(content_type)
         .map_err(|e| MultipartError::Malformed(e.to_string()))?;
-    let stream = body.into_data_stream().map(move |chunk| {
-        if let Ok(bytes) = &chunk {
-            progress.tick(bytes.len() as u64);
-        }
-        chunk
-    });
+    let stream = Budgeted {
+        inner: body.into_data_stream().map(move |chunk| {
+            if let Ok(bytes) = &chunk {
+                progress.tick(bytes.len() as u64);
+            }
+            chunk
+        }),
+        since_pending: 0,
+    };
     let constraints =
         multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
     let multipart = multer::Multipart::with_constraints(stream, boundary, constraints);

@@ -121,7 +121,7 @@ use cartable_db::{Database, DbError};
 use futures::stream::{BoxStream, Stream, StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{GetOptions, GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -606,7 +606,12 @@ impl FileStore {
             });
         }
         let range = range.unwrap_or(0..file.size);
-        let body = got.into_stream().map_err(FileError::Store).boxed();
+        let body = match got.payload {
+            // A local file: read in large chunks (object_store's own stream reads 8 KiB at
+            // a time, each on the blocking pool: a fifth of the disk's speed).
+            GetResultPayload::File(local, _) => local_chunks(file.id.clone(), local, range.clone()),
+            GetResultPayload::Stream(stream) => stream.map_err(FileError::Store).boxed(),
+        };
         Ok(Download { file, range, body })
     }
 
@@ -1016,6 +1021,59 @@ async fn abandon(inner: Arc<Inner>, id: FileId, service: String, writer: Option<
         tracing::warn!(file = %id, error = %e,
             "a failed upload's object stays until the reclaim job deletes it");
     }
+}
+
+/// How many bytes a download reads from a local file at a time.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// The bytes `range` of a local file, read [`READ_CHUNK`] at a time on the blocking pool.
+fn local_chunks(
+    id: FileId,
+    file: std::fs::File,
+    range: Range<u64>,
+) -> BoxStream<'static, Result<Bytes, FileError>> {
+    let state = (Some(file), range.start, range.end);
+    futures::stream::try_unfold(state, move |(file, at, end)| {
+        let id = id.clone();
+        async move {
+            let missing = |detail: String| FileError::Missing {
+                id: id.clone(),
+                detail,
+            };
+            let Some(file) = file else {
+                return Ok(None);
+            };
+            if at >= end {
+                return Ok(None);
+            }
+            let want = usize::try_from((end - at).min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
+            let read = tokio::task::spawn_blocking(move || {
+                use std::io::{Read, Seek, SeekFrom};
+                let mut file = file;
+                file.seek(SeekFrom::Start(at))?;
+                let mut buf = vec![0u8; want];
+                let mut filled = 0;
+                while filled < want {
+                    match file.read(&mut buf[filled..])? {
+                        0 => break,
+                        n => filled += n,
+                    }
+                }
+                buf.truncate(filled);
+                Ok::<_, std::io::Error>((file, buf))
+            })
+            .await
+            .map_err(|e| missing(format!("reading it failed: {e}")))?
+            .map_err(|e| missing(format!("reading it failed: {e}")))?;
+            let (file, buf) = read;
+            if buf.is_empty() {
+                return Err(missing(format!("it ends at byte {at}")));
+            }
+            let next = at + buf.len() as u64;
+            Ok(Some((Bytes::from(buf), (Some(file), next, end))))
+        }
+    })
+    .boxed()
 }
 
 /// `used -= bytes` for `space`, in `tx`.
