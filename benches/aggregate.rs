@@ -11,10 +11,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use cartable::db::Database;
 use cartable::ldif::{LdifDirectory, hash_password};
 use cartable::portal::{Config, Portal, PortalBuilder};
 use cartable::prelude::*;
-use cartable::sqlite::SqliteStorage;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::{BodyExt, Full};
 
@@ -109,8 +109,7 @@ async fn portal(n: usize, hash: &str) -> Portal {
         .collect();
     PortalBuilder::new(config(n))
         .directory(Arc::new(LdifDirectory::parse(&ldif).unwrap()))
-        .storage(Arc::new(SqliteStorage::in_memory().unwrap()))
-        .sessions(Arc::new(SqliteStorage::in_memory().unwrap()))
+        .database(Database::sqlite_in_memory().await.unwrap())
         .portlets(portlets)
         .build()
         .await

@@ -9,9 +9,9 @@ mod support;
 
 use std::sync::Arc;
 
+use cartable::db::Database;
 use cartable::ldif::LdifDirectory;
 use cartable::portal::{Config, PortalBuilder};
-use cartable::sqlite::SqliteStorage;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::Full;
 use support::{login, send};
@@ -39,8 +39,7 @@ fn bench(c: &mut Criterion) {
         let ldif = support::ldif();
         PortalBuilder::new(config())
             .directory(Arc::new(LdifDirectory::parse(&ldif).unwrap()))
-            .storage(Arc::new(SqliteStorage::in_memory().unwrap()))
-            .sessions(Arc::new(SqliteStorage::in_memory().unwrap()))
+            .database(Database::sqlite_in_memory().await.unwrap())
             .portlets(support::portlets("p", 12))
             .build()
             .await

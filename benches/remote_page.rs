@@ -12,10 +12,10 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cartable::db::Database;
 use cartable::ldif::LdifDirectory;
 use cartable::portlet::CachePolicy;
 use cartable::prelude::*;
-use cartable::sqlite::SqliteStorage;
 use cartable::{EntBuilder, EntConfig};
 use cartable_remote::Producer;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -96,13 +96,14 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
                 .portlets(portlets)
                 .build()
+                .await
                 .unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let running = producer.serve(listener).unwrap();
+            let db = Database::sqlite_in_memory().await.unwrap();
             let portal = EntBuilder::new(config(running.local_addr(), prefix))
                 .directory(Arc::new(LdifDirectory::parse(&support::ldif()).unwrap()))
-                .storage(Arc::new(SqliteStorage::in_memory().unwrap()))
-                .sessions(Arc::new(SqliteStorage::in_memory().unwrap()))
+                .with_portal(|p| p.database(db))
                 .build()
                 .await
                 .unwrap();

@@ -45,10 +45,10 @@ use std::time::Duration;
 
 use cartable::ldif::{LdifDirectory, hash_password};
 use cartable::prelude::*;
+use cartable::socle::DbStore;
 use cartable::socle::{Session, SessionStore, Storage};
-use cartable::sqlite::SqliteStorage;
 use cartable::{EntBuilder, EntConfig};
-use cartable_postgres::{PostgresConfig, PostgresStorage};
+use cartable_postgres::PostgresConfig;
 
 /// The allocator of every Cartable server example (see the `mimalloc` note in Cargo.toml).
 #[global_allocator]
@@ -305,28 +305,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = config(&o, &data_dir, local)?;
     let ttl = Duration::from_secs(config.portal.session_ttl_minutes * 60);
     let directory = LdifDirectory::parse(&ldif(o.users.max(1)))?;
-    let (storage, sessions): (Arc<dyn Storage>, Arc<dyn SessionStore>) = if o.postgres {
-        let pg = Arc::new(
-            PostgresStorage::connect(
-                PostgresConfig::new(o.pg_url.clone()).with_schema(o.pg_schema.clone()),
-            )
-            .await?,
-        );
-        (pg.clone(), pg)
+    let database = if o.postgres {
+        cartable_postgres::connect(
+            &PostgresConfig::new(o.pg_url.clone()).with_schema(o.pg_schema.clone()),
+        )
+        .await?
     } else {
-        let sqlite = Arc::new(SqliteStorage::open(&data_dir.join("cartable.sqlite3"))?);
-        (sqlite.clone(), sqlite)
+        cartable::db::Database::sqlite(&data_dir.join("cartable.sqlite3")).await?
     };
+    let store = Arc::new(DbStore::open(database.clone()).await?);
+    let (storage, sessions): (Arc<dyn Storage>, Arc<dyn SessionStore>) = (store.clone(), store);
     if let Some(file) = &o.cookies {
         let ids = open_sessions(&sessions, o.sessions, o.users.max(1), ttl).await?;
         std::fs::write(file, ids.join("\n") + "\n")?;
     }
     // Storage given by hand (sessions are written before the portal starts): the builder
-    // wires only the `[[remote]]` producer of the configuration.
+    // wires only the `[[remote]]` producer of the configuration; the services' tables go
+    // in the same database.
     let portal = EntBuilder::new(config)
         .directory(Arc::new(directory))
         .storage(storage)
         .sessions(sessions)
+        .with_portal(|p| p.database(database))
         .portlets(in_process_portlets(&o, local)?)
         .build()
         .await?;

@@ -161,7 +161,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 delay: o.delay_of(&id),
             }));
         }
-        let running = builder.build()?.serve(listener)?;
+        let running = builder.build().await?.serve(listener)?;
         std::mem::forget(running);
     }
     let mut out = std::io::stdout().lock();

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cartable::remote::Producer;
-use cartable::sqlite::SqliteStorage;
+use cartable::socle::DbStore;
 
 /// A key for trying the example on one machine; never use it on a network.
 const DEVELOPMENT_KEY: &str = "development-key-for-loopback-only-0123456789";
@@ -122,10 +122,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .portlet(Arc::new(cartable_demo::Cantine::new()));
     if let Some(dir) = options.data_dir {
         std::fs::create_dir_all(&dir)?;
-        let storage = SqliteStorage::open(&dir.join("remote-producer.sqlite3"))?;
+        let storage = DbStore::sqlite(&dir.join("remote-producer.sqlite3")).await?;
         builder = builder.storage(Arc::new(storage));
     }
-    let producer = builder.build()?;
+    let producer = builder.build().await?;
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     let running = producer.serve(listener)?;
     // The first line of stdout: tests and scripts read the address from it.

@@ -14,7 +14,7 @@ cargo build -p cartable --no-default-features --locked
 echo "== cargo build -p cartable --no-default-features --all-targets (tests and examples needing a feature are skipped, not broken)"
 cargo build -p cartable --no-default-features --all-targets --locked
 tree=$(cargo tree -p cartable --no-default-features -e normal --locked)
-if grep -E ' (tokio-postgres|ldap3|lettre) ' <<<"$tree"; then
+if grep -E ' (sqlx-postgres|ldap3|lettre) ' <<<"$tree"; then
     echo "the embedded defaults pull in a backend (above)"; exit 1
 fi
 # Cleanup at exit: each section that starts something appends a command to

@@ -382,8 +382,8 @@ impl EntBuilder {
     }
 }
 
-/// `[postgres]`: storage, sessions and notifications in the database, and its
-/// `LISTEN`/`NOTIFY` change bus, unless given by hand.
+/// `[postgres]`: the database of the socle's storage, sessions and notifications and of the
+/// services' tables, and its `LISTEN`/`NOTIFY` change bus, unless given by hand.
 #[cfg(feature = "postgres")]
 async fn postgres(
     portal: PortalBuilder,
@@ -391,48 +391,24 @@ async fn postgres(
     given: &Given,
 ) -> Result<PortalBuilder, EntError> {
     let database = postgres_database(&config).await?;
-    let storage = cartable_postgres::PostgresStorage::connect(config)
-        .await
-        .map_err(EntError::Postgres)?;
-    let bus = if given.bus {
-        None
-    } else {
-        Some(
-            cartable_postgres::PostgresBus::start(&storage)
-                .await
-                .map_err(EntError::Postgres)?,
-        )
-    };
-    let storage = Arc::new(storage);
-    let mut portal = portal
-        .database(database)
-        .storage(storage.clone())
-        .sessions(storage.clone());
-    if !given.notifier {
-        portal = portal.notifier(storage);
-    }
-    if let Some(bus) = bus {
+    let mut portal = portal.database(database.clone());
+    if !given.bus {
+        let bus = cartable_postgres::PostgresBus::start(&database, &config)
+            .await
+            .map_err(EntError::Postgres)?;
         portal = portal.bus(Arc::new(bus));
     }
     Ok(portal)
 }
 
-/// `[postgres]`: the pool of the services' tables, in the section's schema.
+/// `[postgres]`: the pool, in the section's schema.
 #[cfg(feature = "postgres")]
 async fn postgres_database(
     config: &cartable_postgres::PostgresConfig,
 ) -> Result<cartable_db::Database, EntError> {
-    cartable_db::Database::postgres(
-        &config.url,
-        cartable_db::PostgresOptions {
-            schema: config.schema.clone(),
-            pool_size: u32::try_from(config.pool_size).unwrap_or(u32::MAX),
-            connect_timeout: std::time::Duration::from_millis(config.connect_timeout_ms),
-            statement_timeout: std::time::Duration::from_millis(config.statement_timeout_ms),
-        },
-    )
-    .await
-    .map_err(|e| EntError::Postgres(e.into()))
+    cartable_postgres::connect(config)
+        .await
+        .map_err(|e| EntError::Postgres(e.into()))
 }
 
 /// Apply the pending migrations of the socle and of the services of `portlets` to the
@@ -445,41 +421,30 @@ pub async fn migrate(
     portlets: &[Arc<dyn Portlet>],
 ) -> Result<cartable_socle::schema::Applied, EntError> {
     #[cfg(feature = "postgres")]
-    let (database, storage): (cartable_db::Database, Arc<dyn Storage>) = match &config.postgres {
-        Some(pg) => (
-            postgres_database(pg).await?,
-            Arc::new(
-                cartable_postgres::PostgresStorage::connect(pg.clone())
-                    .await
-                    .map_err(EntError::Postgres)?,
-            ),
-        ),
+    let database = match &config.postgres {
+        Some(pg) => postgres_database(pg).await?,
         None => sqlite_database(&config.portal).await?,
     };
     #[cfg(not(feature = "postgres"))]
-    let (database, storage) = sqlite_database(&config.portal).await?;
+    let database = sqlite_database(&config.portal).await?;
     let schemas = cartable_portal::service_schemas(portlets);
     let refs: Vec<&cartable_socle::ServiceSchema> = schemas.iter().collect();
-    let sources = cartable_socle::UpgradeSources { storage };
-    let applied = cartable_socle::migrate(&database, &refs, &sources)
+    let applied = cartable_socle::migrate(&database, &refs, &cartable_socle::UpgradeSources::new())
         .await
         .map_err(|e| EntError::Portal(BuildError::Migration(e)));
     database.close().await;
     applied
 }
 
-/// The embedded database: `cartable.sqlite3` of the data directory, for the services'
-/// tables and the key-value storage.
+/// The embedded database: `cartable.sqlite3` of the data directory, for the socle's
+/// storage and the services' tables.
 async fn sqlite_database(
     config: &cartable_portal::Config,
-) -> Result<(cartable_db::Database, Arc<dyn Storage>), EntError> {
+) -> Result<cartable_db::Database, EntError> {
     let file = config.data_dir.join("cartable.sqlite3");
-    let database = cartable_db::Database::sqlite(&file)
+    cartable_db::Database::sqlite(&file)
         .await
-        .map_err(|e| EntError::Portal(BuildError::Database(e)))?;
-    let storage = cartable_sqlite::SqliteStorage::open(&file)
-        .map_err(|e| EntError::Portal(BuildError::Storage(e)))?;
-    Ok((database, Arc::new(storage)))
+        .map_err(|e| EntError::Portal(BuildError::Database(e)))
 }
 
 /// `[ldap]`: the directory on LDAPv3. One that does not answer yet is a warning, not an
@@ -645,7 +610,7 @@ mod tests {
             Err(e) => e.to_string(),
         };
         assert!(e.contains("[postgres]"), "{e}");
-        let sqlite = Arc::new(cartable_sqlite::SqliteStorage::in_memory().unwrap());
+        let sqlite = Arc::new(cartable_socle::DbStore::in_memory().await.unwrap());
         EntBuilder::new(config(text, dir.path()))
             .directory(no_one())
             .storage(sqlite.clone())

@@ -45,7 +45,6 @@ pub use cartable_portal as portal;
 pub use cartable_portlet as portlet;
 pub use cartable_serve as serve;
 pub use cartable_socle as socle;
-pub use cartable_sqlite as sqlite;
 
 #[cfg(feature = "cas")]
 pub use cartable_cas as cas;

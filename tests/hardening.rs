@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cartable::ldif::LdifDirectory;
 use cartable::portal::{Config, Portal, PortalBuilder};
+use cartable::socle::DbStore;
 use cartable::socle::{Session, SessionId, SessionStore, SocleError};
-use cartable::sqlite::SqliteStorage;
 use common::*;
 use http_body_util::{BodyExt, Full};
 
@@ -108,7 +108,7 @@ async fn changing_ones_password_ends_ones_other_sessions_only() {
 
 /// The SQLite session store, counting what the portal asks of it.
 struct Counting {
-    inner: SqliteStorage,
+    inner: DbStore,
     saves: AtomicUsize,
     purges: AtomicUsize,
 }
@@ -148,7 +148,9 @@ fn directory() -> Arc<LdifDirectory> {
 async fn anonymous_visitors_store_no_session_and_expired_ones_are_purged() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Counting {
-        inner: SqliteStorage::open(&dir.path().join("sessions.sqlite3")).unwrap(),
+        inner: DbStore::sqlite(&dir.path().join("sessions.sqlite3"))
+            .await
+            .unwrap(),
         saves: AtomicUsize::new(0),
         purges: AtomicUsize::new(0),
     });

@@ -69,6 +69,7 @@ async fn producer() -> cartable_remote::RunningProducer {
         .unwrap()
         .portlet(Arc::new(cartable_demo::Cantine::new()))
         .build()
+        .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     producer.serve(listener).unwrap()

@@ -177,7 +177,7 @@ struct Probes {
     cached_renders: Arc<AtomicUsize>,
 }
 
-fn producer(probes: &Probes) -> Producer {
+async fn producer(probes: &Probes) -> Producer {
     let echo = Echo {
         descriptor: Descriptor::new("echo", "Écho")
             .consumes("test.color")
@@ -203,6 +203,7 @@ fn producer(probes: &Probes) -> Producer {
         .portlet(Arc::new(cached))
         .deadline(Duration::from_secs(3))
         .build()
+        .await
         .unwrap()
 }
 
@@ -369,7 +370,7 @@ columns = [[{ portlet = "prod-echo" }, { portlet = "prod-slow" }]]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_portlet_renders_and_acts_through_the_consumer_portal() {
     let probes = Probes::default();
-    let producer = serve(producer(&probes)).await;
+    let producer = serve(producer(&probes).await).await;
     let remote = consumer(config(producer.local_addr()), producer.local_addr()).await;
     assert_eq!(remote.description().producer, "ENT producteur de test");
     let ids: Vec<String> = remote
@@ -454,7 +455,7 @@ async fn a_remote_portlet_renders_and_acts_through_the_consumer_portal() {
 async fn a_slow_producer_is_bounded_by_the_call_deadline() {
     let probes = Probes::default();
     probes.slow.store(true, Ordering::SeqCst);
-    let producer = serve(producer(&probes)).await;
+    let producer = serve(producer(&probes).await).await;
     let mut cfg = config(producer.local_addr());
     cfg.timeout_ms = 300;
     let remote = consumer(cfg, producer.local_addr()).await;
@@ -484,7 +485,7 @@ async fn a_slow_producer_is_bounded_by_the_call_deadline() {
 async fn a_dead_producer_gets_the_fallback_at_once_and_is_retried_later() {
     let probes = Probes::default();
     probes.slow.store(true, Ordering::SeqCst);
-    let producer = serve(producer(&probes)).await;
+    let producer = serve(producer(&probes).await).await;
     let mut cfg = config(producer.local_addr());
     cfg.timeout_ms = 800;
     cfg.failures_before_open = 2;
@@ -554,7 +555,7 @@ async fn a_dead_producer_gets_the_fallback_at_once_and_is_retried_later() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_markup_of_an_untrusted_producer_comes_out_without_script() {
     let probes = Probes::default();
-    let producer = serve(producer(&probes)).await;
+    let producer = serve(producer(&probes).await).await;
     let remote = consumer(config(producer.local_addr()), producer.local_addr()).await;
     // Its forms have no CSRF field (it is hostile on purpose): let the kit render them.
     let out = kit_for(portlet(&remote, "prod-hostile"))
@@ -605,7 +606,7 @@ async fn hostile_markup_of_an_untrusted_producer_comes_out_without_script() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_forged_and_expired_signatures_get_401() {
     let probes = Probes::default();
-    let producer = serve(producer(&probes)).await;
+    let producer = serve(producer(&probes).await).await;
     let addr = producer.local_addr();
     let fetch = fetcher(addr);
     let url = |path: &str| format!("http://{addr}{path}").parse().unwrap();
@@ -709,7 +710,7 @@ async fn replay(fetch: &Fetcher, addr: std::net::SocketAddr, call: &Captured) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_captured_action_replayed_to_the_producer_is_refused_and_not_run_again() {
     let probes = Probes::default();
-    let front = Counting::start(producer(&probes)).await;
+    let front = Counting::start(producer(&probes).await).await;
     let remote = consumer(config(front.addr), front.addr).await;
     let kit = kit_for(portlet(&remote, "prod-echo"));
     kit.action([("by", "2")]).await.unwrap();
@@ -755,7 +756,7 @@ async fn a_captured_action_replayed_to_the_producer_is_refused_and_not_run_again
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_keys_and_unknown_portlets_get_the_same_401_as_a_bad_signature() {
     let probes = Probes::default();
-    let producer = serve(producer(&probes)).await;
+    let producer = serve(producer(&probes).await).await;
     let addr = producer.local_addr();
     let fetch = fetcher(addr);
     let body = br#"{"user":{"id":"lea","display_name":"L","profiles":[],"attributes":{}},"window":{"id":"w","tab":"t","mode":"view","state":"normal"},"locale":"fr"}"#.to_vec();
@@ -803,7 +804,7 @@ async fn unknown_keys_and_unknown_portlets_get_the_same_401_as_a_bad_signature()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn markup_is_cached_as_the_producer_says_and_revalidated_with_etag() {
     let probes = Probes::default();
-    let front = Counting::start(producer(&probes)).await;
+    let front = Counting::start(producer(&probes).await).await;
     let remote = consumer(config(front.addr), front.addr).await;
     let kit = kit_for(portlet(&remote, "prod-cached"));
 
@@ -854,7 +855,7 @@ async fn markup_is_cached_as_the_producer_says_and_revalidated_with_etag() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resources_and_events_are_forwarded() {
     let probes = Probes::default();
-    let producer = serve(producer(&probes)).await;
+    let producer = serve(producer(&probes).await).await;
     let mut cfg = config(producer.local_addr());
     cfg.max_resource_bytes = 1024 * 1024;
     let remote = consumer(cfg, producer.local_addr()).await;

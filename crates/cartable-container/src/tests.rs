@@ -155,7 +155,7 @@ fn the_preference_form_ignores_locked_fields_and_refuses_invalid_values() {
 
 #[tokio::test]
 async fn a_save_from_a_stale_form_is_refused_and_an_unversioned_one_merges() {
-    let storage = cartable_sqlite::SqliteStorage::in_memory().unwrap();
+    let storage = cartable_socle::DbStore::in_memory().await.unwrap();
     let d = descriptor();
     let one: Params = [("size".to_string(), "12".to_string())].into();
     assert!(

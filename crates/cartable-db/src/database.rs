@@ -43,6 +43,8 @@ pub struct Database {
     pool: AnyPool,
     dialect: Dialect,
     target: Arc<str>,
+    /// How long one call may take in all ([`Database::within`]); `None`: no limit.
+    call_limit: Option<Duration>,
 }
 
 impl fmt::Debug for Database {
@@ -50,6 +52,7 @@ impl fmt::Debug for Database {
         f.debug_struct("Database")
             .field("dialect", &self.dialect)
             .field("target", &self.target)
+            .field("call_limit", &self.call_limit)
             .finish_non_exhaustive()
     }
 }
@@ -87,14 +90,25 @@ impl Default for PostgresOptions {
 const SQLITE_POOL_SIZE: u32 = 4;
 
 impl Database {
-    /// The SQLite database in `path`, created if missing (write-ahead log, foreign keys on,
-    /// 4 connections).
+    /// The SQLite database in `path`, created if missing with its directory (write-ahead
+    /// log, foreign keys on, 4 connections).
     #[cfg(feature = "sqlite")]
     pub async fn sqlite(path: &std::path::Path) -> Result<Database, DbError> {
         let shown = path.display().to_string();
         let path = path.to_str().ok_or_else(|| {
             DbError::Invalid(format!("the database path {shown} is not UTF-8; move it"))
         })?;
+        if let Some(parent) = std::path::Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                DbError::Invalid(format!(
+                    "cannot create the directory {} of the database: {e}",
+                    parent.display()
+                ))
+            })?;
+        }
         let url = format!("sqlite://{}?mode=rwc", encode_path(path));
         Self::open_sqlite(&url, shown, SQLITE_POOL_SIZE, true).await
     }
@@ -161,6 +175,8 @@ impl Database {
             pool,
             dialect: Dialect::Sqlite,
             target: target.into(),
+            // The busy timeout bounds a wait for the file's lock.
+            call_limit: None,
         })
     }
 
@@ -176,12 +192,26 @@ impl Database {
             target: target.clone(),
             source,
         };
-        let mut setup = String::new();
         if let Some(schema) = &options.schema {
             check_schema_name(schema)?;
+        }
+        // One connection first, within the connect timeout: a server that refuses fails
+        // at once (the pool would retry until its timeout), one that does not answer
+        // fails with the limit in the message; and the schema is created.
+        let connect = sqlx::AnyConnection::connect(url);
+        let mut conn = match tokio::time::timeout(options.connect_timeout, connect).await {
+            Ok(conn) => conn.map_err(open)?,
+            Err(_) => {
+                return Err(DbError::TimedOut {
+                    target: target.clone(),
+                    limit: options.connect_timeout,
+                });
+            }
+        };
+        let mut setup = String::new();
+        if let Some(schema) = &options.schema {
             // Several nodes may start at once: a second CREATE may still fail on the
             // catalog's unique index, which means the schema is there.
-            let mut conn = sqlx::AnyConnection::connect(url).await.map_err(open)?;
             let created = sqlx::raw_sql(AssertSqlSafe(format!(
                 "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
             )))
@@ -193,9 +223,9 @@ impl Database {
                     return Err(open(e));
                 }
             }
-            let _ = conn.close().await;
             setup.push_str(&format!("SET search_path TO \"{schema}\"; "));
         }
+        let _ = conn.close().await;
         setup.push_str(&format!(
             "SET statement_timeout = {};",
             options.statement_timeout.as_millis()
@@ -224,6 +254,9 @@ impl Database {
             pool,
             dialect: Dialect::Postgres,
             target: target.into(),
+            // Waiting for a connection, then the statement: a server that stopped
+            // answering (not even closing the socket) cannot hold a request longer.
+            call_limit: Some(options.connect_timeout + options.statement_timeout),
         })
     }
 
@@ -250,6 +283,27 @@ impl Database {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// Run `call` (a query or a transaction of this database) within the database's time
+    /// limit: on PostgreSQL the connect timeout plus the statement timeout, so that a
+    /// server that stopped answering fails the call with [`DbError::TimedOut`] instead of
+    /// holding it; on SQLite no limit (the busy timeout bounds waiting for the lock).
+    pub async fn within<T, E, F>(&self, call: F) -> Result<T, DbError>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+        E: Into<DbError>,
+    {
+        match self.call_limit {
+            None => call.await.map_err(Into::into),
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(result) => result.map_err(Into::into),
+                Err(_) => Err(DbError::TimedOut {
+                    target: self.target.to_string(),
+                    limit,
+                }),
+            },
+        }
     }
 
     /// Close every connection (the pool refuses new queries afterwards).

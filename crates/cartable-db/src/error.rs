@@ -25,6 +25,18 @@ pub enum DbError {
         /// What was being written, e.g. "the note n1".
         what: String,
     },
+    /// The database did not answer within the call's time limit (see
+    /// [`Database::within`](crate::Database::within)); the call was abandoned.
+    #[error(
+        "the database {target} did not answer within {} ms; check that the server runs and is not overloaded",
+        limit.as_millis()
+    )]
+    TimedOut {
+        /// The file or server (never the password).
+        target: String,
+        /// The limit that ran out.
+        limit: std::time::Duration,
+    },
     /// A value the database cannot take (a schema name with a quote…).
     #[error("invalid database setting: {0}")]
     Invalid(String),
@@ -35,7 +47,7 @@ impl DbError {
     /// refusal of this query.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            DbError::Open { .. } => true,
+            DbError::Open { .. } | DbError::TimedOut { .. } => true,
             DbError::Query(e) => matches!(
                 e,
                 sqlx::Error::Io(_)

@@ -280,6 +280,7 @@ async fn start_producer() -> std::io::Result<Vec<Arc<dyn Portlet>>> {
         .map_err(other)?
         .portlet(Arc::new(crate::Cantine::new()))
         .build()
+        .await
         .map_err(other)?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let running = producer.serve(listener)?;

@@ -9,12 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use cartable_annonces::News;
 use cartable_mail::{DigestError, DigestSender, MailConfig, TlsMode};
+use cartable_socle::DbStore;
 use cartable_socle::digest::{self, DigestOptIns, Marker};
 use cartable_socle::{
     Audience, DataScope, GroupPolicy, Groups, Notification, Notifier, Person, Profile, SocleError,
     Storage, SystemClock, Version, Versioned,
 };
-use cartable_sqlite::SqliteStorage;
 use cartable_testkit::{TestDirectory, TestKit};
 use support::SmtpSink;
 
@@ -63,7 +63,7 @@ fn paul() -> Person {
 
 /// A storage (also the notifier), a directory and an SMTP sink.
 struct World {
-    storage: Arc<SqliteStorage>,
+    storage: Arc<DbStore>,
     directory: Arc<TestDirectory>,
     sink: SmtpSink,
 }
@@ -71,7 +71,7 @@ struct World {
 impl World {
     async fn new(people: Vec<Person>) -> World {
         World {
-            storage: Arc::new(SqliteStorage::in_memory().unwrap()),
+            storage: Arc::new(DbStore::in_memory().await.unwrap()),
             directory: Arc::new(TestDirectory::new(people)),
             sink: SmtpSink::start().await,
         }
@@ -332,7 +332,7 @@ async fn two_senders_racing_send_each_digest_once() {
 /// `data_versioned`), so that both try to claim the same version: the conditional write
 /// of exactly one of them succeeds.
 struct Lockstep {
-    inner: Arc<SqliteStorage>,
+    inner: Arc<DbStore>,
     barrier: tokio::sync::Barrier,
 }
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use cartable_mail::{DigestSender, MailConfig, TlsMode};
+use cartable_socle::DbStore;
 use cartable_socle::digest::{self, DigestOptIns, Marker};
 use cartable_socle::{Audience, DataScope, Notification, Notifier, Person, Profile, Storage};
-use cartable_sqlite::SqliteStorage;
 use cartable_testkit::TestDirectory;
 use support::SmtpSink;
 
@@ -31,7 +31,7 @@ fn lea() -> Person {
 }
 
 /// Her opt-in as the news portlet writes it in its own data.
-async fn legacy_opt_in(storage: &SqliteStorage, user: &str, marker: &Marker) {
+async fn legacy_opt_in(storage: &DbStore, user: &str, marker: &Marker) {
     let scope = DataScope::User(user.into());
     let at = digest::legacy::NAMESPACE;
     storage
@@ -55,7 +55,7 @@ async fn legacy_opt_in(storage: &SqliteStorage, user: &str, marker: &Marker) {
 
 #[tokio::test]
 async fn an_opt_in_in_the_news_portlets_data_gets_its_digest() {
-    let storage = Arc::new(SqliteStorage::in_memory().unwrap());
+    let storage = Arc::new(DbStore::in_memory().await.unwrap());
     let sink = SmtpSink::start().await;
     let t0 = Marker::at(SystemTime::now()).last_time();
     legacy_opt_in(&storage, "lmartin", &Marker::at(t0)).await;
@@ -136,7 +136,7 @@ async fn an_opt_in_in_the_news_portlets_data_gets_its_digest() {
 
 #[tokio::test]
 async fn opting_in_again_keeps_the_marker_and_a_stale_index_key_is_forgotten() {
-    let storage = Arc::new(SqliteStorage::in_memory().unwrap());
+    let storage = Arc::new(DbStore::in_memory().await.unwrap());
     let opt_ins = DigestOptIns::new(storage.clone());
     let t0 = Marker::at(SystemTime::now()).last_time();
     opt_ins.opt_in("tom", t0).await.unwrap();

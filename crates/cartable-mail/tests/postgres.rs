@@ -8,83 +8,33 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use cartable_db::testing::TestDatabase;
 use cartable_mail::{DigestSender, MailConfig, TlsMode};
-use cartable_postgres::{PostgresConfig, PostgresStorage};
 use cartable_socle::digest::{self, DigestOptIns, Marker};
-use cartable_socle::{Audience, DataScope, Notification, Notifier, Person, Profile, Storage};
+use cartable_socle::{
+    Audience, DataScope, DbStore, Notification, Notifier, Person, Profile, Storage,
+};
 use cartable_testkit::TestDirectory;
 use support::SmtpSink;
 
-fn url() -> String {
-    std::env::var("CARTABLE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A schema for this run, dropped with everything in it when the guard is dropped.
-struct Schema(String);
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let name = self.0.clone();
-        // Drop may run inside the test's runtime: clean up on a thread of its own.
-        let done = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let config = tokio_postgres::Config::from_str(&url()).map_err(|e| e.to_string())?;
-                let (client, connection) = config
-                    .connect(tokio_postgres::NoTls)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                tokio::spawn(connection);
-                client
-                    .batch_execute(&format!(r#"DROP SCHEMA IF EXISTS "{name}" CASCADE"#))
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        if !matches!(done, Ok(Ok(()))) {
-            eprintln!("could not drop test schema {}: {done:?}", self.0);
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_postgresql_send_each_digest_once() {
-    if std::env::var("CARTABLE_TEST_PG").is_ok_and(|v| v == "skip") {
-        eprintln!("skipped (CARTABLE_TEST_PG=skip)");
+    const TEST: &str = "two_nodes_on_one_postgresql_send_each_digest_once";
+    // A schema for this run, dropped with everything in it when the guard is dropped.
+    let Some(first) = TestDatabase::postgres(TEST).await else {
         return;
-    }
-    let now_secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    // The prefix of cartable-postgres's tests: their stale-schema cleanup covers it.
-    let schema = Schema(format!(
-        "cartable_test_{now_secs}_{}_mail",
-        std::process::id()
-    ));
-    let mut config = PostgresConfig::new(url()).with_schema(&schema.0);
-    config.pool_size = 4;
-    let connect = || async {
-        PostgresStorage::connect(config.clone())
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL at {} is unreachable ({e}); start it, point \
-                     CARTABLE_TEST_PG_URL to one, or set CARTABLE_TEST_PG=skip",
-                    url()
-                )
-            })
     };
-    let (a, b) = (Arc::new(connect().await), Arc::new(connect().await));
+    let schema = first.schema.clone().expect("a PostgreSQL schema");
+    let second = TestDatabase::postgres_in(TEST, schema)
+        .await
+        .expect("the same schema");
+    let a = Arc::new(DbStore::open(first.db.clone()).await.unwrap());
+    let b = Arc::new(DbStore::open(second.db.clone()).await.unwrap());
+    // The schema is dropped once, by `first`.
+    std::mem::forget(second);
 
     let people: Vec<Person> = (0..8)
         .map(|i| Person {
@@ -151,7 +101,7 @@ async fn two_nodes_on_one_postgresql_send_each_digest_once() {
 
     let sink = SmtpSink::start().await;
     let directory = Arc::new(TestDirectory::new(people.clone()));
-    let sender = |storage: &Arc<PostgresStorage>| {
+    let sender = |storage: &Arc<DbStore>| {
         let mut mail = MailConfig::new("127.0.0.1", "ENT <ent@lycee.example.org>", 60);
         mail.starttls = TlsMode::None;
         mail.smtp_port = Some(sink.addr.port());

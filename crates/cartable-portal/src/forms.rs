@@ -113,8 +113,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use cartable_portlet::ActionRequest;
+    use cartable_socle::DbStore;
     use cartable_socle::ManualClock;
-    use cartable_sqlite::SqliteStorage;
 
     use super::*;
 
@@ -127,7 +127,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_form_is_taken_once_by_its_window_and_user_only() {
-        let storage = SqliteStorage::in_memory().unwrap();
+        let storage = DbStore::in_memory().await.unwrap();
         let clock = ManualClock::new(SystemTime::now());
         let token = keep(&storage, "_portal", &clock, "lea", "w1", refused("a"))
             .await
@@ -159,7 +159,7 @@ mod tests {
 
     #[tokio::test]
     async fn forms_nobody_came_back_for_expire_and_are_removed() {
-        let storage = SqliteStorage::in_memory().unwrap();
+        let storage = DbStore::in_memory().await.unwrap();
         let clock = ManualClock::new(SystemTime::now());
         let old = keep(&storage, "_portal", &clock, "lea", "w1", refused("old"))
             .await

@@ -226,7 +226,7 @@ mod tests {
 
     #[tokio::test]
     async fn sessions_are_read_once_and_end_everywhere_at_once() {
-        let store = Arc::new(cartable_sqlite::SqliteStorage::in_memory().unwrap());
+        let store = Arc::new(cartable_socle::DbStore::in_memory().await.unwrap());
         let bus = Arc::new(cartable_socle::LocalBus::new());
         let mut heard = bus.subscribe();
         let cache = Arc::new(Cached::new());

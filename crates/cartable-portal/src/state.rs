@@ -10,14 +10,13 @@ use cartable_portlet::{
     ContextParts, Descriptor, Mode, Params, Portlet, PortletContext, Preferences, Services,
     WindowInfo, WindowState,
 };
-use cartable_socle::FileStore;
 use cartable_socle::jobs::{JobHandler, Jobs, JobsBuilder, handler_fn};
 use cartable_socle::{
     AccountLifecycle, AccountStatus, Change, ChangeBus, Clock, DAY, DataScope, Delegations,
     Directory, Groups, LocalBus, MemoryNotifier, Notifier, Person, SessionStore, SocleError,
     Storage, SystemClock, Version, Versioned,
 };
-use cartable_sqlite::SqliteStorage;
+use cartable_socle::{DbStore, FileStore};
 use thiserror::Error;
 
 use crate::config::Config;
@@ -290,28 +289,7 @@ impl PortalBuilder {
                 Arc::new(ldif) as Arc<dyn Directory>
             }
         };
-        // The embedded backend is also the notifier: items live with the rest of the data.
         let backends_given = self.storage.is_some() && self.sessions.is_some();
-        let mut stored_notifier: Option<Arc<dyn Notifier>> = None;
-        let (storage, sessions) = match (self.storage, self.sessions) {
-            (Some(s), Some(ss)) => (s, ss),
-            (storage, sessions) => {
-                let sqlite = Arc::new(SqliteStorage::open(
-                    &config.data_dir.join("cartable.sqlite3"),
-                )?);
-                if storage.is_none() {
-                    stored_notifier = Some(sqlite.clone());
-                }
-                (
-                    storage.unwrap_or_else(|| sqlite.clone()),
-                    sessions.unwrap_or(sqlite),
-                )
-            }
-        };
-        let notifier = self
-            .notifier
-            .or(stored_notifier)
-            .unwrap_or_else(|| Arc::new(MemoryNotifier::default()));
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let (database, in_memory) = match self.database {
             Some(db) => (db, false),
@@ -328,14 +306,36 @@ impl PortalBuilder {
                 false,
             ),
         };
-        migrate_services(&database, &order, &portlets, &storage).await?;
+        migrate_services(&database, &order, &portlets).await?;
+        // The socle's storage in the database, unless given: also the notifier then, so
+        // that items live with the rest of the data.
+        let mut stored_notifier: Option<Arc<dyn Notifier>> = None;
+        let (storage, sessions) = match (self.storage, self.sessions) {
+            (Some(s), Some(ss)) => (s, ss),
+            (storage, sessions) => {
+                let store = Arc::new(DbStore::new(database.clone()));
+                if storage.is_none() {
+                    stored_notifier = Some(store.clone());
+                }
+                (
+                    storage.unwrap_or_else(|| store.clone()),
+                    sessions.unwrap_or(store),
+                )
+            }
+        };
+        let notifier = self
+            .notifier
+            .or(stored_notifier)
+            .unwrap_or_else(|| Arc::new(MemoryNotifier::default()));
         let files = if in_memory {
             let objects = Arc::new(cartable_socle::files::object_store::memory::InMemory::new());
             FileStore::new(database.clone(), objects, clock.clone())
         } else {
-            FileStore::local(
+            // `[files]`: the data directory's `files/` by default, or an S3 bucket.
+            crate::files::file_store(
+                &config.files,
+                &config.data_dir,
                 database.clone(),
-                &config.data_dir.join("files"),
                 clock.clone(),
             )?
         };
@@ -458,12 +458,13 @@ impl PortalBuilder {
     }
 }
 
-/// The schemas a portal with these portlets migrates at start: the socle's own (the job
-/// queue, the file store) first, then each service once, in the order its first portlet comes.
+/// The schemas a portal with these portlets migrates at start: the socle's own (its
+/// storage, the job queue, the file store) first, then each service once, in the order its first portlet comes.
 pub fn service_schemas<'a>(
     portlets: impl IntoIterator<Item = &'a Arc<dyn Portlet>>,
 ) -> Vec<cartable_socle::ServiceSchema> {
     let mut schemas: Vec<cartable_socle::ServiceSchema> = vec![
+        cartable_socle::store::schema(),
         cartable_socle::jobs::schema(),
         cartable_socle::files::schema(),
     ];
@@ -483,14 +484,10 @@ async fn migrate_services(
     database: &Database,
     order: &[String],
     portlets: &HashMap<String, Arc<dyn Portlet>>,
-    storage: &Arc<dyn Storage>,
 ) -> Result<(), BuildError> {
     let schemas = service_schemas(order.iter().filter_map(|id| portlets.get(id)));
     let refs: Vec<&cartable_socle::ServiceSchema> = schemas.iter().collect();
-    let sources = cartable_socle::UpgradeSources {
-        storage: storage.clone(),
-    };
-    cartable_socle::migrate(database, &refs, &sources).await?;
+    cartable_socle::migrate(database, &refs, &cartable_socle::UpgradeSources::new()).await?;
     Ok(())
 }
 

@@ -201,7 +201,9 @@ mod tests {
     #[tokio::test]
     async fn every_node_reads_the_same_key() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = cartable_sqlite::SqliteStorage::open(&dir.path().join("s.db")).unwrap();
+        let storage = cartable_socle::DbStore::sqlite(&dir.path().join("s.db"))
+            .await
+            .unwrap();
         let a = Visitors::load(&storage, "cartable-portal").await.unwrap();
         let b = Visitors::load(&storage, "cartable-portal").await.unwrap();
         assert_eq!(a.key, b.key);

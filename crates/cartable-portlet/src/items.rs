@@ -38,7 +38,9 @@
 //! assert_eq!(NOTES.key(7), "note/00000000000000000007");
 //! ```
 
-use cartable_socle::{SocleError, Version};
+use std::sync::Arc;
+
+use cartable_socle::{SocleError, Storage, Version};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -166,6 +168,23 @@ impl ItemList {
         self.newest(data, index, usize::MAX).await
     }
 
+    /// Every user's items of `portlet` in `storage`, oldest first, by user id: what a
+    /// service reads when it moves its key-value data into tables (`storage` is then the
+    /// migration's `UpgradeSources::key_value_data`).
+    pub async fn all_of_every_user<T: Item>(
+        &self,
+        storage: &Arc<dyn Storage>,
+        portlet: &str,
+    ) -> Result<Vec<(String, Vec<T>)>, SocleError> {
+        let mut all = Vec::new();
+        for user in storage.data_users(portlet).await? {
+            let data = PortletData::new(Arc::clone(storage), portlet, &user);
+            let items = self.all::<T>(&data).await?;
+            all.push((user, items));
+        }
+        Ok(all)
+    }
+
     /// Store a new item made by `make` with its id: the one after every id in `index`, or
     /// the next free one if a parallel addition took it. [`SocleError::Conflict`] only if
     /// many parallel additions kept taking the ids tried.
@@ -285,10 +304,10 @@ pub fn checked_text(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     use async_trait::async_trait;
-    use cartable_socle::{DataScope, Storage, Versioned};
+    use cartable_socle::{DataScope, Versioned};
     use serde::Deserialize;
 
     use super::*;

@@ -4,14 +4,15 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cartable_socle::{Change, ChangeBus, LocalBus, SocleError};
+use cartable_db::Database;
+use cartable_db::sqlx::{self, postgres::PgListener};
+use cartable_socle::{Change, ChangeBus, LocalBus, SocleError, store::BACKEND};
 use tokio::sync::{broadcast, mpsc};
-use tokio_postgres::{AsyncMessage, NoTls};
 
-use crate::PostgresStorage;
+use crate::PostgresConfig;
 
-/// How often the listening connection is checked (a network that went silent is only
-/// found by talking).
+/// How long the listening connection may stay silent before it is checked (a network
+/// that went silent is only found by talking).
 const PING: Duration = Duration::from_secs(5);
 /// How long to wait before listening again after the connection was lost.
 const RETRY: Duration = Duration::from_secs(1);
@@ -22,7 +23,7 @@ const RETRY: Duration = Duration::from_secs(1);
 /// listens. When that connection is lost and comes back, the node's subscribers get
 /// [`Change::Everything`], since changes may have been missed meanwhile.
 pub struct PostgresBus {
-    storage: PostgresStorage,
+    database: Database,
     channel: String,
     local: LocalBus,
     listener: tokio::task::JoinHandle<()>,
@@ -43,18 +44,19 @@ impl Drop for PostgresBus {
 }
 
 impl PostgresBus {
-    /// Start listening for the changes of this storage's database and schema. Returns
-    /// once the first `LISTEN` is in place, so nothing published afterwards is missed;
-    /// fails when the database cannot be reached.
-    pub async fn start(storage: &PostgresStorage) -> Result<Self, SocleError> {
-        let config = storage.config();
+    /// Start listening for the changes of the section's database and schema, publishing
+    /// through `database` (its pool). Returns once the first `LISTEN` is in place, so
+    /// nothing published afterwards is missed; fails when the database cannot be reached.
+    pub async fn start(database: &Database, config: &PostgresConfig) -> Result<Self, SocleError> {
         let schema = config.schema.as_deref().unwrap_or("public");
         // Notification channels are per database: the schema keeps deployments (and test
         // runs) sharing a server apart.
         let channel = format!("cartable_changes_{}", schema.to_ascii_lowercase());
-        let pg = config
-            .pg_config()
+        config
+            .validate()
             .map_err(|e| SocleError::Invalid(e.to_string()))?;
+        let url = config.url.clone();
+        let limit = config.connect_timeout();
         let local = LocalBus::new();
         let (ready_tx, mut ready_rx) = mpsc::channel::<Result<(), String>>(1);
         let sender = local.sender().clone();
@@ -62,7 +64,8 @@ impl PostgresBus {
         let listener = tokio::spawn(async move {
             let mut first = true;
             loop {
-                let outcome = listen(&pg, &listen_channel, &sender, !first, &ready_tx).await;
+                let outcome =
+                    listen(&url, limit, &listen_channel, &sender, !first, &ready_tx).await;
                 if let Err(e) = outcome {
                     if first {
                         let _ = ready_tx.send(Err(e.clone())).await;
@@ -76,17 +79,20 @@ impl PostgresBus {
         });
         match ready_rx.recv().await {
             Some(Ok(())) => Ok(PostgresBus {
-                storage: storage.clone(),
+                database: database.clone(),
                 channel,
                 local,
                 listener,
             }),
             Some(Err(e)) => Err(SocleError::Unavailable {
-                backend: crate::BACKEND,
-                detail: format!("cannot listen for changes: {e}"),
+                backend: BACKEND,
+                detail: format!(
+                    "cannot listen for changes on {}: {e}",
+                    config.describe_server()
+                ),
             }),
             None => Err(SocleError::Unavailable {
-                backend: crate::BACKEND,
+                backend: BACKEND,
                 detail: "the change listener stopped before it was ready".into(),
             }),
         }
@@ -100,42 +106,24 @@ impl PostgresBus {
 
 /// One listening connection, until it is lost. Signals readiness once `LISTEN` is done.
 async fn listen(
-    pg: &tokio_postgres::Config,
+    url: &str,
+    limit: Duration,
     channel: &str,
     sender: &broadcast::Sender<Change>,
     after_loss: bool,
     ready: &mpsc::Sender<Result<(), String>>,
 ) -> Result<(), String> {
-    let (client, mut connection) = pg.connect(NoTls).await.map_err(|e| e.to_string())?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-    let driver = tokio::spawn(async move {
-        while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            match message {
-                Ok(AsyncMessage::Notification(n)) => {
-                    if tx.send(n.payload().to_string()).is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!("change bus connection: {e}");
-                    return;
-                }
-            }
-        }
-    });
-    let listened =
-        tokio::time::timeout(PING, client.batch_execute(&format!("LISTEN \"{channel}\""))).await;
-    match listened {
+    let mut listener = match tokio::time::timeout(limit, PgListener::connect(url)).await {
+        Ok(Ok(listener)) => listener,
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err(format!("no connection within {} ms", limit.as_millis())),
+    };
+    // A lost connection is ours to notice and report (sqlx would reconnect silently).
+    listener.ignore_pool_close_event(true);
+    match tokio::time::timeout(PING, listener.listen(channel)).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            driver.abort();
-            return Err(e.to_string());
-        }
-        Err(_) => {
-            driver.abort();
-            return Err("LISTEN got no answer".into());
-        }
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err("LISTEN got no answer".into()),
     }
     if after_loss {
         // Whatever was published while we were away is unknown: drop every cache.
@@ -144,30 +132,30 @@ async fn listen(
     } else {
         let _ = ready.send(Ok(())).await;
     }
-    let mut ping = tokio::time::interval(PING);
-    ping.tick().await;
-    let result = loop {
-        tokio::select! {
-            payload = rx.recv() => match payload {
-                Some(payload) => match serde_json::from_str::<Change>(&payload) {
+    loop {
+        match tokio::time::timeout(PING, listener.try_recv()).await {
+            Ok(Ok(Some(notification))) => {
+                let payload = notification.payload();
+                match serde_json::from_str::<Change>(payload) {
                     Ok(change) => {
                         let _ = sender.send(change);
                     }
                     Err(e) => tracing::warn!("change bus: unreadable change {payload:?}: {e}"),
-                },
-                None => break Err("connection lost".to_string()),
-            },
-            _ = ping.tick() => {
-                match tokio::time::timeout(PING, client.simple_query("")).await {
+                }
+            }
+            Ok(Ok(None)) => return Err("connection lost".into()),
+            Ok(Err(e)) => return Err(e.to_string()),
+            // Quiet for a while: is the server still there?
+            Err(_) => {
+                let ping = sqlx::query("SELECT 1").execute(&mut listener);
+                match tokio::time::timeout(PING, ping).await {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => break Err(e.to_string()),
-                    Err(_) => break Err("the database stopped answering".to_string()),
+                    Ok(Err(e)) => return Err(e.to_string()),
+                    Err(_) => return Err("the database stopped answering".into()),
                 }
             }
         }
-    };
-    driver.abort();
-    result
+    }
 }
 
 #[async_trait]
@@ -175,10 +163,19 @@ impl ChangeBus for PostgresBus {
     async fn publish(&self, change: Change) -> Result<(), SocleError> {
         let payload =
             serde_json::to_string(&change).map_err(|e| SocleError::Invalid(e.to_string()))?;
-        self.storage
-            .query("SELECT pg_notify($1, $2)", &[&self.channel, &payload])
-            .await?;
-        Ok(())
+        self.database
+            .within(
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(&self.channel)
+                    .bind(payload)
+                    .execute(self.database.pool()),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| SocleError::Unavailable {
+                backend: BACKEND,
+                detail: format!("publishing a change: {e}"),
+            })
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Change> {

@@ -1,7 +1,6 @@
 //! The `[postgres]` section of the configuration.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -137,7 +136,7 @@ impl PostgresConfig {
 
     /// Check every value; the error names the key to fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.pg_config()?;
+        self.parsed_url()?;
         if let Some(schema) = &self.schema {
             check_schema_name(schema)?;
         }
@@ -168,65 +167,62 @@ impl PostgresConfig {
         Ok(())
     }
 
-    /// The URL parsed by the driver, with the connect timeout applied.
-    pub(crate) fn pg_config(&self) -> Result<tokio_postgres::Config, ConfigError> {
-        let mut config = tokio_postgres::Config::from_str(&self.url).map_err(|e| {
-            ConfigError::Invalid(format!(
-                "url is not a PostgreSQL URL (postgres://user@host:port/database): {e}"
-            ))
+    /// The URL, checked: `postgres://user[:password]@host[:port]/database`.
+    pub(crate) fn parsed_url(&self) -> Result<url::Url, ConfigError> {
+        let format = "postgres://user@host:port/database";
+        let url = url::Url::parse(&self.url).map_err(|e| {
+            ConfigError::Invalid(format!("url is not a PostgreSQL URL ({format}): {e}"))
         })?;
-        if config.get_hosts().is_empty() {
-            return Err(ConfigError::Invalid(
-                "url names no host (postgres://user@host:port/database)".into(),
-            ));
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err(ConfigError::Invalid(format!(
+                "url is not a PostgreSQL URL ({format}): scheme {:?}",
+                url.scheme()
+            )));
         }
-        if config.get_dbname().is_none() {
-            return Err(ConfigError::Invalid(
-                "url names no database (postgres://user@host:port/database)".into(),
-            ));
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(ConfigError::Invalid(format!(
+                "url names no host ({format})"
+            )));
         }
-        if config.get_user().is_none() {
-            return Err(ConfigError::Invalid(
-                "url names no user (postgres://user@host:port/database)".into(),
-            ));
+        if url.path().trim_start_matches('/').is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "url names no database ({format})"
+            )));
         }
-        config.connect_timeout(self.connect_timeout());
-        if config.get_application_name().is_none() {
-            config.application_name("cartable");
+        if url.username().is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "url names no user ({format})"
+            )));
         }
-        Ok(config)
+        Ok(url)
     }
 
     /// `user@host:port/database` (never the password), for messages and logs.
     pub fn describe_server(&self) -> String {
-        let Ok(config) = tokio_postgres::Config::from_str(&self.url) else {
+        let Ok(url) = url::Url::parse(&self.url) else {
             return "<unparsable url>".into();
         };
-        let hosts: Vec<String> = config
-            .get_hosts()
-            .iter()
-            .enumerate()
-            .map(|(i, host)| {
-                let host = match host {
-                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
-                    #[cfg(unix)]
-                    tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-                };
-                let port = config
-                    .get_ports()
-                    .get(i)
-                    .or(config.get_ports().first())
-                    .copied()
-                    .unwrap_or(5432);
-                format!("{host}:{port}")
-            })
-            .collect();
         format!(
-            "{}@{}/{}",
-            config.get_user().unwrap_or("?"),
-            hosts.join(","),
-            config.get_dbname().unwrap_or("?")
+            "{}@{}:{}/{}",
+            if url.username().is_empty() {
+                "?"
+            } else {
+                url.username()
+            },
+            url.host_str().unwrap_or("?"),
+            url.port().unwrap_or(5432),
+            url.path().trim_start_matches('/')
         )
+    }
+
+    /// The pool options of [`cartable_db::Database::postgres`] for this section.
+    pub fn options(&self) -> cartable_db::PostgresOptions {
+        cartable_db::PostgresOptions {
+            schema: self.schema.clone(),
+            pool_size: u32::try_from(self.pool_size).unwrap_or(u32::MAX),
+            connect_timeout: self.connect_timeout(),
+            statement_timeout: self.statement_timeout(),
+        }
     }
 }
 

@@ -20,10 +20,10 @@ async fn what_one_node_publishes_every_node_hears() {
     let Some(schema) = TestSchema::new("what_one_node_publishes_every_node_hears").await else {
         return;
     };
-    let a = PostgresBus::start(&schema.storage().await)
+    let a = PostgresBus::start(&schema.database().await, &schema.config())
         .await
         .expect("bus A");
-    let b = PostgresBus::start(&schema.storage().await)
+    let b = PostgresBus::start(&schema.database().await, &schema.config())
         .await
         .expect("bus B");
     assert!(a.channel().starts_with("cartable_changes_"));
@@ -49,8 +49,12 @@ async fn schemas_do_not_hear_each_other() {
     let Some(two) = TestSchema::new("schemas_do_not_hear_each_other_2").await else {
         return;
     };
-    let a = PostgresBus::start(&one.storage().await).await.expect("bus");
-    let b = PostgresBus::start(&two.storage().await).await.expect("bus");
+    let a = PostgresBus::start(&one.database().await, &one.config())
+        .await
+        .expect("bus");
+    let b = PostgresBus::start(&two.database().await, &two.config())
+        .await
+        .expect("bus");
     let mut on_b = b.subscribe();
     a.publish(Change::Everything).await.expect("publish");
     b.publish(Change::Settings).await.expect("publish");

@@ -51,13 +51,7 @@ async fn old_notifications_are_purged() {
             .await
             .unwrap();
     }
-    assert_eq!(
-        storage
-            .purge_notifications(now - RECENT_MAX_AGE)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(storage.purge_before(now - RECENT_MAX_AGE).await.unwrap(), 1);
     let left = storage.recent(&Reader::new("x", []), 10).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].title, "récente");

@@ -6,12 +6,12 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cartable_postgres::{PostgresConfig, PostgresStorage};
-use cartable_socle::{DataScope, SocleError, Storage};
+use cartable_db::sqlx::{self, Connection};
+use cartable_postgres::PostgresConfig;
+use cartable_socle::{DataScope, DbStore, SocleError, Storage};
 use support::{TestSchema, admin};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -21,7 +21,7 @@ fn is_unavailable(err: &SocleError) -> bool {
     matches!(
         err,
         SocleError::Unavailable {
-            backend: "postgresql storage",
+            backend: cartable_socle::store::BACKEND,
             ..
         }
     )
@@ -100,38 +100,38 @@ async fn hold<T>(sockets: T, mut mode: watch::Receiver<Mode>) {
     drop(sockets);
 }
 
-/// The test server's address, and a libpq URL reaching it through `proxy` when given.
+/// The test server's address, and a URL reaching it through `proxy` when given.
 fn through(proxy: Option<SocketAddr>) -> (SocketAddr, String) {
-    let config = tokio_postgres::Config::from_str(&support::url()).unwrap();
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-        other => panic!("the proxy test needs a TCP host in CARTABLE_TEST_PG_URL: {other:?}"),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let mut url = url::Url::parse(&support::url()).unwrap();
+    let host = url
+        .host_str()
+        .unwrap_or_else(|| panic!("the proxy test needs a TCP host in CARTABLE_TEST_PG_URL"))
+        .to_string();
+    let port = url.port().unwrap_or(5432);
     let upstream = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
         .unwrap()
         .next()
         .unwrap();
-    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
     let via = proxy.unwrap_or(upstream);
-    let mut url = format!(
-        "host={} port={} user={} dbname={}",
-        via.ip(),
-        via.port(),
-        quote(config.get_user().unwrap_or("postgres")),
-        quote(config.get_dbname().unwrap_or("test")),
-    );
-    if let Some(password) = config.get_password() {
-        url.push_str(&format!(
-            " password={}",
-            quote(&String::from_utf8_lossy(password))
-        ));
-    }
-    (upstream, url)
+    url.set_host(Some(&via.ip().to_string())).unwrap();
+    url.set_port(Some(via.port())).unwrap();
+    (upstream, url.to_string())
+}
+
+/// A node's storage on `config`: the pool, then the socle's tables. A database that cannot
+/// be reached is `SocleError::Unavailable`, as the portal reports it.
+async fn open(config: &PostgresConfig) -> Result<DbStore, SocleError> {
+    let db = cartable_postgres::connect(config)
+        .await
+        .map_err(|e| SocleError::Unavailable {
+            backend: cartable_socle::store::BACKEND,
+            detail: e.to_string(),
+        })?;
+    Ok(DbStore::open(db).await.unwrap())
 }
 
 /// Every call fails with `Unavailable` within `limit`, also many at once.
-async fn all_fail_quickly(storage: &Arc<PostgresStorage>, limit: Duration, why: &str) {
+async fn all_fail_quickly(storage: &Arc<DbStore>, limit: Duration, why: &str) {
     for _ in 0..3 {
         let started = Instant::now();
         let err = storage.layout("lea").await.unwrap_err();
@@ -166,7 +166,7 @@ async fn all_fail_quickly(storage: &Arc<PostgresStorage>, limit: Duration, why: 
 }
 
 /// Calls succeed again within `within`, then keep succeeding.
-async fn recovers(storage: &PostgresStorage, within: Duration, why: &str) {
+async fn recovers(storage: &DbStore, within: Duration, why: &str) {
     let started = Instant::now();
     loop {
         match storage.layout("lea").await {
@@ -205,7 +205,7 @@ async fn the_pool_recovers_when_the_database_comes_back() {
     config.statement_timeout_ms = 800;
     // The deadline of a call is connect + statement timeouts; leave room for scheduling.
     let limit = Duration::from_millis(400 + 800 + 700);
-    let storage = Arc::new(PostgresStorage::connect(config).await.unwrap());
+    let storage = Arc::new(open(&config).await.unwrap());
     storage.set_layout("lea", "[\"kept\"]").await.unwrap();
     warm_up(&storage).await;
 
@@ -249,7 +249,7 @@ async fn the_pool_recovers_when_the_database_comes_back() {
 }
 
 /// Open several connections (calls at once).
-async fn warm_up(storage: &Arc<PostgresStorage>) {
+async fn warm_up(storage: &Arc<DbStore>) {
     let calls: Vec<_> = (0..8)
         .map(|_| {
             let storage = Arc::clone(storage);
@@ -273,11 +273,11 @@ async fn a_closed_port_fails_at_once() {
     let mut config = PostgresConfig::new(format!("postgres://postgres@127.0.0.1:{port}/test"));
     config.connect_timeout_ms = 2000;
     let started = Instant::now();
-    let err = PostgresStorage::connect(config).await.unwrap_err();
+    let err = open(&config).await.unwrap_err();
     assert!(is_unavailable(&err), "{err:?}");
     let message = err.to_string();
     assert!(
-        message.contains(&format!("127.0.0.1:{port}")) && message.contains("running"),
+        message.contains(&format!("127.0.0.1:{port}")) && message.contains("server runs"),
         "{message}"
     );
     assert!(
@@ -300,10 +300,10 @@ async fn a_server_that_never_answers_times_out() {
     let mut config = PostgresConfig::new(format!("postgres://postgres:secret@{addr}/test"));
     config.connect_timeout_ms = 300;
     let started = Instant::now();
-    let err = PostgresStorage::connect(config).await.unwrap_err();
+    let err = open(&config).await.unwrap_err();
     assert!(is_unavailable(&err), "{err:?}");
     let message = err.to_string();
-    assert!(message.contains("connect_timeout_ms = 300"), "{message}");
+    assert!(message.contains("within 300 ms"), "{message}");
     assert!(!message.contains("secret"), "never the password: {message}");
     assert!(
         started.elapsed() < Duration::from_millis(1000),
@@ -322,7 +322,7 @@ async fn a_blocked_write_is_cancelled_and_leaves_nothing_half_written() {
     };
     let mut config = schema.config();
     config.statement_timeout_ms = 500;
-    let storage = PostgresStorage::connect(config).await.unwrap();
+    let storage = open(&config).await.unwrap();
     let prefs = [("k".to_string(), "v".to_string())].into();
     storage.set_preferences("lea", "w", &prefs).await.unwrap();
     storage.set_layout("lea", "[]").await.unwrap();
@@ -331,23 +331,21 @@ async fn a_blocked_write_is_cancelled_and_leaves_nothing_half_written() {
         .await
         .unwrap();
 
-    // Another session holds the data table: delete_user deletes the preferences and the
-    // layout, then waits on the data until the server cancels it.
+    // Another session holds the key-value table: delete_user waits on it until the
+    // server cancels the statement.
     let mut locker = admin().await;
-    let tx = locker.transaction().await.unwrap();
-    tx.batch_execute(&format!(
-        r#"LOCK TABLE "{}".portlet_data IN ACCESS EXCLUSIVE MODE"#,
+    let mut tx = locker.begin().await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        r#"LOCK TABLE "{}".cartable_kv IN ACCESS EXCLUSIVE MODE"#,
         schema.name
-    ))
+    )))
+    .execute(&mut *tx)
     .await
     .unwrap();
     let started = Instant::now();
     let err = storage.delete_user("lea").await.unwrap_err();
     assert!(is_unavailable(&err), "{err:?}");
-    assert!(
-        err.to_string().contains("statement_timeout_ms = 500"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("statement timeout"), "{err}");
     assert!(
         started.elapsed() < Duration::from_millis(2500),
         "{:?}",

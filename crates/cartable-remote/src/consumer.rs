@@ -1351,7 +1351,7 @@ mod tests {
             }));
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = builder.build().unwrap().serve(listener).unwrap();
+        let running = builder.build().await.unwrap().serve(listener).unwrap();
         let addr = running.local_addr();
         let mut config = RemoteConfig::new(
             "prod",

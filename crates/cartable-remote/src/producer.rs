@@ -15,7 +15,8 @@
 //! let producer = Producer::builder("ENT du lycée Lumière")
 //!     .consumer("ent-voisin", "a shared secret of at least 32 bytes!!")?
 //!     .portlets(cartable_demo_portlets())
-//!     .build()?;
+//!     .build()
+//!     .await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
 //! producer.serve(listener)?.wait().await;
 //! # Ok(()) }
@@ -35,10 +36,10 @@ use cartable_portlet::{
     ActionRequest, CachePolicy, ContextParts, Portlet, PortletContext, PortletError, Preference,
     Preferences, ResourceRequest, Services, WindowInfo,
 };
+use cartable_socle::DbStore;
 use cartable_socle::{
     AuthError, Directory, MemoryNotifier, Notifier, Person, PersonQuery, SocleError, Storage,
 };
-use cartable_sqlite::SqliteStorage;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use serde::Serialize;
@@ -190,7 +191,7 @@ impl ProducerBuilder {
     }
 
     /// Check everything and build the producer.
-    pub fn build(self) -> Result<Producer, ProducerError> {
+    pub async fn build(self) -> Result<Producer, ProducerError> {
         if self.verifier.is_empty() {
             return Err(ProducerError::NoConsumer);
         }
@@ -209,7 +210,7 @@ impl ProducerBuilder {
         }
         let storage = match self.storage {
             Some(s) => s,
-            None => Arc::new(SqliteStorage::in_memory()?),
+            None => Arc::new(DbStore::in_memory().await?),
         };
         Ok(Producer {
             inner: Arc::new(Inner {
@@ -889,7 +890,7 @@ mod tests {
         }
     }
 
-    fn producer() -> Producer {
+    async fn producer() -> Producer {
         let echo =
             Echo(Descriptor::new("echo", "Écho").preference(
                 PreferenceSpec::new("color", "Couleur", "bleu").choices(["bleu", "vert"]),
@@ -901,6 +902,7 @@ mod tests {
             .unwrap()
             .portlet(Arc::new(echo))
             .build()
+            .await
             .unwrap()
     }
 
@@ -946,7 +948,7 @@ mod tests {
 
     #[tokio::test]
     async fn markup_has_placeholders_and_cache_validators() {
-        let p = producer();
+        let p = producer().await;
         let r = json(&p, "ent-a", "/portlets/echo/markup", &call()).await;
         assert_eq!(r.status(), StatusCode::OK);
         let etag = r.headers()[header::ETAG].to_str().unwrap().to_string();
@@ -973,7 +975,7 @@ mod tests {
 
     #[tokio::test]
     async fn actions_return_preference_changes_and_data_is_kept_per_consumer() {
-        let p = producer();
+        let p = producer().await;
         let action = ActionCall {
             context: call(),
             form: BTreeMap::from([("color".to_string(), "bleu".to_string())]),
@@ -1009,7 +1011,7 @@ mod tests {
 
     #[tokio::test]
     async fn strangers_unknown_portlets_and_bad_calls_are_refused() {
-        let p = producer();
+        let p = producer().await;
         let unsigned = Request::builder()
             .method(Method::GET)
             .uri("/description")
@@ -1066,7 +1068,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_replayed_action_is_refused_and_not_run_twice() {
-        let p = producer();
+        let p = producer().await;
         let action = ActionCall {
             context: call(),
             form: BTreeMap::from([("color".to_string(), "bleu".to_string())]),
@@ -1103,7 +1105,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_key_id_is_answered_exactly_like_a_bad_signature() {
-        let p = producer();
+        let p = producer().await;
         let body = serde_json::to_vec(&call()).unwrap();
         let path = "/portlets/echo/markup";
         let unknown = p.handle(request("ent-z", path, body.clone())).await;
@@ -1125,6 +1127,7 @@ mod tests {
             .portlet(Arc::new(Echo(Descriptor::new("echo", "Écho"))))
             .path_prefix("/remote")
             .build()
+            .await
             .unwrap();
         let body = serde_json::to_vec(&call()).unwrap();
         let unsigned = |path: &str| {
@@ -1171,6 +1174,7 @@ mod tests {
             .portlet(Arc::new(Echo(Descriptor::new("echo", "Écho"))))
             .replay_capacity(1)
             .build()
+            .await
             .unwrap();
         let r = json(&p, "ent-a", "/portlets/echo/markup", &call()).await;
         assert_eq!(r.status(), StatusCode::OK);
@@ -1189,10 +1193,10 @@ mod tests {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
 
-    #[test]
-    fn builder_refuses_a_producer_nobody_can_call() {
+    #[tokio::test]
+    async fn builder_refuses_a_producer_nobody_can_call() {
         assert!(matches!(
-            Producer::builder("x").build(),
+            Producer::builder("x").build().await,
             Err(ProducerError::NoConsumer)
         ));
         let err = Producer::builder("x").consumer("a", "short").unwrap_err();

@@ -6,13 +6,14 @@
 //! | trait | what it does | embedded backend |
 //! |---|---|---|
 //! | [`Directory`] | authentication, people, profiles, attributes | `cartable_ldif::LdifDirectory` (an LDIF file, argon2 password hashes) |
-//! | [`Storage`] | preferences, layouts, per-portlet data | `cartable_sqlite::SqliteStorage` |
-//! | [`SessionStore`] | server-side sessions | `cartable_sqlite::SqliteStorage` |
-//! | [`Notifier`] | publish news to users, groups and profiles | [`MemoryNotifier`], `cartable_sqlite::SqliteStorage` |
+//! | [`Storage`] | preferences, layouts, per-portlet data | [`DbStore`] on the SQLite file |
+//! | [`SessionStore`] | server-side sessions | [`DbStore`] |
+//! | [`Notifier`] | publish news to users, groups and profiles | [`MemoryNotifier`], [`DbStore`] |
 //!
-//! This crate holds no backend with C code or password hashing: the embedded directory
-//! is `cartable-ldif`, the embedded storage `cartable-sqlite`, so a portlet, which
-//! depends on the traits only, compiles neither SQLite nor argon2.
+//! [`DbStore`] keeps them in the établissement's database ([`cartable_db`]: the embedded
+//! SQLite or PostgreSQL, whose drivers are features of `cartable-db`), so this crate holds
+//! no C code nor password hashing: the embedded directory is `cartable-ldif`, and a
+//! portlet, which depends on the traits only, compiles neither SQLite nor argon2.
 //!
 //! On top of them, services every backend shares: [`Groups`] with end dates and creation
 //! limits, [`Delegations`] of roles for a period, the [`AccountLifecycle`] (end date,
@@ -21,7 +22,7 @@
 //! [`Jobs`] is the persistent background job queue (retries, periodic jobs, several nodes).
 //! [`FileStore`] keeps files in an object store, with quotas per space checked as they arrive.
 //!
-//! Other backends (LDAP, PostgreSQL, …) implement the same traits in their own crates.
+//! Other backends (LDAP, …) implement the same traits in their own crates.
 
 mod changes;
 mod clock;
@@ -40,8 +41,7 @@ mod records;
 pub mod schema;
 mod session;
 mod storage;
-#[cfg(test)]
-mod test_storage;
+pub mod store;
 
 pub use changes::{Change, ChangeBus, LocalBus};
 pub use clock::{
@@ -67,3 +67,4 @@ pub use profile::Profile;
 pub use schema::{MigrationError, ServiceSchema, SqlMigration, Upgrade, UpgradeSources, migrate};
 pub use session::{Session, SessionId, SessionStore, random_token};
 pub use storage::{DataScope, Storage, Version, Versioned};
+pub use store::DbStore;

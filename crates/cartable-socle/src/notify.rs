@@ -2,7 +2,7 @@
 //! profiles, groups or everyone, and readers get the newest items meant for them.
 //!
 //! Three backends: [`MemoryNotifier`] (one node, tests), and the durable ones shared by
-//! every portal node on the same database, `cartable_sqlite::SqliteStorage` and
+//! every portal node on the same database, `cartable_sqlite::DbStore` and
 //! `cartable_postgres::PostgresStorage` (table `notifications`).
 //!
 //! Every backend bounds what [`Notifier::recent`] looks at: only items published in the

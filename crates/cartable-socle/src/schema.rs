@@ -75,17 +75,29 @@ macro_rules! migration {
     };
 }
 
-/// What a Rust migration step may read besides the transaction: the key-value storage
-/// whose data a service moves into its tables.
-#[derive(Clone)]
-pub struct UpgradeSources {
-    /// The socle's storage (portlet data, preferences).
-    pub storage: Arc<dyn Storage>,
-}
+/// What a Rust migration step may read besides its tables: the data a service kept in the
+/// socle's key-value storage before it had tables of its own.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct UpgradeSources {}
 
-impl fmt::Debug for UpgradeSources {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UpgradeSources").finish_non_exhaustive()
+impl UpgradeSources {
+    /// The sources of a migration run.
+    pub fn new() -> UpgradeSources {
+        UpgradeSources {}
+    }
+
+    /// Everything `portlet` kept in the socle's key-value storage (every user's data and
+    /// the shared data), read through the migration's transaction `tx` and given as a
+    /// read-only [`Storage`], so that the usual `PortletData`/`ItemList` code reads it.
+    /// Empty when the portlet kept nothing there. The socle's storage tables are migrated
+    /// before any service's, so this sees what the previous release stored.
+    pub async fn key_value_data(
+        &self,
+        tx: &mut AnyConnection,
+        portlet: &str,
+    ) -> Result<Arc<dyn Storage>, SocleError> {
+        crate::store::portlet_snapshot(tx, portlet).await
     }
 }
 
@@ -93,7 +105,7 @@ impl fmt::Debug for UpgradeSources {
 #[async_trait]
 pub trait Upgrade: Send + Sync + 'static {
     /// Do the step's work in `tx`; an error rolls back the service's pending migrations.
-    /// It may read `sources`, and must not write them (they are not in the transaction).
+    /// It may read `sources` (through `tx`).
     async fn run(
         &self,
         tx: &mut AnyConnection,

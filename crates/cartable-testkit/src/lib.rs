@@ -65,6 +65,7 @@
 
 pub mod conformance;
 mod html;
+mod kit_db;
 mod services;
 
 use std::collections::BTreeMap;
@@ -88,8 +89,8 @@ use cartable_socle::FileStore;
 use cartable_socle::{
     Clock, Directory, ManualClock, MemoryNotifier, Notification, Notifier, Storage, SystemClock,
 };
-use cartable_sqlite::SqliteStorage;
 use http::Method;
+use kit_db::{KitDb, KitStorage};
 
 pub use cartable_container::{CSRF_FIELD, CallError};
 pub use html::{accessibility_problems, decode_entities, html_to_text, post_forms_without_csrf};
@@ -262,10 +263,11 @@ pub struct TestKit {
     time_zone: Tz,
     /// The form the last action refused, for the next render (as the portal keeps it).
     pending_form: Arc<Mutex<Option<Arc<InvalidForm>>>>,
-    /// The relational database: given, or made in memory on the first call; the
-    /// portlet's schema is migrated on it before that call.
-    given_db: Option<Database>,
-    db: Arc<tokio::sync::OnceCell<Database>>,
+    /// The relational database: given, or made in memory; the socle's storage tables are
+    /// migrated on it at its first use, the portlet's schema before the first call.
+    db: Arc<KitDb>,
+    /// Whether `storage` is the kit's own (in `db`), to follow it to another database.
+    own_storage: bool,
 }
 
 impl std::fmt::Debug for TestKit {
@@ -286,7 +288,7 @@ impl TestKit {
     /// # Panics
     /// If the in-memory SQLite database cannot be created (it always can).
     pub fn new(portlet: Arc<dyn Portlet>) -> Self {
-        let storage = SqliteStorage::in_memory().expect("an in-memory SQLite database opens");
+        let db = Arc::new(KitDb::new(portlet.clone(), None));
         TestKit {
             portlet,
             user: Person {
@@ -299,7 +301,7 @@ impl TestKit {
             establishment: BTreeMap::new(),
             people: Vec::new(),
             directory: None,
-            storage: Arc::new(storage),
+            storage: Arc::new(KitStorage(db.clone())),
             notifier: Arc::new(RecordingNotifier::new(Arc::new(MemoryNotifier::default()))),
             container: Container::default(),
             check_forms: true,
@@ -309,8 +311,8 @@ impl TestKit {
             manual_clock: None,
             time_zone: PARIS,
             pending_form: Arc::new(Mutex::new(None)),
-            given_db: None,
-            db: Arc::new(tokio::sync::OnceCell::new()),
+            db,
+            own_storage: true,
         }
     }
 
@@ -448,43 +450,33 @@ impl TestKit {
     }
 
     /// Use this relational database instead of a fresh in-memory SQLite one (a
-    /// PostgreSQL schema of `cartable_db::testing`, to test the service on both). The
-    /// portlet's [`schema`](Portlet::schema) is migrated on it before the first call.
+    /// PostgreSQL schema of `cartable_db::testing`, to test the service on both). The kit's
+    /// storage moves there too, unless one was given with
+    /// [`with_storage`](Self::with_storage): the socle's storage tables are migrated at
+    /// its first use, the portlet's [`schema`](Portlet::schema) before the portlet's first
+    /// call, so that what a test stores before that call is what an earlier release left
+    /// for the portlet's migrations to move.
     pub fn with_database(mut self, db: Database) -> Self {
-        self.given_db = Some(db);
-        self.db = Arc::new(tokio::sync::OnceCell::new());
+        self.db = Arc::new(KitDb::new(self.portlet.clone(), Some(db)));
+        if self.own_storage {
+            self.storage = Arc::new(KitStorage(self.db.clone()));
+        }
         self
     }
 
     /// The relational database the portlet gets, its schema migrated (to look at the
     /// rows it wrote, or to write what an older release left).
     pub async fn database(&self) -> Result<Database, CallError> {
-        let db = self
-            .db
-            .get_or_try_init(|| async {
-                let db = match &self.given_db {
-                    Some(db) => db.clone(),
-                    None => Database::sqlite_in_memory()
-                        .await
-                        .map_err(|e| CallError::Portlet(PortletError::Socle(e.into())))?,
-                };
-                if let Some(schema) = self.portlet.schema() {
-                    let sources = cartable_socle::UpgradeSources {
-                        storage: self.storage.clone(),
-                    };
-                    cartable_socle::migrate(&db, &[&schema], &sources)
-                        .await
-                        .map_err(|e| CallError::Portlet(PortletError::Internal(e.to_string())))?;
-                }
-                Ok::<_, CallError>(db)
-            })
-            .await?;
-        Ok(db.clone())
+        self.db
+            .get()
+            .await
+            .map_err(|e| CallError::Portlet(PortletError::Socle(e)))
     }
 
-    /// Use this storage instead of a fresh in-memory SQLite database.
+    /// Use this storage instead of the socle's storage in the kit's database.
     pub fn with_storage(mut self, storage: Arc<dyn Storage>) -> Self {
         self.storage = storage;
+        self.own_storage = false;
         self
     }
 
@@ -519,9 +511,7 @@ impl TestKit {
                     return Ok::<_, CallError>(files.clone());
                 }
                 let db = self.database().await?;
-                let sources = cartable_socle::UpgradeSources {
-                    storage: self.storage.clone(),
-                };
+                let sources = cartable_socle::UpgradeSources::new();
                 cartable_socle::migrate(&db, &[&cartable_socle::files::schema()], &sources)
                     .await
                     .map_err(|e| CallError::Portlet(PortletError::Internal(e.to_string())))?;

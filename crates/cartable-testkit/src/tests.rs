@@ -463,7 +463,7 @@ async fn the_default_directory_knows_the_user_and_added_people() {
 
 #[tokio::test]
 async fn services_can_be_replaced() {
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::in_memory().unwrap());
+    let storage: Arc<dyn Storage> = Arc::new(cartable_socle::DbStore::in_memory().await.unwrap());
     let notifier = Arc::new(MemoryNotifier::new(5));
     let kit = kit()
         .with_storage(storage.clone())

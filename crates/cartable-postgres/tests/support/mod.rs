@@ -12,26 +12,27 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
-use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cartable_postgres::{PostgresConfig, PostgresStorage};
-use tokio_postgres::NoTls;
+use cartable_db::Database;
+use cartable_db::sqlx::{self, AssertSqlSafe, Connection, PgConnection};
+use cartable_postgres::PostgresConfig;
+use cartable_socle::DbStore;
 
-/// The default test server.
+/// The server the tests use unless `CARTABLE_TEST_PG_URL` says otherwise.
 pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-/// The prefix of every test schema.
+/// The prefix of every schema the tests create.
 pub const PREFIX: &str = "cartable_test_";
-/// Stale test schemas are dropped after this long.
+/// Test schemas older than this were left by killed test processes.
 const STALE_AFTER: Duration = Duration::from_secs(3600);
 
-/// The test server's URL.
+/// The server's URL.
 pub fn url() -> String {
     std::env::var("CARTABLE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_URL.to_string())
 }
 
-/// Whether the PostgreSQL tests are to be skipped (`CARTABLE_TEST_PG=skip`); says so.
+/// Whether the PostgreSQL tests are skipped (`CARTABLE_TEST_PG=skip`); says so.
 pub fn skipped(test: &str) -> bool {
     let skip = std::env::var("CARTABLE_TEST_PG").is_ok_and(|v| v == "skip");
     if skip {
@@ -40,32 +41,22 @@ pub fn skipped(test: &str) -> bool {
     skip
 }
 
-/// A direct connection to the test server (not through the storage), for setting up and
-/// inspecting. Panics with instructions when the server cannot be reached.
-pub async fn admin() -> tokio_postgres::Client {
+/// A connection of its own to the server (no schema), or a panic that says how to get one.
+pub async fn admin() -> PgConnection {
     let url = url();
-    let mut config = tokio_postgres::Config::from_str(&url)
-        .unwrap_or_else(|e| panic!("CARTABLE_TEST_PG_URL={url:?} is not a PostgreSQL URL: {e}"));
-    config.connect_timeout(Duration::from_secs(5));
-    let (client, connection) = match config.connect(NoTls).await {
-        Ok(pair) => pair,
-        Err(e) => panic!(
-            "the PostgreSQL test server at {url} is unreachable ({e}{}).\n\
+    match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => panic!(
+            "the PostgreSQL test server at {url} is unreachable ({e}).\n\
              Start PostgreSQL (trust authentication, database `test`, user `postgres`), \
              or point CARTABLE_TEST_PG_URL to one, or set CARTABLE_TEST_PG=skip to skip \
-             the PostgreSQL tests.",
-            std::error::Error::source(&e)
-                .map(|s| format!(": {s}"))
-                .unwrap_or_default()
+             the PostgreSQL tests."
         ),
-    };
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
+        Err(_) => panic!("the PostgreSQL test server at {url} did not answer within 5 s"),
+    }
 }
 
-/// A schema for one test, dropped (with everything in it) when this guard is dropped.
+/// A schema of its own for one test, dropped when the value is.
 pub struct TestSchema {
     /// The schema's name.
     pub name: String,
@@ -74,17 +65,17 @@ pub struct TestSchema {
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl TestSchema {
-    /// A fresh schema name (the schema itself is created by the storage, as in
-    /// production); drops stale test schemas first. `None` when the tests are skipped.
+    /// A new schema name (the schema is created by the first pool on it), or `None` when
+    /// the PostgreSQL tests are skipped.
     pub async fn new(test: &str) -> Option<TestSchema> {
         if skipped(test) {
             return None;
         }
-        let admin = admin().await;
+        let mut admin = admin().await;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
-        drop_stale(&admin, now).await;
+        drop_stale(&mut admin, now).await;
         let name = format!(
             "{PREFIX}{}_{}_{}",
             now.as_secs(),
@@ -94,7 +85,7 @@ impl TestSchema {
         Some(TestSchema { name })
     }
 
-    /// The storage configuration for this schema, with short timeouts.
+    /// The `[postgres]` section of a node on this schema.
     pub fn config(&self) -> PostgresConfig {
         let mut config = PostgresConfig::new(url()).with_schema(&self.name);
         config.pool_size = 8;
@@ -103,18 +94,23 @@ impl TestSchema {
         config
     }
 
-    /// A storage (a portal node) on this schema.
-    pub async fn storage(&self) -> PostgresStorage {
-        PostgresStorage::connect(self.config())
+    /// A pool on this schema, as a node opens it.
+    pub async fn database(&self) -> Database {
+        cartable_postgres::connect(&self.config())
             .await
             .unwrap_or_else(|e| panic!("connecting to {}: {e}", url()))
+    }
+
+    /// The socle's storage of a node on this schema, its tables migrated.
+    pub async fn storage(&self) -> DbStore {
+        DbStore::open(self.database().await)
+            .await
+            .unwrap_or_else(|e| panic!("migrating the socle's tables on {}: {e}", url()))
     }
 }
 
 impl Drop for TestSchema {
     fn drop(&mut self) {
-        // Drop may run inside a tokio runtime (even while a panic unwinds): do the
-        // cleanup on a thread with its own small runtime.
         let name = self.name.clone();
         let done = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -122,18 +118,16 @@ impl Drop for TestSchema {
                 .build()
                 .map_err(|e| e.to_string())?;
             runtime.block_on(async {
-                let mut config =
-                    tokio_postgres::Config::from_str(&url()).map_err(|e| e.to_string())?;
-                config.connect_timeout(Duration::from_secs(5));
-                let (client, connection) =
-                    config.connect(NoTls).await.map_err(|e| e.to_string())?;
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-                client
-                    .batch_execute(&format!(r#"DROP SCHEMA IF EXISTS "{name}" CASCADE"#))
+                let mut conn = PgConnection::connect(&url())
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?;
+                sqlx::raw_sql(AssertSqlSafe(format!(
+                    r#"DROP SCHEMA IF EXISTS "{name}" CASCADE"#
+                )))
+                .execute(&mut conn)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
             })
         })
         .join();
@@ -146,40 +140,33 @@ impl Drop for TestSchema {
 }
 
 /// Drop the test schemas left by test processes that were killed (older than an hour).
-async fn drop_stale(admin: &tokio_postgres::Client, now: Duration) {
-    let rows = admin
-        .query(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)",
-            &[&PREFIX],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("listing test schemas: {e}"));
-    for row in rows {
-        let name: String = row.get(0);
+async fn drop_stale(admin: &mut PgConnection, now: Duration) {
+    for name in schemas(admin).await {
         let created = name
             .strip_prefix(PREFIX)
             .and_then(|rest| rest.split('_').next())
             .and_then(|secs| secs.parse::<u64>().ok());
         if created.is_some_and(|secs| secs + STALE_AFTER.as_secs() < now.as_secs()) {
             // Another test process may drop it at the same time: ignore failures.
-            let _ = admin
-                .batch_execute(&format!(r#"DROP SCHEMA IF EXISTS "{name}" CASCADE"#))
-                .await;
+            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                r#"DROP SCHEMA IF EXISTS "{name}" CASCADE"#
+            )))
+            .execute(&mut *admin)
+            .await;
         }
     }
 }
 
-/// The schemas of this prefix that exist now.
-pub async fn test_schemas() -> Vec<String> {
-    admin()
-        .await
-        .query(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)",
-            &[&PREFIX],
-        )
+/// The test schemas on the server.
+async fn schemas(admin: &mut PgConnection) -> Vec<String> {
+    sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, $1)")
+        .bind(PREFIX)
+        .fetch_all(admin)
         .await
         .unwrap_or_else(|e| panic!("listing test schemas: {e}"))
-        .iter()
-        .map(|row| row.get(0))
-        .collect()
+}
+
+/// The schemas of this prefix that exist now.
+pub async fn test_schemas() -> Vec<String> {
+    schemas(&mut admin().await).await
 }

@@ -5,14 +5,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use cartable_db::testing::{self, TestDatabase};
 
 use super::*;
-use crate::test_storage::MapStorage;
 use crate::{ManualClock, UpgradeSources, migrate};
 
 async fn migrated(db: &Database) {
-    let sources = UpgradeSources {
-        storage: Arc::new(MapStorage::default()),
-    };
-    migrate(db, &[&schema()], &sources).await.unwrap();
+    migrate(db, &[&schema()], &UpgradeSources::new())
+        .await
+        .unwrap();
 }
 
 /// 2027-01-15 08:00:00 UTC: the start of an hour.

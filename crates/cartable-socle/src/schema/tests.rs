@@ -1,13 +1,10 @@
 use cartable_db::testing::{self, TestDatabase};
 
 use super::*;
-use crate::DataScope;
-use crate::test_storage::MapStorage;
+use crate::{DataScope, DbStore};
 
 fn sources() -> UpgradeSources {
-    UpgradeSources {
-        storage: Arc::new(MapStorage::default()),
-    }
+    UpgradeSources::new()
 }
 
 async fn tables(db: &Database) -> Vec<String> {
@@ -179,7 +176,8 @@ impl Upgrade for CopyGreeting {
         sources: &UpgradeSources,
     ) -> Result<(), SocleError> {
         let old = sources
-            .storage
+            .key_value_data(tx, "notes")
+            .await?
             .data("notes", &DataScope::User("lmartin".into()), "greeting")
             .await?
             .unwrap_or_default();
@@ -193,20 +191,20 @@ impl Upgrade for CopyGreeting {
 
 #[tokio::test]
 async fn a_rust_step_reads_the_key_value_storage() {
-    let sources = sources();
-    sources
-        .storage
-        .set_data(
-            "notes",
-            &DataScope::User("lmartin".into()),
-            "greeting",
-            b"Salut",
-        )
-        .await
-        .unwrap();
     let schema = notes().rust("0003_copy_greeting", CopyGreeting);
     for t in testing::both("a_rust_step_reads_storage").await {
-        migrate(&t.db, &[&schema], &sources).await.unwrap();
+        // What the service kept in the socle's storage before it had tables.
+        let store = DbStore::open(t.db.clone()).await.unwrap();
+        store
+            .set_data(
+                "notes",
+                &DataScope::User("lmartin".into()),
+                "greeting",
+                b"Salut",
+            )
+            .await
+            .unwrap();
+        migrate(&t.db, &[&schema], &sources()).await.unwrap();
         let body: String = sqlx::query_scalar("SELECT body FROM notes_note WHERE id = 'greeting'")
             .fetch_one(t.db.pool())
             .await

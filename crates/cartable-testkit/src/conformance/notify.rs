@@ -8,7 +8,7 @@
 //! ```no_run
 //! # async fn run() {
 //! use std::sync::Arc;
-//! let store = Arc::new(cartable_sqlite::SqliteStorage::in_memory().unwrap());
+//! let store = Arc::new(cartable_socle::DbStore::in_memory().await.unwrap());
 //! cartable_testkit::conformance::check_notifier(store).await;
 //! # }
 //! ```
@@ -395,8 +395,8 @@ async fn check_concurrent_publishers(n: Arc<dyn Notifier>) {
 
 #[cfg(test)]
 mod tests {
+    use cartable_socle::DbStore;
     use cartable_socle::MemoryNotifier;
-    use cartable_sqlite::SqliteStorage;
 
     use super::*;
 
@@ -408,7 +408,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_in_memory_passes() {
         check_notifier(Arc::new(
-            SqliteStorage::in_memory().expect("in-memory SQLite"),
+            DbStore::in_memory().await.expect("in-memory SQLite"),
         ))
         .await;
     }
@@ -424,8 +424,10 @@ mod tests {
                 .unwrap_or(0)
         ));
         let path = dir.join("cartable.db");
-        let a = SqliteStorage::open(&path).expect("SQLite file");
-        let b = SqliteStorage::open(&path).expect("SQLite file, second connection");
+        let a = DbStore::sqlite(&path).await.expect("SQLite file");
+        let b = DbStore::sqlite(&path)
+            .await
+            .expect("SQLite file, second connection");
         check_shared_notifier(Arc::new(a), Arc::new(b)).await;
         let _ = std::fs::remove_dir_all(&dir);
     }

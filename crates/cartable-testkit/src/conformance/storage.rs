@@ -11,7 +11,7 @@
 //! ```no_run
 //! # async fn run() {
 //! use std::sync::Arc;
-//! let store = Arc::new(cartable_sqlite::SqliteStorage::in_memory().unwrap());
+//! let store = Arc::new(cartable_socle::DbStore::in_memory().await.unwrap());
 //! cartable_testkit::conformance::check_storage(store.clone(), store).await;
 //! # }
 //! ```
@@ -1080,13 +1080,13 @@ pub async fn check_sessions(s: &dyn SessionStore) {
 
 #[cfg(test)]
 mod tests {
-    use cartable_sqlite::SqliteStorage;
+    use cartable_socle::DbStore;
 
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_in_memory_passes() {
-        let store = Arc::new(SqliteStorage::in_memory().expect("in-memory SQLite"));
+        let store = Arc::new(DbStore::in_memory().await.expect("in-memory SQLite"));
         check_storage(store.clone(), store).await;
     }
 
@@ -1100,7 +1100,11 @@ mod tests {
                 .map(|d| d.as_nanos())
                 .unwrap_or(0)
         ));
-        let store = Arc::new(SqliteStorage::open(&dir.join("cartable.db")).expect("SQLite file"));
+        let store = Arc::new(
+            DbStore::sqlite(&dir.join("cartable.db"))
+                .await
+                .expect("SQLite file"),
+        );
         let s: Arc<dyn Storage> = store.clone();
         let sessions: Arc<dyn SessionStore> = store;
         tokio::join!(

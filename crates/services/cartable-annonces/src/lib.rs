@@ -375,8 +375,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
+    use cartable_socle::DbStore;
     use cartable_socle::{GroupPolicy, Storage, SystemClock, digest};
-    use cartable_sqlite::SqliteStorage;
     use cartable_testkit::{CallError, TestKit};
 
     use super::*;
@@ -695,7 +695,7 @@ mod tests {
 
     #[tokio::test]
     async fn group_items_reach_members_only() {
-        let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::in_memory().unwrap());
+        let storage: Arc<dyn Storage> = Arc::new(DbStore::in_memory().await.unwrap());
         let groups = Arc::new(Groups::new(
             storage.clone(),
             Arc::new(SystemClock),

@@ -168,13 +168,13 @@ pub(crate) async fn remove(data: &PortletData, uid: &str) -> Result<(), SocleErr
 mod tests {
     use std::sync::Arc;
 
-    use cartable_sqlite::SqliteStorage;
+    use cartable_socle::DbStore;
 
     use super::*;
 
-    fn data() -> PortletData {
+    async fn data() -> PortletData {
         PortletData::new(
-            Arc::new(SqliteStorage::in_memory().unwrap()),
+            Arc::new(DbStore::in_memory().await.unwrap()),
             "annuaire",
             "lea",
         )
@@ -187,7 +187,7 @@ mod tests {
 
     #[tokio::test]
     async fn entries_are_kept_one_per_person_in_the_order_added() {
-        let data = data();
+        let data = data().await;
         assert!(add_uid(&data, "Paul").await);
         assert!(add_uid(&data, "ines").await);
         assert!(!add_uid(&data, "PAUL").await, "twice is once, case aside");
@@ -203,7 +203,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_old_list_is_read_first_shrunk_and_never_grown() {
-        let data = data();
+        let data = data().await;
         data.set_json(CARNET_KEY, &["paul", "ines"]).await.unwrap();
         assert!(!add_uid(&data, "PAUL").await, "already in the old list");
         assert!(add_uid(&data, "theo").await);
@@ -219,7 +219,7 @@ mod tests {
 
     #[tokio::test]
     async fn parallel_additions_are_all_kept_once() {
-        let data = data();
+        let data = data().await;
         let tasks: Vec<_> = (0..40)
             .map(|i| {
                 let data = data.clone();

@@ -1,11 +1,9 @@
 //! The notes in the table `bloc_notes_note`: the queries, written once for SQLite and
 //! PostgreSQL, and the move of the notes that earlier releases kept as key-value data.
 
-use std::sync::Arc;
-
 use cartable_portlet::items::{Item, ItemList};
 use cartable_portlet::sqlx::{self, AnyConnection};
-use cartable_portlet::{Database, Dialect, PortletData, async_trait, retry_unique};
+use cartable_portlet::{Database, Dialect, async_trait, retry_unique};
 use cartable_socle::{SocleError, Upgrade, UpgradeSources};
 
 use crate::{Note, SERVICE};
@@ -115,17 +113,13 @@ impl Upgrade for ImportKeyValueNotes {
         _dialect: Dialect,
         sources: &UpgradeSources,
     ) -> Result<(), SocleError> {
-        let storage = sources.storage.clone();
-        let users = match storage.data_users(SERVICE).await {
-            Ok(users) => users,
-            // A storage that cannot list its users holds no notes of ours to move.
-            Err(SocleError::Unavailable { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        };
+        let storage = sources.key_value_data(tx, SERVICE).await?;
         let mut moved = 0usize;
-        for user in users {
-            let data = PortletData::new(Arc::clone(&storage), SERVICE, &user);
-            for note in KEY_VALUE_NOTES.all::<Note>(&data).await? {
+        for (user, items) in KEY_VALUE_NOTES
+            .all_of_every_user::<Note>(&storage, SERVICE)
+            .await?
+        {
+            for note in items {
                 sqlx::query(
                     "INSERT INTO bloc_notes_note (owner, id, body, created_at) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (owner, id) DO NOTHING",

@@ -1,11 +1,9 @@
 //! The users' links in the table `signets_link`: the queries, written once for SQLite and
 //! PostgreSQL, and the move of the links that earlier releases kept as key-value data.
 
-use std::sync::Arc;
-
 use cartable_portlet::items::{Item, ItemList};
 use cartable_portlet::sqlx::{self, AnyConnection};
-use cartable_portlet::{Database, Dialect, PortletData, async_trait, retry_unique};
+use cartable_portlet::{Database, Dialect, async_trait, retry_unique};
 use cartable_socle::{SocleError, Upgrade, UpgradeSources};
 
 use crate::{PORTLET, UserLink};
@@ -102,18 +100,14 @@ impl Upgrade for ImportKeyValueLinks {
         _dialect: Dialect,
         sources: &UpgradeSources,
     ) -> Result<(), SocleError> {
-        let storage = sources.storage.clone();
         // The data is the portlet's (`liens`), not the service's name (`signets`).
-        let users = match storage.data_users(PORTLET).await {
-            Ok(users) => users,
-            // A storage that cannot list its users holds no links of ours to move.
-            Err(SocleError::Unavailable { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        };
+        let storage = sources.key_value_data(tx, PORTLET).await?;
         let mut moved = 0u64;
-        for user in users {
-            let data = PortletData::new(Arc::clone(&storage), PORTLET, &user);
-            for link in KEY_VALUE_LINKS.all::<UserLink>(&data).await? {
+        for (user, items) in KEY_VALUE_LINKS
+            .all_of_every_user::<UserLink>(&storage, PORTLET)
+            .await?
+        {
+            for link in items {
                 let done = sqlx::query(
                     "INSERT INTO signets_link (owner, id, title, url) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (owner, id) DO NOTHING",

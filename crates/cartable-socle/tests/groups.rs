@@ -1,11 +1,11 @@
-//! The socle's `Groups` over the embedded storage (moved here from
-//! `cartable-socle`, which no longer has a storage backend of its own).
+//! The socle's `Groups` over its storage in an in-memory SQLite database (moved here
+//! from the former `cartable-sqlite` crate).
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use cartable_socle::DbStore;
 use cartable_socle::{Clock, DAY, GroupError, GroupPolicy, Groups, ManualClock, Person, Profile};
-use cartable_sqlite::SqliteStorage;
 
 fn person(id: &str, profiles: &[Profile]) -> Person {
     Person {
@@ -16,15 +16,19 @@ fn person(id: &str, profiles: &[Profile]) -> Person {
     }
 }
 
-fn setup(policy: GroupPolicy) -> (Groups, ManualClock) {
+async fn setup(policy: GroupPolicy) -> (Groups, ManualClock) {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + DAY * 20_000);
-    let storage = Arc::new(SqliteStorage::in_memory().unwrap());
+    let storage = Arc::new(
+        DbStore::open(cartable_db::Database::sqlite_in_memory().await.unwrap())
+            .await
+            .unwrap(),
+    );
     (Groups::new(storage, Arc::new(clock.clone()), policy), clock)
 }
 
 #[tokio::test]
 async fn teachers_create_groups_that_end_by_themselves() {
-    let (groups, clock) = setup(GroupPolicy::default());
+    let (groups, clock) = setup(GroupPolicy::default()).await;
     let prof = person("paul", &[Profile::Enseignant]);
     let eleve = person("lea", &[Profile::Eleve]);
     let ends = clock.now() + DAY * 30;
@@ -58,7 +62,7 @@ async fn admin_caps_and_end_dates() {
     let mut policy = GroupPolicy::default();
     policy.max_per_profile.insert(Profile::Enseignant, 1);
     policy.max_days = 10;
-    let (groups, clock) = setup(policy);
+    let (groups, clock) = setup(policy).await;
     let prof = person("paul", &[Profile::Enseignant]);
     let now = clock.now();
     assert!(matches!(

@@ -1,13 +1,13 @@
-//! The socle's `Delegations` over the embedded storage (moved here from
-//! `cartable-socle`, which no longer has a storage backend of its own).
+//! The socle's `Delegations` over its storage in an in-memory SQLite database (moved
+//! here from the former `cartable-sqlite` crate).
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use cartable_socle::DbStore;
 use cartable_socle::{
     Clock, DAY, DelegationError, DelegationPolicy, Delegations, ManualClock, Person, Profile,
 };
-use cartable_sqlite::SqliteStorage;
 
 fn person(id: &str, profiles: &[Profile]) -> Person {
     Person {
@@ -21,7 +21,11 @@ fn person(id: &str, profiles: &[Profile]) -> Person {
 #[tokio::test]
 async fn a_delegation_adds_a_role_until_it_ends() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + DAY * 20_000);
-    let storage = Arc::new(SqliteStorage::in_memory().unwrap());
+    let storage = Arc::new(
+        DbStore::open(cartable_db::Database::sqlite_in_memory().await.unwrap())
+            .await
+            .unwrap(),
+    );
     let d = Delegations::new(
         storage,
         Arc::new(clock.clone()),
