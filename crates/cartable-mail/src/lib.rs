@@ -18,7 +18,7 @@
 //! use std::time::Duration;
 //! use cartable_mail::{DigestSender, MailConfig};
 //!
-//! # async fn demo(storage: Arc<cartable_sqlite::DbStore>,
+//! # async fn demo(storage: Arc<cartable_socle::DbStore>,
 //! #               directory: Arc<dyn cartable_socle::Directory>)
 //! #               -> Result<(), Box<dyn std::error::Error>> {
 //! let config = MailConfig::from_toml(

@@ -1,9 +1,9 @@
 //! The notification service: portlets publish news items ("nouveautés") for users,
 //! profiles, groups or everyone, and readers get the newest items meant for them.
 //!
-//! Three backends: [`MemoryNotifier`] (one node, tests), and the durable ones shared by
-//! every portal node on the same database, `cartable_sqlite::DbStore` and
-//! `cartable_postgres::PostgresStorage` (table `notifications`).
+//! Two backends: [`MemoryNotifier`] (one node, tests), and the durable one shared by every
+//! portal node on the same database, [`DbStore`](crate::DbStore) on SQLite or PostgreSQL
+//! (tables `cartable_notifications` and `cartable_notification_targets`).
 //!
 //! Every backend bounds what [`Notifier::recent`] looks at: only items published in the
 //! last [`RECENT_MAX_AGE`] (90 days), and among them only the newest
