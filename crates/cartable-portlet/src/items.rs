@@ -279,24 +279,35 @@ pub fn checked_text(
     max: usize,
     multiline: bool,
 ) -> Result<String, PortletError> {
+    check_text(ctx.locale(), value, max, multiline).map_err(PortletError::BadRequest)
+}
+
+/// [`checked_text`] outside a portlet call (an import, a job): the refusal is its reason
+/// in `locale`.
+pub fn check_text(
+    locale: &str,
+    value: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<String, String> {
     let text = value.replace("\r\n", "\n").replace('\r', "\n");
     let text = text.trim();
     if text.is_empty() {
-        return Err(PortletError::BadRequest(ctx.t(&MESSAGES, "text-empty")));
+        return Err(MESSAGES.get(locale, "text-empty"));
     }
     let len = text.chars().count();
     if len > max {
-        return Err(PortletError::BadRequest(ctx.t_args(
-            &MESSAGES,
+        return Err(MESSAGES.get_args(
+            locale,
             "text-too-long",
             &crate::i18n::args! { "len" => len, "max" => max },
-        )));
+        ));
     }
     if text
         .chars()
         .any(|c| c.is_control() && c != '\t' && !(multiline && c == '\n'))
     {
-        return Err(PortletError::BadRequest(ctx.t(&MESSAGES, "text-control")));
+        return Err(MESSAGES.get(locale, "text-control"));
     }
     Ok(text.to_string())
 }

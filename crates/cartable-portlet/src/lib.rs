@@ -31,6 +31,7 @@
 mod context;
 mod descriptor;
 mod error;
+pub mod export;
 pub mod form;
 pub mod items;
 pub mod markup;

@@ -24,6 +24,14 @@ pub trait Portlet: Send + Sync + 'static {
         None
     }
 
+    /// The service's part of "Mes données", if its users' data can be exported and
+    /// imported (see [`export`](crate::export)): `Some(self)` from a portlet that
+    /// implements [`Portable`](crate::export::Portable). Several portlets of one service
+    /// return the same service name (the portal calls it once).
+    fn portable(&self) -> Option<&dyn crate::export::Portable> {
+        None
+    }
+
     /// Produce the window's markup for the mode in `ctx.window().mode`.
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError>;
 

@@ -34,3 +34,10 @@ help-use =
     Les notes les plus récentes sont en haut. Dans « Préférences », choisissez combien en
     afficher ; agrandissez le bloc pour les voir toutes. Le lien « Exporter » télécharge vos
     notes dans un fichier JSON.
+
+## Mes données (export et import des notes)
+
+import-unknown-file = fichier inconnu du bloc-notes (seul notes.json est lu)
+import-unknown-format = ce fichier n’est pas un export du bloc-notes (format « cartable-bloc-notes », version 1)
+import-bad-date = date de création illisible (attendue au format RFC 3339, 2024-02-29T23:30:05Z)
+import-duplicate = cette note est déjà dans votre bloc-notes

@@ -6,7 +6,10 @@
 //! the migration `0002_import_key_value_notes` copies those into the table once, with
 //! their numbers and dates.
 
+mod portable;
 mod store;
+
+pub use portable::{FILE as EXPORT_FILE, FORMAT as EXPORT_FORMAT};
 
 use std::sync::LazyLock;
 
@@ -143,6 +146,10 @@ impl Portlet for Notes {
                 .sql(migration!("0001_notes"))
                 .rust("0002_import_key_value_notes", store::ImportKeyValueNotes),
         )
+    }
+
+    fn portable(&self) -> Option<&dyn cartable_portlet::export::Portable> {
+        Some(self)
     }
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {

@@ -21,3 +21,10 @@ error-url = the address must be a full web address starting with https:// or htt
 error-too-many = you already have { $max } links; remove some first
 error-bad-id = invalid link number
 error-not-found = this link no longer exists
+
+## My data (export and import of the bookmarks)
+
+import-unknown-file = a file the bookmarks do not know (only bookmarks.html is read)
+import-not-bookmarks = this file is not a bookmark file in the Netscape format (the one of Firefox, Chrome and Edge)
+import-duplicate = this link is already in your bookmarks
+import-no-url = a bookmark without an address

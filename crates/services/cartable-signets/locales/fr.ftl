@@ -21,3 +21,10 @@ error-url = l’adresse doit être une adresse web complète commençant par htt
 error-too-many = vous avez déjà { $max } liens ; retirez-en d’abord
 error-bad-id = numéro de lien invalide
 error-not-found = ce lien n’existe plus
+
+## Mes données (export et import des signets)
+
+import-unknown-file = fichier inconnu des signets (seul bookmarks.html est lu)
+import-not-bookmarks = ce fichier n’est pas un fichier de signets au format Netscape (celui de Firefox, Chrome et Edge)
+import-duplicate = ce lien est déjà dans vos signets
+import-no-url = signet sans adresse

@@ -8,7 +8,11 @@
 //! `0002_import_key_value_links` copies those into the table once, with their numbers,
 //! and leaves the key-value data in place.
 
+pub mod netscape;
+mod portable;
 mod store;
+
+pub use portable::{FILE as EXPORT_FILE, FORMAT as EXPORT_FORMAT};
 
 use std::sync::LazyLock;
 
@@ -165,6 +169,10 @@ impl Portlet for Bookmarks {
                 .sql(migration!("0001_links"))
                 .rust("0002_import_key_value_links", store::ImportKeyValueLinks),
         )
+    }
+
+    fn portable(&self) -> Option<&dyn cartable_portlet::export::Portable> {
+        Some(self)
     }
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
