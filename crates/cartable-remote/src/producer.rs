@@ -33,8 +33,8 @@ use async_trait::async_trait;
 use base64::prelude::*;
 use bytes::Bytes;
 use cartable_portlet::{
-    ActionRequest, CachePolicy, ContextParts, Portlet, PortletContext, PortletError, Preference,
-    Preferences, ResourceRequest, Services, WindowInfo,
+    ActionRequest, CachePolicy, ContextParts, Database, Portlet, PortletContext, PortletError,
+    Preference, Preferences, ResourceRequest, Services, WindowInfo,
 };
 use cartable_socle::DbStore;
 use cartable_socle::{
@@ -81,6 +81,20 @@ pub enum ProducerError {
     /// The path prefix is not of the form `/segment…`.
     #[error("path prefix {0:?} must be empty or start with '/' and not end with '/'")]
     InvalidPrefix(String),
+    /// A database was given for a consumer that has no key.
+    #[error(
+        "a database is given for the consumer {0:?}, which has no key: add it with `ProducerBuilder::consumer` first"
+    )]
+    UnknownConsumer(String),
+    /// The served portlets' schemas could not be migrated on a consumer's database.
+    #[error("the database of consumer {consumer:?}: {source}")]
+    Migration {
+        /// The consumer whose database it is.
+        consumer: String,
+        /// What failed.
+        #[source]
+        source: cartable_socle::MigrationError,
+    },
 }
 
 /// Assembles a [`Producer`].
@@ -93,6 +107,8 @@ pub struct ProducerBuilder {
     notifier: Option<Arc<dyn Notifier>>,
     directory: Option<Arc<dyn Directory>>,
     data_per_consumer: bool,
+    /// The relational database of each consumer's portlets, by consumer (key id).
+    databases: BTreeMap<String, Database>,
     deadline: Duration,
     max_request: usize,
     replay_capacity: usize,
@@ -156,6 +172,18 @@ impl ProducerBuilder {
         self
     }
 
+    /// Give the portlets served to `consumer` (a key id of [`consumer`](Self::consumer))
+    /// this relational database for their tables: a SQLite file or a PostgreSQL schema of
+    /// that consumer's own, so that one ENT's rows are apart from another's as each
+    /// établissement's are in a portal. The served portlets' schemas are migrated on it by
+    /// [`build`](Self::build). A consumer given none gets none (`ctx.db()` answers
+    /// unavailable). Consumers sharing one directory (see
+    /// [`data_per_consumer`](Self::data_per_consumer)) may be given the same database.
+    pub fn consumer_database(mut self, consumer: &str, database: Database) -> Self {
+        self.databases.insert(consumer.to_string(), database);
+        self
+    }
+
     /// Serve under a path prefix such as `/remote` (empty by default).
     pub fn path_prefix(mut self, prefix: &str) -> Self {
         self.prefix = prefix.to_string();
@@ -212,6 +240,26 @@ impl ProducerBuilder {
             Some(s) => s,
             None => Arc::new(DbStore::in_memory().await?),
         };
+        let mut schemas: Vec<cartable_socle::ServiceSchema> = Vec::new();
+        for portlet in order.iter().filter_map(|id| portlets.get(id)) {
+            if let Some(schema) = portlet.schema()
+                && !schemas.iter().any(|s| s.service() == schema.service())
+            {
+                schemas.push(schema);
+            }
+        }
+        let refs: Vec<&cartable_socle::ServiceSchema> = schemas.iter().collect();
+        for (consumer, database) in &self.databases {
+            if !self.verifier.knows(consumer) {
+                return Err(ProducerError::UnknownConsumer(consumer.clone()));
+            }
+            cartable_socle::migrate(database, &refs, &cartable_socle::UpgradeSources::new())
+                .await
+                .map_err(|source| ProducerError::Migration {
+                    consumer: consumer.clone(),
+                    source,
+                })?;
+        }
         Ok(Producer {
             inner: Arc::new(Inner {
                 name: self.name,
@@ -225,6 +273,7 @@ impl ProducerBuilder {
                     .unwrap_or_else(|| Arc::new(MemoryNotifier::default())),
                 directory: self.directory,
                 data_per_consumer: self.data_per_consumer,
+                databases: self.databases,
                 container: Container::builder().deadline(self.deadline).build(),
                 max_request: self.max_request,
                 replay: ReplayCache::new(self.replay_capacity),
@@ -250,6 +299,8 @@ struct Inner {
     notifier: Arc<dyn Notifier>,
     directory: Option<Arc<dyn Directory>>,
     data_per_consumer: bool,
+    /// Each consumer's relational database, if given one.
+    databases: BTreeMap<String, Database>,
     /// Admission, deadline, health and statuses: the same container as the portal's.
     container: Container,
     max_request: usize,
@@ -344,6 +395,7 @@ impl Producer {
             notifier: None,
             directory: None,
             data_per_consumer: true,
+            databases: BTreeMap::new(),
             deadline: DEFAULT_DEADLINE,
             max_request: DEFAULT_MAX_REQUEST,
             replay_capacity: DEFAULT_REPLAY_CAPACITY,
@@ -713,6 +765,7 @@ impl Producer {
             base: URL_BASE.to_string(),
             services: Services {
                 time_zone: self.inner.time_zone,
+                db: self.inner.databases.get(consumer).cloned(),
                 ..Services::new(
                     directory,
                     self.inner.storage.clone(),
@@ -1191,6 +1244,106 @@ mod tests {
         // A stranger still gets the signature error, and takes no room.
         let r = json(&p, "ent-z", "/portlets/echo/markup", &call()).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    /// A portlet with a table of its own: each action adds a row for the caller, the
+    /// markup counts them.
+    struct Tally(Descriptor);
+
+    #[async_trait]
+    impl Portlet for Tally {
+        fn descriptor(&self) -> &Descriptor {
+            &self.0
+        }
+        fn schema(&self) -> Option<cartable_portlet::ServiceSchema> {
+            Some(cartable_portlet::ServiceSchema::new("tally").sql_text(
+                "0001_marks",
+                "CREATE TABLE tally_mark (owner TEXT NOT NULL, n BIGINT NOT NULL)",
+            ))
+        }
+        async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+            let db = ctx.db()?;
+            let (n,): (i64,) = cartable_portlet::sqlx::query_as(
+                "SELECT count(*) FROM tally_mark WHERE owner = $1",
+            )
+            .bind(&ctx.user().id)
+            .fetch_one(db.pool())
+            .await?;
+            Ok(Markup::trusted_html(format!("<p>marks={n}</p>")).into())
+        }
+        async fn action(
+            &self,
+            ctx: &mut PortletContext,
+            _req: ActionRequest,
+        ) -> Result<ActionResponse, PortletError> {
+            let db = ctx.db()?;
+            cartable_portlet::sqlx::query("INSERT INTO tally_mark (owner, n) VALUES ($1, 1)")
+                .bind(&ctx.user().id)
+                .execute(db.pool())
+                .await?;
+            Ok(ActionResponse::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn each_consumer_has_its_own_tables_and_one_without_has_none() {
+        let a = Database::sqlite_in_memory().await.unwrap();
+        let b = Database::sqlite_in_memory().await.unwrap();
+        let p = Producer::builder("test")
+            .consumer("ent-a", SECRET)
+            .unwrap()
+            .consumer("ent-b", SECRET)
+            .unwrap()
+            .consumer("ent-c", SECRET)
+            .unwrap()
+            .consumer_database("ent-a", a.clone())
+            .consumer_database("ent-b", b)
+            .portlet(Arc::new(Tally(Descriptor::new("tally", "Marques"))))
+            .build()
+            .await
+            .unwrap();
+        let action = ActionCall {
+            context: call(),
+            form: BTreeMap::new(),
+        };
+        for _ in 0..2 {
+            let r = json(&p, "ent-a", "/portlets/tally/action", &action).await;
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        let markup = |r: Response<Bytes>| {
+            assert_eq!(r.status(), StatusCode::OK);
+            serde_json::from_slice::<MarkupResponse>(r.body())
+                .unwrap()
+                .markup
+        };
+        let on_a = markup(json(&p, "ent-a", "/portlets/tally/markup", &call()).await);
+        assert!(on_a.contains("marks=2"), "{on_a}");
+        let on_b = markup(json(&p, "ent-b", "/portlets/tally/markup", &call()).await);
+        assert!(
+            on_b.contains("marks=0"),
+            "lea of ent-b is another person: {on_b}"
+        );
+        // The rows are in ent-a's database.
+        let (rows,): (i64,) = cartable_portlet::sqlx::query_as("SELECT count(*) FROM tally_mark")
+            .fetch_one(a.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, 2);
+        // A consumer given no database: the portlet's `ctx.db()` is unavailable.
+        let r = json(&p, "ent-c", "/portlets/tally/markup", &call()).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+        let err = Producer::builder("test")
+            .consumer("ent-a", SECRET)
+            .unwrap()
+            .consumer_database("ent-z", a)
+            .build()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ProducerError::UnknownConsumer(ref c) if c == "ent-z"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

@@ -410,6 +410,11 @@ impl Verifier {
         }
     }
 
+    /// Whether a key of this id is registered.
+    pub fn knows(&self, key_id: &str) -> bool {
+        self.index.contains_key(key_id)
+    }
+
     /// Whether no key is registered.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
