@@ -50,6 +50,16 @@ for s in socks:
     done
 }
 
+# xmllint (libxml2-utils): tests/indicators.rs validates the indicators' XML export
+# against docs/indicators.xsd with it (the test skips, loudly, without it).
+if ! command -v xmllint >/dev/null 2>&1; then
+    echo "== installing xmllint (libxml2-utils, apt)"
+    apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+    [ "$(id -u)" = 0 ] || apt=(sudo "${apt[@]}")
+    "${apt[@]}" install -y -q --no-install-recommends libxml2-utils \
+        || { "${apt[@]}" update -q && "${apt[@]}" install -y -q --no-install-recommends libxml2-utils; }
+fi
+
 if [ -z "${SLAPD_PORT:-}" ]; then
     read -r SLAPD_PORT SLAPD_TLS_PORT <<<"$(free_ports 2 | tr '\n' ' ')"
     export SLAPD_PORT SLAPD_TLS_PORT

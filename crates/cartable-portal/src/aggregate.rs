@@ -98,6 +98,14 @@ pub(crate) fn spawn_all(
     csrf: &str,
     jobs: &[WindowJob],
 ) -> Vec<tokio::task::JoinHandle<Outcome>> {
+    // Every window shown (not minimized) is a view of its service.
+    state.record_uses(
+        user,
+        jobs.iter()
+            .filter(|job| !job.minimized)
+            .map(|job| job.portlet.descriptor().id.as_str()),
+        cartable_socle::indicators::Use::View,
+    );
     jobs.iter()
         .map(|job| tokio::spawn(render_one(state, user, tab, locale, csrf, job)))
         .collect()

@@ -93,6 +93,13 @@ impl Portal {
         &self.state.jobs
     }
 
+    /// Add the usage indicators this node counted since its last flush to the database
+    /// (the portal does it every minute): call it after the server stopped
+    /// (`running.shutdown().await`), so that a graceful stop loses no counts.
+    pub async fn flush_indicators(&self) -> Result<usize, cartable_socle::SocleError> {
+        self.state.indicators.flush().await
+    }
+
     /// The connection limits of the configuration (`[server]`), for
     /// [`cartable_serve::serve`].
     pub fn server_config(&self) -> ServerConfig {

@@ -405,6 +405,9 @@ impl PortalBuilder {
             &services.notifier,
             &files,
         );
+        // Usage indicators: counted in memory, flushed by this node every minute.
+        let indicators = cartable_socle::indicators::Indicators::new(database.clone());
+        let jobs = indicator_jobs(jobs, &indicators, &clock, config.time_zone);
         let jobs = self
             .job_handlers
             .into_iter()
@@ -426,9 +429,11 @@ impl PortalBuilder {
             }
         }
         tasks.push(jobs.start());
+        tasks.push(indicators.start_flushing(INDICATORS_FLUSH_EVERY));
         let state = State {
             tasks,
             jobs,
+            indicators,
             bus,
             node,
             cas,
@@ -467,6 +472,7 @@ pub fn service_schemas<'a>(
         cartable_socle::store::schema(),
         cartable_socle::jobs::schema(),
         cartable_socle::files::schema(),
+        cartable_socle::indicators::schema(),
     ];
     for portlet in portlets {
         if let Some(schema) = portlet.schema()
@@ -562,6 +568,49 @@ fn socle_jobs(
     .every(RECLAIM_FILES, RECLAIM_FILES_EVERY)
 }
 
+/// How often each node adds the usage indicators it counted to the database.
+pub const INDICATORS_FLUSH_EVERY: Duration = Duration::from_secs(60);
+/// The socle's periodic job: close the usage indicators' days before yesterday (their
+/// visitors' digests become counts).
+pub const CLOSE_INDICATOR_DAYS: &str = "socle.close-indicator-days";
+/// How often [`CLOSE_INDICATOR_DAYS`] runs (on one node of all).
+pub const CLOSE_INDICATOR_DAYS_EVERY: Duration = Duration::from_secs(3600);
+
+/// The établissement's day at `now` (`YYYY-MM-DD`), as the usage indicators count it.
+pub(crate) fn indicator_day(
+    now: std::time::SystemTime,
+    zone: cartable_portlet::time::Tz,
+) -> String {
+    cartable_portlet::time::local_now(now, zone)
+        .date_naive()
+        .to_string()
+}
+
+/// The usage indicators' job: once an hour on one node, close the days before yesterday.
+fn indicator_jobs(
+    jobs: JobsBuilder,
+    indicators: &cartable_socle::indicators::Indicators,
+    clock: &Arc<dyn Clock>,
+    zone: cartable_portlet::time::Tz,
+) -> JobsBuilder {
+    let (indicators, clock) = (indicators.clone(), clock.clone());
+    jobs.handler(
+        CLOSE_INDICATOR_DAYS,
+        handler_fn(move |_job| {
+            let (indicators, clock) = (indicators.clone(), clock.clone());
+            async move {
+                let yesterday = indicator_day(clock.now() - DAY, zone);
+                let closed = indicators.close_days_before(&yesterday).await?;
+                if closed > 0 {
+                    tracing::info!(closed, "usage indicators' days closed");
+                }
+                Ok(())
+            }
+        }),
+    )
+    .every(CLOSE_INDICATOR_DAYS, CLOSE_INDICATOR_DAYS_EVERY)
+}
+
 /// This process's name among the nodes sharing the database (who holds a job).
 fn node_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into());
@@ -625,6 +674,8 @@ pub(crate) struct State {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The background job queue (its failed jobs are on `/admin`).
     pub jobs: Jobs,
+    /// This node's usage counts (`/admin/indicateurs`).
+    pub indicators: cartable_socle::indicators::Indicators,
     /// Layouts and preferences, kept true by the bus.
     pub node: crate::nodes::NodeCache,
     users: RwLock<HashMap<String, (Arc<Person>, Instant)>>,
@@ -639,6 +690,22 @@ impl Drop for State {
 }
 
 impl State {
+    /// Count uses of `services` by `user` in the usage indicators (memory only: see
+    /// `cartable_socle::indicators`), on the établissement's day, under her first profile.
+    pub fn record_uses<'a>(
+        &self,
+        user: &Person,
+        services: impl IntoIterator<Item = &'a str>,
+        used: cartable_socle::indicators::Use,
+    ) {
+        let day = indicator_day(self.clock.now(), self.config.time_zone);
+        let profile = user.profiles.first().map_or("none", |p| p.as_str());
+        for service in services {
+            self.indicators
+                .record(&day, service, profile, used, user.id.as_str());
+        }
+    }
+
     /// The person behind a session, from a short-lived cache or the directory.
     pub async fn person(&self, id: &str) -> Result<Option<Arc<Person>>, SocleError> {
         {

@@ -16,6 +16,7 @@ const DEFAULT_FILES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../theme/layout.html")),
     ("admin.html", include_str!("../theme/admin.html")),
     ("account.html", include_str!("../theme/account.html")),
+    ("indicators.html", include_str!("../theme/indicators.html")),
     ("style.css", include_str!("../theme/style.css")),
 ];
 

@@ -21,6 +21,7 @@
 //! [`Clock`] so tests control time.
 //! [`Jobs`] is the persistent background job queue (retries, periodic jobs, several nodes).
 //! [`FileStore`] keeps files in an object store, with quotas per space checked as they arrive.
+//! [`indicators`] counts the use of every service in memory and flushes it in batches.
 //!
 //! Other backends (LDAP, …) implement the same traits in their own crates.
 
@@ -31,6 +32,7 @@ mod directory;
 mod error;
 pub mod files;
 mod groups;
+pub mod indicators;
 pub mod jobs;
 mod lifecycle;
 mod names;

@@ -9,6 +9,7 @@
 //! | [`layout`] | `/layout/{tab}`, `/layout` |
 //! | [`account`] | `/compte…` |
 //! | [`admin`] | `/admin…` |
+//! | [`indicators`] | `/admin/indicateurs…` (usage indicators) |
 //! | [`cas`] | `/cas/…`, `/login/cas` |
 //!
 //! Areas share [`shared`] and never import each other. A request goes (outermost
@@ -20,6 +21,7 @@
 mod account;
 mod admin;
 mod cas;
+mod indicators;
 mod layout;
 mod login;
 mod page;
@@ -135,6 +137,7 @@ fn areas(st: &St) -> Router<St> {
         .merge(layout::router(st))
         .merge(account::router(st))
         .merge(admin::router(st))
+        .merge(indicators::router(st))
         .merge(cas::router(st))
 }
 

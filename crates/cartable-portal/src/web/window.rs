@@ -103,6 +103,7 @@ async fn action(
         Err(refused) => return Ok(refused),
     };
     let (request, body) = body.into_action();
+    state.record_uses(user, [id.as_str()], cartable_socle::indicators::Use::Action);
     let p = portlet.clone();
     // Whatever the action did, this user's fragments of the portlet may be stale.
     state.cache.invalidate(&id, &user.id);
@@ -337,6 +338,11 @@ async fn resource(
         body: std::mem::take(&mut body.raw),
         files: std::mem::take(&mut body.files),
     };
+    state.record_uses(
+        user,
+        [id.as_str()],
+        cartable_socle::indicators::Use::Resource,
+    );
     let p = portlet.clone();
     let call = async move { p.resource(&ctx, request).await };
     let out = match &body.progress {

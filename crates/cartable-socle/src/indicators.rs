@@ -1,0 +1,499 @@
+//! Usage indicators (SDET: "indicateurs d'utilisation par service, exportables"): how
+//! many times each service was used, per établissement, day, profile and kind of use,
+//! and by how many different people.
+//!
+//! ```no_run
+//! # async fn f(db: cartable_db::Database) -> Result<(), cartable_socle::SocleError> {
+//! use std::time::Duration;
+//! use cartable_socle::indicators::{Indicators, Use};
+//!
+//! // At start, with the other schemas: `migrate(&db, &[&indicators::schema(), …], …)`.
+//! let indicators = Indicators::new(db);
+//! let flusher = indicators.start_flushing(Duration::from_secs(60));
+//! // On the request path: memory only.
+//! indicators.record("2027-01-15", "agenda", "eleve", Use::View, "lmartin");
+//! // At shutdown: what is left.
+//! flusher.abort();
+//! indicators.flush().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Where the counts are
+//!
+//! **In memory first.** [`Indicators::record`] adds one to a counter of this node, in
+//! one of [`SHARDS`] maps chosen by the user's id, each behind a mutex held for a hash
+//! map look-up (no allocation once the day's key exists, no await, no I/O). Nothing is
+//! written on the request path.
+//!
+//! **Then in the database, in batches.** [`Indicators::flush`] takes every shard's counts
+//! (swapping the maps out under their locks) and adds them in one transaction, in
+//! multi-row statements, to the table of the service `socle-indicators` ([`schema`]):
+//! `INSERT INTO cartable_indicators … ON CONFLICT (day, service, profile, kind) DO
+//! UPDATE SET n = cartable_indicators.n + excluded.n`. Each node flushes its own counts
+//! (the portal every minute, [`Indicators::start_flushing`], and at a graceful stop);
+//! since a flush only adds, the totals of several nodes are right. A flush that fails
+//! puts its counts back in memory for the next one. What a node counted since its last
+//! flush is lost if the process is killed (a minute of counts at most).
+//!
+//! **A day** is the établissement's calendar day (`YYYY-MM-DD`, Europe/Paris unless
+//! configured), computed by the caller from its clock: this module takes it as text.
+//! **An établissement** is a database (docs/data.md), so the tables have no column for it.
+//!
+//! # Different people, without keeping who did what
+//!
+//! Each node keeps, per day, service and profile, the set of the ids it saw (in memory,
+//! since the last flush). A flush writes them as SHA-256 digests of `day, service, id`
+//! into `cartable_indicator_visitors` with `ON CONFLICT DO NOTHING`, so a person seen by
+//! two nodes, or in two flushes, counts once: the count is exact, which matters for the
+//! small numbers of an établissement (a class of 28: a HyperLogLog of a few hundred
+//! bytes would be off by one or two, and its registers would have to be merged with a
+//! read-modify-write across nodes). Once a day is over (the portal's job
+//! `socle.close-indicator-days`, hourly, closes the days before yesterday),
+//! [`Indicators::close_days_before`] replaces its digests by their count in
+//! `cartable_indicator_users` and deletes them: after that nothing says who used what.
+//! While the day is open the digests are pseudonymous, not anonymous (a guessed id can
+//! be hashed and looked for); they never leave the database (the reports carry counts).
+//! A person counts under one profile, the one the caller passes (the portal passes her
+//! first), so the users of a service are the sum over its profiles.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cartable_db::Database;
+use cartable_db::sqlx::{self, AssertSqlSafe};
+use sha2::{Digest, Sha256};
+use tokio::task::JoinHandle;
+
+use crate::{ServiceSchema, SocleError};
+
+/// The service name under which the indicators' migrations are recorded.
+pub const SERVICE: &str = "socle-indicators";
+
+/// How many maps the counts are spread over (by user), so that requests of different
+/// users rarely wait for each other.
+pub const SHARDS: usize = 16;
+
+/// Rows per `INSERT` statement of a flush.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// The indicators' tables, to pass to [`migrate`](crate::migrate) with the other schemas.
+pub fn schema() -> ServiceSchema {
+    ServiceSchema::new(SERVICE).sql(crate::migration!("0001_indicators"))
+}
+
+/// What was done with a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Use {
+    /// One of its windows was shown in a page.
+    View,
+    /// A form was sent to it (an action).
+    Action,
+    /// One of its resources was called (JSON, a file, a fragment).
+    Resource,
+}
+
+impl Use {
+    /// Every kind, in the order of [`Usage::counts`].
+    pub const ALL: [Use; 3] = [Use::View, Use::Action, Use::Resource];
+
+    /// The name stored in the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Use::View => "view",
+            Use::Action => "action",
+            Use::Resource => "resource",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn from_str(s: &str) -> Option<Use> {
+        Use::ALL.into_iter().find(|u| u.as_str() == s)
+    }
+}
+
+/// One line of a report: a service's use by one profile on one day.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Usage {
+    /// The établissement's day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The service (portlet id).
+    pub service: String,
+    /// The profile (`eleve`, `enseignant`…).
+    pub profile: String,
+    /// Views, actions, resource calls (in the order of [`Use::ALL`]).
+    pub counts: [u64; 3],
+    /// Different people of the profile who used the service that day.
+    pub users: u64,
+}
+
+impl Usage {
+    /// The count of one kind of use.
+    pub fn count(&self, used: Use) -> u64 {
+        self.counts[used.index()]
+    }
+}
+
+/// What a report covers: days from `from` to `to` inclusive (`YYYY-MM-DD`), one service
+/// or all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportQuery {
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// Only this service.
+    pub service: Option<String>,
+}
+
+/// One profile's counts on one day of one service, while in memory.
+#[derive(Default)]
+struct Entry {
+    counts: [u64; 3],
+    users: HashSet<String>,
+}
+
+/// day → service → profile → entry. Nested so that a look-up borrows `&str` keys and
+/// allocates only the first time a key is seen.
+type Counts = HashMap<String, HashMap<String, HashMap<String, Entry>>>;
+
+/// Adds a use to `counts`.
+fn add(counts: &mut Counts, day: &str, service: &str, profile: &str, used: Use, user: &str) {
+    let services = match counts.get_mut(day) {
+        Some(s) => s,
+        None => counts.entry(day.to_string()).or_default(),
+    };
+    let profiles = match services.get_mut(service) {
+        Some(p) => p,
+        None => services.entry(service.to_string()).or_default(),
+    };
+    let entry = match profiles.get_mut(profile) {
+        Some(e) => e,
+        None => profiles.entry(profile.to_string()).or_default(),
+    };
+    entry.counts[used.index()] += 1;
+    if !user.is_empty() && !entry.users.contains(user) {
+        entry.users.insert(user.to_string());
+    }
+}
+
+/// Adds everything of `from` to `into` (a failed flush's counts going back).
+fn merge(into: &mut Counts, from: Counts) {
+    for (day, services) in from {
+        let into_services = into.entry(day).or_default();
+        for (service, profiles) in services {
+            let into_profiles = into_services.entry(service).or_default();
+            for (profile, entry) in profiles {
+                let e = into_profiles.entry(profile).or_default();
+                for (n, m) in e.counts.iter_mut().zip(entry.counts) {
+                    *n += m;
+                }
+                e.users.extend(entry.users);
+            }
+        }
+    }
+}
+
+/// Counts uses in memory and flushes them to the établissement's database (see the
+/// module's documentation). Cheap to clone; clones share the counts.
+#[derive(Clone)]
+pub struct Indicators {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    shards: Vec<Mutex<Counts>>,
+}
+
+impl std::fmt::Debug for Indicators {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Indicators")
+            .field("database", &self.inner.db.target())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The digest of a visitor: who she is cannot be read back without guessing her id.
+fn visitor(day: &str, service: &str, user: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [day, service, user] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `day` is written `YYYY-MM-DD`.
+fn is_day(day: &str) -> bool {
+    let b = day.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
+impl Indicators {
+    /// Counters flushed to `db`, whose tables must have been migrated ([`schema`]).
+    pub fn new(db: Database) -> Self {
+        Indicators {
+            inner: Arc::new(Inner {
+                db,
+                shards: (0..SHARDS).map(|_| Mutex::new(Counts::new())).collect(),
+            }),
+        }
+    }
+
+    /// Count one use of `service` by `user` (empty: someone not logged in, counted but
+    /// not among the people) of `profile` on `day` (`YYYY-MM-DD`, the établissement's
+    /// day). Memory only: a short lock, no I/O.
+    pub fn record(&self, day: &str, service: &str, profile: &str, used: Use, user: &str) {
+        debug_assert!(is_day(day), "a day is YYYY-MM-DD: {day:?}");
+        let mut h = DefaultHasher::new();
+        user.hash(&mut h);
+        let shard = &self.inner.shards[(h.finish() as usize) % SHARDS];
+        let mut counts = shard.lock().unwrap_or_else(|e| e.into_inner());
+        add(&mut counts, day, service, profile, used, user);
+    }
+
+    /// Take what every shard holds (the shards are left empty).
+    fn take(&self) -> Counts {
+        let mut all = Counts::new();
+        for shard in &self.inner.shards {
+            let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(|e| e.into_inner()));
+            if all.is_empty() {
+                all = taken;
+            } else {
+                merge(&mut all, taken);
+            }
+        }
+        all
+    }
+
+    /// Add this node's counts since its last flush to the database, in one transaction;
+    /// returns how many (day, service, profile) lines it wrote. On an error the counts
+    /// are kept in memory for the next flush.
+    pub async fn flush(&self) -> Result<usize, SocleError> {
+        let taken = self.take();
+        if taken.is_empty() {
+            return Ok(0);
+        }
+        let mut counts: Vec<(&str, &str, &str, Use, u64)> = Vec::new();
+        let mut visitors: Vec<(&str, &str, &str, String)> = Vec::new();
+        let mut lines = 0;
+        for (day, services) in &taken {
+            for (service, profiles) in services {
+                for (profile, entry) in profiles {
+                    lines += 1;
+                    for used in Use::ALL {
+                        let n = entry.counts[used.index()];
+                        if n > 0 {
+                            counts.push((day, service, profile, used, n));
+                        }
+                    }
+                    visitors.extend(entry.users.iter().map(|u| {
+                        (
+                            day.as_str(),
+                            service.as_str(),
+                            profile.as_str(),
+                            visitor(day, service, u),
+                        )
+                    }));
+                }
+            }
+        }
+        match self.write(&counts, &visitors).await {
+            Ok(()) => Ok(lines),
+            Err(e) => {
+                drop((counts, visitors));
+                let mut shard = self.inner.shards[0]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                merge(&mut shard, taken);
+                Err(e)
+            }
+        }
+    }
+
+    async fn write(
+        &self,
+        counts: &[(&str, &str, &str, Use, u64)],
+        visitors: &[(&str, &str, &str, String)],
+    ) -> Result<(), SocleError> {
+        let mut tx = self.inner.db.begin().await?;
+        for chunk in counts.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO cartable_indicators (day, service, profile, kind, n) VALUES {} \
+                 ON CONFLICT (day, service, profile, kind) \
+                 DO UPDATE SET n = cartable_indicators.n + excluded.n",
+                values(chunk.len(), 5)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (day, service, profile, used, n) in chunk {
+                q = q
+                    .bind(*day)
+                    .bind(*service)
+                    .bind(*profile)
+                    .bind(used.as_str())
+                    .bind(i64::try_from(*n).unwrap_or(i64::MAX));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in visitors.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO cartable_indicator_visitors (day, service, profile, visitor) \
+                 VALUES {} ON CONFLICT (day, service, profile, visitor) DO NOTHING",
+                values(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (day, service, profile, v) in chunk {
+                q = q.bind(*day).bind(*service).bind(*profile).bind(v.as_str());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Flush every `every` (real time) until the handle is aborted; errors are logged
+    /// (the counts wait in memory for the next flush). Call inside a Tokio runtime.
+    pub fn start_flushing(&self, every: Duration) -> JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match me.flush().await {
+                    Ok(0) => {}
+                    Ok(lines) => tracing::debug!(lines, "usage indicators flushed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "usage indicators not flushed; kept for the next flush")
+                    }
+                }
+            }
+        })
+    }
+
+    /// Close the days before `day` (`YYYY-MM-DD`): their visitors' digests become a count
+    /// per service and profile, and are deleted. Returns how many digests were deleted.
+    /// Idempotent; a node that flushes a closed day's visitors later (after being cut
+    /// off from the database for a day) adds them to the count at the next close.
+    pub async fn close_days_before(&self, day: &str) -> Result<u64, SocleError> {
+        check_day(day)?;
+        let mut tx = self.inner.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO cartable_indicator_users (day, service, profile, users) \
+             SELECT day, service, profile, COUNT(*) FROM cartable_indicator_visitors \
+             WHERE day < $1 GROUP BY day, service, profile \
+             ON CONFLICT (day, service, profile) \
+             DO UPDATE SET users = cartable_indicator_users.users + excluded.users",
+        )
+        .bind(day)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM cartable_indicator_visitors WHERE day < $1")
+            .bind(day)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// What the database holds for `query` (what nodes flushed; call [`flush`](Self::flush)
+    /// first for this node's latest), ordered by day, service and profile.
+    pub async fn report(&self, query: &ReportQuery) -> Result<Vec<Usage>, SocleError> {
+        check_day(&query.from)?;
+        check_day(&query.to)?;
+        let service = query.service.as_deref().unwrap_or("");
+        let filter = "day >= $1 AND day <= $2 AND ($3 = '' OR service = $3)";
+        let mut lines: BTreeMap<(String, String, String), ([u64; 3], u64)> = BTreeMap::new();
+        let counts: Vec<(String, String, String, String, i64)> =
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT day, service, profile, kind, n FROM cartable_indicators WHERE {filter}"
+            )))
+            .bind(&query.from)
+            .bind(&query.to)
+            .bind(service)
+            .fetch_all(self.inner.db.pool())
+            .await?;
+        for (day, service, profile, kind, n) in counts {
+            let Some(used) = Use::from_str(&kind) else {
+                continue;
+            };
+            lines.entry((day, service, profile)).or_default().0[used.index()] +=
+                u64::try_from(n).unwrap_or(0);
+        }
+        let users: Vec<(String, String, String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT day, service, profile, COUNT(*) FROM cartable_indicator_visitors \
+             WHERE {filter} GROUP BY day, service, profile \
+             UNION ALL SELECT day, service, profile, users FROM cartable_indicator_users \
+             WHERE {filter}"
+        )))
+        .bind(&query.from)
+        .bind(&query.to)
+        .bind(service)
+        .fetch_all(self.inner.db.pool())
+        .await?;
+        for (day, service, profile, n) in users {
+            lines.entry((day, service, profile)).or_default().1 += u64::try_from(n).unwrap_or(0);
+        }
+        Ok(lines
+            .into_iter()
+            .map(|((day, service, profile), (counts, users))| Usage {
+                day,
+                service,
+                profile,
+                counts,
+                users,
+            })
+            .collect())
+    }
+}
+
+/// `($1, $2, …), (…)`: `rows` tuples of `columns` placeholders.
+fn values(rows: usize, columns: usize) -> String {
+    let mut out = String::new();
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * columns + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+fn check_day(day: &str) -> Result<(), SocleError> {
+    if is_day(day) {
+        Ok(())
+    } else {
+        Err(SocleError::Invalid(format!(
+            "a day is written YYYY-MM-DD, not {day:?}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests;
