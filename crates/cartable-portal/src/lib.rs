@@ -34,6 +34,7 @@ mod i18n;
 pub mod layout;
 mod memo;
 mod nodes;
+pub mod portability;
 pub mod security;
 mod state;
 mod theme;

@@ -349,6 +349,20 @@ impl PortalBuilder {
             files: Some(files.clone()),
         };
         let storage = services.storage.clone();
+        // "Mes données": the établissement's signing key (made at first start) and the
+        // services whose data a user exports and imports.
+        let portability = Arc::new(crate::portability::Portability::new(
+            order.iter().filter_map(|id| portlets.get(id).cloned()),
+            services.clone(),
+            files.clone(),
+            &config.etablissement,
+            config.auth.public_url.as_ref().map(|u| {
+                let mut u = u.to_string();
+                u.truncate(u.trim_end_matches('/').len());
+                format!("{u}{}", config.base_path)
+            }),
+            crate::portability::signing_key(storage.as_ref()).await?,
+        ));
         let theme = Theme::load(config.theme_dir.as_deref())?;
         if let Some(dir) = &config.theme_dir {
             // Service crates' templates overridden by the theme (`portlets/<crate>/…`).
@@ -405,6 +419,7 @@ impl PortalBuilder {
             &services.notifier,
             &files,
         );
+        let jobs = crate::portability::jobs(jobs, &portability);
         // Usage indicators: counted in memory, flushed by this node every minute.
         let indicators = cartable_socle::indicators::Indicators::new(database.clone());
         let jobs = indicator_jobs(jobs, &indicators, &clock, config.time_zone);
@@ -432,6 +447,7 @@ impl PortalBuilder {
         tasks.push(indicators.start_flushing(INDICATORS_FLUSH_EVERY));
         let state = State {
             tasks,
+            portability,
             jobs,
             indicators,
             bus,
@@ -474,6 +490,8 @@ pub fn service_schemas<'a>(
         cartable_socle::files::schema(),
         cartable_socle::indicators::schema(),
     ];
+    // "Mes données": each user's last export archive.
+    schemas.push(crate::portability::schema());
     for portlet in portlets {
         if let Some(schema) = portlet.schema()
             && !schemas.iter().any(|s| s.service() == schema.service())
@@ -674,6 +692,8 @@ pub(crate) struct State {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The background job queue (its failed jobs are on `/admin`).
     pub jobs: Jobs,
+    /// "Mes données": export archives and imports.
+    pub portability: Arc<crate::portability::Portability>,
     /// This node's usage counts (`/admin/indicateurs`).
     pub indicators: cartable_socle::indicators::Indicators,
     /// Layouts and preferences, kept true by the bus.

@@ -6,6 +6,10 @@
 //! | `POST /compte/password` | change one's password (ends one's other sessions) |
 //! | `POST /compte/delegation` | delegate a role, or revoke a delegation |
 //! | `POST /compte/groups` | create a group, change its members, delete it |
+//! | `POST /compte/donnees/export` | "Mes données": build one's archive (a job) |
+//! | `GET /compte/donnees/archive` | download one's archive once ready |
+//! | `POST /compte/donnees/import` | import an archive (`multipart/form-data`) |
+//! | `GET /donnees/cle` | the établissement's public key that signs archives (JSON) |
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -41,6 +45,19 @@ pub(crate) fn router(st: &St) -> Router<St> {
             shared::post(st, delegation),
         )
         .route(&format!("{base}/compte/groups"), shared::post(st, groups))
+        .route(
+            &format!("{base}/compte/donnees/export"),
+            shared::post(st, export_data),
+        )
+        .route(
+            &format!("{base}/compte/donnees/archive"),
+            shared::get(st, download_archive),
+        )
+        .route(
+            &format!("{base}/compte/donnees/import"),
+            shared::post(st, import_data),
+        )
+        .route(&format!("{base}/donnees/cle"), shared::get(st, public_key))
 }
 
 /// What the account page is rendered for: the request's query (`done`) and path.
@@ -62,6 +79,18 @@ async fn render(
     error: Option<String>,
     status: StatusCode,
 ) -> Handled {
+    render_with(cx, user, req, error, status, None).await
+}
+
+/// The account page, with the report of an import of "Mes données".
+async fn render_with(
+    cx: &Cx,
+    user: &Arc<Person>,
+    req: &Asked,
+    error: Option<String>,
+    status: StatusCode,
+    report: Option<Value>,
+) -> Handled {
     let (state, caller) = (&cx.st, &*cx.caller);
     let lang = caller.lang;
     let heading = lang.t("account");
@@ -71,6 +100,7 @@ async fn render(
     let notice = match req.query.get("done").map(String::as_str) {
         Some("password") => Some(lang.t("password_changed")),
         Some("delegation") => Some(lang.t("delegation_done")),
+        Some("export") => Some(lang.t("mydata_asked")),
         Some(_) => Some(lang.t("saved")),
         None => None,
     };
@@ -157,7 +187,248 @@ async fn render(
         "can_create_group",
         Value::from(state.groups.allowance(user).is_some()),
     );
+    ctx.insert("mydata", mydata_status(state, user, lang).await?);
+    ctx.insert("report", Value::from(report));
     render_template(state, "account.html", status, ctx)
+}
+
+// ---------------------------------------------------------------------------------------
+// "Mes données" (issue 15): the archive of one's data, and its import.
+
+/// Where the user's export is, for the template.
+async fn mydata_status(state: &State, user: &Person, lang: Lang) -> Result<Value, Fail> {
+    use crate::portability::ExportStatus;
+    let status = state.portability.status(&state.jobs, &user.id).await?;
+    let (name, size, until, error) = match status {
+        ExportStatus::None => ("none", 0, String::new(), String::new()),
+        ExportStatus::Queued => ("queued", 0, String::new(), String::new()),
+        ExportStatus::Running => ("running", 0, String::new(), String::new()),
+        ExportStatus::Retrying(e) => ("queued", 0, String::new(), e),
+        ExportStatus::Ready { size, expires_at } => {
+            let at = std::time::UNIX_EPOCH
+                + std::time::Duration::from_millis(u64::try_from(expires_at).unwrap_or(0));
+            ("ready", size, date(at), String::new())
+        }
+        ExportStatus::Failed(e) => ("failed", 0, String::new(), e),
+    };
+    let _ = lang;
+    Ok(Value::from_pairs([
+        ("state", Value::from(name)),
+        ("size", Value::from(human_size(size))),
+        ("until", Value::from(until)),
+        ("error", Value::from(error)),
+    ]))
+}
+
+/// `12,3 Kio`-style sizes are language-dependent; bytes, KiB and MiB are enough here.
+fn human_size(n: u64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} o"),
+        n if n < 1 << 20 => format!("{:.1} Kio", n as f64 / 1024.0),
+        n => format!("{:.1} Mio", n as f64 / f64::from(1 << 20)),
+    }
+}
+
+/// `POST /compte/donnees/export`: queue the archive (nothing new while one is on its way).
+async fn export_data(cx: Cx, User(user): User) -> Handled {
+    let state = &cx.st;
+    state
+        .portability
+        .request(&state.jobs, &user.id, cx.caller.lang.tag())
+        .await?;
+    tracing::info!(user = %user.id, "export of one's data asked");
+    Ok(redirect(&format!(
+        "{}/compte?done=export#mes-donnees",
+        state.base
+    )))
+}
+
+/// `GET /compte/donnees/archive`: one's own archive, once ready.
+async fn download_archive(cx: Cx, User(user): User, headers: http::HeaderMap) -> Handled {
+    let state = &cx.st;
+    let file = state
+        .portability
+        .archive(&user.id)
+        .await?
+        .ok_or(Fail::NotFound)?;
+    let name = file.name.clone();
+    Ok(crate::download::respond(state.portability.files(), file, Some(name), &headers).await)
+}
+
+/// `GET /donnees/cle`: the établissement's public key that signs export archives.
+async fn public_key(cx: Cx) -> Handled {
+    let p = &cx.st.portability;
+    let body = serde_json::json!({
+        "etablissement": p.etablissement(),
+        "algorithm": "Ed25519",
+        "public_key": p.signer().public_key,
+        "fingerprint": p.signer().fingerprint,
+    });
+    let mut r = axum::response::Response::new(axum::body::Body::from(body.to_string()));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
+}
+
+/// An archive refused, in the page's language, with the detail.
+fn archive_refusal(lang: Lang, e: &crate::portability::ArchiveError) -> String {
+    use crate::portability::ArchiveError as E;
+    let (id, detail) = match e {
+        E::BadSignature => ("mydata_bad_signature", String::new()),
+        E::Tampered(path) | E::FileMissing(path) | E::Unlisted(path) | E::BadPath(path) => {
+            ("mydata_tampered", path.clone())
+        }
+        E::TooLarge(max) => ("mydata_too_large", human_size(*max)),
+        _ => ("mydata_not_archive", e.to_string()),
+    };
+    if detail.is_empty() {
+        lang.t(id).to_string()
+    } else {
+        format!("{} ({detail})", lang.t(id))
+    }
+}
+
+/// `POST /compte/donnees/import` (`multipart/form-data`: the CSRF token, then the
+/// archive): check the archive whole, then import every service's part in one
+/// transaction, and show the report.
+async fn import_data(
+    cx: Cx,
+    User(user): User,
+    Query(query): Query,
+    Here(here): Here,
+    submitted: shared::Submitted,
+) -> Handled {
+    use std::io::{Seek, Write};
+    let (state, caller, user) = (&cx.st, &*cx.caller, &user);
+    let req = &Asked { query, here };
+    let lang = caller.lang;
+    let again = |msg: String| render(&cx, user, req, Some(msg), StatusCode::BAD_REQUEST);
+    let shared::Submitted::Multipart { headers, body } = submitted else {
+        return again(lang.t("mydata_no_file").into()).await;
+    };
+    let limit = crate::portability::MAX_ARCHIVE;
+    let (fields, reader) = match crate::upload::read_fields(
+        &headers,
+        body,
+        limit + 64 * 1024,
+        cartable_container::Progress::new(),
+    )
+    .await
+    {
+        Ok(read) => read,
+        Err(crate::upload::MultipartError::TooLarge { .. }) => {
+            return again(format!(
+                "{} ({})",
+                lang.t("mydata_too_large"),
+                human_size(limit)
+            ))
+            .await;
+        }
+        Err(e) => return Err(Fail::BadRequest(e.to_string())),
+    };
+    let token = fields
+        .get(crate::http::CSRF_FIELD)
+        .map(String::as_str)
+        .or(crate::http::header_text(&headers, crate::http::CSRF_HEADER));
+    if !crate::security::csrf_matches(caller.csrf(), token) {
+        tracing::info!("import refused: missing or wrong CSRF token before the archive");
+        return Err(Fail::Forbidden);
+    }
+    let mut uploads = reader.into_uploads();
+    let part = match uploads.next().await {
+        Ok(Some(part)) => part,
+        Ok(None) => return again(lang.t("mydata_no_file").into()).await,
+        Err(e) => return again(e.to_string()).await,
+    };
+    // The archive is spooled to a temporary file: a ZIP is read from its end.
+    let mut spool = tempfile::tempfile().map_err(|e| Fail::Internal(e.to_string()))?;
+    let mut body = part.into_body();
+    let mut received = 0u64;
+    while let Some(chunk) = futures::StreamExt::next(&mut body).await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => return again(e.to_string()).await,
+        };
+        received += chunk.len() as u64;
+        if received > limit {
+            return again(format!(
+                "{} ({})",
+                lang.t("mydata_too_large"),
+                human_size(limit)
+            ))
+            .await;
+        }
+        spool
+            .write_all(&chunk)
+            .map_err(|e| Fail::Internal(e.to_string()))?;
+    }
+    spool
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| Fail::Internal(e.to_string()))?;
+    let verified = match crate::portability::Portability::verify(spool) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::info!(user = %user.id, error = %e, "archive refused");
+            return again(archive_refusal(lang, &e)).await;
+        }
+    };
+    let manifest = verified.manifest.clone();
+    let outcome = match state
+        .portability
+        .import(user.clone(), lang.tag(), verified)
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(user = %user.id, error = %e, "import failed; nothing was kept");
+            return again(format!("{} ({e})", lang.t("mydata_import_failed"))).await;
+        }
+    };
+    let services: Vec<Value> = outcome
+        .reports
+        .into_iter()
+        .map(|(service, report)| {
+            let installed = report.is_some();
+            let report = report.unwrap_or_default();
+            let lines: Vec<Value> = report
+                .lines
+                .iter()
+                .map(|l| {
+                    let reason = match &l.outcome {
+                        cartable_portlet::export::Outcome::Accepted => None,
+                        cartable_portlet::export::Outcome::Refused(why) => Some(why.clone()),
+                    };
+                    Value::from_pairs([
+                        ("file", Value::from(l.file.as_str())),
+                        ("location", Value::from(l.location.as_str())),
+                        ("item", Value::from(l.item.as_str())),
+                        ("accepted", Value::from(reason.is_none())),
+                        ("reason", Value::from(reason)),
+                    ])
+                })
+                .collect();
+            Value::from_pairs([
+                ("service", Value::from(service)),
+                ("installed", Value::from(installed)),
+                ("accepted", Value::from(report.accepted())),
+                ("refused", Value::from(report.refused())),
+                ("lines", Value::from(lines)),
+            ])
+        })
+        .collect();
+    let own = manifest.signer.public_key == state.portability.signer().public_key;
+    tracing::info!(user = %user.id, from = %manifest.etablissement, "archive imported");
+    let report = Value::from_pairs([
+        ("etablissement", Value::from(manifest.etablissement)),
+        ("user", Value::from(manifest.user.display_name)),
+        ("created", Value::from(manifest.created)),
+        ("fingerprint", Value::from(manifest.signer.fingerprint)),
+        ("own_key", Value::from(own)),
+        ("services", Value::from(services)),
+    ]);
+    render_with(&cx, user, req, None, StatusCode::OK, Some(report)).await
 }
 
 fn profile_label(p: &Profile, lang: Lang) -> &str {
