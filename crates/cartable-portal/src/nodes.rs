@@ -8,7 +8,7 @@
 //! every change, and an entry read before a change is never stored after it. (What a
 //! change drops is `State::apply`, in `state.rs`.)
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cartable_socle::{
-    Change, ChangeBus, Session, SessionId, SessionStore, SocleError, Version, Versioned,
+    AllPreferences, Change, ChangeBus, Session, SessionId, SessionStore, SocleError, Version,
+    Versioned,
 };
 
 /// Most entries kept per cache; beyond it the cache starts over.
@@ -96,8 +97,10 @@ impl<K: Eq + Hash, V: Clone> Cached<K, V> {
 pub(crate) struct NodeCache {
     /// User → her saved layout (JSON) and its version.
     pub layouts: Cached<String, Versioned<Option<String>>>,
-    /// (user, window) → her own preference values and their version.
-    pub preferences: Cached<(String, String), Versioned<BTreeMap<String, String>>>,
+    /// User → her own preference values of every window that has some, and their
+    /// versions (one entry per user: a window absent has none). Read once per user when
+    /// the storage can ([`Storage::preferences_of`](cartable_socle::Storage::preferences_of)).
+    pub preferences: Cached<String, Arc<AllPreferences>>,
     /// User → the delegations she received (in force or not: checked on each request).
     pub delegations: Cached<String, Vec<cartable_socle::Delegation>>,
     /// Session id → the session and when it was read (see [`NodeSessions`]).

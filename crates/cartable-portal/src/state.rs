@@ -924,15 +924,9 @@ impl State {
     pub(crate) async fn apply(&self, change: &Change) {
         let state = self;
         match change {
-            Change::Preferences {
-                user,
-                window,
-                portlet,
-            } => {
-                state
-                    .node
-                    .preferences
-                    .forget(|(u, w)| u == user && w == window);
+            Change::Preferences { user, portlet, .. } => {
+                // One entry per user holds every window's.
+                state.node.preferences.forget(|u| u == user);
                 state.cache.invalidate(portlet, user);
             }
             Change::Layout { user } => state.node.layouts.forget(|u| u == user),
@@ -944,7 +938,7 @@ impl State {
                 state.forget_person(user);
                 state.node.delegations.forget(|u| u == user);
                 state.node.layouts.forget(|u| u == user);
-                state.node.preferences.forget(|(u, _)| u == user);
+                state.node.preferences.forget(|u| u == user);
             }
             Change::Session { id } => state.node.sessions.remove(id),
             Change::SessionsOf { user } => state
@@ -971,18 +965,32 @@ impl State {
         user: &str,
         window: &str,
     ) -> Result<Versioned<BTreeMap<String, String>>, SocleError> {
-        let key = (user.to_string(), window.to_string());
-        if let Some(hit) = self.node.preferences.get(&key) {
-            return Ok(hit);
+        let of_window = |all: &cartable_socle::AllPreferences| {
+            all.get(window).cloned().unwrap_or(Versioned {
+                value: BTreeMap::new(),
+                version: Version::NEW,
+            })
+        };
+        if let Some(all) = self.node.preferences.get(&user.to_string()) {
+            return Ok(of_window(&all));
         }
         let generation = self.node.preferences.generation();
-        let read = self
-            .services
-            .storage
-            .preferences_versioned(user, window)
-            .await?;
-        self.node.preferences.fill(key, read.clone(), generation);
-        Ok(read)
+        match self.services.storage.preferences_of(user).await? {
+            Some(all) => {
+                let found = of_window(&all);
+                self.node
+                    .preferences
+                    .fill(user.to_string(), Arc::new(all), generation);
+                Ok(found)
+            }
+            // A storage that reads one window at a time: read it, uncached.
+            None => {
+                self.services
+                    .storage
+                    .preferences_versioned(user, window)
+                    .await
+            }
+        }
     }
 
     /// Forget a cached person (her account or rights changed).

@@ -68,5 +68,5 @@ pub use notify::{
 pub use profile::Profile;
 pub use schema::{MigrationError, ServiceSchema, SqlMigration, Upgrade, UpgradeSources, migrate};
 pub use session::{Session, SessionId, SessionStore, random_token};
-pub use storage::{DataScope, Storage, Version, Versioned};
+pub use storage::{AllPreferences, DataScope, Storage, Version, Versioned};
 pub use store::DbStore;

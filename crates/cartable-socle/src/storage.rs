@@ -62,6 +62,10 @@ pub struct Versioned<T> {
     pub version: Version,
 }
 
+/// A user's preferences of every window that has some, by window id, with their versions
+/// ([`Storage::preferences_of`]).
+pub type AllPreferences = BTreeMap<String, Versioned<BTreeMap<String, String>>>;
+
 /// Whose data a portlet reads or writes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataScope {
@@ -161,6 +165,15 @@ pub trait Storage: Send + Sync + 'static {
             backend: "storage",
             detail: "this backend cannot list the users who have a portlet's data".into(),
         })
+    }
+
+    /// Every window's preferences of `user` at once, with their versions (a window
+    /// without stored preferences is absent: empty, [`Version::NEW`]), so that a portal
+    /// node reads and caches them once per user rather than once per window. `None`: this
+    /// backend reads them one window at a time only (the default).
+    async fn preferences_of(&self, user: &str) -> Result<Option<AllPreferences>, SocleError> {
+        let _ = user;
+        Ok(None)
     }
 
     /// [`Storage::preferences`] with their version ([`Version::NEW`] when the user has

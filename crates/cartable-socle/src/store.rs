@@ -57,9 +57,9 @@ use cartable_db::sqlx::{self, AnyConnection, AssertSqlSafe};
 use cartable_db::{Database, DbError};
 
 use crate::{
-    Audience, DataScope, MigrationError, Notification, Notifier, RECENT_SCAN_LIMIT, Reader,
-    ServiceSchema, Session, SessionId, SessionStore, SocleError, Storage, UpgradeSources, Version,
-    Versioned, recent_cutoff,
+    AllPreferences, Audience, DataScope, MigrationError, Notification, Notifier, RECENT_SCAN_LIMIT,
+    Reader, ServiceSchema, Session, SessionId, SessionStore, SocleError, Storage, UpgradeSources,
+    Version, Versioned, recent_cutoff,
 };
 use kv::{Kv, Slot};
 
@@ -474,6 +474,16 @@ impl Storage for DbStore {
     ) -> Result<Version, SocleError> {
         self.write_preferences(user, window, values, Some(expected))
             .await
+    }
+
+    async fn preferences_of(&self, user: &str) -> Result<Option<AllPreferences>, SocleError> {
+        check_text("user id", user)?;
+        let mut all = BTreeMap::new();
+        for (window, bytes, version) in self.kv.all_of(PREFS, user).await? {
+            let value = parse_preferences(&bytes)?;
+            all.insert(window, Versioned { value, version });
+        }
+        Ok(Some(all))
     }
 
     async fn layout_versioned(&self, user: &str) -> Result<Versioned<Option<String>>, SocleError> {

@@ -211,6 +211,30 @@ impl Kv {
             .collect())
     }
 
+    /// Every key of `owner` in `area` with its value and version, in key order.
+    pub async fn all_of(
+        &self,
+        area: &str,
+        owner: &str,
+    ) -> Result<Vec<(String, Vec<u8>, Version)>, SocleError> {
+        let rows: Vec<(String, Vec<u8>, i64)> = self
+            .db
+            .within(
+                sqlx::query_as(
+                    "SELECT k, value, version FROM cartable_kv \
+                     WHERE area = $1 AND owner = $2 ORDER BY k",
+                )
+                .bind(area)
+                .bind(owner)
+                .fetch_all(self.db.pool()),
+            )
+            .await
+            .map_err(failed)?;
+        rows.into_iter()
+            .map(|(k, value, version)| Ok((k, value, stored_version(version)?)))
+            .collect()
+    }
+
     /// The owners other than `""` with at least one value in `area`, sorted.
     pub async fn owners(&self, area: &str) -> Result<Vec<String>, SocleError> {
         let rows: Vec<(String,)> = self

@@ -592,6 +592,15 @@ pub async fn check_versioned_preferences(s: &dyn Storage) {
         v4,
         "writing another window does not change this one's version"
     );
+    // Every window at once, where the backend offers it: the same as window by window.
+    ok(s.set_preferences(lea, "w2", &b).await, "set_preferences");
+    if let Some(all) = ok(s.preferences_of(lea).await, "preferences_of") {
+        assert_eq!(all.len(), 2, "the windows with stored preferences: {all:?}");
+        assert_eq!(all.get(w), Some(&read(w).await));
+        assert_eq!(all.get("w2"), Some(&read("w2").await));
+        let nobody = ok(s.preferences_of("vprefs-nobody").await, "preferences_of");
+        assert_eq!(nobody, Some(BTreeMap::new()), "nothing stored: no window");
+    }
 }
 
 /// Versioned layouts: [`Storage::layout_versioned`] and [`Storage::set_layout_if`].
