@@ -587,6 +587,28 @@ impl TestKit {
         }
     }
 
+    /// What the portal gives a service's [`Portable`](cartable_portlet::export::Portable)
+    /// export and import for the user `user` (a pupil of that id), in the kit's locale,
+    /// with the kit's services and database (its schema migrated).
+    pub async fn data_context(
+        &self,
+        user: &str,
+    ) -> Result<cartable_portlet::export::DataContext, CallError> {
+        let services = Services::new(self.directory(), self.storage.clone(), self.notifier())
+            .with_db(self.database().await?);
+        let person = Person {
+            id: user.into(),
+            display_name: user.into(),
+            profiles: vec![Profile::Eleve],
+            attributes: BTreeMap::new(),
+        };
+        Ok(cartable_portlet::export::DataContext::new(
+            Arc::new(person),
+            services,
+            &self.locale,
+        ))
+    }
+
     /// The portlet's data for the current user, as `ctx.data()` gives it: seed it before a
     /// call or inspect it after.
     pub fn data(&self) -> PortletData {

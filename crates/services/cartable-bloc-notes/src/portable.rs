@@ -175,25 +175,11 @@ impl Portable for Notes {
 mod tests {
     use std::sync::Arc;
 
-    use cartable_portlet::Services;
     use cartable_portlet::export::{MemorySink, Outcome};
     use cartable_portlet::prelude::*;
     use cartable_testkit::TestKit;
 
     use super::*;
-
-    async fn context(kit: &TestKit, user: &str) -> DataContext {
-        let db = kit.database().await.unwrap();
-        let services =
-            Services::new(kit.directory(), kit.storage().clone(), kit.notifier()).with_db(db);
-        let person = Person {
-            id: user.into(),
-            display_name: user.into(),
-            profiles: vec![Profile::Eleve],
-            attributes: Default::default(),
-        };
-        DataContext::new(Arc::new(person), services, "fr")
-    }
 
     #[tokio::test]
     async fn notes_go_out_and_come_back_with_what_was_refused() {
@@ -203,7 +189,7 @@ mod tests {
             kit.action([("op", "add"), ("text", text)]).await.unwrap();
         }
         let notes = Notes::new();
-        let cx = context(&kit, "lea").await;
+        let cx = kit.data_context("lea").await.unwrap();
         let mut sink = MemorySink::default();
         notes.export(&cx, &mut sink).await.unwrap();
         assert_eq!(sink.files.len(), 1);
@@ -225,7 +211,7 @@ mod tests {
             FORMAT,
             serde_json::to_vec(&doc).unwrap(),
         );
-        let theo = context(&kit, "theo").await;
+        let theo = kit.data_context("theo").await.unwrap();
         let db = theo.db().unwrap().clone();
         let mut tx = db.begin().await.unwrap();
         let report = notes.import(&theo, &mut tx, vec![file]).await.unwrap();
@@ -246,7 +232,7 @@ mod tests {
     #[tokio::test]
     async fn a_file_in_another_format_is_refused_whole() {
         let kit = TestKit::new(Arc::new(Notes::new()));
-        let cx = context(&kit, "lea").await;
+        let cx = kit.data_context("lea").await.unwrap();
         let db = cx.db().unwrap().clone();
         let mut tx = db.begin().await.unwrap();
         let report = Notes::new()

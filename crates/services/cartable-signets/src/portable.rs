@@ -158,28 +158,14 @@ impl Portable for Bookmarks {
 mod tests {
     use std::sync::Arc;
 
-    use cartable_portlet::Services;
     use cartable_portlet::export::{MemorySink, Outcome};
     use cartable_portlet::prelude::*;
     use cartable_testkit::TestKit;
 
     use super::*;
 
-    async fn context(kit: &TestKit, user: &str) -> DataContext {
-        let db = kit.database().await.unwrap();
-        let services =
-            Services::new(kit.directory(), kit.storage().clone(), kit.notifier()).with_db(db);
-        let person = Person {
-            id: user.into(),
-            display_name: user.into(),
-            profiles: vec![Profile::Eleve],
-            attributes: Default::default(),
-        };
-        DataContext::new(Arc::new(person), services, "fr")
-    }
-
     async fn import(kit: &TestKit, user: &str, bytes: &[u8]) -> ImportReport {
-        let cx = context(kit, user).await;
+        let cx = kit.data_context(user).await.unwrap();
         let db = cx.db().unwrap().clone();
         let mut tx = db.begin().await.unwrap();
         let report = Bookmarks::new()
@@ -238,7 +224,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let cx = context(&kit, "lea").await;
+        let cx = kit.data_context("lea").await.unwrap();
         let mut sink = MemorySink::default();
         Bookmarks::new().export(&cx, &mut sink).await.unwrap();
         let (file, bytes) = &sink.files[0];
