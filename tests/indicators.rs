@@ -132,6 +132,38 @@ async fn a_day_of_use_is_exported_as_csv_and_xml() {
     portal.stop().await;
 }
 
+/// What was counted since the last flush is written when the portal stops: a stop between
+/// two flushes loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_that_stops_writes_what_it_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(UNIX_EPOCH + Duration::from_secs(MORNING)));
+    let portal = TestPortal::start_with(
+        CONFIG,
+        dir.path(),
+        vec![Hello::shared("hello"), Counter::shared("counter", None)],
+        clock,
+    )
+    .await;
+    let mut lea = portal.login("lea").await;
+    assert_eq!(lea.get("/page/accueil").await.status, 200);
+    portal.stop().await;
+
+    let db = cartable::db::Database::sqlite(&dir.path().join("cartable.sqlite3"))
+        .await
+        .unwrap();
+    let report = cartable::socle::indicators::Indicators::new(db)
+        .report(&cartable::socle::indicators::ReportQuery {
+            from: "2027-01-15".into(),
+            to: "2027-01-15".into(),
+            service: Some("hello".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.len(), 1, "{report:?}");
+    assert_eq!(report[0].counts, [1, 0, 0], "{report:?}");
+}
+
 /// The XML against docs/indicators.xsd, by libxml2's validator (installed by
 /// scripts/test.sh); skipped with a loud message where it is missing.
 fn validate_against_xsd(xml: &str) {

@@ -115,8 +115,20 @@ impl Portal {
 
     /// Serve on a listener you bound (tests bind `127.0.0.1:0`), with the connection
     /// limits of `[server]`.
+    /// Once stopped, the usage indicators counted in memory since the last flush are
+    /// written.
     pub fn serve(self, listener: TcpListener) -> std::io::Result<RunningPortal> {
-        cartable_serve::spawn(listener, self.router, self.state.config.server)
+        let indicators = self.state.indicators.clone();
+        cartable_serve::spawn_then(
+            listener,
+            self.router,
+            self.state.config.server,
+            async move {
+                if let Err(e) = indicators.flush().await {
+                    tracing::warn!(error = %e, "usage indicators counted since the last flush are lost");
+                }
+            },
+        )
     }
 
     /// Answer one request in process, without a socket (benches, tests, embedding in

@@ -234,13 +234,35 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
+    spawn_then(listener, service, config, std::future::ready(()))
+}
+
+/// [`spawn`], then `last` once the server has stopped and drained: what must be saved
+/// when the process stops (counts kept in memory). [`Running::shutdown`] returns after
+/// it.
+pub fn spawn_then<S, B, F>(
+    listener: TcpListener,
+    service: S,
+    config: ServerConfig,
+    last: F,
+) -> std::io::Result<Running>
+where
+    S: Service<Request, Response = http::Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+    F: Future<Output = ()> + Send + 'static,
+{
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
     let stopped = async move {
         // Also resolves when the handle is dropped (the sender is gone).
         let _ = stopped.changed().await;
     };
-    let task = tokio::spawn(serve(listener, service, config, stopped));
+    let task = tokio::spawn(async move {
+        serve(listener, service, config, stopped).await;
+        last.await;
+    });
     Ok(Running { addr, stop, task })
 }
 
