@@ -347,6 +347,7 @@ impl PortalBuilder {
             time_zone: config.time_zone,
             db: Some(database.clone()),
             files: Some(files.clone()),
+            search: None,
         };
         let storage = services.storage.clone();
         // "Mes données": the établissement's signing key (made at first start) and the

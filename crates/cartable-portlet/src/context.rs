@@ -499,6 +499,9 @@ pub struct Services {
     /// The établissement's file store, with quotas per space ([`PortletContext::files`]);
     /// `None` where the host has none.
     pub files: Option<cartable_socle::FileStore>,
+    /// Where a service records that its searchable documents changed
+    /// ([`PortletContext::search_changed`]); `None` where the host has no search index.
+    pub search: Option<Arc<dyn crate::search::SearchFeed>>,
 }
 
 impl Services {
@@ -516,6 +519,7 @@ impl Services {
             time_zone: crate::time::PARIS,
             db: None,
             files: None,
+            search: None,
         }
     }
 
@@ -764,6 +768,18 @@ impl PortletContext {
     /// The notification service.
     pub fn notifier(&self) -> &Arc<dyn Notifier> {
         &self.services.notifier
+    }
+
+    /// Record that documents `ids` of the searchable `service` changed or were deleted
+    /// (see [`search`](crate::search)): a background job updates the index. Cheap, and
+    /// never fails the action: a change that cannot be recorded is logged, and the next
+    /// rebuild of the index catches up.
+    pub async fn search_changed(&self, service: &str, ids: &[String]) {
+        if let Some(feed) = &self.services.search
+            && let Err(e) = feed.changed(service, ids).await
+        {
+            tracing::warn!(service, "cannot record a change for the search index: {e}");
+        }
     }
 
     /// Turn an error into the message shown to the user in this window.

@@ -37,6 +37,7 @@ pub mod items;
 pub mod markup;
 mod phases;
 mod portlet;
+pub mod search;
 mod template;
 pub mod time;
 pub mod upload;

@@ -32,6 +32,14 @@ pub trait Portlet: Send + Sync + 'static {
         None
     }
 
+    /// The service's part of the ENT-wide search, if its documents can be found (see
+    /// [`search`](crate::search)): `Some(self)` from a portlet that implements
+    /// [`Searchable`](crate::search::Searchable). Several portlets of one service return
+    /// the same service name (the portal asks once).
+    fn searchable(&self) -> Option<&dyn crate::search::Searchable> {
+        None
+    }
+
     /// Produce the window's markup for the mode in `ctx.window().mode`.
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError>;
 

@@ -268,6 +268,8 @@ pub struct TestKit {
     db: Arc<KitDb>,
     /// Whether `storage` is the kit's own (in `db`), to follow it to another database.
     own_storage: bool,
+    /// What the portlet said changed for the search index ([`TestKit::search_changes`]).
+    search_feed: Arc<cartable_portlet::search::MemoryFeed>,
 }
 
 impl std::fmt::Debug for TestKit {
@@ -313,6 +315,7 @@ impl TestKit {
             pending_form: Arc::new(Mutex::new(None)),
             db,
             own_storage: true,
+            search_feed: Arc::default(),
         }
     }
 
@@ -558,6 +561,13 @@ impl TestKit {
         &self.storage
     }
 
+    /// The `(service, id)` the portlet recorded as changed for the search index
+    /// ([`PortletContext::search_changed`](cartable_portlet::PortletContext::search_changed)),
+    /// in order.
+    pub fn search_changes(&self) -> Vec<(String, String)> {
+        self.search_feed.changes()
+    }
+
     /// The notifier the portlet sees (a [`RecordingNotifier`] around the real one): publish
     /// to it or read from it as another portlet would.
     pub fn notifier(&self) -> Arc<dyn Notifier> {
@@ -713,6 +723,7 @@ impl TestKit {
                 time_zone: self.time_zone,
                 db: Some(self.database().await?),
                 files: Some(self.files().await?),
+                search: Some(self.search_feed.clone()),
             },
             form,
         }))
