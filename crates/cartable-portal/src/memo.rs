@@ -15,8 +15,16 @@
 //! `window.html` reads (minijinja lists a template's undeclared variables), so frames are
 //! shared between users; a `window.html` that includes or imports other templates is keyed on every page
 //! value. `t` (the UI strings) is keyed by `lang`, which determines it.
+//!
+//! The page chrome is shared between users too: the user's name and profiles (the only
+//! values of a page that are the user's own) are holes like the CSRF token, filled with
+//! her values, escaped as the template would. A theme may do more with them than print
+//! them (a filter, a test): the first render of each chrome is therefore checked against
+//! a render with the real values, and if they differ the memo keys every later chrome on
+//! the user's values instead (one render kept per user, as before this sharing).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -25,9 +33,10 @@ use minijinja::value::ValueKind;
 
 use crate::theme::{Theme, ThemeError};
 
-/// Bytes of kept renders per memo before it is emptied (a page's chrome is ~3 kB, so
-/// 15,000 users' pages fit twice).
-const BUDGET: usize = 96 * 1024 * 1024;
+/// Bytes of kept renders per memo before it is emptied. Chromes are shared between users
+/// (one per tab bar, language and page), so this holds thousands; a theme that keeps them
+/// per user (see the module's doc) fits some 5,000 users' pages of ~3 kB and their keys.
+const BUDGET: usize = 24 * 1024 * 1024;
 
 /// One piece of a kept render.
 #[derive(Debug, Clone)]
@@ -35,7 +44,12 @@ enum Segment {
     Text(Bytes),
     Csrf,
     Markup,
+    /// The user's own value number `n` (see [`PERSONAL`]), escaped.
+    Personal(usize),
 }
+
+/// The user's values that are holes in a kept page chrome, by their place in `user`.
+const PERSONAL: [&str; 2] = ["name", "profiles"];
 
 /// A render with its holes.
 #[derive(Debug, Clone, Default)]
@@ -45,19 +59,18 @@ pub(crate) struct Segments {
 }
 
 impl Segments {
-    /// Split `html` at every `csrf` and `markup` placeholder.
-    fn parse(html: &str, csrf: &str, markup: &str) -> Self {
+    /// Split `html` at every placeholder of `holes`.
+    fn parse(html: &str, holes: &[(&str, Segment)]) -> Self {
         let mut parts = Vec::new();
         let mut rest = html;
         loop {
-            let next_csrf = rest.find(csrf).map(|i| (i, csrf.len(), Segment::Csrf));
-            let next_markup = rest
-                .find(markup)
-                .map(|i| (i, markup.len(), Segment::Markup));
-            let next = match (next_csrf, next_markup) {
-                (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-                (a, b) => a.or(b),
-            };
+            let next = holes
+                .iter()
+                .filter_map(|(placeholder, hole)| {
+                    rest.find(placeholder)
+                        .map(|at| (at, placeholder.len(), hole))
+                })
+                .min_by_key(|(at, _, _)| *at);
             let Some((at, len, hole)) = next else {
                 if !rest.is_empty() {
                     parts.push(Segment::Text(Bytes::copy_from_slice(rest.as_bytes())));
@@ -69,7 +82,7 @@ impl Segments {
                     &rest.as_bytes()[..at],
                 )));
             }
-            parts.push(hole);
+            parts.push(hole.clone());
             rest = &rest[at + len..];
         }
         Segments {
@@ -78,13 +91,21 @@ impl Segments {
         }
     }
 
-    /// Append the render with the holes filled.
+    /// Append the render with the holes filled (a window frame has no personal holes).
     pub fn write(&self, out: &mut Vec<u8>, csrf: &str, markup: &str) {
+        self.write_with(out, csrf, markup, &[]);
+    }
+
+    /// Append the render with the holes filled, `personal` in the user's holes.
+    pub fn write_with(&self, out: &mut Vec<u8>, csrf: &str, markup: &str, personal: &[String]) {
         for part in &self.parts {
             match part {
                 Segment::Text(t) => out.extend_from_slice(t),
                 Segment::Csrf => out.extend_from_slice(csrf.as_bytes()),
                 Segment::Markup => out.extend_from_slice(markup.as_bytes()),
+                Segment::Personal(n) => {
+                    out.extend_from_slice(personal.get(*n).map_or("", String::as_str).as_bytes())
+                }
             }
         }
     }
@@ -143,11 +164,12 @@ impl<V> Kept<V> {
         }
     }
 
-    /// The render kept for `key`, or `render`'s (a value and its size in bytes), kept.
+    /// The render kept for `key`, or `render`'s (a value, its size in bytes, and whether
+    /// it may be kept), kept.
     fn get_or_render(
         &self,
         key: String,
-        render: impl FnOnce() -> Result<(V, usize), ThemeError>,
+        render: impl FnOnce() -> Result<(V, usize, bool), ThemeError>,
     ) -> Result<Arc<V>, ThemeError> {
         if let Some(hit) = self
             .entries
@@ -158,8 +180,11 @@ impl<V> Kept<V> {
         {
             return Ok(hit.clone());
         }
-        let (rendered, len) = render()?;
+        let (rendered, len, keep) = render()?;
         let rendered = Arc::new(rendered);
+        if !keep {
+            return Ok(rendered);
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let (map, bytes) = &mut *entries;
         let size = len + key.len();
@@ -246,6 +271,20 @@ pub(crate) struct Memo {
     window_globals: Option<Vec<String>>,
     pages: Kept<Vec<Segments>>,
     windows: Kept<Segments>,
+    /// The placeholders of the user's values in a shared chrome, as in [`PERSONAL`].
+    personal: [String; 2],
+    /// The theme does more with the user's values than print them: chromes are kept
+    /// per user.
+    per_user: AtomicBool,
+}
+
+/// A page's chrome from the memo, and the user's values that fill its holes.
+#[derive(Debug)]
+pub(crate) struct Chrome {
+    /// The chrome, in pieces split where the windows go.
+    pub pieces: Arc<Vec<Segments>>,
+    /// The user's escaped values, for [`Segments::write_with`].
+    pub personal: Vec<String>,
 }
 
 impl Memo {
@@ -258,6 +297,8 @@ impl Memo {
             window_globals: theme.variables_of("window.html"),
             pages: Kept::new(),
             windows: Kept::new(),
+            personal: PERSONAL.map(|field| format!("cartable-memo-user-{field}-{token}")),
+            per_user: AtomicBool::new(false),
         }
     }
 
@@ -268,18 +309,66 @@ impl Memo {
         theme: &Theme,
         mut ctx: BTreeMap<&'static str, Value>,
         marker: &str,
-    ) -> Result<Arc<Vec<Segments>>, ThemeError> {
+    ) -> Result<Chrome, ThemeError> {
         ctx.insert("csrf", Value::from(self.csrf.as_str()));
+        // The user's values, when the chrome is shared: escaped as minijinja would.
+        let own: Option<Vec<String>> = match ctx.get("user") {
+            Some(user) if !self.per_user.load(Ordering::Relaxed) => PERSONAL
+                .iter()
+                .map(|field| {
+                    let v = user.get_attr(field).ok()?;
+                    Some(minijinja::HtmlEscape(v.as_str()?).to_string())
+                })
+                .collect(),
+            _ => None,
+        };
+        let real_user = match own {
+            Some(_) => {
+                let placeholders = PERSONAL
+                    .iter()
+                    .zip(&self.personal)
+                    .map(|(field, p)| (*field, Value::from(p.as_str())));
+                ctx.insert("user", Value::from_pairs(placeholders))
+            }
+            None => None,
+        };
         let mut key = String::with_capacity(1024);
         key_of_fields(&mut key, ctx.iter().filter(|(k, _)| **k != "t"));
-        self.pages.get_or_render(key, || {
-            let html = theme.render("page.html", Value::from_pairs(ctx))?;
+        let mut holes = vec![
+            (self.csrf.as_str(), Segment::Csrf),
+            (self.markup.as_str(), Segment::Markup),
+        ];
+        if own.is_some() {
+            holes.extend(
+                self.personal
+                    .iter()
+                    .enumerate()
+                    .map(|(n, p)| (p.as_str(), Segment::Personal(n))),
+            );
+        }
+        let personal = own.clone().unwrap_or_default();
+        let pieces = self.pages.get_or_render(key, || {
+            let html = theme.render("page.html", Value::from_pairs(ctx.clone()))?;
             let len = html.len();
-            Ok((
-                Segments::parse(&html, &self.csrf, &self.markup).split_text(marker),
-                len,
-            ))
-        })
+            let segments = Segments::parse(&html, &holes);
+            if let (Some(own), Some(user)) = (&own, real_user) {
+                // Kept for every user only if it is exactly this user's page.
+                ctx.insert("user", user);
+                let real = theme.render("page.html", Value::from_pairs(ctx))?;
+                let mut filled = Vec::with_capacity(real.len());
+                segments.write_with(&mut filled, &self.csrf, &self.markup, own);
+                if filled != real.as_bytes() {
+                    tracing::debug!(
+                        "the theme's page.html transforms the user's values: chromes kept per user"
+                    );
+                    self.per_user.store(true, Ordering::Relaxed);
+                    let holes = &holes[..2];
+                    return Ok((Segments::parse(&real, holes).split_text(marker), len, false));
+                }
+            }
+            Ok((segments.split_text(marker), len, true))
+        })?;
+        Ok(Chrome { pieces, personal })
     }
 
     /// The frame of one window. `inputs` determines the window's value `w` (its markup
@@ -312,9 +401,15 @@ impl Memo {
             w.insert("markup", Value::from_safe_string(self.markup.clone()));
             ctx.insert("w", Value::from_pairs(w));
             let html = theme.render("window.html", Value::from_pairs(ctx))?;
-            let segments = Segments::parse(&html, &self.csrf, &self.markup);
+            let segments = Segments::parse(
+                &html,
+                &[
+                    (self.csrf.as_str(), Segment::Csrf),
+                    (self.markup.as_str(), Segment::Markup),
+                ],
+            );
             let len = segments.len();
-            Ok((segments, len))
+            Ok((segments, len, true))
         })
     }
 }
@@ -338,7 +433,10 @@ mod tests {
 
     #[test]
     fn segments_fill_every_hole() {
-        let s = Segments::parse("a[C]b[M]c[C]", "[C]", "[M]");
+        let s = Segments::parse(
+            "a[C]b[M]c[C]",
+            &[("[C]", Segment::Csrf), ("[M]", Segment::Markup)],
+        );
         assert_eq!(filled(&s, "tok", "<p>x</p>"), "atokb<p>x</p>ctok");
         let pieces = s.split_text("b");
         assert_eq!(pieces.len(), 2);
@@ -407,5 +505,69 @@ mod tests {
         let b = memo.window(&theme, &globals, "t", w).unwrap();
         assert!(!Arc::ptr_eq(&a, &b));
         assert!(filled(&b, "", "").contains("deux"));
+    }
+
+    fn page_with(template: &str) -> (tempfile::TempDir, Theme) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("page.html"), template).unwrap();
+        let theme = Theme::load(Some(dir.path())).unwrap();
+        (dir, theme)
+    }
+
+    fn chrome_of(memo: &Memo, theme: &Theme, name: &str, csrf: &str) -> String {
+        let mut ctx = BTreeMap::new();
+        ctx.insert("heading", Value::from("Accueil"));
+        ctx.insert(
+            "user",
+            Value::from_pairs([
+                ("name", Value::from(name)),
+                ("profiles", Value::from("élève")),
+            ]),
+        );
+        let chrome = memo.page(theme, ctx, "[W]").unwrap();
+        let mut out = Vec::new();
+        for piece in chrome.pieces.iter() {
+            piece.write_with(&mut out, csrf, "", &chrome.personal);
+            out.extend_from_slice(b"|");
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    fn kept(memo: &Memo) -> usize {
+        memo.pages.entries.lock().unwrap().0.len()
+    }
+
+    #[test]
+    fn a_chrome_is_shared_between_users_and_carries_each_ones_name() {
+        let (_dir, theme) = page_with(
+            "<p>{{ user.name }} ({{ user.profiles }})</p><i>{{ csrf }}</i>[W]{{ heading }}",
+        );
+        let memo = Memo::new(&theme);
+        assert_eq!(
+            chrome_of(&memo, &theme, "Léa", "LEA"),
+            "<p>Léa (élève)</p><i>LEA</i>|Accueil|"
+        );
+        assert_eq!(
+            chrome_of(&memo, &theme, "Tom <b>&", "TOM"),
+            "<p>Tom &lt;b&gt;&amp; (élève)</p><i>TOM</i>|Accueil|"
+        );
+        assert_eq!(kept(&memo), 1, "one chrome for both users");
+    }
+
+    #[test]
+    fn a_theme_that_transforms_the_name_gets_one_chrome_per_user() {
+        let (_dir, theme) = page_with(
+            "<p>{{ user.name|upper }}</p>[W]{% if user.name|length > 3 %}long{% endif %}",
+        );
+        let memo = Memo::new(&theme);
+        assert_eq!(chrome_of(&memo, &theme, "Léa", ""), "<p>LÉA</p>||");
+        assert_eq!(chrome_of(&memo, &theme, "Tom", ""), "<p>TOM</p>||");
+        assert_eq!(chrome_of(&memo, &theme, "Anouk", ""), "<p>ANOUK</p>|long|");
+        assert_eq!(chrome_of(&memo, &theme, "Léa", ""), "<p>LÉA</p>||");
+        assert_eq!(
+            kept(&memo),
+            3,
+            "kept per user once the theme is seen to transform"
+        );
     }
 }

@@ -334,7 +334,9 @@ fn stream_page(
         .map(|n| Value::from(vec![placeholder.clone(); *n]))
         .collect();
     ctx.insert("columns", Value::from(placeholders));
-    let Ok(pieces) = state.memo.page(&state.theme, ctx, WINDOW_MARKER) else {
+    let Ok(crate::memo::Chrome { pieces, personal }) =
+        state.memo.page(&state.theme, ctx, WINDOW_MARKER)
+    else {
         return Err(jobs);
     };
     if pieces.len() != jobs.len() + 1 {
@@ -349,7 +351,7 @@ fn stream_page(
         let mut out = Vec::with_capacity(chrome + 2048 * jobs.len());
         let mut pieces = pieces.iter();
         if let Some(head) = pieces.next() {
-            head.write(&mut out, &csrf, "");
+            head.write_with(&mut out, &csrf, "", &personal);
         }
         let mut open = true;
         let mut seen_head: Vec<HeadResource> = Vec::new();
@@ -409,7 +411,7 @@ fn stream_page(
                 Ok(frame) => frame.write(&mut out, &csrf, &shown.markup),
                 Err(e) => tracing::error!("window template failed: {e}"),
             }
-            piece.write(&mut out, &csrf, "");
+            piece.write_with(&mut out, &csrf, "", &personal);
         }
         if open && !out.is_empty() {
             let _ = tx.send(bytes::Bytes::from(out)).await;
