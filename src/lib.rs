@@ -26,7 +26,7 @@
 //! - `testing` (feature `testkit`): the test kit to render and act on one portlet
 //!   without a server;
 //! - the SDET services of `crates/services`: `accueil`, `annonces`, `annuaire`,
-//!   `bloc_notes`, `liens`, `profil`, `signets`.
+//!   `bloc_notes`, `liens`, `profil`, `signets`, `aide`.
 //! - [`serve`]: the one way Cartable serves HTTP (connection deadlines, a connection
 //!   cap, graceful shutdown) for the portal and any tower service;
 // The README's examples use the test kit.
@@ -75,6 +75,8 @@ pub use cartable_liens as liens;
 pub use cartable_profil as profil;
 #[cfg(feature = "signets")]
 pub use cartable_signets as signets;
+#[cfg(feature = "aide")]
+pub use cartable_aide as aide;
 
 /// The template engine of portlets and themes (`cartable::minijinja::context!`).
 pub use cartable_portlet::minijinja;

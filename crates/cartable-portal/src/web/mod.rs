@@ -11,6 +11,7 @@
 //! | [`admin`] | `/admin…` |
 //! | [`indicators`] | `/admin/indicateurs…` (usage indicators) |
 //! | [`cas`] | `/cas/…`, `/login/cas` |
+//! | [`help`] | `/aide`, `/aide/signaler` (the footer's way to the help service) |
 //!
 //! Areas share [`shared`] and never import each other. A request goes (outermost
 //! first) through the request id, tracing, the security headers, compression and the
@@ -21,6 +22,7 @@
 mod account;
 mod admin;
 mod cas;
+mod help;
 mod indicators;
 mod layout;
 mod login;
@@ -139,6 +141,7 @@ fn areas(st: &St) -> Router<St> {
         .merge(admin::router(st))
         .merge(indicators::router(st))
         .merge(cas::router(st))
+        .merge(help::router(st))
 }
 
 /// The path without empty segments (`/ent//page/accueil/` → `/ent/page/accueil`), if

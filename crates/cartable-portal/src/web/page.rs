@@ -182,6 +182,14 @@ async fn page(
     let shape: Vec<usize> = columns.iter().map(Vec::len).collect();
     let jobs: Vec<WindowJob> = columns.into_iter().flatten().collect();
     let mut ctx = chrome(state, caller, tab.title_in(lang.tag()), here);
+    // A page showing one window reports problems about its service.
+    if let Some((id, _, _)) = &target
+        && ctx.contains_key("report_url")
+        && let Some(w) = layout.window(tab_id, id)
+    {
+        let url = shared::report_url(state, here, Some(&w.portlet));
+        ctx.insert("report_url", Value::from(url));
+    }
     ctx.insert("heading", Value::from(tab.title_in(lang.tag())));
     ctx.insert("maximized", Value::from(maximized));
     ctx.insert("tabs", tabs_value(state, &layout, tab_id, lang));

@@ -829,10 +829,29 @@ pub(crate) fn chrome(
         if is_admin(user) {
             c.insert("admin_url", Value::from(format!("{}/admin", state.base)));
         }
+        if state.allowed_portlet(HELP_PORTLET, user).is_some() {
+            c.insert("help_url", Value::from(format!("{}/aide", state.base)));
+            c.insert("report_url", Value::from(report_url(state, here, None)));
+        }
     }
     c.insert("head_styles", sv(Vec::<String>::new()));
     c.insert("head_scripts", sv(Vec::<String>::new()));
     c
+}
+
+/// The id of the portlet the page footer links to for help and problem reports (the
+/// `cartable-aide` service's): no link when the ENT has none or the user may not see it.
+pub(crate) const HELP_PORTLET: &str = "aide";
+
+/// The footer's "report a problem" link: `/aide/signaler` with the page the user is on
+/// and, when one window is shown, its service (portlet id).
+pub(crate) fn report_url(state: &State, here: &str, service: Option<&str>) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("page", here);
+    if let Some(service) = service {
+        query.append_pair("service", service);
+    }
+    format!("{}/aide/signaler?{}", state.base, query.finish())
 }
 
 /// Render one of the theme's templates.
