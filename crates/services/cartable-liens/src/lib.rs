@@ -32,6 +32,11 @@ const VIEW: &str = r#"{% if services %}<ul class="services">
 {% for s in services %}<li><a href="{{ s.href }}"{% if s.new_window %} target="_blank" rel="noopener noreferrer"{% endif %}>{{ s.name }}{% if s.new_window %} <span class="hint">({{ t("new-window") }})</span>{% endif %}</a>{% if s.description %}<br><span class="hint">{{ s.description }}</span>{% endif %}</li>
 {% endfor %}</ul>{% else %}<p>{{ t("empty") }}</p>{% endif %}"#;
 
+const HELP: &str = r#"<h3>{{ t("help-title") }}</h3>
+<p>{{ t("help-intro") }}</p>
+<p>{{ t("help-sso") }}</p>
+<p>{{ t("help-missing") }}</p>"#;
+
 /// One service the window links to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -102,12 +107,13 @@ impl LinkPortlet {
     pub fn new(id: &str, links: Vec<Link>, base_path: &str) -> Self {
         let descriptor = Descriptor::new(id, LocalizedText::from_messages(&MESSAGES, "title"))
             .description(LocalizedText::from_messages(&MESSAGES, "description"))
-            .category("services");
+            .category("services")
+            .mode(Mode::Help);
         LinkPortlet {
             descriptor,
             links,
             cas_login: format!("{}/cas/login", base_path.trim_end_matches('/')),
-            templates: Templates::new([("view", VIEW)])
+            templates: Templates::new([("view", VIEW), ("help", HELP)])
                 .expect("the services template compiles")
                 .with_messages(&MESSAGES),
         }
@@ -121,6 +127,9 @@ impl Portlet for LinkPortlet {
     }
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        if ctx.mode() == Mode::Help {
+            return Ok(self.templates.render_for(ctx, "help", ())?.into());
+        }
         let services: Vec<Shown<'_>> = self
             .links
             .iter()
@@ -190,6 +199,28 @@ mod tests {
             MESSAGES.untranslated("en").is_empty(),
             "{:?}",
             MESSAGES.untranslated("en")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_help_mode_says_what_the_window_is_for() {
+        let kit = TestKit::new(std::sync::Arc::new(portlet()));
+        let help = kit.render_mode(Mode::Help).await.expect("help");
+        help.assert_accessible();
+        assert!(
+            help.text().contains("sans vous reconnecter"),
+            "{}",
+            help.text()
+        );
+        let en = kit
+            .locale("en")
+            .render_mode(Mode::Help)
+            .await
+            .expect("help");
+        assert!(
+            en.text().contains("without logging in again"),
+            "{}",
+            en.text()
         );
     }
 
