@@ -60,6 +60,23 @@ if ! command -v xmllint >/dev/null 2>&1; then
         || { "${apt[@]}" update -q && "${apt[@]}" install -y -q --no-install-recommends libxml2-utils; }
 fi
 
+# bookmarks-parser (PyPI; BeautifulSoup over html5lib): an independent reader of the
+# signets' bookmark export (crates/services/cartable-signets/tests/independent_parser.rs,
+# which skips, loudly, without it). Installed in a virtual environment under target/.
+bookmarks_venv="$PWD/target/py-bookmarks"
+if ! "$bookmarks_venv/bin/python" -c 'import bookmarks_parser' >/dev/null 2>&1; then
+    echo "== installing bookmarks-parser (PyPI, in $bookmarks_venv)"
+    if ! python3 -m venv "$bookmarks_venv"; then
+        apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+        [ "$(id -u)" = 0 ] || apt=(sudo "${apt[@]}")
+        "${apt[@]}" install -y -q --no-install-recommends python3-venv \
+            || { "${apt[@]}" update -q && "${apt[@]}" install -y -q --no-install-recommends python3-venv; }
+        python3 -m venv "$bookmarks_venv"
+    fi
+    "$bookmarks_venv/bin/pip" install -q 'bookmarks-parser==0.1.3'
+fi
+export CARTABLE_TEST_BOOKMARKS_PYTHON="$bookmarks_venv/bin/python"
+
 if [ -z "${SLAPD_PORT:-}" ]; then
     read -r SLAPD_PORT SLAPD_TLS_PORT <<<"$(free_ports 2 | tr '\n' ' ')"
     export SLAPD_PORT SLAPD_TLS_PORT

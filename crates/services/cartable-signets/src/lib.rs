@@ -1,28 +1,42 @@
 //! The SDET service « signets »: the "liens utiles" window (`liens`), the établissement's
-//! useful links and the user's own bookmarks.
+//! useful links and the user's own bookmarks, in folders, shared and exchanged with the
+//! browsers.
 //!
-//! The établissement's links are a preference (`links`). The users' links are rows of the
-//! table `signets_link` (migrations/), one per link, numbered per owner. Releases before
-//! issue 14 kept them in the key-value data of the portlet `liens` (a JSON array under
-//! `links`, then one record per link under `link/<id>`); the migration
-//! `0002_import_key_value_links` copies those into the table once, with their numbers,
-//! and leaves the key-value data in place.
+//! - The établissement's links are a preference (`links`).
+//! - The users' links are rows of `signets_link`, their folders rows of
+//!   `signets_folder` (nested: each names its parent, 0 being the top level), both
+//!   ordered by a `position` among what their folder holds; reordered with buttons
+//!   (no script needed). Releases before issue 14 kept the links in the key-value data of
+//!   the portlet `liens`; the migration `0002_import_key_value_links` copied them into the
+//!   table, and `0003_folders` put them at the top level in the order of their numbers.
+//! - A folder is shared, read-only, with users or groups (`signets_share`): its readers
+//!   see it under "Partagés avec moi", with everything inside it, and nothing else of
+//!   its owner's ([`share`]).
+//! - Bookmark files (Netscape HTML, [`netscape`]) are imported with their folders from
+//!   Firefox, Chrome and Edge, and exported for them (the resource `export`; a shared
+//!   folder's: `partage`); the same file is the service's part of "Mes données", with
+//!   the shares in `shares.json` ([`EXPORT_FILE`], [`SHARES_FILE`]).
 
+mod actions;
+mod import;
 pub mod netscape;
 mod portable;
+mod share;
 mod store;
+mod tree;
+mod views;
 
-pub use portable::{FILE as EXPORT_FILE, FORMAT as EXPORT_FORMAT};
+pub use portable::{FILE as EXPORT_FILE, FORMAT as EXPORT_FORMAT, SHARES_FILE, SHARES_FORMAT};
 
 use std::sync::LazyLock;
 
-use cartable_portlet::items::checked_text;
 use cartable_portlet::prelude::*;
-use cartable_portlet::{LocalizedText, ServiceSchema, markup_value, migration};
-use minijinja::context;
-use minijinja::value::Serde;
+use cartable_portlet::{LocalizedText, ServiceSchema, migration};
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+use crate::share::{Readable, groups_of};
+use crate::tree::{TOP, Tree};
 
 /// The window's messages, `locales/fr.ftl` and `locales/en.ftl` (domain `cartable-signets`).
 pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18n::messages!());
@@ -31,32 +45,18 @@ pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18
 pub const MAX_LINK_TITLE_LEN: usize = 100;
 /// The longest URL, in characters.
 pub const MAX_URL_LEN: usize = 500;
-/// The most links a user may add.
-pub const MAX_USER_LINKS: usize = 50;
+/// The longest folder name, in characters.
+pub const MAX_FOLDER_NAME_LEN: usize = 100;
+/// The most links a user may keep (a browser's export of a few years fits).
+pub const MAX_USER_LINKS: usize = 500;
+/// The most folders a user may keep.
+pub const MAX_FOLDERS: usize = 100;
+/// The largest bookmark file the import form reads, in bytes (browsers put icons in it).
+pub const MAX_IMPORT_BYTES: usize = 5 * 1024 * 1024;
 /// The service's name, the owner of its tables.
 pub const SERVICE: &str = "signets";
 /// Its portlet's id, under which earlier releases kept the links as key-value data.
 pub const PORTLET: &str = "liens";
-
-const VIEW: &str = r#"{% if school %}<h3>{{ t("school-links") }}</h3>
-<ul class="links">
-{% for l in school %}<li><a href="{{ l.url }}">{{ l.title }}</a></li>
-{% endfor %}</ul>
-{% endif %}<h3>{{ t("my-links") }}</h3>
-{% if mine %}<ul class="links">
-{% for l in mine %}<li><a href="{{ l.url }}">{{ l.title }}</a>
-<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="remove"><input type="hidden" name="id" value="{{ l.id }}"><button type="submit">{{ t("remove") }}<span class="visually-hidden"> – {{ l.title }}</span></button></form></li>
-{% endfor %}</ul>
-{% else %}<p>{{ t("none") }}</p>{% endif %}
-<form method="post" action="{{ action }}">{{ csrf }}
-<input type="hidden" name="op" value="add">
-<p><label for="{{ ns }}-link-title">{{ t("link-title") }}</label><br>
-<input type="text" id="{{ ns }}-link-title" name="title" maxlength="{{ max_title }}" required></p>
-<p><label for="{{ ns }}-link-url">{{ t("link-url") }}</label><br>
-<input type="url" id="{{ ns }}-link-url" name="url" maxlength="{{ max_url }}" required placeholder="https://…" aria-describedby="{{ ns }}-link-url-help"><br>
-<span id="{{ ns }}-link-url-help" class="muted">{{ t("link-url-help") }}</span></p>
-<p><button type="submit">{{ t("add") }}</button></p>
-</form>"#;
 
 /// A link the user added (a row of `signets_link`; in the key-value data of earlier
 /// releases, the same fields as JSON).
@@ -107,10 +107,16 @@ fn school_links(value: &str) -> Vec<ShownLink> {
 
 /// The bookmarks portlet (`liens`), "liens utiles": the établissement's links from the
 /// preference `links` (lines `Title|https://url`; only http(s) URLs are shown), then the
-/// user's own links kept in the service's table, added (`op=add&title=…&url=…`, http(s)
-/// only, at most [`MAX_USER_LINKS`]) and removed (`op=remove&id=…`) by POST actions. Each
-/// link is a row, numbered in the statement that inserts it: links added at the same
-/// moment from two sessions are all kept, and the limit holds.
+/// user's own links and folders kept in the service's tables, and the folders others
+/// shared with her.
+///
+/// Its forms post `op=` `add` (`title`, `url`, into the folder shown), `add-folder`
+/// (`name`), `edit-link` (`id`, `title`, `url`, `folder`), `edit-folder` (`id`, `name`,
+/// `parent`), `up`/`down` (`kind` = `link` or `folder`, `id`), `remove` (`id`),
+/// `remove-folder` (`id`; `confirm=yes` when it holds something), `share`/`unshare`
+/// (`id`, `kind` = `user` or `group`, `target`) and `import` (a bookmark file). Each link
+/// is a row, numbered in the statement that inserts it: links added at the same moment
+/// from two sessions are all kept, and the limit holds.
 ///
 /// The `links` preference is meant for the établissement (set, usually locked, in the
 /// portal configuration): the portlet has no edit mode, since the generic preference form
@@ -138,10 +144,12 @@ impl Bookmarks {
             Descriptor::new(PORTLET, LocalizedText::from_messages(&MESSAGES, "title"))
                 .description(LocalizedText::from_messages(&MESSAGES, "description"))
                 .category("outils")
-                .preference(links);
+                .preference(links)
+                // The import form's bookmark file, and a little room for the form.
+                .upload_limit(MAX_IMPORT_BYTES as u64 + 64 * 1024);
         // The one preference is the établissement's: no edit mode for users.
         descriptor.modes.retain(|m| *m != Mode::Edit);
-        let templates = Templates::new([("view", VIEW)])
+        let templates = Templates::new([("view", views::VIEW)])
             .expect("the bookmarks templates compile")
             .with_messages(&MESSAGES);
         Bookmarks {
@@ -167,7 +175,8 @@ impl Portlet for Bookmarks {
         Some(
             ServiceSchema::new(SERVICE)
                 .sql(migration!("0001_links"))
-                .rust("0002_import_key_value_links", store::ImportKeyValueLinks),
+                .rust("0002_import_key_value_links", store::ImportKeyValueLinks)
+                .sql(migration!("0003_folders")),
         )
     }
 
@@ -176,22 +185,7 @@ impl Portlet for Bookmarks {
     }
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
-        let school = school_links(ctx.preferences.get("links").unwrap_or_default());
-        let mine = store::all(ctx.db()?, &ctx.user().id).await?;
-        let markup = self.templates.render_for(
-            ctx,
-            "view",
-            context! {
-                school => Serde(&school),
-                mine => Serde(&mine),
-                ns => ctx.window().namespace(),
-                action => ctx.urls().action().to_string(),
-                csrf => markup_value(&ctx.csrf_field()),
-                max_title => MAX_LINK_TITLE_LEN,
-                max_url => MAX_URL_LEN,
-            },
-        )?;
-        Ok(markup.into())
+        views::render(&self.templates, ctx).await
     }
 
     async fn action(
@@ -199,49 +193,73 @@ impl Portlet for Bookmarks {
         ctx: &mut PortletContext,
         request: ActionRequest,
     ) -> Result<ActionResponse, PortletError> {
-        let db = ctx.db()?.clone();
-        let owner = ctx.user().id.clone();
-        match request.required("op")? {
-            "add" => {
-                let title =
-                    checked_text(ctx, request.required("title")?, MAX_LINK_TITLE_LEN, false)?;
-                let raw = checked_text(ctx, request.required("url")?, MAX_URL_LEN, false)?;
-                let url = web_url(&raw)
-                    .filter(|u| u.chars().count() <= MAX_URL_LEN)
-                    .ok_or_else(|| PortletError::BadRequest(ctx.t(&MESSAGES, "error-url")))?;
-                let created = ctx.now().timestamp();
-                // The limit is checked in the statement that inserts.
-                if store::add(&db, &owner, &title, &url, created, MAX_USER_LINKS)
-                    .await?
-                    .is_none()
-                {
-                    return Err(PortletError::BadRequest(ctx.t_args(
-                        &MESSAGES,
-                        "error-too-many",
-                        &args! { "max" => MAX_USER_LINKS },
-                    )));
-                }
+        actions::act(ctx, request).await
+    }
+
+    /// `export`: her bookmarks as a Netscape bookmark file, for her browser;
+    /// `partage?de=<owner>&dossier=<id>`: the file of a folder shared with her (404 for
+    /// any other folder, as for one that does not exist).
+    async fn resource(
+        &self,
+        ctx: &PortletContext,
+        request: ResourceRequest,
+    ) -> Result<ResourceResponse, PortletError> {
+        // Her groups before a connection is taken (they are in the socle's storage).
+        let groups = groups_of(&ctx.groups(), &ctx.user().id).await?;
+        let mut conn = ctx.db()?.pool().acquire().await?;
+        let not_found = || PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found"));
+        let (doc, name) = match request.id.as_str() {
+            "export" => {
+                let tree = Tree::load(&mut conn, &ctx.user().id).await?;
+                let title = format!(
+                    "{} – {}",
+                    ctx.t(&MESSAGES, "title"),
+                    ctx.user().display_name
+                );
+                (tree.document(TOP, &title), "signets.html".to_string())
             }
-            "remove" => {
-                let id: u64 = request
-                    .required("id")?
-                    .trim()
-                    .parse()
-                    .map_err(|_| PortletError::BadRequest(ctx.t(&MESSAGES, "error-bad-id")))?;
-                if !store::remove(&db, &owner, id).await? {
-                    return Err(PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found")));
-                }
+            "partage" => {
+                let owner = request.params.get("de").ok_or_else(not_found)?;
+                let folder: u64 = request
+                    .params
+                    .get("dossier")
+                    .and_then(|d| d.parse().ok())
+                    .ok_or_else(not_found)?;
+                let readable = Readable::of(&mut conn, &ctx.user().id, &groups).await?;
+                let theirs = Tree::load(&mut conn, owner).await?;
+                readable
+                    .may_read(owner, folder, &theirs)
+                    .ok_or_else(not_found)?;
+                let title = theirs
+                    .folder(folder)
+                    .map(|f| f.name.clone())
+                    .unwrap_or_default();
+                (
+                    theirs.document(folder, &title),
+                    "signets-partages.html".to_string(),
+                )
             }
-            other => return Err(PortletError::BadRequest(format!("unknown op {other:?}"))),
-        }
-        Ok(ActionResponse::default())
+            _ => return Err(not_found()),
+        };
+        Ok(
+            ResourceResponse::bytes("text/html; charset=utf-8", netscape::write(&doc))
+                .attachment(&name),
+        )
     }
 }
+
+#[cfg(test)]
+mod folder_tests;
+#[cfg(test)]
+mod import_tests;
+#[cfg(test)]
+mod share_tests;
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
+    use cartable_portlet::sqlx;
     use cartable_testkit::{CallError, TestKit};
 
     use super::*;
@@ -310,7 +328,7 @@ mod tests {
         assert!(!out.html().contains("javascript"));
         assert!(
             out.text()
-                .contains("Vous n’avez pas encore ajouté de lien.")
+                .contains("Vous n’avez pas encore ajouté de lien ici.")
         );
         // No edit mode: the preference is the établissement's.
         assert!(matches!(
@@ -351,7 +369,7 @@ mod tests {
             out.html()
                 .contains(r#"<a href="https://fr.wikipedia.org/">Wiki &lt;b&gt;</a>"#)
         );
-        assert!(out.text().contains("Remove – Maths"));
+        assert!(out.text().contains("Edit – Maths"));
 
         kit.action([("op", "remove"), ("id", "1")]).await.unwrap();
         let out = kit.render().await.unwrap();
@@ -430,7 +448,7 @@ mod tests {
                 "lien {i}"
             );
         }
-        assert_eq!(out.html().matches(r#"value="remove""#).count(), 20);
+        assert_eq!(out.html().matches("p.modifier=lien-").count(), 20);
     }
 
     fn link(id: u64, title: &str, url: &str) -> UserLink {
@@ -550,8 +568,22 @@ mod tests {
         assert!(!theo.render().await.unwrap().html().contains("Deuxième"));
 
         // Parallel additions: all kept up to the limit, numbered after the others, and
-        // never more than the limit.
-        let tasks: Vec<_> = (0..MAX_USER_LINKS + 10)
+        // never more than the limit. The first ones are written directly, so that 60
+        // additions race for the last 50 places.
+        let db = kit.database().await.unwrap();
+        for id in 10..(10 + MAX_USER_LINKS as i64 - 52) {
+            sqlx::query(
+                "INSERT INTO signets_link (owner, id, title, url, position) VALUES ($1, $2, $3, $4, $2)",
+            )
+            .bind("camille")
+            .bind(id)
+            .bind(format!("d{id}"))
+            .bind(format!("https://d{id}.example.org/"))
+            .execute(db.pool())
+            .await
+            .unwrap();
+        }
+        let tasks: Vec<_> = (0..60)
             .map(|i| {
                 let kit = kit.clone();
                 tokio::spawn(async move {
@@ -572,8 +604,7 @@ mod tests {
                 Err(e) => panic!("{e:?}"),
             }
         }
-        assert_eq!(refused, 12, "two links were there already");
-        let db = kit.database().await.unwrap();
+        assert_eq!(refused, 10, "450 links were there already");
         let ids: Vec<u64> = store::all(&db, "camille")
             .await
             .unwrap()

@@ -1,26 +1,63 @@
-//! The user's links in "Mes données" (réversibilité): `signets/bookmarks.html`, a
-//! Netscape bookmark file ([`crate::netscape`]) that Firefox, Chrome and Edge import as
-//! it is, and that this service imports from them (their folders flattened: the service
-//! keeps no folders yet; the report names the folder each link came from).
-
-use std::collections::HashSet;
+//! The user's bookmarks in "Mes données" (réversibilité):
+//!
+//! - `signets/bookmarks.html`: her folders and links, a Netscape bookmark file
+//!   ([`crate::netscape`]) that Firefox, Chrome and Edge import as it is, and that this
+//!   service imports from them with their folders;
+//! - `signets/shares.json` (only when she shares something): who each folder is shared
+//!   with, `{"version": 1, "shares": [{"folder": 2, "path": ["Cours", "Maths"], "kind":
+//!   "user" | "group", "target": "<user or group id>"}]}`, `folder` being the rank of the
+//!   folder's `<H3>` in `bookmarks.html` (from 1) and `path` its name and those around it,
+//!   for the reader (docs/data.md).
+//!
+//! On import, the bookmark file goes through the same import as the window's form
+//! ([`crate::import`]), each item reported; a share is restored when its user is in the
+//! directory, or its group exists and the user is in it.
 
 use cartable_portlet::async_trait;
 use cartable_portlet::export::{
     DataContext, ExportFile, ExportSink, ImportFile, ImportReport, PortabilityError, Portable,
 };
 use cartable_portlet::i18n::args;
-use cartable_portlet::sqlx::{self, AnyConnection};
+use cartable_portlet::sqlx::AnyConnection;
+use serde::{Deserialize, Serialize};
 
-use crate::netscape::{self, Entry};
-use crate::{
-    Bookmarks, MAX_LINK_TITLE_LEN, MAX_URL_LEN, MAX_USER_LINKS, MESSAGES, SERVICE, web_url,
-};
+use crate::import::{self, Refusal};
+use crate::netscape::{self, NetscapeError};
+use crate::store::{self, Share};
+use crate::tree::{TOP, Tree};
+use crate::{Bookmarks, MAX_FOLDERS, MAX_USER_LINKS, MESSAGES, SERVICE};
 
-/// The file's name in the service's folder.
+/// The bookmark file's name in the service's folder.
 pub const FILE: &str = "bookmarks.html";
-/// The format's name in the manifest.
+/// Its format's name in the manifest.
 pub const FORMAT: &str = "netscape-bookmark-file-1";
+/// The shares' file name.
+pub const SHARES_FILE: &str = "shares.json";
+/// Its format's name in the manifest.
+pub const SHARES_FORMAT: &str = "cartable-signets-shares+json;version=1";
+
+/// Where the socle's groups service keeps the groups (its portlet-data name).
+const GROUPS_DATA: &str = "cartable-groups";
+
+/// `shares.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct SharesFile {
+    version: u32,
+    shares: Vec<SharedFolder>,
+}
+
+/// One share in `shares.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct SharedFolder {
+    /// The rank of the folder's `<H3>` in `bookmarks.html`, from 1.
+    folder: usize,
+    /// Its name and those of the folders around it, outermost first.
+    path: Vec<String>,
+    /// `user` or `group`.
+    kind: String,
+    /// The user's or group's id.
+    target: String,
+}
 
 #[async_trait]
 impl Portable for Bookmarks {
@@ -33,27 +70,46 @@ impl Portable for Bookmarks {
         cx: &DataContext,
         sink: &mut dyn ExportSink,
     ) -> Result<(), PortabilityError> {
-        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT title, url, created_at FROM signets_link WHERE owner = $1 ORDER BY id",
-        )
-        .bind(&cx.user().id)
-        .fetch_all(cx.db()?.pool())
-        .await?;
-        let entries: Vec<Entry<'_>> = rows
-            .iter()
-            .map(|(title, url, created)| Entry {
-                title,
-                url,
-                add_date: *created,
-            })
-            .collect();
+        let mut conn = cx.db()?.pool().acquire().await?;
+        let owner = &cx.user().id;
+        let tree = Tree::load(&mut conn, owner).await?;
         let title = format!("{} – {}", cx.t(&MESSAGES, "title"), cx.user().display_name);
-        let text = netscape::write(&title, &entries);
+        let text = netscape::write(&tree.document(TOP, &title));
         sink.file(ExportFile::bytes(
             FILE,
             "text/html; charset=utf-8",
             FORMAT,
             text.into_bytes(),
+        ))
+        .await?;
+        let shares = store::shares(&mut conn, owner).await?;
+        if shares.is_empty() {
+            return Ok(());
+        }
+        let order = tree.folders_in_file_order();
+        let file = SharesFile {
+            version: 1,
+            shares: shares
+                .into_iter()
+                .filter_map(|s| {
+                    let rank = order.iter().position(|f| *f == s.folder)? + 1;
+                    Some(SharedFolder {
+                        folder: rank,
+                        path: tree.path(s.folder).iter().map(|f| f.name.clone()).collect(),
+                        kind: s.kind,
+                        target: s.target,
+                    })
+                })
+                .collect(),
+        };
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| {
+            PortabilityError::Other(format!("the shares could not be written: {e}"))
+        })?;
+        sink.file(ExportFile::bytes(
+            SHARES_FILE,
+            "application/json",
+            SHARES_FORMAT,
+            json,
         ))
         .await
     }
@@ -62,191 +118,159 @@ impl Portable for Bookmarks {
         &self,
         cx: &DataContext,
         tx: &mut AnyConnection,
-        files: Vec<ImportFile>,
+        mut files: Vec<ImportFile>,
     ) -> Result<ImportReport, PortabilityError> {
         let owner = cx.user().id.clone();
         let mut report = ImportReport::default();
-        let existing: Vec<(String,)> =
-            sqlx::query_as("SELECT url FROM signets_link WHERE owner = $1")
-                .bind(&owner)
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut kept = existing.len();
-        let mut seen: HashSet<String> = existing.into_iter().map(|(u,)| u).collect();
+        // The bookmarks first: the shares name their folders.
+        files.sort_by_key(|f| f.path != FILE);
+        let mut folder_ids: Vec<Option<u64>> = Vec::new();
         for file in files {
-            if file.path != FILE {
-                report.refuse(&file.path, "", "", cx.t(&MESSAGES, "import-unknown-file"));
-                continue;
-            }
-            let text = String::from_utf8_lossy(&file.bytes);
-            if !netscape::is_bookmark_file(&text) {
-                report.refuse(&file.path, "", "", cx.t(&MESSAGES, "import-not-bookmarks"));
-                continue;
-            }
-            for (i, mark) in netscape::read(&text).into_iter().enumerate() {
-                let at = format!("{}", i + 1);
-                let mut label = mark.folders.join(" › ");
-                if !label.is_empty() {
-                    label.push_str(" › ");
+            match file.path.as_str() {
+                FILE => folder_ids = import_bookmarks(cx, tx, &owner, &file, &mut report).await?,
+                SHARES_FILE => {
+                    import_shares(cx, tx, &owner, &file, &folder_ids, &mut report).await?
                 }
-                label.push_str(&mark.title);
-                if mark.url.is_empty() {
-                    report.refuse(&file.path, at, label, cx.t(&MESSAGES, "import-no-url"));
-                    continue;
-                }
-                let Some(url) = web_url(&mark.url).filter(|u| u.chars().count() <= MAX_URL_LEN)
-                else {
-                    report.refuse(&file.path, at, label, cx.t(&MESSAGES, "error-url"));
-                    continue;
-                };
-                // A title too long is cut (browsers' titles are page titles); an empty
-                // one becomes the host name, as for the établissement's links.
-                let mut title: String = mark
-                    .title
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .collect::<String>()
-                    .trim()
-                    .to_string();
-                if title.chars().count() > MAX_LINK_TITLE_LEN {
-                    title = title.chars().take(MAX_LINK_TITLE_LEN - 1).collect();
-                    title.push('…');
-                }
-                if title.is_empty() {
-                    title = url::Url::parse(&url)
-                        .ok()
-                        .and_then(|u| u.host_str().map(str::to_string))
-                        .unwrap_or_else(|| url.clone());
-                }
-                if !seen.insert(url.clone()) {
-                    report.refuse(&file.path, at, label, cx.t(&MESSAGES, "import-duplicate"));
-                    continue;
-                }
-                if kept >= MAX_USER_LINKS {
-                    report.refuse(
-                        &file.path,
-                        at,
-                        label,
-                        cx.t_args(
-                            &MESSAGES,
-                            "error-too-many",
-                            &args! { "max" => MAX_USER_LINKS },
-                        ),
-                    );
-                    continue;
-                }
-                sqlx::query(
-                    "INSERT INTO signets_link (owner, id, title, url, created_at) \
-                     SELECT $1, COALESCE(MAX(id), 0) + 1, $2, $3, $4 FROM signets_link \
-                     WHERE owner = $1",
-                )
-                .bind(&owner)
-                .bind(&title)
-                .bind(&url)
-                .bind(mark.add_date)
-                .execute(&mut *tx)
-                .await?;
-                kept += 1;
-                report.accept(&file.path, at, label);
+                _ => report.refuse(&file.path, "", "", cx.t(&MESSAGES, "import-unknown-file")),
             }
         }
         Ok(report)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use cartable_portlet::export::{MemorySink, Outcome};
-    use cartable_portlet::prelude::*;
-    use cartable_testkit::TestKit;
-
-    use super::*;
-
-    async fn import(kit: &TestKit, user: &str, bytes: &[u8]) -> ImportReport {
-        let cx = kit.data_context(user).await.unwrap();
-        let db = cx.db().unwrap().clone();
-        let mut tx = db.begin().await.unwrap();
-        let report = Bookmarks::new()
-            .import(
-                &cx,
-                &mut tx,
-                vec![ImportFile::new(FILE, "text/html", FORMAT, bytes.to_vec())],
-            )
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        report
-    }
-
-    #[tokio::test]
-    async fn a_firefox_export_is_imported_and_what_is_not_a_web_link_refused() {
-        let kit = TestKit::new(Arc::new(Bookmarks::new()));
-        let firefox = include_bytes!("../../../../tests/fixtures/bookmarks-firefox.html");
-        let report = import(&kit, "lea", firefox).await;
-        let outcome: Vec<(&str, bool)> = report
-            .lines
-            .iter()
-            .map(|l| (l.item.as_str(), l.outcome == Outcome::Accepted))
-            .collect();
-        assert_eq!(
-            outcome,
-            vec![
-                ("Barre personnelle › Pronote", true),
-                ("Barre personnelle › Français › Dictionnaire", true),
-                ("Barre personnelle › Français › Le Conjugueur", true),
-                ("Barre personnelle › Calculatrice", false),
-                ("Éduscol", true),
-                ("Les plus visités", false),
-                ("Autres marque-pages › Lumni", true),
-            ]
-        );
-        let db = kit.database().await.unwrap();
-        let stored = crate::store::all(&db, "lea").await.unwrap();
-        assert_eq!(stored.len(), 5);
-        assert_eq!(stored[1].title, "Dictionnaire");
-        // Again: every link is already there.
-        let again = import(&kit, "lea", firefox).await;
-        assert_eq!(again.accepted(), 0);
-        assert!(matches!(&again.lines[0].outcome, Outcome::Refused(why) if why.contains("déjà")));
-    }
-
-    #[tokio::test]
-    async fn the_export_imports_back_identically() {
-        let kit =
-            TestKit::new(Arc::new(Bookmarks::new())).user_with("lea", "Léa", [Profile::Eleve]);
-        for (title, url) in [
-            ("Wiki <b> & co", "https://fr.wikipedia.org/wiki/A?x=1&y=2"),
-            ("ONISEP", "https://www.onisep.fr/"),
-        ] {
-            kit.action([("op", "add"), ("title", title), ("url", url)])
-                .await
-                .unwrap();
+async fn import_bookmarks(
+    cx: &DataContext,
+    tx: &mut AnyConnection,
+    owner: &str,
+    file: &ImportFile,
+    report: &mut ImportReport,
+) -> Result<Vec<Option<u64>>, PortabilityError> {
+    let text = String::from_utf8_lossy(&file.bytes);
+    let doc = match netscape::parse(&text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let why = match e {
+                NetscapeError::NotBookmarkFile => "import-not-bookmarks",
+                NetscapeError::NoList => "import-no-list",
+            };
+            report.refuse(&file.path, "", "", cx.t(&MESSAGES, why));
+            return Ok(Vec::new());
         }
-        let cx = kit.data_context("lea").await.unwrap();
-        let mut sink = MemorySink::default();
-        Bookmarks::new().export(&cx, &mut sink).await.unwrap();
-        let (file, bytes) = &sink.files[0];
-        assert_eq!((file.path.as_str(), file.format.as_str()), (FILE, FORMAT));
-        let report = import(&kit, "theo", bytes).await;
-        assert_eq!(report.accepted(), 2, "{report:?}");
-        let db = kit.database().await.unwrap();
-        let rows = |user: &'static str| {
-            let db = db.clone();
-            async move {
-                let r: Vec<(String, String, Option<i64>)> = sqlx::query_as(
-                    "SELECT title, url, created_at FROM signets_link WHERE owner = $1 ORDER BY id",
-                )
-                .bind(user)
-                .fetch_all(db.pool())
-                .await
-                .unwrap();
-                r
+    };
+    let tree = Tree::load(tx, owner).await?;
+    let untitled = cx.t(&MESSAGES, "untitled-folder");
+    let outcome = import::apply(tx, owner, &tree, TOP, &doc, &untitled).await?;
+    for line in &outcome.lines {
+        let at = line.at.to_string();
+        match line.refused {
+            None => report.accept(&file.path, at, &line.label),
+            Some(why) => {
+                let reason = match why {
+                    Refusal::NoUrl => cx.t(&MESSAGES, "import-no-url"),
+                    Refusal::NotWeb => cx.t(&MESSAGES, "error-url"),
+                    Refusal::Duplicate => cx.t(&MESSAGES, "import-duplicate"),
+                    Refusal::Merged => cx.t(&MESSAGES, "import-folder-merged"),
+                    Refusal::TooManyLinks => cx.t_args(
+                        &MESSAGES,
+                        "error-too-many",
+                        &args! { "max" => MAX_USER_LINKS },
+                    ),
+                    Refusal::TooManyFolders => cx.t_args(
+                        &MESSAGES,
+                        "error-too-many-folders",
+                        &args! { "max" => MAX_FOLDERS },
+                    ),
+                };
+                report.refuse(&file.path, at, &line.label, reason);
             }
-        };
-        let (lea, theo) = (rows("lea").await, rows("theo").await);
-        assert_eq!(lea, theo);
-        assert!(lea[0].2.is_some(), "the dates go along");
+        }
     }
+    Ok(outcome.folder_ids)
 }
+
+async fn import_shares(
+    cx: &DataContext,
+    tx: &mut AnyConnection,
+    owner: &str,
+    file: &ImportFile,
+    folder_ids: &[Option<u64>],
+    report: &mut ImportReport,
+) -> Result<(), PortabilityError> {
+    let parsed: SharesFile = match serde_json::from_slice(&file.bytes) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            report.refuse(
+                &file.path,
+                "",
+                "",
+                cx.t_args(
+                    &MESSAGES,
+                    "import-bad-shares",
+                    &args! { "error" => e.to_string() },
+                ),
+            );
+            return Ok(());
+        }
+    };
+    // The groups as the transaction sees them (the socle's storage may share its
+    // connection pool, whose connection the transaction holds).
+    let groups = cartable_socle::Groups::new(
+        cartable_socle::UpgradeSources::new()
+            .key_value_data(tx, GROUPS_DATA)
+            .await?,
+        cx.clock().clone(),
+        cartable_socle::GroupPolicy::default(),
+    );
+    for (i, s) in parsed.shares.into_iter().enumerate() {
+        let at = (i + 1).to_string();
+        let label = format!("{} → {}", s.path.join(" › "), s.target);
+        let folder = s
+            .folder
+            .checked_sub(1)
+            .and_then(|i| folder_ids.get(i).copied().flatten());
+        let Some(folder) = folder else {
+            report.refuse(
+                &file.path,
+                at,
+                label,
+                cx.t(&MESSAGES, "import-share-no-folder"),
+            );
+            continue;
+        };
+        let known = match s.kind.as_str() {
+            "user" => {
+                s.target != owner && cx.services().directory.person(&s.target).await?.is_some()
+            }
+            "group" => groups
+                .groups_of(owner)
+                .await
+                .map_err(|e| PortabilityError::Other(format!("the groups could not be read: {e}")))?
+                .iter()
+                .any(|g| g.id == s.target),
+            _ => false,
+        };
+        if !known {
+            report.refuse(
+                &file.path,
+                at,
+                label,
+                cx.t(&MESSAGES, "import-share-unknown"),
+            );
+            continue;
+        }
+        let share = Share {
+            folder,
+            kind: s.kind,
+            target: s.target,
+        };
+        if store::add_share(tx, owner, &share).await? {
+            report.accept(&file.path, at, label);
+        } else {
+            report.refuse(&file.path, at, label, cx.t(&MESSAGES, "import-duplicate"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
