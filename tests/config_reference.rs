@@ -185,6 +185,22 @@ forbid_login = true
 "#,
     ),
     (
+        "[portability]",
+        r#"
+[portability]
+only_trusted = true                 # refuse archives of établissements not listed below
+# trusted = [ … ]                   # see [[portability.trusted]]
+"#,
+    ),
+    (
+        "[[portability.trusted]]",
+        r#"
+[[portability.trusted]]
+etablissement = "Collège Jules Ferry"
+public_key = "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="   # its <portal>/donnees/cle
+"#,
+    ),
+    (
         "[portlets.<id>]",
         r#"
 [portlets.bloc-notes]

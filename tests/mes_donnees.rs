@@ -213,10 +213,19 @@ async fn notes_and_bookmarks_move_to_another_etablissement_and_a_tampered_archiv
         [
             "bloc-notes/notes.json",
             "signets/bookmarks.html",
+            "portail/activite.json",
             "manifest.json",
             "manifest.json.sig"
         ]
     );
+    // What the ENT keeps of her activity: her open session, and the services used on the
+    // days not closed yet (the indicators flush every minute: maybe none yet).
+    let activity: serde_json::Value =
+        serde_json::from_slice(entry(&files, "portail/activite.json")).unwrap();
+    assert_eq!(activity["format"], "cartable-activite");
+    assert_eq!(activity["sessions"].as_array().unwrap().len(), 1, "{activity}");
+    assert!(activity["services_used"].is_array());
+    assert!(activity["retention"].as_str().unwrap().contains("nothing says who"));
     let manifest: serde_json::Value =
         serde_json::from_slice(entry(&files, "manifest.json")).unwrap();
     assert_eq!(manifest["etablissement"], "Lycée Victor Hugo");
@@ -264,6 +273,7 @@ async fn notes_and_bookmarks_move_to_another_etablissement_and_a_tampered_archiv
         "{page}"
     );
     assert!(page.contains("signets : 2 importés, 0 refusés"), "{page}");
+    assert!(page.contains("l’activité tenue par un autre ENT"), "{page}");
     assert!(page.contains("Lycée Victor Hugo"));
     // Exported again from the second établissement, the services' files are the same
     // bytes: the same notes (text, date, order) and the same bookmarks (title, URL, date).
@@ -300,4 +310,65 @@ async fn notes_and_bookmarks_move_to_another_etablissement_and_a_tampered_archiv
 
     a.stop().await;
     b.stop().await;
+}
+
+/// `[portability] only_trusted`: an archive signed by a recognised établissement is
+/// imported and named as such; one from an établissement whose key is not configured is
+/// refused whole; a configured key that is not a key stops the start with a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_archives_of_trusted_etablissements_are_imported_when_so_configured() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let a = portal(dirs[0].path(), "Lycée Victor Hugo").await;
+    let b = portal(dirs[1].path(), "Collège Jules Ferry").await;
+    let key: serde_json::Value =
+        serde_json::from_str(&a.client().get("/donnees/cle").await.body).unwrap();
+    let trusting = format!(
+        "{}[portability]\nonly_trusted = true\ntrusted = [{{ etablissement = \"Lycée Hugo (Paris)\", public_key = \"{}\" }}]\n",
+        config("Lycée Condorcet"),
+        key["public_key"].as_str().unwrap()
+    );
+    let portlets = || -> Vec<Arc<dyn Portlet>> {
+        vec![
+            Arc::new(cartable::bloc_notes::Notes::new()),
+            Arc::new(cartable::signets::Bookmarks::new()),
+        ]
+    };
+    let c = TestPortal::start(&trusting, dirs[2].path(), portlets()).await;
+
+    let mut lea_a = a.login("lea").await;
+    let r = lea_a
+        .post_csrf("/action/accueil/bloc-notes", &[("op", "add"), ("text", "Note de Hugo")])
+        .await;
+    assert_eq!(r.status, 303);
+    let from_a = export(&a, &mut lea_a).await;
+    let mut lea_b = b.login("lea").await;
+    let r = lea_b
+        .post_csrf("/action/accueil/bloc-notes", &[("op", "add"), ("text", "Note de Ferry")])
+        .await;
+    assert_eq!(r.status, 303);
+    let from_b = export(&b, &mut lea_b).await;
+
+    let mut lea_c = c.login("lea").await;
+    let (status, page) = import(&c, &mut lea_c, &from_b).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("ne reconnaît pas la clé"), "{page}");
+    assert!(page.contains("Collège Jules Ferry"), "the refusal names the signer: {page}");
+    assert!(!home(&mut lea_c).await.contains("Note de Ferry"), "nothing imported");
+    let (status, page) = import(&c, &mut lea_c, &from_a).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("reconnu : Lycée Hugo (Paris)"), "{page}");
+    assert!(home(&mut lea_c).await.contains("Note de Hugo"));
+
+    // A key that is not one is refused when the configuration is read.
+    let bad = format!(
+        "{}[portability]\ntrusted = [{{ etablissement = \"X\", public_key = \"pas une clé\" }}]\n",
+        config("Lycée Condorcet")
+    );
+    let err = cartable::EntConfig::from_toml(&bad, dirs[2].path()).unwrap_err().to_string();
+    assert!(err.contains("not an Ed25519 public key"), "{err}");
+    assert!(err.contains("donnees/cle"), "{err}");
+
+    a.stop().await;
+    b.stop().await;
+    c.stop().await;
 }

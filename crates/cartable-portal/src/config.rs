@@ -224,6 +224,9 @@ pub struct Config {
     /// Where the files' bytes are kept: this node's disk, or an S3-compatible bucket.
     #[serde(default)]
     pub files: crate::files::FilesConfig,
+    /// "Mes données": the other établissements whose archives an import recognises.
+    #[serde(default)]
+    pub portability: crate::portability::PortabilityConfig,
 }
 
 /// How users log in.

@@ -221,6 +221,17 @@ pub enum ArchiveError {
         "the file {0} was changed after the archive was made (its SHA-256 or its size differ from the manifest's); nothing was imported"
     )]
     Tampered(String),
+    /// The archive is signed by a key this établissement does not trust
+    /// (`[portability] only_trusted`).
+    #[error(
+        "the archive is signed by {etablissement:?} with the key {fingerprint}, which this ENT does not trust; nothing was imported (an administrator adds the établissement's key to [portability] trusted)"
+    )]
+    Untrusted {
+        /// The établissement the manifest names.
+        etablissement: String,
+        /// Its key's fingerprint.
+        fingerprint: String,
+    },
     /// A file is not listed.
     #[error("the archive holds {0}, which its manifest does not list; nothing was imported")]
     Unlisted(String),
@@ -273,6 +284,73 @@ pub enum ExportStatus {
     Failed(String),
 }
 
+/// `[portability]`: whose archives an import recognises.
+///
+/// ```toml
+/// [portability]
+/// only_trusted = true
+/// trusted = [
+///   { etablissement = "Collège Jean Moulin", public_key = "…" },  # from its /donnees/cle
+/// ]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct PortabilityConfig {
+    /// The other établissements whose archives are recognised: each one's name and the
+    /// public key its portal publishes at `<base>/donnees/cle` (`public_key`, base64).
+    pub trusted: Vec<TrustedKey>,
+    /// Refuse an archive signed by a key that is neither this établissement's nor one of
+    /// `trusted` (off: such an archive is imported and its report says the signer is
+    /// unknown).
+    pub only_trusted: bool,
+}
+
+/// Another établissement's key, as its portal publishes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedKey {
+    /// Its name, shown on the import's report.
+    pub etablissement: String,
+    /// Its Ed25519 public key: 32 bytes in base64, as `/donnees/cle` gives it.
+    #[schemars(with = "String")]
+    pub public_key: PublicKey,
+}
+
+/// An Ed25519 public key read from base64 (a configuration value that is not one is
+/// refused when the configuration is read).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct PublicKey(VerifyingKey);
+
+impl TryFrom<String> for PublicKey {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        B64.decode(text.trim())
+            .ok()
+            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+            .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+            .map(PublicKey)
+            .ok_or_else(|| {
+                "not an Ed25519 public key: give the `public_key` of the établissement's \
+                 <portal>/donnees/cle (32 bytes in base64)"
+                    .to_string()
+            })
+    }
+}
+
+/// Whose key signed an archive, as this établissement knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// This établissement's own key.
+    Own,
+    /// The key of a trusted établissement (its name as configured).
+    Trusted(String),
+    /// A key this établissement does not know.
+    Unknown,
+}
+
 /// The export and import engine of a portal.
 pub struct Portability {
     portables: Vec<Arc<dyn Portlet>>,
@@ -281,6 +359,35 @@ pub struct Portability {
     etablissement: String,
     portal: Option<String>,
     key: SigningKey,
+    trust: PortabilityConfig,
+    indicators: Option<cartable_socle::indicators::Indicators>,
+}
+
+/// The portal's own folder of an archive: what the ENT keeps of the user's activity.
+pub const ACTIVITY_SERVICE: &str = "portail";
+/// Its file.
+pub const ACTIVITY_FILE: &str = "activite.json";
+/// Its format.
+pub const ACTIVITY_FORMAT: &str = "cartable-activite+json;version=1";
+
+/// `portail/activite.json`: what the ENT keeps of the user's activity when she exports.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Activity {
+    format: String,
+    version: u32,
+    /// Her sessions still open: when each ends, RFC 3339 UTC.
+    sessions: Vec<String>,
+    /// The services she used on the days the usage indicators have not closed yet.
+    services_used: Vec<ServiceUsed>,
+    /// What the rest of her activity became.
+    retention: String,
+}
+
+/// A service used on a day.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ServiceUsed {
+    day: String,
+    service: String,
 }
 
 impl std::fmt::Debug for Portability {
@@ -329,6 +436,80 @@ impl Portability {
             etablissement: etablissement.to_string(),
             portal,
             key,
+            trust: PortabilityConfig::default(),
+            indicators: None,
+        }
+    }
+
+    /// Put what `indicators` still say of the user in her archive (`portail/activite.json`).
+    pub fn with_indicators(mut self, indicators: cartable_socle::indicators::Indicators) -> Self {
+        self.indicators = Some(indicators);
+        self
+    }
+
+    /// The user's activity as the ENT keeps it: her open sessions, the services she used
+    /// on the days not closed yet.
+    async fn activity(&self, user: &str) -> Result<Vec<u8>, PortabilityError> {
+        let other = |e: &dyn std::fmt::Display| PortabilityError::Other(e.to_string());
+        let sessions: Vec<(i64,)> = cartable_db::sqlx::query_as(
+            "SELECT expires_unix FROM cartable_sessions WHERE user_id = $1 ORDER BY expires_unix",
+        )
+        .bind(user)
+        .fetch_all(self.db().pool())
+        .await
+        .map_err(|e| other(&e))?;
+        let services_used = match &self.indicators {
+            Some(ind) => ind.used_by(user).await.map_err(|e| other(&e))?,
+            None => Vec::new(),
+        };
+        let activity = Activity {
+            format: "cartable-activite".into(),
+            version: 1,
+            sessions: sessions
+                .into_iter()
+                .map(|(secs,)| {
+                    rfc3339(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+                })
+                .collect(),
+            services_used: services_used
+                .into_iter()
+                .map(|(day, service)| ServiceUsed { day, service })
+                .collect(),
+            retention: "The usage indicators keep who used which service only until the day \
+                after next; then only counts remain, and nothing says who. Sessions end at \
+                logout or when they expire."
+                .into(),
+        };
+        serde_json::to_vec_pretty(&activity).map_err(|e| other(&e))
+    }
+
+    /// Recognise the archives of the établissements of `trust`.
+    pub fn trusting(mut self, trust: PortabilityConfig) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// Whose key signed `manifest`.
+    pub fn origin(&self, manifest: &Manifest) -> Origin {
+        let key = manifest.signer.public_key.as_str();
+        if key == self.signer().public_key {
+            return Origin::Own;
+        }
+        self.trust
+            .trusted
+            .iter()
+            .find(|t| B64.encode(t.public_key.0.as_bytes()) == key)
+            .map_or(Origin::Unknown, |t| Origin::Trusted(t.etablissement.clone()))
+    }
+
+    /// `Err` when `[portability] only_trusted` refuses an archive of this origin.
+    pub fn admit(&self, manifest: &Manifest) -> Result<Origin, ArchiveError> {
+        match self.origin(manifest) {
+            Origin::Unknown if self.trust.only_trusted => Err(ArchiveError::Untrusted {
+                etablissement: manifest.etablissement.clone(),
+                fingerprint: manifest.signer.fingerprint.clone(),
+            }),
+            origin => Ok(origin),
         }
     }
 
@@ -575,6 +756,15 @@ impl Portability {
             sink.service = portable.service().to_string();
             portable.export(&cx, &mut sink).await?;
         }
+        sink.service = ACTIVITY_SERVICE.to_string();
+        let activity = self.activity(&person.id).await?;
+        sink.file(ExportFile::bytes(
+            ACTIVITY_FILE,
+            "application/json",
+            ACTIVITY_FORMAT,
+            activity,
+        ))
+        .await?;
         let manifest = Manifest {
             format: FORMAT.into(),
             version: 1,
@@ -750,6 +940,20 @@ impl Portability {
             .map_err(|e| PortabilityError::Other(e.to_string()))?;
         let mut outcome = ImportOutcome::default();
         for (service, files) in verified.files {
+            if service == ACTIVITY_SERVICE {
+                // Another ENT's record of her activity is hers to keep, not this ENT's.
+                let mut report = ImportReport::default();
+                for f in &files {
+                    report.refuse(
+                        &f.path,
+                        "",
+                        &f.path,
+                        cx.t(&crate::i18n::MESSAGES, "mydata_activity_not_restored"),
+                    );
+                }
+                outcome.reports.push((service, Some(report)));
+                continue;
+            }
             match self.portable(&service) {
                 Some(portable) => {
                     let report = portable.import(&cx, &mut tx, files).await?;

@@ -350,6 +350,8 @@ impl PortalBuilder {
             search: None,
         };
         let storage = services.storage.clone();
+        // Usage indicators: counted in memory, flushed by this node every minute.
+        let indicators = cartable_socle::indicators::Indicators::new(database.clone());
         // "Mes données": the établissement's signing key (made at first start) and the
         // services whose data a user exports and imports.
         let portability = Arc::new(crate::portability::Portability::new(
@@ -363,7 +365,9 @@ impl PortalBuilder {
                 format!("{u}{}", config.base_path)
             }),
             crate::portability::signing_key(storage.as_ref()).await?,
-        ));
+        )
+        .trusting(config.portability.clone())
+        .with_indicators(indicators.clone()));
         let theme = Theme::load(config.theme_dir.as_deref())?;
         if let Some(dir) = &config.theme_dir {
             // Service crates' templates overridden by the theme (`portlets/<crate>/…`).
@@ -421,8 +425,6 @@ impl PortalBuilder {
             &files,
         );
         let jobs = crate::portability::jobs(jobs, &portability);
-        // Usage indicators: counted in memory, flushed by this node every minute.
-        let indicators = cartable_socle::indicators::Indicators::new(database.clone());
         let jobs = indicator_jobs(jobs, &indicators, &clock, config.time_zone);
         let jobs = self
             .job_handlers

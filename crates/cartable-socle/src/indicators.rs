@@ -417,6 +417,34 @@ impl Indicators {
         Ok(deleted)
     }
 
+    /// What the indicators still say of `user`: the services she used on each day that is
+    /// not closed yet (the digests of her id that nodes flushed), oldest first. This is
+    /// her part of "Mes données"; once a day is closed, nothing says who used what.
+    pub async fn used_by(&self, user: &str) -> Result<Vec<(String, String)>, SocleError> {
+        let open: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT day, service FROM cartable_indicator_visitors ORDER BY day, service",
+        )
+        .fetch_all(self.inner.db.pool())
+        .await?;
+        let mut used = Vec::new();
+        for (day, service) in open {
+            let digest = hex(&visitor(&day, &service, user));
+            let seen: Option<(i64,)> = sqlx::query_as(
+                "SELECT 1 FROM cartable_indicator_visitors \
+                 WHERE day = $1 AND service = $2 AND visitor = $3 LIMIT 1",
+            )
+            .bind(&day)
+            .bind(&service)
+            .bind(&digest)
+            .fetch_optional(self.inner.db.pool())
+            .await?;
+            if seen.is_some() {
+                used.push((day, service));
+            }
+        }
+        Ok(used)
+    }
+
     /// What the database holds for `query` (what nodes flushed; call [`flush`](Self::flush)
     /// first for this node's latest), ordered by day, service and profile.
     pub async fn report(&self, query: &ReportQuery) -> Result<Vec<Usage>, SocleError> {

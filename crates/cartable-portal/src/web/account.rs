@@ -281,6 +281,10 @@ fn archive_refusal(lang: Lang, e: &crate::portability::ArchiveError) -> String {
             ("mydata_tampered", path.clone())
         }
         E::TooLarge(max) => ("mydata_too_large", human_size(*max)),
+        E::Untrusted {
+            etablissement,
+            fingerprint,
+        } => ("mydata_untrusted", format!("{etablissement}, {fingerprint}")),
         _ => ("mydata_not_archive", e.to_string()),
     };
     if detail.is_empty() {
@@ -375,6 +379,13 @@ async fn import_data(
         }
     };
     let manifest = verified.manifest.clone();
+    let origin = match state.portability.admit(&manifest) {
+        Ok(origin) => origin,
+        Err(e) => {
+            tracing::info!(user = %user.id, error = %e, "archive refused");
+            return again(archive_refusal(lang, &e)).await;
+        }
+    };
     let outcome = match state
         .portability
         .import(user.clone(), lang.tag(), verified)
@@ -418,14 +429,20 @@ async fn import_data(
             ])
         })
         .collect();
-    let own = manifest.signer.public_key == state.portability.signer().public_key;
+    let signer = match origin {
+        crate::portability::Origin::Own => lang.t("mydata_own_key").to_string(),
+        crate::portability::Origin::Trusted(name) => {
+            format!("{} {name}", lang.t("mydata_trusted_key"))
+        }
+        crate::portability::Origin::Unknown => lang.t("mydata_unknown_key").to_string(),
+    };
     tracing::info!(user = %user.id, from = %manifest.etablissement, "archive imported");
     let report = Value::from_pairs([
         ("etablissement", Value::from(manifest.etablissement)),
         ("user", Value::from(manifest.user.display_name)),
         ("created", Value::from(manifest.created)),
         ("fingerprint", Value::from(manifest.signer.fingerprint)),
-        ("own_key", Value::from(own)),
+        ("signer", Value::from(signer)),
         ("services", Value::from(services)),
     ]);
     render_with(&cx, user, req, None, StatusCode::OK, Some(report)).await

@@ -194,6 +194,33 @@ async fn closing_a_day_keeps_its_counts_and_forgets_who() {
     }
 }
 
+#[tokio::test]
+async fn what_the_open_days_say_of_a_user_and_nothing_once_closed() {
+    for t in testing::both("indicators_used_by").await {
+        migrated(&t.db).await;
+        let ind = Indicators::new(t.db.clone());
+        ind.record("2027-01-14", "agenda", "eleve", Use::View, "lea");
+        ind.record("2027-01-15", "bloc-notes", "eleve", Use::Action, "lea");
+        ind.record("2027-01-15", "agenda", "eleve", Use::View, "tom");
+        ind.flush().await.unwrap();
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        };
+        assert_eq!(
+            ind.used_by("lea").await.unwrap(),
+            pairs(&[("2027-01-14", "agenda"), ("2027-01-15", "bloc-notes")])
+        );
+        assert_eq!(ind.used_by("tom").await.unwrap(), pairs(&[("2027-01-15", "agenda")]));
+        assert!(ind.used_by("zoe").await.unwrap().is_empty());
+        ind.close_days_before("2027-01-15").await.unwrap();
+        assert_eq!(
+            ind.used_by("lea").await.unwrap(),
+            pairs(&[("2027-01-15", "bloc-notes")]),
+            "a closed day says nothing of who"
+        );
+    }
+}
+
 #[test]
 fn days_are_written_year_month_day() {
     assert!(is_day("2027-01-15"));
