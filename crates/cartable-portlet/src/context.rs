@@ -253,6 +253,19 @@ impl PortletUrls {
     pub fn preferences(&self) -> String {
         format!("{}/prefs/{}/{}", self.base, self.tab, self.window)
     }
+
+    /// The secret URL of `file` for the user holding `token`, served without a session
+    /// by `portlet`'s [`SecretResource`](crate::secret::SecretResource) (a path on the
+    /// portal: `<base>/flux/<portlet>/<token>/<file>`).
+    pub fn secret(&self, portlet: &str, token: &str, file: &str) -> String {
+        format!(
+            "{}/flux/{}/{}/{}",
+            self.base,
+            percent_encode_segment(portlet),
+            percent_encode_segment(token),
+            percent_encode_segment(file)
+        )
+    }
 }
 
 fn percent_encode_segment(s: &str) -> String {

@@ -38,6 +38,7 @@ pub mod markup;
 mod phases;
 mod portlet;
 pub mod search;
+pub mod secret;
 mod template;
 pub mod time;
 pub mod upload;

@@ -67,6 +67,14 @@ pub trait Portlet: Send + Sync + 'static {
         )))
     }
 
+    /// What the service serves at a secret URL without a session (a user's feed, her
+    /// calendar for a client that cannot log in), if anything (see
+    /// [`secret`](crate::secret)): `Some(self)` from a portlet that implements
+    /// [`SecretResource`](crate::secret::SecretResource).
+    fn secret(&self) -> Option<&dyn crate::secret::SecretResource> {
+        None
+    }
+
     /// React to an event emitted by another window's action; may emit more.
     async fn event(
         &self,

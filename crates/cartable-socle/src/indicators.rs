@@ -201,6 +201,37 @@ fn merge(into: &mut Counts, from: Counts) {
     }
 }
 
+/// Every (day, service, profile) line of `counts`, with its entry.
+fn flat(counts: &Counts) -> Vec<(&str, &str, &str, &Entry)> {
+    let mut lines = Vec::new();
+    for (day, services) in counts {
+        for (service, profiles) in services {
+            for (profile, entry) in profiles {
+                lines.push((day.as_str(), service.as_str(), profile.as_str(), entry));
+            }
+        }
+    }
+    lines
+}
+
+/// One multi-row insert of visitors' digests.
+async fn insert_visitors(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    chunk: &[(&str, &str, &str, &[u8; 16])],
+) -> Result<(), SocleError> {
+    let sql = format!(
+        "INSERT INTO cartable_indicator_visitors (day, service, profile, visitor) \
+         VALUES {} ON CONFLICT (day, service, profile, visitor) DO NOTHING",
+        values(chunk.len(), 4)
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for (day, service, profile, v) in chunk {
+        q = q.bind(*day).bind(*service).bind(*profile).bind(hex(v));
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Counts uses in memory and flushes them to the établissement's database (see the
 /// module's documentation). Cheap to clone; clones share the counts.
 #[derive(Clone)]
@@ -296,31 +327,10 @@ impl Indicators {
         if taken.is_empty() {
             return Ok(0);
         }
-        let mut counts: Vec<(&str, &str, &str, Use, u64)> = Vec::new();
-        let mut visitors: Vec<(&str, &str, &str, &[u8; 16])> = Vec::new();
-        let mut lines = 0;
-        for (day, services) in &taken {
-            for (service, profiles) in services {
-                for (profile, entry) in profiles {
-                    lines += 1;
-                    for used in Use::ALL {
-                        let n = entry.counts[used.index()];
-                        if n > 0 {
-                            counts.push((day, service, profile, used, n));
-                        }
-                    }
-                    visitors.extend(
-                        entry.users.iter().map(|digest| {
-                            (day.as_str(), service.as_str(), profile.as_str(), digest)
-                        }),
-                    );
-                }
-            }
-        }
-        match self.write(&counts, &visitors).await {
+        let lines = flat(&taken).len();
+        match self.write(&taken).await {
             Ok(()) => Ok(lines),
             Err(e) => {
-                drop((counts, visitors));
                 let mut shard = self.inner.shards[0]
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
@@ -330,12 +340,21 @@ impl Indicators {
         }
     }
 
-    async fn write(
-        &self,
-        counts: &[(&str, &str, &str, Use, u64)],
-        visitors: &[(&str, &str, &str, &[u8; 16])],
-    ) -> Result<(), SocleError> {
+    /// Write `taken` in one transaction, [`ROWS_PER_STATEMENT`] rows at a time, straight
+    /// from the maps (a flush holds no copy of the digests: with 15,000 people on 12
+    /// services, a list of them would double the indicators' memory while it runs).
+    async fn write(&self, taken: &Counts) -> Result<(), SocleError> {
+        let entries = flat(taken);
         let mut tx = self.inner.db.begin().await?;
+        let counts: Vec<(&str, &str, &str, Use, u64)> = entries
+            .iter()
+            .flat_map(|&(day, service, profile, entry)| {
+                Use::ALL.into_iter().filter_map(move |used| {
+                    let n = entry.counts[used.index()];
+                    (n > 0).then_some((day, service, profile, used, n))
+                })
+            })
+            .collect();
         for chunk in counts.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO cartable_indicators (day, service, profile, kind, n) VALUES {} \
@@ -354,17 +373,18 @@ impl Indicators {
             }
             q.execute(&mut *tx).await?;
         }
-        for chunk in visitors.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO cartable_indicator_visitors (day, service, profile, visitor) \
-                 VALUES {} ON CONFLICT (day, service, profile, visitor) DO NOTHING",
-                values(chunk.len(), 4)
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (day, service, profile, v) in chunk {
-                q = q.bind(*day).bind(*service).bind(*profile).bind(hex(v));
+        let mut chunk: Vec<(&str, &str, &str, &[u8; 16])> = Vec::with_capacity(ROWS_PER_STATEMENT);
+        for &(day, service, profile, entry) in &entries {
+            for digest in &entry.users {
+                chunk.push((day, service, profile, digest));
+                if chunk.len() == ROWS_PER_STATEMENT {
+                    insert_visitors(&mut tx, &chunk).await?;
+                    chunk.clear();
+                }
             }
-            q.execute(&mut *tx).await?;
+        }
+        if !chunk.is_empty() {
+            insert_visitors(&mut tx, &chunk).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -599,13 +599,16 @@ impl TestKit {
 
     /// What the portal gives a service's [`Portable`](cartable_portlet::export::Portable)
     /// export and import for the user `user` (a pupil of that id), in the kit's locale,
-    /// with the kit's services and database (its schema migrated).
+    /// with the kit's services, clock and database (its schema migrated).
     pub async fn data_context(
         &self,
         user: &str,
     ) -> Result<cartable_portlet::export::DataContext, CallError> {
-        let services = Services::new(self.directory(), self.storage.clone(), self.notifier())
+        let mut services = Services::new(self.directory(), self.storage.clone(), self.notifier())
             .with_db(self.database().await?);
+        // The kit's clock and zone, as the portal gives its own.
+        services.clock = self.clock.clone();
+        services.time_zone = self.time_zone;
         let person = Person {
             id: user.into(),
             display_name: user.into(),

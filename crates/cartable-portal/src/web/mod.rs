@@ -12,6 +12,7 @@
 //! | [`indicators`] | `/admin/indicateurs…` (usage indicators) |
 //! | [`cas`] | `/cas/…`, `/login/cas` |
 //! | [`help`] | `/aide`, `/aide/signaler` (the footer's way to the help service) |
+//! | [`secret`] | `/flux/…` (a portlet's secret URLs, without a session) |
 //!
 //! Areas share [`shared`] and never import each other. A request goes (outermost
 //! first) through the request id, tracing, the security headers, compression and the
@@ -27,6 +28,7 @@ mod indicators;
 mod layout;
 mod login;
 mod page;
+mod secret;
 pub(crate) mod shared;
 mod window;
 
@@ -142,6 +144,7 @@ fn areas(st: &St) -> Router<St> {
         .merge(indicators::router(st))
         .merge(cas::router(st))
         .merge(help::router(st))
+        .merge(secret::router(st))
 }
 
 /// The path without empty segments (`/ent//page/accueil/` → `/ent/page/accueil`), if
