@@ -4,7 +4,9 @@
 //! - `/page/erreurs`: a portlet that sleeps past its short deadline (the "too slow" box),
 //!   one that returns an error (the "error" box) and one under maintenance;
 //! - `/page/bad`: a portlet whose markup breaks an accessibility rule on purpose (an image
-//!   without `alt`), so the suite can prove that its checker reports violations.
+//!   without `alt`), so the suite can prove that its checker reports violations;
+//! - two services with a group tool and the group `club-theatre` (owned by `enseignant`),
+//!   for `/compte/groupes/club-theatre` and `/admin/groupes…`.
 //!
 //! Logins are the lycée's (`examples/lycee/annuaire.ldif`). Run it with
 //! `cargo run --release --example browser_fixture`; `CARTABLE_LISTEN` and
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cartable::portlet::LocalizedText;
+use cartable::portlet::{GroupTool, LocalizedText, ToolMeasure};
 use cartable::prelude::*;
 use cartable::{EntBuilder, EntConfig};
 
@@ -76,6 +78,50 @@ impl Portlet for ImageWithoutAlt {
     }
 }
 
+/// A group tool, for the pages where groups choose theirs (`/compte/groupes/…`,
+/// `/admin/groupes/…`); its window says what it offers.
+struct GroupToolPortlet(Descriptor);
+
+#[async_trait]
+impl Portlet for GroupToolPortlet {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+    async fn render(&self, _ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        Ok(Markup::text("un outil pour les groupes").into())
+    }
+}
+
+/// The group the browser suite audits the pages of, owned by `enseignant`: a reader
+/// (`eleve`), a manager (`personnel`), the forum with a limit.
+async fn seed_group(portal: &cartable::portal::Portal) -> Result<(), Box<dyn std::error::Error>> {
+    use cartable::socle::{Group, GroupRight, ToolGrant};
+    let groups = portal.groups();
+    if groups.find("club-theatre").await?.is_some() {
+        return Ok(());
+    }
+    let now = std::time::SystemTime::now();
+    groups
+        .restore(Group {
+            id: "club-theatre".into(),
+            name: "Club théâtre".into(),
+            owner: "enseignant".into(),
+            members: vec!["eleve".into(), "parent".into(), "personnel".into()],
+            created: now,
+            ends: now + cartable::socle::DAY * 300,
+            rights: [
+                ("eleve".to_string(), GroupRight::Reader),
+                ("personnel".to_string(), GroupRight::Manager),
+            ]
+            .into(),
+            tools: [("forum".to_string(), ToolGrant { limit: Some(500) })].into(),
+            file_quota_mb: Some(50),
+            owner_profiles: vec![Profile::Enseignant],
+        })
+        .await?;
+    Ok(())
+}
+
 /// The fixture's portlets.
 fn portlets() -> Vec<Arc<dyn Portlet>> {
     vec![
@@ -95,6 +141,25 @@ fn portlets() -> Vec<Arc<dyn Portlet>> {
             "image-sans-alt",
             LocalizedText::fr("Image sans alternative").with("en", "Image without alternative"),
         ))),
+        Arc::new(GroupToolPortlet(
+            Descriptor::new("forum", LocalizedText::fr("Forum").with("en", "Forum")).group_tool(
+                GroupTool::new(LocalizedText::fr("Forum du groupe").with("en", "Group forum"))
+                    .measure(ToolMeasure::new(
+                        LocalizedText::fr("messages").with("en", "messages"),
+                        1_000,
+                        10_000,
+                    )),
+            ),
+        )),
+        Arc::new(GroupToolPortlet(
+            Descriptor::new(
+                "documents",
+                LocalizedText::fr("Documents").with("en", "Documents"),
+            )
+            .group_tool(GroupTool::new(
+                LocalizedText::fr("Documents partagés").with("en", "Shared documents"),
+            )),
+        )),
     ]
 }
 
@@ -126,6 +191,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = EntConfig::load(&config_path)?;
     config.apply_env()?;
     let portal = EntBuilder::new(config).portlets(portlets()).build().await?;
+    seed_group(&portal).await?;
     let running = portal.bind().await?;
     println!("Browser test fixture on http://{}", running.local_addr());
     running.wait().await;

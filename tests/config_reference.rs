@@ -124,6 +124,36 @@ max_per_profile = { enseignant = 30, personnel = 10 }
 default_max = 20
 max_days = 400
 max_members = 500
+file_quota_mb = 100                 # a new group's shared file space
+max_file_quota_mb = 1024            # the most its managers may give it
+# profiles: [groups.profiles.<profile>]; users: [groups.users.<uid>] (below)
+"#,
+    ),
+    (
+        "[groups.profiles.<profile>]",
+        r#"
+[groups.profiles.enseignant]
+max_groups = 30
+max_members = 200
+max_days = 365
+tools = ["documents", "agenda", "forum"]   # among the services' group tools
+max_file_quota_mb = 500
+tool_limits = { forum = 5000 }      # at most 5,000 messages per group's forum
+
+[groups.profiles.personnel]
+tools = ["documents"]
+"#,
+    ),
+    (
+        "[groups.users.<uid>]",
+        r#"
+[groups.users.delegue-2nde3]        # a pupils' delegate, without a creator profile
+max_groups = 1
+max_members = 40
+max_days = 180
+tools = ["forum"]
+max_file_quota_mb = 20
+tool_limits = { forum = 500 }
 "#,
     ),
     (
@@ -683,6 +713,8 @@ fn placeholder(key: &str) -> &'static str {
     match key {
         "portlets" => "<id>",
         "layouts" => "<profile>",
+        "profiles" => "<profile>",
+        "users" => "<uid>",
         _ => "<name>",
     }
 }

@@ -203,7 +203,8 @@ pub struct Config {
     /// Default layout by profile name (`eleve`, `enseignant`…, and `default`).
     #[serde(default)]
     pub layouts: BTreeMap<String, LayoutConfig>,
-    /// Who may create groups, how many and for how long.
+    /// Who may create groups, how many, how large and for how long, with which tools
+    /// and quotas.
     #[serde(default)]
     pub groups: cartable_socle::GroupPolicy,
     /// Which roles may be delegated and for how long.

@@ -94,6 +94,13 @@ impl Portal {
         &self.state.jobs
     }
 
+    /// The groups service (members and rights, tools, quotas), as the portal's pages use
+    /// it: to seed groups before serving (a demo, a fixture) or read them from a route
+    /// of yours.
+    pub fn groups(&self) -> &cartable_socle::Groups {
+        &self.state.groups
+    }
+
     /// Add the usage indicators this node counted since its last flush to the database
     /// (the portal does it every minute): call it after the server stopped
     /// (`running.shutdown().await`), so that a graceful stop loses no counts.

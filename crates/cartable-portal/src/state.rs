@@ -403,7 +403,19 @@ impl PortalBuilder {
             }
         }
         let throttle = Throttle::new(&config.throttle);
-        let groups = Groups::new(storage.clone(), clock.clone(), config.groups.clone());
+        // Groups, told which tools the installed services offer (their group mode).
+        let offered = order
+            .iter()
+            .filter_map(|id| portlets.get(id))
+            .filter_map(|p| {
+                let d = p.descriptor();
+                d.group_tool.as_ref().map(|t| cartable_socle::OfferedTool {
+                    id: d.id.clone(),
+                    max_limit: t.measure.as_ref().map(|m| m.max),
+                })
+            });
+        let groups =
+            Groups::new(storage.clone(), clock.clone(), config.groups.clone()).offering(offered);
         let delegations =
             Delegations::new(storage.clone(), clock.clone(), config.delegation.clone());
         let lifecycle = AccountLifecycle {

@@ -614,15 +614,37 @@ impl PortletContext {
         &self.user
     }
 
-    /// The groups service over the portal's storage, to read groups (the user's own:
-    /// `ctx.groups().groups_of(&ctx.user().id)`); creating and editing groups is the
-    /// portal's ("Mon compte").
+    /// The groups service over the portal's storage and clock, to read groups (the
+    /// user's own: `ctx.groups().groups_of(&ctx.user().id)`; whether a group has a
+    /// service's tool: `tool_of(group, service)`; a member's right: `right_of(group,
+    /// uid)`); creating and editing groups is the portal's ("Mon compte",
+    /// `/admin/groupes`), and every change is checked there by the socle.
     pub fn groups(&self) -> cartable_socle::Groups {
         cartable_socle::Groups::new(
             self.services.storage.clone(),
-            Arc::new(cartable_socle::SystemClock),
+            self.services.clock.clone(),
             cartable_socle::GroupPolicy::default(),
         )
+    }
+
+    /// This portlet's group tool in the group `group` and the user's right in it, or
+    /// `None` if the group (active) has not this tool or she is not a member: what a
+    /// service with a group mode ([`GroupTool`](crate::GroupTool)) checks before showing
+    /// or changing a group's data.
+    pub async fn group_access(
+        &self,
+        group: &str,
+    ) -> Result<Option<(cartable_socle::ToolGrant, cartable_socle::GroupRight)>, PortletError> {
+        let found = self.groups().get(group).await.map_err(|e| match e {
+            cartable_socle::GroupError::Socle(s) => PortletError::Socle(s),
+            other => PortletError::Internal(other.to_string()),
+        })?;
+        let Some(g) = found else {
+            return Ok(None);
+        };
+        Ok(g.tool(&self.portlet)
+            .cloned()
+            .zip(g.right_of(&self.user.id)))
     }
 
     /// The window being rendered.

@@ -290,6 +290,8 @@ pub struct Descriptor {
     /// resources accept, in bytes ([`crate::upload::DEFAULT_UPLOAD_LIMIT`] unless set):
     /// a larger one is refused with `413` before anything is stored.
     pub upload_limit: u64,
+    /// The tool it offers to groups, if it has a group mode ([`GroupTool`](crate::GroupTool)).
+    pub group_tool: Option<crate::GroupTool>,
 }
 
 impl Descriptor {
@@ -319,6 +321,7 @@ impl Descriptor {
             preferences: Vec::new(),
             consumes: Vec::new(),
             upload_limit: crate::upload::DEFAULT_UPLOAD_LIMIT,
+            group_tool: None,
         }
     }
 
@@ -370,6 +373,13 @@ impl Descriptor {
     /// actions and resources (default [`crate::upload::DEFAULT_UPLOAD_LIMIT`], 20 MiB).
     pub fn upload_limit(mut self, bytes: u64) -> Self {
         self.upload_limit = bytes;
+        self
+    }
+
+    /// Offer a tool to groups (its group mode): the portal lists it among the tools a
+    /// group's managers choose (see [`GroupTool`](crate::GroupTool)).
+    pub fn group_tool(mut self, tool: crate::GroupTool) -> Self {
+        self.group_tool = Some(tool);
         self
     }
 

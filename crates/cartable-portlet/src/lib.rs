@@ -33,6 +33,7 @@ mod descriptor;
 mod error;
 pub mod export;
 pub mod form;
+mod group_tool;
 pub mod items;
 pub mod markup;
 mod phases;
@@ -52,6 +53,7 @@ pub use descriptor::{
     WindowState, is_valid_id,
 };
 pub use error::PortletError;
+pub use group_tool::{GroupTool, ToolMeasure};
 pub use markup::Markup;
 pub use phases::{
     ActionRequest, ActionResponse, Event, HeadResource, RenderResponse, ResourceRequest,

@@ -269,6 +269,8 @@ impl PortletDescription {
             consumes: self.consumes.clone(),
             // Files are not relayed over the remote protocol: a remote window takes none.
             upload_limit: 0,
+            // A group's data lives in this ENT: a remote service offers no group tool.
+            group_tool: None,
         })
     }
 

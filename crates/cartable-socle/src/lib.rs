@@ -51,7 +51,10 @@ pub use clock::{
 };
 pub use delegation::{Delegation, DelegationError, DelegationPolicy, Delegations};
 pub use files::{Download, FileError, FileId, FileStore, NewFile, Space, StoredFile};
-pub use groups::{Group, GroupError, GroupPolicy, Groups};
+pub use groups::{
+    DEFAULT_GROUP_FILE_QUOTA_MB, Group, GroupCaps, GroupError, GroupLimits, GroupPolicy,
+    GroupRight, Groups, Member, OfferedTool, ToolGrant,
+};
 pub use jobs::{
     Job, JobCounts, JobError, JobHandler, JobId, JobRecord, JobState, Jobs, JobsBuilder, handler_fn,
 };

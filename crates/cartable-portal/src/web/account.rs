@@ -173,12 +173,27 @@ async fn render_with(
         .map_err(group_fail)?
         .into_iter()
         .map(|g| {
+            let right = g.right_of(&user.id);
+            let tools: Vec<&str> = g
+                .tools
+                .keys()
+                .map(|id| {
+                    state
+                        .portlets
+                        .get(id)
+                        .and_then(|p| p.descriptor().group_tool.as_ref())
+                        .map_or(id.as_str(), |t| t.name.get(lang.tag()))
+                })
+                .collect();
             Value::from_pairs([
                 ("id", Value::from(g.id.as_str())),
                 ("name", Value::from(g.name.as_str())),
                 ("members", Value::from(g.members.join(", "))),
                 ("ends", Value::from(date(g.ends))),
                 ("mine", Value::from(g.owner == user.id)),
+                ("right", Value::from(right.map(|r| right_label(r, lang)))),
+                ("manage", Value::from(right.is_some_and(|r| r.can_manage()))),
+                ("tools", Value::from(tools.join(", "))),
             ])
         })
         .collect();
@@ -448,6 +463,16 @@ async fn import_data(
     render_with(&cx, user, req, None, StatusCode::OK, Some(report)).await
 }
 
+fn right_label(r: cartable_socle::GroupRight, lang: Lang) -> &'static str {
+    use cartable_socle::GroupRight as R;
+    lang.t(match r {
+        R::Reader => "grp_right_reader",
+        R::Contributor => "grp_right_contributor",
+        R::Manager => "grp_right_manager",
+        R::Owner => "grp_right_owner",
+    })
+}
+
 fn profile_label(p: &Profile, lang: Lang) -> &str {
     if lang == Lang::En {
         p.label_en()
@@ -483,7 +508,7 @@ fn deleg_fail(e: DelegationError) -> Fail {
 fn group_fail(e: GroupError) -> Fail {
     match e {
         GroupError::Socle(s) => Fail::Unavailable(s),
-        GroupError::NotOwner => Fail::Forbidden,
+        GroupError::NotOwner | GroupError::NotManager => Fail::Forbidden,
         GroupError::NotFound => Fail::NotFound,
         other => Fail::BadRequest(other.to_string()),
     }
@@ -621,12 +646,9 @@ async fn members(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    if ids.len() > state.groups.policy().max_members {
-        return Ok(Err(format!(
-            "{} > {}",
-            ids.len(),
-            state.groups.policy().max_members
-        )));
+    let most = state.groups.policy().largest_group();
+    if ids.len() > most {
+        return Ok(Err(format!("{} > {most}", ids.len())));
     }
     let mut unknown = Vec::new();
     for id in &ids {
@@ -667,11 +689,22 @@ async fn groups(
             let Some(ends) = parse_date(form.field("ends")) else {
                 return again(lang.t("bad_date").into()).await;
             };
-            state
+            match state
                 .groups
                 .create(user, form.field("name"), list, ends)
                 .await
-                .map(|_| ())
+            {
+                // On to its page, to choose its tools and members' rights.
+                Ok(g) => {
+                    tracing::info!(user = %user.id, group = %g.id, "group created");
+                    let id: String = form_urlencoded::byte_serialize(g.id.as_bytes()).collect();
+                    return Ok(redirect(&format!(
+                        "{}/compte/groupes/{id}?done=created",
+                        state.base
+                    )));
+                }
+                Err(e) => Err(e),
+            }
         }
         "members" => {
             let list = match members(state, lang, form.field("members")).await? {
@@ -693,6 +726,7 @@ async fn groups(
             e @ (GroupError::Limit { .. }
             | GroupError::BadEndDate { .. }
             | GroupError::Invalid(_)
+            | GroupError::NotPermitted(_)
             | GroupError::NotAllowed),
         ) => again(e.to_string()).await,
         Err(e) => Err(group_fail(e)),

@@ -10,6 +10,7 @@
 //! | [`account`] | `/compte…` |
 //! | [`admin`] | `/admin…` |
 //! | [`indicators`] | `/admin/indicateurs…` (usage indicators) |
+//! | [`groups`] | `/compte/groupes/{id}`, `/admin/groupes…` (groups' members, rights, tools and quotas) |
 //! | [`cas`] | `/cas/…`, `/login/cas` |
 //! | [`help`] | `/aide`, `/aide/signaler` (the footer's way to the help service) |
 //! | [`secret`] | `/flux/…` (a portlet's secret URLs, without a session) |
@@ -23,6 +24,7 @@
 mod account;
 mod admin;
 mod cas;
+mod groups;
 mod help;
 mod indicators;
 mod layout;
@@ -142,6 +144,7 @@ fn areas(st: &St) -> Router<St> {
         .merge(account::router(st))
         .merge(admin::router(st))
         .merge(indicators::router(st))
+        .merge(groups::router(st))
         .merge(cas::router(st))
         .merge(help::router(st))
         .merge(secret::router(st))
