@@ -68,6 +68,10 @@ import = Import
 # $links, $folders, $skipped: what the import did.
 imported = Import done: { $links } links and { $folders } folders added; { $skipped } items skipped (addresses that are not web pages, or already there).
 
+## Search
+
+search-kind = Bookmark
+
 ## Errors
 
 error-url = the address must be a full web address starting with https:// or http://

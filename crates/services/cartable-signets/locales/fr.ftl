@@ -68,6 +68,10 @@ import = Importer
 # $links, $folders, $skipped : ce que l’import a fait.
 imported = Import terminé : { $links } liens et { $folders } dossiers ajoutés ; { $skipped } éléments ignorés (adresses qui ne sont pas des pages web, ou déjà présentes).
 
+## Recherche
+
+search-kind = Signet
+
 ## Erreurs
 
 error-url = l’adresse doit être une adresse web complète commençant par https:// ou http://

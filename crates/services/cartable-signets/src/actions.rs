@@ -27,6 +27,8 @@ pub(crate) async fn act(
     let now = ctx.now().timestamp();
     let op = request.required("op")?.to_string();
     let mut back = back(ctx, here);
+    // The links whose search document changed (title, address, folder, readers).
+    let mut changed: Vec<u64> = Vec::new();
     match op.as_str() {
         "add" => {
             let title = checked_text(ctx, request.required("title")?, MAX_LINK_TITLE_LEN, false)?;
@@ -35,11 +37,9 @@ pub(crate) async fn act(
             let folder = existing_folder(ctx, &Tree::load(&mut conn, &owner).await?, here)?;
             drop(conn);
             // The limit is checked in the statement that inserts.
-            if store::add(&db, &owner, folder, &title, &url, now, MAX_USER_LINKS)
-                .await?
-                .is_none()
-            {
-                return Err(too_many_links(ctx));
+            match store::add(&db, &owner, folder, &title, &url, now, MAX_USER_LINKS).await? {
+                Some(id) => changed.push(id),
+                None => return Err(too_many_links(ctx)),
             }
         }
         "add-folder" => {
@@ -75,6 +75,7 @@ pub(crate) async fn act(
             let moved = folder != link.folder;
             store::update_link(&mut tx, &owner, id, &title, &url, folder, moved, now).await?;
             tx.commit().await?;
+            changed.push(id);
             back = self::back(ctx, folder);
         }
         "edit-folder" => {
@@ -94,6 +95,7 @@ pub(crate) async fn act(
             let moved = parent != folder.parent;
             store::update_folder(&mut tx, &owner, id, &name, parent, moved, now).await?;
             tx.commit().await?;
+            changed = links_inside(&tree, id);
             back = self::back(ctx, parent);
         }
         "up" | "down" => {
@@ -147,6 +149,7 @@ pub(crate) async fn act(
             if !store::remove(&db, &owner, id).await? {
                 return Err(not_found(ctx));
             }
+            changed.push(id);
         }
         "remove-folder" => {
             let id = number(ctx, request.required("id")?)?;
@@ -161,6 +164,7 @@ pub(crate) async fn act(
             let parent = folder.parent;
             store::remove_folders(&mut tx, &owner, &tree.subtree(id)).await?;
             tx.commit().await?;
+            changed = links_inside(&tree, id);
             back = self::back(ctx, if tree.has_folder(parent) { parent } else { TOP });
         }
         "share" | "unshare" => {
@@ -192,13 +196,16 @@ pub(crate) async fn act(
                 return Err(not_found(ctx));
             }
             tx.commit().await?;
+            changed = links_inside(&tree, id);
             back = ActionResponse::default().param("modifier", format!("dossier-{id}"));
             if keeps_maximized(ctx) {
                 back = back.state(WindowState::Maximized);
             }
         }
         "import" => {
-            let (links, folders, skipped) = import_file(ctx, &mut request, &owner, here).await?;
+            let (links, folders, skipped, ids) =
+                import_file(ctx, &mut request, &owner, here).await?;
+            changed = ids;
             back = back
                 .param("importe", links)
                 .param("dossiers", folders)
@@ -206,7 +213,24 @@ pub(crate) async fn act(
         }
         other => return Err(PortletError::BadRequest(format!("unknown op {other:?}"))),
     }
+    if !changed.is_empty() {
+        let ids: Vec<String> = changed
+            .iter()
+            .map(|id| crate::search::document_id(&owner, *id))
+            .collect();
+        ctx.search_changed(crate::SERVICE, &ids).await;
+    }
     Ok(back)
+}
+
+/// The links in folder `id` and the folders inside it.
+fn links_inside(tree: &Tree, id: u64) -> Vec<u64> {
+    let inside = tree.subtree(id);
+    tree.links
+        .iter()
+        .filter(|l| inside.contains(&l.folder))
+        .map(|l| l.id)
+        .collect()
 }
 
 /// Whether the window was maximized when the form was posted.
@@ -233,7 +257,7 @@ async fn import_file(
     request: &mut ActionRequest,
     owner: &str,
     here: u64,
-) -> Result<(usize, usize, usize), PortletError> {
+) -> Result<(usize, usize, usize, Vec<u64>), PortletError> {
     let file = request
         .files
         .next()
@@ -286,7 +310,12 @@ async fn import_file(
         )));
     }
     tx.commit().await?;
-    Ok((outcome.links, outcome.folders, outcome.refused()))
+    Ok((
+        outcome.links,
+        outcome.folders,
+        outcome.refused(),
+        outcome.link_ids,
+    ))
 }
 
 /// A share is of one of her groups, or of a user of the directory other than herself.

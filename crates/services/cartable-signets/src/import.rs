@@ -52,6 +52,8 @@ pub struct Outcome {
     pub links: usize,
     /// Folders made (not those merged with one already there).
     pub folders: usize,
+    /// The numbers of the links added.
+    pub link_ids: Vec<u64>,
     /// Every item of the file, in order.
     pub lines: Vec<Line>,
     /// For each folder of the file in the order of its `<H3>`, the folder it went to
@@ -262,7 +264,7 @@ impl Run<'_> {
                 .and_then(|u| u.host_str().map(str::to_string))
                 .unwrap_or_else(|| url.clone())
         });
-        store::insert_link(
+        let id = store::insert_link(
             conn,
             self.owner,
             folder,
@@ -274,6 +276,7 @@ impl Run<'_> {
         .await?;
         self.links_kept += 1;
         self.out.links += 1;
+        self.out.link_ids.push(id);
         Ok(None)
     }
 }

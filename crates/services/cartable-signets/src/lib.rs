@@ -16,11 +16,14 @@
 //!   Firefox, Chrome and Edge, and exported for them (the resource `export`; a shared
 //!   folder's: `partage`); the same file is the service's part of "Mes données", with
 //!   the shares in `shares.json` ([`EXPORT_FILE`], [`SHARES_FILE`]).
+//! - Each link is a document of the ENT-wide search (`Searchable`), found by its owner and
+//!   by the readers of a folder around it, and by nobody else.
 
 mod actions;
 mod import;
 pub mod netscape;
 mod portable;
+mod search;
 mod share;
 mod store;
 mod tree;
@@ -181,6 +184,10 @@ impl Portlet for Bookmarks {
     }
 
     fn portable(&self) -> Option<&dyn cartable_portlet::export::Portable> {
+        Some(self)
+    }
+
+    fn searchable(&self) -> Option<&dyn cartable_portlet::search::Searchable> {
         Some(self)
     }
 
