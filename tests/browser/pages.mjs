@@ -39,6 +39,7 @@ export const PAGES = [
   { name: 'editing a tutorial (aide, personnel)', server: 'lycee', login: 'personnel', path: '/page/aide/aide?state=maximized&p.vue=editer&p.sujet=eleve&p.langue=fr', shows: '#w-aide-body' },
   { name: 'announcements: the whole list and the publishing form (annonces, enseignant)', server: 'lycee', login: 'enseignant', path: '/page/accueil/nouveautes?state=maximized', shows: ['#w-nouveautes-f-title', '#w-nouveautes-f-from'] },
   { name: 'announcements: the whole list and the private feed (annonces, élève)', server: 'lycee', login: 'eleve', path: '/page/accueil/nouveautes?state=maximized', shows: '.news-feed' },
+  { name: 'bookmarks: import and export (signets, maximized)', server: 'lycee', login: 'eleve', path: '/page/outils/liens?state=maximized', shows: '#w-liens-import-file' },
   { name: '404 page', server: 'lycee', login: 'eleve', path: '/page/nulle-part', status: 404 },
   { name: '403 page', server: 'lycee', login: 'eleve', path: '/admin', status: 403 },
   { name: 'error boxes: too slow, failed, maintenance', server: 'fixture', login: 'eleve', path: '/page/erreurs', shows: ['#w-lent .error-box:has-text("trop de temps")', '#w-en-panne .error-box:has-text("erreur")', '#w-entretien .error-box:has-text("maintenance")'] },

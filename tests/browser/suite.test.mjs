@@ -434,3 +434,62 @@ describe('small screens: no horizontal scrolling at 360 px', () => {
     });
   }
 });
+
+// ---------------------------------------------------------------------------------------
+// Signets: the pages behind the bookmarks window's links and forms, which need data to
+// exist (a folder, a link's and a folder's edit page with its sharing, a confirmation,
+// a folder shared with a pupil), made through the forms and each audited.
+
+describe('signets pages (axe-core, WCAG 2.1 AA)', () => {
+  test('a folder, editing, sharing, a confirmation, a folder shared with a pupil', async () => {
+    const failures = [];
+    const folder = `Cours ${Date.now()}`;
+    const visit = async (who, steps) => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const audit = async (name, response) => {
+        const results = await axe(page);
+        if (problems(results).length > 0) {
+          failures.push(`${name} (${page.url()}):\n${describeViolations(problems(results))}`);
+        }
+        await recordTitle(page, name, response);
+      };
+      const follow = async (selector) => {
+        const [response] = await Promise.all([page.waitForNavigation(), page.click(selector)]);
+        assert.equal(response.status(), 200, `${selector} on ${page.url()}`);
+        return response;
+      };
+      try {
+        await login(page, 'lycee', who);
+        await page.goto(url('lycee', '/page/outils/liens'));
+        await steps(page, follow, audit);
+      } finally {
+        await context.close();
+      }
+    };
+    await visit('enseignant', async (page, follow, audit) => {
+      await page.fill('#w-liens-new-folder', folder);
+      await follow('#w-liens form:has(#w-liens-new-folder) button[type=submit]');
+      await follow(`#w-liens ul.links a:text("${folder}")`);
+      await page.fill('#w-liens-link-title', 'Lumni');
+      await page.fill('#w-liens-link-url', 'https://www.lumni.fr/');
+      const inFolder = await follow('#w-liens form:has(#w-liens-link-title) button[type=submit]');
+      assert.ok(await page.isVisible('#w-liens nav ol.crumbs'), 'the folder shows its path');
+      await audit('signets: a folder', inFolder);
+      await audit('signets: edit a link', await follow('#w-liens a[href*="p.modifier=lien-"]'));
+      await audit('signets: confirm a deletion', await follow('#w-liens a[href*="p.supprimer=lien-"]'));
+      await page.goto(url('lycee', '/page/outils/liens'));
+      await follow('#w-liens a[href*="p.modifier=dossier-"]');
+      await page.fill('#w-liens-share-user', 'eleve');
+      const shared = await follow('#w-liens form:has(#w-liens-share-user) button[type=submit]');
+      assert.ok(await page.locator('#w-liens li', { hasText: 'Léa Martin (eleve)' }).isVisible());
+      await audit('signets: edit and share a folder', shared);
+    });
+    await visit('eleve', async (page, follow, audit) => {
+      const response = await follow(`#w-liens ul.links a:has-text("${folder}")`);
+      assert.ok(await page.locator('#w-liens a', { hasText: 'Lumni' }).isVisible());
+      await audit('signets: a folder shared with a pupil', response);
+    });
+    assert.equal(failures.length, 0, `signets pages with violations:\n${failures.join('\n')}`);
+  });
+});
