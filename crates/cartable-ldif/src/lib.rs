@@ -24,6 +24,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use argon2::{
     Argon2, CustomizedPasswordHasher, Params, PasswordHash, PasswordHasher, PasswordVerifier,
@@ -160,7 +161,8 @@ impl From<LdifError> for SocleError {
 
 /// A person of the directory with what only the directory needs to know.
 struct Entry {
-    person: Person,
+    /// Shared with the callers of `shared_person` (the portal's per-session cache).
+    person: Arc<Person>,
     /// The argon2id hash; `None` when the entry has no `userPassword` (cannot log in).
     password: Option<PasswordHash>,
     disabled: bool,
@@ -243,7 +245,10 @@ impl LdifDirectory {
     /// people read, sorted. For the fuzz targets (`fuzz/`), not part of the API.
     #[doc(hidden)]
     pub fn fuzz_parse(text: &str) -> Result<Vec<Person>, LdifError> {
-        Ok(parse_entries(text)?.into_iter().map(|e| e.person).collect())
+        Ok(parse_entries(text)?
+            .into_iter()
+            .map(|e| Arc::unwrap_or_clone(e.person))
+            .collect())
     }
 
     /// Make passwords changeable: changed passwords (argon2id hashes) are kept in `path`
@@ -335,7 +340,7 @@ impl Directory for LdifDirectory {
                     tracing::info!(user = %entry.person.id, "login refused: account disabled");
                     Err(AuthError::AccountDisabled)
                 } else {
-                    Ok(entry.person.clone())
+                    Ok((*entry.person).clone())
                 }
             }
             _ => Err(AuthError::InvalidCredentials),
@@ -343,6 +348,10 @@ impl Directory for LdifDirectory {
     }
 
     async fn person(&self, id: &str) -> Result<Option<Person>, SocleError> {
+        Ok(self.entry(id).map(|e| (*e.person).clone()))
+    }
+
+    async fn shared_person(&self, id: &str) -> Result<Option<Arc<Person>>, SocleError> {
         Ok(self.entry(id).map(|e| e.person.clone()))
     }
 
@@ -443,7 +452,7 @@ impl Directory for LdifDirectory {
                 })
             })
             .take(limit)
-            .map(|e| e.person.clone())
+            .map(|e| (*e.person).clone())
             .collect())
     }
 }
@@ -858,12 +867,12 @@ fn build_entry(
         .collect();
     let search_name = fold_name(&display_name);
     Ok(Some(Entry {
-        person: Person {
+        person: Arc::new(Person {
             id: uid,
             display_name,
             profiles,
             attributes,
-        },
+        }),
         password,
         disabled,
         search_name,
@@ -1095,6 +1104,12 @@ mod tests {
             .expect("case-insensitive uid");
         assert_eq!(nopass.display_name, "nopass", "falls back to the uid");
         assert_eq!(dir.person("nobody").await.unwrap(), None);
+        // Shared: the directory's own copy, not a clone per look-up.
+        let a = dir.shared_person("lmartin").await.unwrap().expect("lea");
+        let b = dir.shared_person("LMARTIN").await.unwrap().expect("lea");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(*a, dir.person("lmartin").await.unwrap().unwrap());
+        assert_eq!(dir.shared_person("nobody").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -751,10 +751,9 @@ impl State {
                 return Ok(Some(p.clone()));
             }
         }
-        let Some(person) = self.services.directory.person(id).await? else {
+        let Some(person) = self.services.directory.shared_person(id).await? else {
             return Ok(None);
         };
-        let person = Arc::new(person);
         self.remember(person.clone());
         Ok(Some(person))
     }

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,13 @@ pub trait Directory: Send + Sync + 'static {
 
     /// Look a person up by identifier.
     async fn person(&self, id: &str) -> Result<Option<Person>, SocleError>;
+
+    /// [`person`](Directory::person), shared: a directory that keeps people in memory
+    /// gives its own copy rather than a clone (the portal keeps what this returns for a
+    /// minute per user, so an embedded directory is not held twice).
+    async fn shared_person(&self, id: &str) -> Result<Option<Arc<Person>>, SocleError> {
+        Ok(self.person(id).await?.map(Arc::new))
+    }
 
     /// Search people.
     async fn search(&self, query: &PersonQuery) -> Result<Vec<Person>, SocleError>;
