@@ -535,7 +535,23 @@ impl Aide {
                 list_url => urls.render().state(WindowState::Maximized).param("vue", "editer").to_string(),
             },
         )?;
-        Ok(RenderResponse::from(markup).title(ctx.t(&MESSAGES, "edit-heading")))
+        // The list and each text have titles of their own.
+        let title = match &chosen {
+            Some(c) => format!(
+                "{} – {}",
+                ctx.t_args(
+                    &MESSAGES,
+                    "edit-form-heading",
+                    &args! {
+                        "topic" => c["topic_label"].as_str().unwrap_or_default().to_string(),
+                        "lang" => c["lang_label"].as_str().unwrap_or_default().to_string()
+                    },
+                ),
+                ctx.t(&MESSAGES, "edit-heading")
+            ),
+            None => ctx.t(&MESSAGES, "edit-heading"),
+        };
+        Ok(RenderResponse::from(markup).title(title))
     }
 }
 

@@ -124,6 +124,12 @@ async fn staff_edit_the_help_in_both_languages_and_readers_get_theirs_or_the_oth
         .unwrap();
     form.assert_accessible();
     assert!(form.html().contains(r#"name="version" value="0""#));
+    assert_eq!(
+        form.title(),
+        Some("Premiers pas : Élève (français) – Modifier l’aide"),
+        "a title of its own"
+    );
+    assert_eq!(list.title(), Some("Modifier l’aide"));
     marc.action([
         ("op", "texte"),
         ("topic", "eleve"),
