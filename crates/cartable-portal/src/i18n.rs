@@ -17,7 +17,12 @@ pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_i18n::messag
 
 /// The messages with variables: read with [`Lang::t_args`], never formatted without
 /// their arguments (which Fluent would log as an error).
-const WITH_ARGUMENTS: &[&str] = &["delegation_rules", "form_refused", "password_rules"];
+const WITH_ARGUMENTS: &[&str] = &[
+    "delegation_rules",
+    "form_refused",
+    "password_rules",
+    "search_too_long",
+];
 
 /// One language's words: by id, and as the template value `t`.
 struct Words {

@@ -35,6 +35,7 @@ pub mod layout;
 mod memo;
 mod nodes;
 pub mod portability;
+pub mod search;
 pub mod security;
 mod state;
 mod theme;

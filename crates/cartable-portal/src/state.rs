@@ -82,6 +82,9 @@ pub enum BuildError {
     /// The theme could not be loaded.
     #[error(transparent)]
     Theme(#[from] ThemeError),
+    /// The search index could not be opened (its folder under the data directory).
+    #[error("cannot open the search index: {0}")]
+    Search(#[from] cartable_search::IndexError),
     /// A background task given to [`PortalBuilder::task`] could not start.
     #[error("cannot start {name}: {source}")]
     Task {
@@ -339,6 +342,8 @@ impl PortalBuilder {
                 clock.clone(),
             )?
         };
+        // The search's feed: what services record as changed becomes a job (below).
+        let search_feed = Arc::new(cartable_search::JobFeed::new());
         let services = Services {
             directory,
             storage,
@@ -347,27 +352,33 @@ impl PortalBuilder {
             time_zone: config.time_zone,
             db: Some(database.clone()),
             files: Some(files.clone()),
-            search: None,
+            search: Some(search_feed.clone()),
         };
         let storage = services.storage.clone();
         // Usage indicators: counted in memory, flushed by this node every minute.
         let indicators = cartable_socle::indicators::Indicators::new(database.clone());
         // "Mes données": the établissement's signing key (made at first start) and the
         // services whose data a user exports and imports.
-        let portability = Arc::new(crate::portability::Portability::new(
-            order.iter().filter_map(|id| portlets.get(id).cloned()),
-            services.clone(),
-            files.clone(),
-            &config.etablissement,
-            config.auth.public_url.as_ref().map(|u| {
-                let mut u = u.to_string();
-                u.truncate(u.trim_end_matches('/').len());
-                format!("{u}{}", config.base_path)
-            }),
-            crate::portability::signing_key(storage.as_ref()).await?,
-        )
-        .trusting(config.portability.clone())
-        .with_indicators(indicators.clone()));
+        let portability = Arc::new(
+            crate::portability::Portability::new(
+                order.iter().filter_map(|id| portlets.get(id).cloned()),
+                services.clone(),
+                files.clone(),
+                &config.etablissement,
+                config.auth.public_url.as_ref().map(|u| {
+                    let mut u = u.to_string();
+                    u.truncate(u.trim_end_matches('/').len());
+                    format!("{u}{}", config.base_path)
+                }),
+                crate::portability::signing_key(storage.as_ref()).await?,
+            )
+            .trusting(config.portability.clone())
+            .with_indicators(indicators.clone()),
+        );
+        // The ENT-wide search: the établissement's index and the services that feed it.
+        let search = Arc::new(crate::search::build(
+            &config, &order, &portlets, &services, in_memory,
+        )?);
         let theme = Theme::load(config.theme_dir.as_deref())?;
         if let Some(dir) = &config.theme_dir {
             // Service crates' templates overridden by the theme (`portlets/<crate>/…`).
@@ -437,6 +448,7 @@ impl PortalBuilder {
             &files,
         );
         let jobs = crate::portability::jobs(jobs, &portability);
+        let jobs = search.jobs(jobs);
         let jobs = indicator_jobs(jobs, &indicators, &clock, config.time_zone);
         let jobs = self
             .job_handlers
@@ -447,6 +459,8 @@ impl PortalBuilder {
             .into_iter()
             .fold(jobs, |jobs, (kind, period)| jobs.every(kind, period))
             .build();
+        search_feed.set_jobs(jobs.clone());
+        crate::search::rebuild_if_empty(&search, &jobs).await;
         // Last, so that nothing is left running when an earlier step fails.
         let mut tasks = Vec::with_capacity(self.tasks.len() + 1);
         for (name, start) in self.tasks {
@@ -462,6 +476,7 @@ impl PortalBuilder {
         tasks.push(indicators.start_flushing(INDICATORS_FLUSH_EVERY));
         let state = State {
             tasks,
+            search,
             portability,
             jobs,
             indicators,
@@ -709,6 +724,8 @@ pub(crate) struct State {
     pub jobs: Jobs,
     /// "Mes données": export archives and imports.
     pub portability: Arc<crate::portability::Portability>,
+    /// The ENT-wide search: the index, its services, its jobs.
+    pub search: Arc<cartable_search::Search>,
     /// This node's usage counts (`/admin/indicateurs`).
     pub indicators: cartable_socle::indicators::Indicators,
     /// Layouts and preferences, kept true by the bus.

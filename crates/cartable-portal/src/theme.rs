@@ -17,6 +17,7 @@ const DEFAULT_FILES: &[(&str, &str)] = &[
     ("admin.html", include_str!("../theme/admin.html")),
     ("account.html", include_str!("../theme/account.html")),
     ("indicators.html", include_str!("../theme/indicators.html")),
+    ("search.html", include_str!("../theme/search.html")),
     ("groups.html", include_str!("../theme/groups.html")),
     ("group.html", include_str!("../theme/group.html")),
     ("style.css", include_str!("../theme/style.css")),

@@ -346,6 +346,22 @@ impl SearchContext {
         format!("{}{path}", self.base)
     }
 
+    /// A link that opens the service's window on the reader's page, maximized, with
+    /// `params` for it (`[("note", "12")]` reaches the portlet as `p.note`): the portal
+    /// finds the window of `portlet` on her layout (`/recherche/aller/<portlet>`).
+    pub fn window_link(&self, portlet: &str, params: &[(&str, &str)]) -> String {
+        let mut link = format!("{}/recherche/aller/{portlet}", self.base);
+        if !params.is_empty() {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+            link.push('?');
+            link.push_str(&q.finish());
+        }
+        link
+    }
+
     /// The établissement's database.
     pub fn db(&self) -> Result<&cartable_db::Database, crate::PortletError> {
         self.services.db.as_ref().ok_or_else(|| {

@@ -9,6 +9,7 @@
 //! | `POST /admin/purge` | delete what the ENT keeps of an account past its grace period |
 //! | `POST /admin/jobs/retry` | put a failed background job back in the queue |
 //! | `POST /admin/jobs/discard` | delete a failed background job |
+//! | `POST /admin/recherche/reconstruire` | rebuild the search index from the services' data (a job) |
 
 use axum::Router;
 use cartable_socle::{AccountStatus, PersonQuery, SocleError};
@@ -45,6 +46,18 @@ pub(crate) fn router(st: &St) -> Router<St> {
             &format!("{base}/admin/jobs/discard"),
             shared::post(st, discard_job),
         )
+        .route(
+            &format!("{base}/admin/recherche/reconstruire"),
+            shared::post(st, rebuild_search),
+        )
+}
+
+/// `POST /admin/recherche/reconstruire`: a job rebuilds the search index.
+async fn rebuild_search(cx: Cx, Admin(user): Admin) -> Handled {
+    let state = &cx.st;
+    cartable_search::enqueue_rebuild(&state.jobs, None).await?;
+    tracing::info!(admin = %user.id, "search index rebuild requested");
+    Ok(redirect(&format!("{}/admin?reindex=1#search", state.base)))
 }
 
 /// How many failed jobs the admin page lists (the newest).
@@ -142,6 +155,9 @@ async fn admin_page(
     ctx.insert("portlets", Value::from(portlets));
     if query.contains_key("done") {
         ctx.insert("notice", Value::from(lang.t("saved")));
+    }
+    if query.contains_key("reindex") {
+        ctx.insert("notice", Value::from(lang.t("search_rebuild_queued")));
     }
     if let Some((uid, password)) = new_password {
         ctx.insert(

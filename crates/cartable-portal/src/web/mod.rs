@@ -10,6 +10,7 @@
 //! | [`account`] | `/compte…` |
 //! | [`admin`] | `/admin…` |
 //! | [`indicators`] | `/admin/indicateurs…` (usage indicators) |
+//! | [`search`] | `/recherche` (the ENT-wide search's results) |
 //! | [`groups`] | `/compte/groupes/{id}`, `/admin/groupes…` (groups' members, rights, tools and quotas) |
 //! | [`cas`] | `/cas/…`, `/login/cas` |
 //! | [`help`] | `/aide`, `/aide/signaler` (the footer's way to the help service) |
@@ -30,6 +31,7 @@ mod indicators;
 mod layout;
 mod login;
 mod page;
+mod search;
 mod secret;
 pub(crate) mod shared;
 mod window;
@@ -144,6 +146,7 @@ fn areas(st: &St) -> Router<St> {
         .merge(account::router(st))
         .merge(admin::router(st))
         .merge(indicators::router(st))
+        .merge(search::router(st))
         .merge(groups::router(st))
         .merge(cas::router(st))
         .merge(help::router(st))

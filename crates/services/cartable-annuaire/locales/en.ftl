@@ -133,3 +133,5 @@ help-carnet-title = My address book
 help-carnet =
     The “Add to address book” button of a result puts the person in your address book (at
     most { $max_carnet } people); “Remove” takes them out. Only you can see your address book.
+# The type of the people in the ENT-wide search.
+search-kind-person = Person in the directory

@@ -138,3 +138,5 @@ help-carnet =
     Le bouton « Ajouter au carnet » d’un résultat met la personne dans votre carnet
     d’adresses ({ $max_carnet } personnes au plus) ; « Retirer » l’en enlève. Votre carnet n’est visible
     que par vous.
+# The type of the people in the ENT-wide search.
+search-kind-person = Personne de l’annuaire

@@ -59,6 +59,7 @@
 
 mod carnet;
 mod criteria;
+mod search;
 mod templates;
 mod visibility;
 
@@ -558,7 +559,7 @@ impl Annuaire {
     async fn render_edit(&self, ctx: &PortletContext) -> Result<Markup, PortletError> {
         let me = ctx.user();
         let hidden = load_hidden(&ctx.data().shared(), &me.id).await?;
-        let fields: Vec<OwnField> = hideable_fields(ctx, me)
+        let fields: Vec<OwnField> = hideable_fields(&ctx.preferences, me)
             .into_iter()
             .map(|f| OwnField {
                 label: label_or_name(&f, ctx.locale()),
@@ -570,7 +571,7 @@ impl Annuaire {
         let rules: Vec<RuleSummary> = rules()
             .iter()
             .map(|rule| {
-                let labels: Vec<String> = effective_fields(ctx, rule)
+                let labels: Vec<String> = effective_fields(&ctx.preferences, rule)
                     .iter()
                     .map(|f| label_or_name(f, ctx.locale()))
                     .collect();
@@ -581,7 +582,7 @@ impl Annuaire {
                 };
                 let text = if rule.profile == Profile::Admin {
                     ctx.t_args(&MESSAGES, "rule-admin", &args! { "fields" => fields })
-                } else if let Some(findable) = findable_profiles(ctx, rule) {
+                } else if let Some(findable) = findable_profiles(&ctx.preferences, rule) {
                     let names: Vec<String> =
                         findable.iter().map(|p| ctx.profile_label(p)).collect();
                     let people = if names.is_empty() {
@@ -670,7 +671,7 @@ impl Annuaire {
         request: &ActionRequest,
     ) -> Result<(), PortletError> {
         let me = ctx.user();
-        let offered = hideable_fields(ctx, me);
+        let offered = hideable_fields(&ctx.preferences, me);
         let shared = ctx.data().shared();
         let key = hidden_key(&me.id);
         let mut tries = 0;
@@ -713,6 +714,10 @@ impl Annuaire {
 impl Portlet for Annuaire {
     fn descriptor(&self) -> &Descriptor {
         &self.descriptor
+    }
+
+    fn searchable(&self) -> Option<&dyn cartable_portlet::search::Searchable> {
+        Some(self)
     }
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
@@ -761,6 +766,9 @@ impl Portlet for Annuaire {
             }
             "visibilite" => {
                 Self::save_visibility(ctx, &request).await?;
+                // What others find her by changed: her document in the search index.
+                ctx.search_changed(ID, std::slice::from_ref(&ctx.user().id))
+                    .await;
                 Ok(ActionResponse::default()
                     .mode(Mode::Edit)
                     .param("enregistre", "1"))

@@ -9,7 +9,9 @@
 //! établissement locked it; an unlocked value (which the user may have changed herself in
 //! the generic preference form) can only narrow the built-in default, never widen it.
 
-use cartable_portlet::{LocalizedText, Person, PortletContext, PreferenceSpec, Profile};
+use cartable_portlet::{
+    LocalizedText, Person, PortletContext, PreferenceSpec, Preferences, Profile,
+};
 use cartable_socle::SocleError;
 
 use crate::MESSAGES;
@@ -195,11 +197,11 @@ pub(crate) fn contains(list: &[String], name: &str) -> bool {
 }
 
 /// The fields of one rule in effect for this window (see the module documentation).
-pub(crate) fn effective_fields(ctx: &PortletContext, rule: &VisibilityRule) -> Vec<String> {
+pub(crate) fn effective_fields(prefs: &Preferences, rule: &VisibilityRule) -> Vec<String> {
     let default = parse_fields(rule.fields_default);
-    match ctx.preferences.get(rule.fields_preference) {
+    match prefs.get(rule.fields_preference) {
         None => default,
-        Some(value) if ctx.preferences.is_locked(rule.fields_preference) => parse_fields(value),
+        Some(value) if prefs.is_locked(rule.fields_preference) => parse_fields(value),
         Some(value) => parse_fields(value)
             .into_iter()
             .filter(|f| contains(&default, f))
@@ -207,8 +209,8 @@ pub(crate) fn effective_fields(ctx: &PortletContext, rule: &VisibilityRule) -> V
     }
 }
 
-fn effective_people(ctx: &PortletContext, rule: &VisibilityRule) -> People {
-    match ctx.preferences.get(rule.people_preference) {
+fn effective_people(prefs: &Preferences, rule: &VisibilityRule) -> People {
+    match prefs.get(rule.people_preference) {
         None => People::Everyone,
         // The default is everyone, so an unlocked value can only narrow it.
         Some(value) => People::parse(value),
@@ -217,10 +219,10 @@ fn effective_people(ctx: &PortletContext, rule: &VisibilityRule) -> People {
 
 /// The profiles of the people a rule's viewers may find (`None`: everyone).
 pub(crate) fn findable_profiles(
-    ctx: &PortletContext,
+    prefs: &Preferences,
     rule: &VisibilityRule,
 ) -> Option<Vec<Profile>> {
-    match effective_people(ctx, rule) {
+    match effective_people(prefs, rule) {
         People::Everyone => None,
         People::Profiles(p) => Some(p),
     }
@@ -251,16 +253,21 @@ pub(crate) struct Viewer {
 
 impl Viewer {
     pub fn new(ctx: &PortletContext) -> Viewer {
-        let user = ctx.user();
+        Viewer::of(ctx.user(), &ctx.preferences)
+    }
+
+    /// What `user` may see under the preferences `prefs` (a window's, or the
+    /// établissement's for the ENT-wide search).
+    pub fn of(user: &Person, prefs: &Preferences) -> Viewer {
         let mut fields: Vec<String> = Vec::new();
         let mut people = People::Profiles(Vec::new());
         for rule in rules().iter().filter(|r| user.has_profile(&r.profile)) {
-            for f in effective_fields(ctx, rule) {
+            for f in effective_fields(prefs, rule) {
                 if !contains(&fields, &f) {
                     fields.push(f);
                 }
             }
-            people = match (people, effective_people(ctx, rule)) {
+            people = match (people, effective_people(prefs, rule)) {
                 (People::Everyone, _) | (_, People::Everyone) => People::Everyone,
                 (People::Profiles(mut a), People::Profiles(b)) => {
                     for p in b {
@@ -281,6 +288,15 @@ impl Viewer {
                 People::Everyone => None,
                 People::Profiles(p) => Some(p),
             },
+        }
+    }
+
+    /// The profiles of the people she may find; `None`: everyone (administrators too).
+    pub fn findable(&self) -> Option<&[Profile]> {
+        if self.admin {
+            None
+        } else {
+            self.people.as_deref()
         }
     }
 
@@ -327,10 +343,10 @@ pub(crate) fn attribute_values<'p>(person: &'p Person, field: &str) -> &'p [Stri
 
 /// The fields a person can choose to hide: those some non-administrator profile may see
 /// and that she has, in column order.
-pub(crate) fn hideable_fields(ctx: &PortletContext, person: &Person) -> Vec<String> {
+pub(crate) fn hideable_fields(prefs: &Preferences, person: &Person) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for rule in rules().iter().filter(|r| r.profile != Profile::Admin) {
-        for f in effective_fields(ctx, rule) {
+        for f in effective_fields(prefs, rule) {
             if !contains(&out, &f) && !attribute_values(person, &f).is_empty() {
                 out.push(f);
             }

@@ -7,6 +7,7 @@
 //! their numbers and dates.
 
 mod portable;
+mod search;
 mod store;
 
 pub use portable::{FILE as EXPORT_FILE, FORMAT as EXPORT_FORMAT};
@@ -152,6 +153,10 @@ impl Portlet for Notes {
         Some(self)
     }
 
+    fn searchable(&self) -> Option<&dyn cartable_portlet::search::Searchable> {
+        Some(self)
+    }
+
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         match ctx.mode() {
             Mode::Edit => return Ok(preference_form(ctx, &self.descriptor.preferences).into()),
@@ -226,16 +231,19 @@ impl Portlet for Notes {
                 form.clone().check()?;
                 let created = DateTime::<Utc>::from(ctx.clock().now()).timestamp();
                 // The limit is checked in the statement that inserts.
-                if store::add(&db, &owner, &text, created, MAX_NOTES)
-                    .await?
-                    .is_none()
-                {
-                    form.general(ctx.t_args(
-                        &MESSAGES,
-                        "error-too-many",
-                        &args! { "max" => MAX_NOTES },
-                    ));
-                    form.check()?;
+                match store::add(&db, &owner, &text, created, MAX_NOTES).await? {
+                    Some(id) => {
+                        ctx.search_changed(SERVICE, &[search::document_id(&owner, id)])
+                            .await;
+                    }
+                    None => {
+                        form.general(ctx.t_args(
+                            &MESSAGES,
+                            "error-too-many",
+                            &args! { "max" => MAX_NOTES },
+                        ));
+                        form.check()?;
+                    }
                 }
             }
             "delete" => {
@@ -247,6 +255,8 @@ impl Portlet for Notes {
                 if !store::delete(&db, &owner, id).await? {
                     return Err(PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found")));
                 }
+                ctx.search_changed(SERVICE, &[search::document_id(&owner, id)])
+                    .await;
             }
             other => {
                 return Err(PortletError::BadRequest(format!("unknown op {other:?}")));

@@ -45,6 +45,40 @@ pub(crate) async fn newest(
         .collect())
 }
 
+/// Every note of every owner, as `(owner, note)` (the search index's rebuild).
+pub(crate) async fn all(db: &Database) -> Result<Vec<(String, Note)>, SocleError> {
+    let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
+        "SELECT owner, id, body, created_at FROM bloc_notes_note ORDER BY owner, id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(owner, id, text, created)| {
+            let id = u64::try_from(id).unwrap_or(0);
+            (owner, Note { id, text, created })
+        })
+        .collect())
+}
+
+/// Note `id` of `owner`, if she has it.
+pub(crate) async fn get(db: &Database, owner: &str, id: u64) -> Result<Option<Note>, SocleError> {
+    let Ok(id) = i64::try_from(id) else {
+        return Ok(None);
+    };
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT body, created_at FROM bloc_notes_note WHERE owner = $1 AND id = $2")
+            .bind(owner)
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(|(text, created)| Note {
+        id: u64::try_from(id).unwrap_or(0),
+        text,
+        created,
+    }))
+}
+
 /// Add a note numbered after every note of `owner`; `None` (nothing written) when she
 /// already keeps `max` notes. The number and the limit are decided by the statement that
 /// inserts, so that parallel additions are all kept.
