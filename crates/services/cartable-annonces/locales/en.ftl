@@ -75,6 +75,10 @@ feed-create = Create my feed address
 feed-title = Announcements – { $name }
 feed-description = The school's announcements meant for you.
 
+## Search
+
+search-kind = Announcement
+
 ## The e-mail digest (edit mode)
 
 digest-on = Saved: you will receive the digest by e-mail.

@@ -75,6 +75,10 @@ feed-create = Créer mon adresse de flux
 feed-title = Annonces – { $name }
 feed-description = Les annonces de l’établissement qui vous sont destinées.
 
+## La recherche
+
+search-kind = Annonce
+
 ## Le résumé par courriel (mode édition)
 
 digest-on = C’est noté : vous recevrez le résumé des nouveautés par courriel.

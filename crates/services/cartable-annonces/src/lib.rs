@@ -16,6 +16,8 @@
 //!   (`<base>/flux/nouveautes/<token>/rss.xml`, see
 //!   [`cartable_portlet::secret`]) made, replaced and revoked in the window; a revoked
 //!   URL answers `404`.
+//! - **Search** ([`search`]): announcements are found by the readers they reach, in
+//!   their period (their author, always).
 //! - **Mes données**: the announcements she wrote, as `annonces/announcements.json`
 //!   ([`portable`]); the feed token is not exported.
 //! - **The e-mail digest** opt-in, in edit mode (the socle's
@@ -33,6 +35,7 @@
 mod feed;
 mod model;
 pub mod portable;
+pub mod search;
 mod store;
 mod views;
 
@@ -837,6 +840,7 @@ impl News {
             },
         )
         .await?;
+        ctx.search_changed(SERVICE, &[id.to_string()]).await;
         // In the digest once it is shown (an announcement for later is not sent).
         if a.from <= now && a.until.is_none_or(|u| now < u) {
             let link = format!(
@@ -885,6 +889,7 @@ impl News {
         if !changed {
             return Err(PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found")));
         }
+        ctx.search_changed(SERVICE, &[id.to_string()]).await;
         Ok(ActionResponse::default()
             .state(WindowState::Maximized)
             .param("done", "updated"))
@@ -954,6 +959,10 @@ impl Portlet for News {
         Some(self)
     }
 
+    fn searchable(&self) -> Option<&dyn cartable_portlet::search::Searchable> {
+        Some(self)
+    }
+
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
         match ctx.mode() {
             Mode::Edit => return self.render_edit(ctx).await,
@@ -985,6 +994,7 @@ impl Portlet for News {
                 if !store::delete(ctx.db()?, id, &ctx.user().id).await? {
                     return Err(PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found")));
                 }
+                ctx.search_changed(SERVICE, &[id.to_string()]).await;
                 Ok(ActionResponse::default()
                     .state(WindowState::Maximized)
                     .param("done", "deleted"))

@@ -132,8 +132,33 @@ pub(crate) async fn by_author(
     with_targets(db, list.into_iter().map(from_row).collect()).await
 }
 
+/// Every announcement, oldest first (a rebuild of the search index).
+pub(crate) async fn all(db: &Database) -> Result<Vec<Announcement>, SocleError> {
+    let sql = format!("SELECT {COLUMNS} FROM annonces_announcement a ORDER BY a.id");
+    let mut list: Vec<Announcement> = sqlx::query_as::<_, Row>(AssertSqlSafe(sql))
+        .fetch_all(db.pool())
+        .await?
+        .into_iter()
+        .map(from_row)
+        .collect();
+    let mut by_id: BTreeMap<i64, Vec<Target>> = BTreeMap::new();
+    let targets: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT announcement, target FROM annonces_target ORDER BY announcement, target",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for (id, key) in targets {
+        if let Some(t) = Target::parse(&key) {
+            by_id.entry(id).or_default().push(t);
+        }
+    }
+    for a in &mut list {
+        a.targets = by_id.remove(&a.id).unwrap_or_default();
+    }
+    Ok(list)
+}
+
 /// Announcement `id`, if there is one.
-#[cfg(test)]
 pub(crate) async fn get(db: &Database, id: i64) -> Result<Option<Announcement>, SocleError> {
     let sql = format!("SELECT {COLUMNS} FROM annonces_announcement a WHERE a.id = $1");
     let Some(row) = sqlx::query_as::<_, Row>(AssertSqlSafe(sql))
