@@ -26,12 +26,19 @@ async fn setup(policy: GroupPolicy) -> (Groups, ManualClock) {
 }
 
 async fn setup_with_storage(policy: GroupPolicy) -> (Groups, ManualClock, Arc<DbStore>) {
+    setup_on(
+        cartable_db::Database::sqlite_in_memory().await.unwrap(),
+        policy,
+    )
+    .await
+}
+
+async fn setup_on(
+    db: cartable_db::Database,
+    policy: GroupPolicy,
+) -> (Groups, ManualClock, Arc<DbStore>) {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + DAY * 20_000);
-    let storage = Arc::new(
-        DbStore::open(cartable_db::Database::sqlite_in_memory().await.unwrap())
-            .await
-            .unwrap(),
-    );
+    let storage = Arc::new(DbStore::open(db).await.unwrap());
     (
         Groups::new(storage.clone(), Arc::new(clock.clone()), policy),
         clock,
@@ -140,10 +147,16 @@ async fn admin_caps_and_end_dates() {
     assert!(groups.owned_by("paul").await.unwrap().is_empty());
 }
 
+/// On SQLite and PostgreSQL: the socle refuses whoever lacks the right.
 #[tokio::test]
 async fn members_rights_are_enforced_by_the_socle() {
-    let (groups, clock) = setup(GroupPolicy::default()).await;
-    let groups = groups.offering(offered());
+    for t in cartable_db::testing::both("members_rights_are_enforced_by_the_socle").await {
+        let (groups, clock, _) = setup_on(t.db.clone(), GroupPolicy::default()).await;
+        rights_case(groups.offering(offered()), clock).await;
+    }
+}
+
+async fn rights_case(groups: Groups, clock: ManualClock) {
     let paul = person("paul", &[Profile::Enseignant]);
     let ines = person("ines", &[Profile::Personnel]);
     let lea = person("lea", &[Profile::Eleve]);
@@ -425,9 +438,17 @@ async fn tools_and_quotas_stay_within_the_profile_caps() {
     );
 }
 
+/// On SQLite and PostgreSQL.
 #[tokio::test]
 async fn a_group_stored_by_the_first_release_loads_unchanged() {
-    let (groups, clock, storage) = setup_with_storage(GroupPolicy::default()).await;
+    for t in cartable_db::testing::both("a_group_stored_by_the_first_release_loads_unchanged").await
+    {
+        let (groups, clock, storage) = setup_on(t.db.clone(), GroupPolicy::default()).await;
+        first_release_case(groups, clock, storage).await;
+    }
+}
+
+async fn first_release_case(groups: Groups, clock: ManualClock, storage: Arc<DbStore>) {
     // The JSON the first release wrote (`Group` had six fields).
     let now = clock
         .now()
