@@ -107,3 +107,11 @@ import-no-url = a bookmark without an address
 import-bad-shares = the shares file cannot be read ({ $error })
 import-share-no-folder = the folder of this share was not imported
 import-share-unknown = this person or group does not exist here (or you are not in this group)
+
+## This window's help
+
+help-title = Useful links
+help-intro = At the top, the links the school chose; below, your own, which only you see unless you share them.
+help-folders = Sort your links into folders: create one, move a link or a folder up or down, edit or delete it (a deletion that would lose links asks first).
+help-share = A folder is shared read-only with people or your groups: they see it among the folders shared with them, and cannot change it.
+help-files = Your links are exported in the “Netscape” format that Firefox, Chrome and Edge read, and imported from those browsers with their folders.

@@ -107,3 +107,11 @@ import-no-url = signet sans adresse
 import-bad-shares = le fichier des partages est illisible ({ $error })
 import-share-no-folder = le dossier de ce partage n’a pas été importé
 import-share-unknown = cette personne ou ce groupe n’existe pas ici (ou vous n’êtes pas dans ce groupe)
+
+## L’aide de cette fenêtre
+
+help-title = Les liens utiles
+help-intro = En haut, les liens choisis par l’établissement ; en dessous, les vôtres, que vous seul voyez tant que vous ne les partagez pas.
+help-folders = Rangez vos liens en dossiers : créez-en un, déplacez un lien ou un dossier vers le haut ou le bas, modifiez ou supprimez-le (une suppression qui perd des liens demande confirmation).
+help-share = Un dossier se partage en lecture seule avec des personnes ou vos groupes : ils le voient parmi les dossiers partagés avec eux, sans pouvoir le modifier.
+help-files = Vos liens s’exportent au format « Netscape » que lisent Firefox, Chrome et Edge, et s’importent depuis ces navigateurs avec leurs dossiers.

@@ -108,6 +108,13 @@ fn school_links(value: &str) -> Vec<ShownLink> {
         .collect()
 }
 
+/// The window's help mode.
+const HELP: &str = r#"<h3>{{ t("help-title") }}</h3>
+<p>{{ t("help-intro") }}</p>
+<p>{{ t("help-folders") }}</p>
+<p>{{ t("help-share") }}</p>
+<p>{{ t("help-files") }}</p>"#;
+
 /// The bookmarks portlet (`liens`), "liens utiles": the établissement's links from the
 /// preference `links` (lines `Title|https://url`; only http(s) URLs are shown), then the
 /// user's own links and folders kept in the service's tables, and the folders others
@@ -147,12 +154,13 @@ impl Bookmarks {
             Descriptor::new(PORTLET, LocalizedText::from_messages(&MESSAGES, "title"))
                 .description(LocalizedText::from_messages(&MESSAGES, "description"))
                 .category("outils")
+                .mode(Mode::Help)
                 .preference(links)
                 // The import form's bookmark file, and a little room for the form.
                 .upload_limit(MAX_IMPORT_BYTES as u64 + 64 * 1024);
         // The one preference is the établissement's: no edit mode for users.
         descriptor.modes.retain(|m| *m != Mode::Edit);
-        let templates = Templates::new([("view", views::VIEW)])
+        let templates = Templates::new([("view", views::VIEW), ("help", HELP)])
             .expect("the bookmarks templates compile")
             .with_messages(&MESSAGES);
         Bookmarks {
@@ -192,6 +200,9 @@ impl Portlet for Bookmarks {
     }
 
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        if ctx.mode() == Mode::Help {
+            return Ok(self.templates.render_for(ctx, "help", ())?.into());
+        }
         views::render(&self.templates, ctx).await
     }
 
@@ -337,6 +348,17 @@ mod tests {
             out.text()
                 .contains("Vous n’avez pas encore ajouté de lien ici.")
         );
+        // A help mode, in both languages.
+        let help = kit.render_mode(Mode::Help).await.unwrap();
+        help.assert_accessible();
+        assert!(help.text().contains("Netscape"), "{}", help.text());
+        let en = kit
+            .clone()
+            .locale("en")
+            .render_mode(Mode::Help)
+            .await
+            .unwrap();
+        assert!(en.text().contains("read-only"), "{}", en.text());
         // No edit mode: the preference is the établissement's.
         assert!(matches!(
             kit.render_mode(Mode::Edit).await,
