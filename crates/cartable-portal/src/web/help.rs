@@ -86,7 +86,13 @@ mod tests {
     #[test]
     fn only_paths_of_the_portal_are_passed_on() {
         assert!(is_portal_path("/page/accueil/bloc-notes?mode=help"));
-        for bad in ["https://evil.example/", "//evil.example/", "/a\\b", "/a\nb", "page"] {
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/a\\b",
+            "/a\nb",
+            "page",
+        ] {
             assert!(!is_portal_path(bad), "{bad:?}");
         }
         assert!(!is_portal_path(&format!("/{}", "a".repeat(500))));
