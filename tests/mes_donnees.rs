@@ -223,9 +223,18 @@ async fn notes_and_bookmarks_move_to_another_etablissement_and_a_tampered_archiv
     let activity: serde_json::Value =
         serde_json::from_slice(entry(&files, "portail/activite.json")).unwrap();
     assert_eq!(activity["format"], "cartable-activite");
-    assert_eq!(activity["sessions"].as_array().unwrap().len(), 1, "{activity}");
+    assert_eq!(
+        activity["sessions"].as_array().unwrap().len(),
+        1,
+        "{activity}"
+    );
     assert!(activity["services_used"].is_array());
-    assert!(activity["retention"].as_str().unwrap().contains("nothing says who"));
+    assert!(
+        activity["retention"]
+            .as_str()
+            .unwrap()
+            .contains("nothing says who")
+    );
     let manifest: serde_json::Value =
         serde_json::from_slice(entry(&files, "manifest.json")).unwrap();
     assert_eq!(manifest["etablissement"], "Lycée Victor Hugo");
@@ -337,13 +346,19 @@ async fn only_the_archives_of_trusted_etablissements_are_imported_when_so_config
 
     let mut lea_a = a.login("lea").await;
     let r = lea_a
-        .post_csrf("/action/accueil/bloc-notes", &[("op", "add"), ("text", "Note de Hugo")])
+        .post_csrf(
+            "/action/accueil/bloc-notes",
+            &[("op", "add"), ("text", "Note de Hugo")],
+        )
         .await;
     assert_eq!(r.status, 303);
     let from_a = export(&a, &mut lea_a).await;
     let mut lea_b = b.login("lea").await;
     let r = lea_b
-        .post_csrf("/action/accueil/bloc-notes", &[("op", "add"), ("text", "Note de Ferry")])
+        .post_csrf(
+            "/action/accueil/bloc-notes",
+            &[("op", "add"), ("text", "Note de Ferry")],
+        )
         .await;
     assert_eq!(r.status, 303);
     let from_b = export(&b, &mut lea_b).await;
@@ -352,8 +367,14 @@ async fn only_the_archives_of_trusted_etablissements_are_imported_when_so_config
     let (status, page) = import(&c, &mut lea_c, &from_b).await;
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("ne reconnaît pas la clé"), "{page}");
-    assert!(page.contains("Collège Jules Ferry"), "the refusal names the signer: {page}");
-    assert!(!home(&mut lea_c).await.contains("Note de Ferry"), "nothing imported");
+    assert!(
+        page.contains("Collège Jules Ferry"),
+        "the refusal names the signer: {page}"
+    );
+    assert!(
+        !home(&mut lea_c).await.contains("Note de Ferry"),
+        "nothing imported"
+    );
     let (status, page) = import(&c, &mut lea_c, &from_a).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("reconnu : Lycée Hugo (Paris)"), "{page}");
@@ -364,11 +385,156 @@ async fn only_the_archives_of_trusted_etablissements_are_imported_when_so_config
         "{}[portability]\ntrusted = [{{ etablissement = \"X\", public_key = \"pas une clé\" }}]\n",
         config("Lycée Condorcet")
     );
-    let err = cartable::EntConfig::from_toml(&bad, dirs[2].path()).unwrap_err().to_string();
+    let err = cartable::EntConfig::from_toml(&bad, dirs[2].path())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not an Ed25519 public key"), "{err}");
     assert!(err.contains("donnees/cle"), "{err}");
 
     a.stop().await;
     b.stop().await;
     c.stop().await;
+}
+
+/// The issue's round trip: a teacher with data in every service that keeps a user's data
+/// (bloc-notes, signets with a folder, annonces, aide) exports it, the archive is imported
+/// into a second établissement, and exported again there, every service's file is the
+/// same, item for item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_with_data_in_every_service_moves_whole() {
+    const EVERY: &str = r#"
+[[layouts.default.tabs]]
+id = "accueil"
+title = "Accueil"
+columns = [[{ portlet = "bloc-notes" }, { portlet = "liens" }], [{ portlet = "nouveautes" }]]
+[[layouts.default.tabs]]
+id = "aide"
+title = "Aide"
+columns = [[{ portlet = "aide", locked = true }]]
+"#;
+    let every = || -> Vec<Arc<dyn Portlet>> {
+        vec![
+            Arc::new(cartable::bloc_notes::Notes::new()),
+            Arc::new(cartable::signets::Bookmarks::new()),
+            Arc::new(cartable::annonces::News::new()),
+            Arc::new(cartable::aide::Aide::new()),
+        ]
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = TestPortal::start(
+        &format!("etablissement = \"Lycée Victor Hugo\"{EVERY}"),
+        dir_a.path(),
+        every(),
+    )
+    .await;
+    let b = TestPortal::start(
+        &format!("etablissement = \"Collège Jules Ferry\"{EVERY}"),
+        dir_b.path(),
+        every(),
+    )
+    .await;
+
+    let mut paul = a.login("paul").await;
+    let ok = |r: Resp, what: &str| assert_eq!(r.status, 303, "{what}: {}", r.body);
+    ok(
+        paul.post_csrf(
+            "/action/accueil/bloc-notes",
+            &[("op", "add"), ("text", "Corriger les copies")],
+        )
+        .await,
+        "note",
+    );
+    ok(
+        paul.post_csrf(
+            "/action/accueil/liens",
+            &[("op", "add-folder"), ("name", "Cours")],
+        )
+        .await,
+        "folder",
+    );
+    ok(
+        paul.post_csrf(
+            "/action/accueil/liens?p.dossier=1",
+            &[
+                ("op", "add"),
+                ("title", "Lumni"),
+                ("url", "https://www.lumni.fr/"),
+            ],
+        )
+        .await,
+        "link in the folder",
+    );
+    ok(
+        paul.post_csrf(
+            "/action/accueil/liens",
+            &[
+                ("op", "add"),
+                ("title", "Éduscol"),
+                ("url", "https://eduscol.education.fr/"),
+            ],
+        )
+        .await,
+        "link",
+    );
+    ok(
+        paul.post_csrf(
+            "/action/accueil/nouveautes",
+            &[
+                ("op", "publish"),
+                ("title", "Conseil de classe jeudi"),
+                ("audience", "all"),
+            ],
+        )
+        .await,
+        "announcement",
+    );
+    ok(
+        paul.post_csrf(
+            "/action/aide/aide",
+            &[
+                ("op", "signaler"),
+                ("subject", "Le vidéoprojecteur de la B12"),
+                ("description", "Il ne s’allume plus."),
+                ("page", "/page/accueil"),
+                ("service", "liens"),
+            ],
+        )
+        .await,
+        "incident",
+    );
+
+    let archive = export(&a, &mut paul).await;
+    let files = entries(&archive);
+    let services: Vec<&str> = files
+        .iter()
+        .filter(|(n, _)| n.contains('/'))
+        .map(|(n, _)| n.split('/').next().unwrap())
+        .collect();
+    for service in ["bloc-notes", "signets", "annonces", "aide", "portail"] {
+        assert!(services.contains(&service), "{service} in {services:?}");
+    }
+
+    let mut paul_b = b.login("paul").await;
+    let (status, page) = import(&b, &mut paul_b, &archive).await;
+    assert_eq!(status, 200, "{page}");
+    for service in ["bloc-notes", "signets", "annonces", "aide"] {
+        assert!(
+            page.contains(&format!("{service} : "))
+                && !page.contains(&format!("{service} : 0 importés")),
+            "{service} restored something: {page}"
+        );
+    }
+    let again = entries(&export(&b, &mut paul_b).await);
+    for (name, bytes) in files
+        .iter()
+        .filter(|(n, _)| n.contains('/') && !n.starts_with("portail/"))
+    {
+        assert_eq!(
+            String::from_utf8_lossy(entry(&again, name)),
+            String::from_utf8_lossy(bytes),
+            "{name} exported again from the second établissement"
+        );
+    }
+    a.stop().await;
+    b.stop().await;
 }
