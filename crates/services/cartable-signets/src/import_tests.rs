@@ -10,6 +10,7 @@ use crate::tree::{Entry, TOP, Tree};
 const FIREFOX: &[u8] = include_bytes!("../tests/fixtures/firefox.html");
 const CHROME: &[u8] = include_bytes!("../tests/fixtures/chrome.html");
 const EDGE: &[u8] = include_bytes!("../tests/fixtures/edge.html");
+const SAFARI: &[u8] = include_bytes!("../tests/fixtures/safari.html");
 
 /// What a tree holds, in order, one line per folder or link with its depth, names,
 /// addresses and dates: two trees with the same shape are the same bookmarks.
@@ -70,6 +71,7 @@ async fn browser_files_import_with_their_folders() {
         ("firefox", FIREFOX, 2),
         ("chrome", CHROME, 0),
         ("edge", EDGE, 0),
+        ("safari", SAFARI, 0),
     ] {
         let kit = kit();
         let done = import(&kit, file).await.unwrap();

@@ -297,6 +297,7 @@ mod tests {
     const FIREFOX: &str = include_str!("../tests/fixtures/firefox.html");
     const CHROME: &str = include_str!("../tests/fixtures/chrome.html");
     const EDGE: &str = include_str!("../tests/fixtures/edge.html");
+    const SAFARI: &str = include_str!("../tests/fixtures/safari.html");
 
     fn flat(doc: &Document) -> Vec<(String, String)> {
         doc.bookmarks()
@@ -465,6 +466,40 @@ mod tests {
                     "Autres favoris/Météo".into(),
                     "https://meteofrance.com/".into()
                 ),
+            ]
+        );
+    }
+
+    /// Safari writes no top-level `<DL>`, `FOLDED` folders without dates, and a reading
+    /// list with descriptions.
+    #[test]
+    fn a_safari_export_is_read_with_its_folders() {
+        let doc = parse(SAFARI).unwrap();
+        assert_eq!(
+            doc.folder_paths(),
+            [
+                vec!["Favoris"],
+                vec!["Favoris", "Langues"],
+                vec!["Menu des signets"],
+                vec!["Liste de lecture"],
+            ]
+        );
+        assert_eq!(
+            flat(&doc),
+            [
+                (
+                    "Favoris/ENT du lycée".to_string(),
+                    "https://ent.example.org/".to_string()
+                ),
+                (
+                    "Favoris/Langues/WordReference".into(),
+                    "https://www.wordreference.com/".into()
+                ),
+                (
+                    "Liste de lecture/Éducation – Le Monde".into(),
+                    "https://www.lemonde.fr/education/".into()
+                ),
+                ("Ministère".into(), "https://www.education.gouv.fr/".into()),
             ]
         );
     }
