@@ -436,6 +436,33 @@ pub async fn migrate(
     applied
 }
 
+/// Ask for a rebuild of the search index from the services' data (what `cartable
+/// reindex` runs): the pending migrations are applied as [`migrate`] does, then a
+/// `search.rebuild` job is put in the configured database's queue, where the first node
+/// of the portal that polls takes it (at its next start if none runs). Nothing is indexed
+/// by this process: it links the services, but a node has the index and its writer.
+pub async fn reindex(config: &EntConfig, portlets: &[Arc<dyn Portlet>]) -> Result<(), EntError> {
+    migrate(config, portlets).await?;
+    #[cfg(feature = "postgres")]
+    let database = match &config.postgres {
+        Some(pg) => postgres_database(pg).await?,
+        None => sqlite_database(&config.portal).await?,
+    };
+    #[cfg(not(feature = "postgres"))]
+    let database = sqlite_database(&config.portal).await?;
+    let jobs = cartable_socle::jobs::Jobs::builder(
+        database.clone(),
+        Arc::new(cartable_socle::SystemClock),
+        "cartable-cli",
+    )
+    .build();
+    let queued = cartable_portal::search::enqueue_rebuild(&jobs, None)
+        .await
+        .map_err(|e| EntError::Portal(BuildError::Storage(e)));
+    database.close().await;
+    queued
+}
+
 /// The embedded database: `cartable.sqlite3` of the data directory, for the socle's
 /// storage and the services' tables.
 async fn sqlite_database(

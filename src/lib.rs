@@ -36,7 +36,7 @@ pub mod ent;
 /// The établissement's relational database (services' tables): `cartable-db`.
 pub use cartable_db as db;
 
-pub use ent::{EntBuilder, EntConfig, EntError, migrate};
+pub use ent::{EntBuilder, EntConfig, EntError, migrate, reindex};
 
 pub use cartable_container as container;
 pub use cartable_fetch as fetch;

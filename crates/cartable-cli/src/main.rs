@@ -64,6 +64,13 @@ enum Command {
         /// The configuration file (cartable.toml).
         config: PathBuf,
     },
+    /// Ask the portal to rebuild its search index from the services' data: a job is put
+    /// in the configuration's database (after its pending migrations), and a running node
+    /// rebuilds the index (or the first node to start). The admin page has the same button.
+    Reindex {
+        /// The configuration file (cartable.toml).
+        config: PathBuf,
+    },
     /// Write a new service crate (portlet, templates, locales, tests), by default at
     /// crates/services/cartable-<NAME> of the workspace you are in.
     NewService {
@@ -101,6 +108,7 @@ fn main() -> ExitCode {
             no_services,
         }),
         Command::Migrate { config } => run_migrate(&config),
+        Command::Reindex { config } => run_reindex(&config),
         Command::NewService { name, path } => run_new_service(&name, path),
         Command::ImportDirectory {
             file,
@@ -172,6 +180,43 @@ fn run_migrate(path: &std::path::Path) -> ExitCode {
                 path.display(),
                 applied.0.len(),
                 if applied.0.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_reindex(path: &std::path::Path) -> ExitCode {
+    let mut config = match cartable::EntConfig::load(path) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(INVALID);
+        }
+    };
+    if let Err(e) = config.apply_env() {
+        eprintln!("error: {}: {e}", path.display());
+        return ExitCode::from(INVALID);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cartable::reindex(&config, &check::services())) {
+        Ok(()) => {
+            println!(
+                "{}: the search index will be rebuilt by the portal (job search.rebuild queued)",
+                path.display()
             );
             ExitCode::SUCCESS
         }

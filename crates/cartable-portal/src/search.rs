@@ -20,6 +20,8 @@ use cartable_search::{IndexError, Search, SearchIndex};
 
 use crate::config::Config;
 
+pub use cartable_search::{REBUILD_JOB, UPDATE_JOB, enqueue_rebuild};
+
 /// The index's folder for an établissement: `<data_dir>/search/<slug>`, the slug being the
 /// établissement's name in lower-case ASCII letters and digits, other characters as `-`
 /// ("Lycée Victor Hugo" → `lycee-victor-hugo`).

@@ -635,7 +635,12 @@ mod tests {
         let class = Principal::class("1S1");
         let index = index_with(&[
             doc("lea", "Devoir de Léa", "devoir", std::slice::from_ref(&lea)),
-            doc("1s1", "Devoir de la 1S1", "devoir", std::slice::from_ref(&class)),
+            doc(
+                "1s1",
+                "Devoir de la 1S1",
+                "devoir",
+                std::slice::from_ref(&class),
+            ),
             doc(
                 "all",
                 "Devoir pour tous",
@@ -710,15 +715,7 @@ mod tests {
             );
         }
         // What would be syntax elsewhere is words here.
-        for fine in [
-            "l'élève",
-            "title:",
-            "(a OR",
-            "a AND",
-            "a^2",
-            "[a TO",
-            "C++",
-        ] {
+        for fine in ["l'élève", "title:", "(a OR", "a AND", "a^2", "[a TO", "C++"] {
             index.search(fine, &everyone, 10).unwrap();
         }
     }
