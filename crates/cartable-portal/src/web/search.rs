@@ -75,7 +75,14 @@ async fn page(cx: Cx, User(user): User, Query(query): Query, Here(here): Here) -
         .map(String::as_str)
         .filter(|k| !k.is_empty());
     let heading = lang.t("search_title");
-    let mut ctx = chrome(state, caller, heading, &here);
+    // Each search its own page title (the window's, the history's).
+    let title = if text.is_empty() {
+        heading.to_string()
+    } else {
+        let short: String = text.chars().take(60).collect();
+        format!("{heading} : {short}")
+    };
+    let mut ctx = chrome(state, caller, &title, &here);
     ctx.insert("heading", Value::from(heading));
     ctx.insert("q", Value::from(text));
     let mut status = StatusCode::OK;
