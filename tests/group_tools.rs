@@ -397,7 +397,19 @@ async fn the_administrator_lists_filters_pages_and_edits_every_group() {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
+    let r = nadia
+        .post_csrf(
+            &path,
+            &[
+                ("op", "settings"),
+                ("name", "Rebaptisée"),
+                ("ends", "2999-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400, "past max_days: {}", r.body);
     let list = nadia.get("/admin/groupes?q=chorale").await.body;
+    assert!(!list.contains("Rebaptisée"), "nothing half-changed");
     assert!(list.contains("Chorale du lycée") && list.contains("Documents partagés"));
     let mut ancien = p.login("ancien").await;
     assert_eq!(

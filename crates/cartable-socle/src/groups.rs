@@ -549,6 +549,25 @@ impl Groups {
         Ok(group)
     }
 
+    /// Rename the group and change its end date at once (owner, manager or
+    /// administrator): both are checked before either is written.
+    pub async fn set_name_and_end(
+        &self,
+        actor: &Person,
+        id: &str,
+        name: &str,
+        ends: SystemTime,
+    ) -> Result<Group, GroupError> {
+        let mut group = self.managed(actor, id).await?;
+        let limits = self.limits_of(&group, actor);
+        let name = check_name(name)?;
+        check_end(self.clock.now(), ends, limits.max_days)?;
+        group.name = name;
+        group.ends = ends;
+        self.records.put(&group.id, &group).await?;
+        Ok(group)
+    }
+
     /// Change the end date (owner, manager or administrator), within the caps.
     pub async fn set_end(
         &self,

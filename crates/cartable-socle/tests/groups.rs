@@ -219,6 +219,10 @@ async fn rights_case(groups: Groups, clock: ManualClock) {
             Err(GroupError::NotManager)
         ));
         assert!(matches!(
+            groups.set_name_and_end(who, &g.id, "Pris", ends).await,
+            Err(GroupError::NotManager)
+        ));
+        assert!(matches!(
             groups.delete(who, &g.id).await,
             Err(GroupError::NotOwner)
         ));
@@ -241,6 +245,17 @@ async fn rights_case(groups: Groups, clock: ManualClock) {
         .unwrap();
     assert_eq!(g2.file_quota_bytes(), 50 << 20);
     groups.rename(&ines, &g.id, "Club théâtre").await.unwrap();
+    // Both or neither: a bad end date leaves the name.
+    assert!(matches!(
+        groups
+            .set_name_and_end(&ines, &g.id, "Autre", ends + DAY * 1000)
+            .await,
+        Err(GroupError::BadEndDate { .. })
+    ));
+    assert_eq!(
+        groups.get(&g.id).await.unwrap().unwrap().name,
+        "Club théâtre"
+    );
     groups.set_end(&ines, &g.id, ends + DAY).await.unwrap();
     groups
         .set_members(

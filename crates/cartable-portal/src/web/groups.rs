@@ -326,10 +326,11 @@ async fn change(
             let Some(ends) = parse_date(form.field("ends")) else {
                 return again(cx, user, seat, id, query, here, lang.t("bad_date").into()).await;
             };
-            match state.groups.rename(user, id, form.field("name")).await {
-                Ok(_) => state.groups.set_end(user, id, ends).await.map(Some),
-                Err(e) => Err(e),
-            }
+            state
+                .groups
+                .set_name_and_end(user, id, form.field("name"), ends)
+                .await
+                .map(Some)
         }
         "delete" => state.groups.delete(user, id).await.map(|()| None),
         other => return Err(Fail::BadRequest(format!("unknown operation {other:?}"))),
