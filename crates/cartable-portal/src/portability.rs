@@ -499,7 +499,9 @@ impl Portability {
             .trusted
             .iter()
             .find(|t| B64.encode(t.public_key.0.as_bytes()) == key)
-            .map_or(Origin::Unknown, |t| Origin::Trusted(t.etablissement.clone()))
+            .map_or(Origin::Unknown, |t| {
+                Origin::Trusted(t.etablissement.clone())
+            })
     }
 
     /// `Err` when `[portability] only_trusted` refuses an archive of this origin.

@@ -299,7 +299,10 @@ fn archive_refusal(lang: Lang, e: &crate::portability::ArchiveError) -> String {
         E::Untrusted {
             etablissement,
             fingerprint,
-        } => ("mydata_untrusted", format!("{etablissement}, {fingerprint}")),
+        } => (
+            "mydata_untrusted",
+            format!("{etablissement}, {fingerprint}"),
+        ),
         _ => ("mydata_not_archive", e.to_string()),
     };
     if detail.is_empty() {

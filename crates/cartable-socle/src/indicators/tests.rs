@@ -204,13 +204,18 @@ async fn what_the_open_days_say_of_a_user_and_nothing_once_closed() {
         ind.record("2027-01-15", "agenda", "eleve", Use::View, "tom");
         ind.flush().await.unwrap();
         let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
         };
         assert_eq!(
             ind.used_by("lea").await.unwrap(),
             pairs(&[("2027-01-14", "agenda"), ("2027-01-15", "bloc-notes")])
         );
-        assert_eq!(ind.used_by("tom").await.unwrap(), pairs(&[("2027-01-15", "agenda")]));
+        assert_eq!(
+            ind.used_by("tom").await.unwrap(),
+            pairs(&[("2027-01-15", "agenda")])
+        );
         assert!(ind.used_by("zoe").await.unwrap().is_empty());
         ind.close_days_before("2027-01-15").await.unwrap();
         assert_eq!(
