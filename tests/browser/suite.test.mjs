@@ -400,7 +400,7 @@ test('no JavaScript: log in, tabs, maximize, a form, preferences, log out', asyn
     assert.ok(await all.isVisible(), 'a link shows all of them');
 
     // Log out.
-    await Promise.all([page.waitForNavigation(), page.click('header form button[type=submit]')]);
+    await Promise.all([page.waitForNavigation(), page.click('header form[action$="/logout"] button[type=submit]')]);
     assert.equal(new URL(page.url()).pathname, '/login');
     await page.goto(url('lycee', '/page/accueil'));
     assert.equal(new URL(page.url()).pathname, '/login', 'the session is gone');
