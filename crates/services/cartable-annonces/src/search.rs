@@ -13,7 +13,7 @@ use cartable_portlet::search::{
 use cartable_portlet::{LocalizedText, async_trait};
 
 use crate::model::{Announcement, Target};
-use crate::{MESSAGES, News, SERVICE, seconds, store};
+use crate::{ID, MESSAGES, News, SERVICE, seconds, store};
 
 /// The type of the announcements' documents.
 pub const KIND: &str = "annonce";
@@ -40,7 +40,7 @@ fn principals(a: &Announcement) -> Vec<Principal> {
 fn document(cx: &SearchContext, a: &Announcement) -> SearchDocument {
     let mut doc = SearchDocument::new(a.id.to_string(), KIND, a.title.clone())
         .text(a.body.clone())
-        .link(cx.link(&format!("/#annonce-{}", a.id)))
+        .link(cx.window_link(ID, &[]))
         .date(
             UNIX_EPOCH + Duration::from_secs(a.shown_from.max(a.created_at).max(0).unsigned_abs()),
         );
@@ -209,6 +209,10 @@ mod tests {
         let news = News::new();
         let doc = news.document(&cx, "1").await.unwrap().unwrap();
         assert_eq!(doc.kind, KIND);
+        assert_eq!(
+            doc.link, "/ent/recherche/aller/nouveautes",
+            "the whole list"
+        );
         assert_eq!(
             doc.readers,
             [Principal::class("2nde-3"), Principal::user("paul")]
