@@ -93,7 +93,12 @@ fn titles(html: &str) -> Vec<String> {
         .filter_map(|s| {
             let s = s.split("</a>").next()?;
             let title = s.rsplit('>').next()?.trim();
-            Some(title.replace("&#39;", "'").replace("&quot;", "\"").replace("&amp;", "&"))
+            Some(
+                title
+                    .replace("&#39;", "'")
+                    .replace("&quot;", "\"")
+                    .replace("&amp;", "&"),
+            )
         })
         .collect();
     out.sort();
@@ -125,7 +130,10 @@ async fn jobs_done(admin: &mut Client) {
         if page.body.contains("En attente : 0 · en cours : 0") {
             return;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "jobs never ended");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "jobs never ended"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -140,9 +148,20 @@ async fn each_reader_finds_what_she_may_see_now() {
 
     // The first start rebuilt the index from the directory: the same query, three
     // readers, three answers.
-    eventually(&mut marc, "martin", &["Hugo Martin", "Léa Martin", "Marc Martin", "Sophie Martin"]).await;
-    assert_eq!(hits(&mut lea, "martin").await, ["Hugo Martin", "Léa Martin", "Marc Martin"]);
-    assert_eq!(hits(&mut sophie, "martin").await, ["Marc Martin", "Sophie Martin"]);
+    eventually(
+        &mut marc,
+        "martin",
+        &["Hugo Martin", "Léa Martin", "Marc Martin", "Sophie Martin"],
+    )
+    .await;
+    assert_eq!(
+        hits(&mut lea, "martin").await,
+        ["Hugo Martin", "Léa Martin", "Marc Martin"]
+    );
+    assert_eq!(
+        hits(&mut sophie, "martin").await,
+        ["Marc Martin", "Sophie Martin"]
+    );
     // By profile name and class, accents folded.
     assert_eq!(hits(&mut lea, "eleve 1S1").await, ["Léa Martin"]);
     assert_eq!(hits(&mut sophie, "élèves").await, Vec::<String>::new());
@@ -153,12 +172,25 @@ async fn each_reader_finds_what_she_may_see_now() {
         (&mut hugo, "Réunions secrètes du club d'échecs"),
     ] {
         let r = client
-            .post_csrf("/action/accueil/bloc-notes", &[("op", "add"), ("text", text)])
+            .post_csrf(
+                "/action/accueil/bloc-notes",
+                &[("op", "add"), ("text", text)],
+            )
             .await;
         assert_eq!(r.status, 303, "{}", r.body);
     }
-    eventually(&mut lea, "reunions", &["Préparer la réunion des élèves délégués"]).await;
-    eventually(&mut hugo, "réunion", &["Réunions secrètes du club d'échecs"]).await;
+    eventually(
+        &mut lea,
+        "reunions",
+        &["Préparer la réunion des élèves délégués"],
+    )
+    .await;
+    eventually(
+        &mut hugo,
+        "réunion",
+        &["Réunions secrètes du club d'échecs"],
+    )
+    .await;
     for reader in [&mut lea, &mut marc, &mut sophie, &mut nadia] {
         assert_eq!(hits(reader, "echecs").await, Vec::<String>::new());
         assert_eq!(hits(reader, "secrètes club").await, Vec::<String>::new());
@@ -169,9 +201,16 @@ async fn each_reader_finds_what_she_may_see_now() {
     assert!(page.body.contains("role=\"search\""));
     let page = lea.get("/recherche?q=eleves").await;
     assert!(page.body.contains("Bloc-notes (1)"), "{}", page.body);
-    assert!(page.body.contains("type=annuaire%2Fpersonne"), "{}", page.body);
+    assert!(
+        page.body.contains("type=annuaire%2Fpersonne"),
+        "{}",
+        page.body
+    );
     let filtered = lea.get("/recherche?q=eleves&type=bloc-notes%2Fnote").await;
-    assert_eq!(titles(&filtered.body), ["Préparer la réunion des élèves délégués"]);
+    assert_eq!(
+        titles(&filtered.body),
+        ["Préparer la réunion des élèves délégués"]
+    );
 
     // What each finds now is kept, then the admin rebuilds the index from the services'
     // data: the same answers.
@@ -211,7 +250,11 @@ async fn each_reader_finds_what_she_may_see_now() {
     // What is syntax elsewhere is words here.
     for q in ["l'élève", "title:x", "(a OR", "a^2", "C++", "*:*"] {
         let page = lea.get(&url(q)).await;
-        assert!(page.status == 200 || page.status == 400, "{q:?}: {}", page.status);
+        assert!(
+            page.status == 200 || page.status == 400,
+            "{q:?}: {}",
+            page.status
+        );
     }
     // An empty box: the form alone.
     let page = lea.get("/recherche?q=").await;
@@ -219,7 +262,11 @@ async fn each_reader_finds_what_she_may_see_now() {
     // A hit's link opens the service's window on her page.
     let open = lea.get("/recherche/aller/annuaire?nom=Marc").await;
     assert_eq!(open.status, 303);
-    assert!(open.location().starts_with("/page/accueil/"), "{}", open.location());
+    assert!(
+        open.location().starts_with("/page/accueil/"),
+        "{}",
+        open.location()
+    );
     assert!(open.location().contains("p.nom=Marc"));
     assert_eq!(lea.get("/recherche/aller/inconnu").await.status, 404);
     portal.stop().await;
