@@ -33,7 +33,8 @@
 # PODIUM_FRAGMENTS (node|hyper|both, default both: N=20 is measured with Node podlets
 # and with bench_producer --podium), ONLY (e.g. "baseline A0" to run some scenarios; Node
 # and Podium are only needed for B and C),
-# SKIP_BUILD=1 (use the examples already in target/release/examples), NICE (-10 as root:
+# SKIP_BUILD=1 (use the examples already in target/release/examples), CARTABLE_BENCH_BIN
+# (another directory of the four examples, e.g. two builds compared with SKIP_BUILD=1), NICE (-10 as root:
 # servers and load generators are not preempted by other work on a shared machine).
 set -euo pipefail
 
@@ -41,7 +42,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LOAD_DIR=$ROOT/benches/load
 OUT=$ROOT/target/load
 WORK=$OUT/work
-BIN=$ROOT/target/release/examples
+BIN=${CARTABLE_BENCH_BIN:-$ROOT/target/release/examples}
 
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
