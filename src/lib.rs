@@ -63,6 +63,8 @@ pub use cartable_testkit as testing;
 
 #[cfg(feature = "accueil")]
 pub use cartable_accueil as accueil;
+#[cfg(feature = "aide")]
+pub use cartable_aide as aide;
 #[cfg(feature = "annonces")]
 pub use cartable_annonces as annonces;
 #[cfg(feature = "annuaire")]
@@ -75,8 +77,6 @@ pub use cartable_liens as liens;
 pub use cartable_profil as profil;
 #[cfg(feature = "signets")]
 pub use cartable_signets as signets;
-#[cfg(feature = "aide")]
-pub use cartable_aide as aide;
 
 /// The template engine of portlets and themes (`cartable::minijinja::context!`).
 pub use cartable_portlet::minijinja;

@@ -75,11 +75,22 @@ async fn a_problem_reported_from_any_page_reaches_the_queue_and_its_answer_the_r
     // The link leads to the form, told where she came from.
     let to_form = lea.get(&link).await;
     assert_eq!(to_form.status, 303);
-    assert!(to_form.location().starts_with("/page/aide/aide?state=maximized&p.vue=signaler"));
+    assert!(
+        to_form
+            .location()
+            .starts_with("/page/aide/aide?state=maximized&p.vue=signaler")
+    );
     let form = lea.get(to_form.location()).await;
     assert_eq!(form.status, 200);
-    assert!(form.body.contains("<title>Signaler un problème"), "{}", form.body);
-    assert!(form.body.contains(r#"name="page" value="/page/accueil/nouveautes?mode=help""#));
+    assert!(
+        form.body.contains("<title>Signaler un problème"),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body
+            .contains(r#"name="page" value="/page/accueil/nouveautes?mode=help""#)
+    );
     assert!(form.body.contains(r#"name="service" value="nouveautes""#));
 
     let filed = lea
@@ -106,7 +117,10 @@ async fn a_problem_reported_from_any_page_reaches_the_queue_and_its_answer_the_r
     let one = ines
         .get("/page/aide/aide?state=maximized&p.vue=incident&p.id=1")
         .await;
-    assert!(one.body.contains(r#"href="/page/accueil/nouveautes?mode=help""#));
+    assert!(
+        one.body
+            .contains(r#"href="/page/accueil/nouveautes?mode=help""#)
+    );
     let handled = ines
         .post_csrf(
             "/action/aide/aide",
