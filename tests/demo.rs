@@ -163,7 +163,7 @@ async fn demo_portlets_work_through_the_portal() {
             &[
                 ("op", "publish"),
                 ("title", "Sortie au musée jeudi"),
-                ("audience", "eleve"),
+                ("audience", "p:eleve"),
             ],
         )
         .await;
