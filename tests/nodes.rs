@@ -199,7 +199,7 @@ async fn two_processes_share_sessions_preferences_and_layouts() {
             &[
                 ("op", "publish"),
                 ("title", "Sortie au musée d’Orsay jeudi"),
-                ("audience", "eleve"),
+                ("audience", "p:eleve"),
             ],
         )
         .await;
