@@ -27,7 +27,6 @@ export const PAGES = [
   { name: 'my account (élève)', server: 'lycee', login: 'eleve', path: '/compte', shows: '#acc-password' },
   { name: 'my account (enseignant: delegation, groups)', server: 'lycee', login: 'enseignant', path: '/compte', shows: '#del-to' },
   { name: 'directory search (annuaire)', server: 'lycee', login: 'enseignant', path: '/page/annuaire/annuaire?p.nom=Martin' },
-  { name: 'usage indicators: charts, tables, exports (admin)', server: 'lycee', login: 'personnel', path: '/admin/indicateurs', shows: 'main form.filters' },
   { name: 'groups (admin list)', server: 'fixture', login: 'personnel', path: '/admin/groupes', shows: 'main table' },
   { name: 'a group edited by the admin', server: 'fixture', login: 'personnel', path: '/admin/groupes/club-theatre', shows: ['#grp-tools', '#right-0'] },
   { name: 'a group: members, rights, tools and quotas (owner)', server: 'fixture', login: 'enseignant', path: '/compte/groupes/club-theatre', shows: ['#tool-forum', '#limit-forum', '#grp-quota'] },
