@@ -114,11 +114,11 @@ async fn a_day_of_use_is_exported_as_csv_and_xml() {
     assert_eq!(page.status, 200, "{}", page.body);
     for expected in [
         "<form method=\"get\" action=\"/admin/indicateurs\"",
-        "<svg role=\"img\" aria-labelledby=\"chart-services-title chart-services-desc\"",
-        "<title id=\"chart-days-title\">Utilisations par jour (2027-01-15 – 2027-01-16)</title>",
-        "<desc id=\"chart-days-desc\">",
-        " 2027-01-15 : 17.",
-        " 2027-01-16 : 2.",
+        "<figure class=\"chart\" id=\"chart-services\">",
+        "<figcaption><strong>Utilisations par jour (2027-01-15 – 2027-01-16)</strong>.",
+        // Each bar's label and value are text beside its SVG drawing.
+        "<li><span class=\"bar-label\">2027-01-15</span><svg class=\"bar\" viewBox=\"0 0 400 22\" preserveAspectRatio=\"none\" aria-hidden=\"true\" focusable=\"false\"><rect width=\"400\" height=\"22\"></rect></svg><span class=\"bar-value\">17</span></li>",
+        "<span class=\"bar-label\">2027-01-16</span><svg class=\"bar\" viewBox=\"0 0 400 22\" preserveAspectRatio=\"none\" aria-hidden=\"true\" focusable=\"false\"><rect width=\"47\" height=\"22\"></rect></svg><span class=\"bar-value\">2</span>",
         "<th scope=\"row\">2027-01-15</th><td>14</td><td>2</td><td>1</td><td>4</td>",
         "href=\"/admin/indicateurs.csv?from=2027-01-15&amp;to=2027-01-16\"",
     ] {

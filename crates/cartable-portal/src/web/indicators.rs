@@ -27,7 +27,7 @@ use crate::state::{State, indicator_day};
 pub(crate) const XML_NAMESPACE: &str = "urn:cartable:indicators:1";
 /// The longest range a report covers, in days.
 const MAX_DAYS: i64 = 366;
-/// Width of the charts' bar area, in SVG units.
+/// Length of the longest bar, in the SVG units of the bars' `viewBox`.
 const BAR_AREA: f64 = 400.0;
 
 /// The routes of this area.
@@ -90,31 +90,21 @@ async fn lines(state: &State, query: &ReportQuery) -> Result<Vec<Usage>, Fail> {
     Ok(state.indicators.report(query).await?)
 }
 
-/// The bars of a chart, and its height.
-fn bars(values: Vec<(String, u64)>) -> (Value, usize) {
+/// The bars of a chart: each one's label and value (shown as text) and its length in the
+/// SVG bar's `0 0 400 22` box.
+fn bars(values: Vec<(String, u64)>) -> Value {
     let max = values.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1) as f64;
-    let n = values.len();
-    let bars: Vec<Value> = values
+    values
         .into_iter()
-        .enumerate()
-        .map(|(i, (label, value))| {
+        .map(|(label, value)| {
             let width = (value as f64 / max * BAR_AREA).round() as u64;
-            // What fits left of the bars; the whole label is in the description and table.
-            let short = if label.chars().count() > 22 {
-                label.chars().take(21).chain(['…']).collect()
-            } else {
-                label.clone()
-            };
             Value::from_pairs([
-                ("short", Value::from(short)),
                 ("label", Value::from(label)),
                 ("value", Value::from(value)),
-                ("y", Value::from(i * 28 + 4)),
                 ("width", Value::from(width)),
             ])
         })
-        .collect();
-    (Value::from(bars), n * 28 + 8)
+        .collect()
 }
 
 /// `GET /admin/indicateurs`.
@@ -157,13 +147,13 @@ async fn page(cx: Cx, Admin(_): Admin, Query(query): Query, Here(here): Here) ->
         .iter()
         .map(|(d, t)| row((*d).to_string(), t))
         .collect();
-    let (service_bars, service_height) = bars(
+    let service_bars = bars(
         per_service
             .iter()
             .map(|(s, t)| (title(s), t[0] + t[1] + t[2]))
             .collect(),
     );
-    let (day_bars, day_height) = bars(
+    let day_bars = bars(
         per_day
             .iter()
             .map(|(d, t)| ((*d).to_string(), t[0] + t[1] + t[2]))
@@ -214,17 +204,8 @@ async fn page(cx: Cx, Admin(_): Admin, Query(query): Query, Here(here): Here) ->
     ctx.insert("services", Value::from(services));
     ctx.insert("days", Value::from(days));
     ctx.insert("detail", Value::from(detail));
-    ctx.insert(
-        "service_chart",
-        Value::from_pairs([
-            ("bars", service_bars),
-            ("height", Value::from(service_height)),
-        ]),
-    );
-    ctx.insert(
-        "day_chart",
-        Value::from_pairs([("bars", day_bars), ("height", Value::from(day_height))]),
-    );
+    ctx.insert("service_chart", Value::from_pairs([("bars", service_bars)]));
+    ctx.insert("day_chart", Value::from_pairs([("bars", day_bars)]));
     ctx.insert("export_query", Value::from(export_query));
     render_template(state, "indicators.html", StatusCode::OK, ctx)
 }
