@@ -4,12 +4,17 @@
 //!   the checks a portal makes at start that need no server; each problem names its key
 //!   and its line. Exit status 0 when valid, 1 when not, 2 on a usage error.
 //! - `cartable new-service <name>`: a service crate in the shape of the design brief.
+//! - `cartable export <config.toml> --user <id> [--out <file.zip>]` and `cartable import
+//!   <config.toml> <file.zip> [--user <id>]`: a user's "Mes données" archive, as `/compte`
+//!   makes and imports it. An import that restored everything exits with 0, one that
+//!   restored what it could and refused some items (each listed) with 3.
 //! - `cartable import-directory <file.ldif>`: an LDIF export checked, summarized and, with
 //!   `--install`, put in place of the configuration's `directory`.
 //!
 //! See `crates/cartable-cli/README.md`.
 
 mod check;
+mod data;
 mod import;
 mod locate;
 mod new_service;
@@ -26,6 +31,8 @@ use crate::report::Severity;
 const INVALID: u8 = 1;
 /// Exit status of a usage error (as clap's own).
 const USAGE: u8 = 2;
+/// Exit status of an import that restored what it could and refused some items.
+const PARTIAL: u8 = 3;
 
 /// The Cartable command for integrators.
 #[derive(Debug, Parser)]
@@ -34,8 +41,9 @@ const USAGE: u8 = 2;
     version,
     about = "The Cartable command for integrators: check a configuration, apply the database \
              migrations, start a service crate, import a directory export",
-    after_help = "Not yet: `reindex` (search) and `export`/`import` of a user's data (issue 15).\n\
-                  Exit status: 0 when all is well, 1 when something is invalid, 2 on a usage error."
+    after_help = "Exit status: 0 when all is well, 1 when something is invalid or failed (nothing \
+                  changed), 2 on a usage error, 3 when an import restored what it could and \
+                  refused some items (each listed)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -70,6 +78,30 @@ enum Command {
     Reindex {
         /// The configuration file (cartable.toml).
         config: PathBuf,
+    },
+    /// Write a user's "Mes données" archive (one ZIP, every service's part in an open
+    /// format, a manifest signed by the établissement), as `/compte` builds it.
+    Export {
+        /// The configuration file (cartable.toml).
+        config: PathBuf,
+        /// The user's login as the directory knows it.
+        #[arg(long)]
+        user: String,
+        /// Where to write the archive (default: mes-donnees-<user>.zip here). Written
+        /// whole or not at all.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Import a "Mes données" archive (of this ENT or of another Cartable): verified
+    /// whole first, restored in one transaction, each refused item listed with why.
+    Import {
+        /// The configuration file (cartable.toml).
+        config: PathBuf,
+        /// The archive.
+        archive: PathBuf,
+        /// Whose data it becomes (default: the archive's owner, by her login).
+        #[arg(long)]
+        user: Option<String>,
     },
     /// Write a new service crate (portlet, templates, locales, tests), by default at
     /// crates/services/cartable-<NAME> of the workspace you are in.
@@ -109,6 +141,12 @@ fn main() -> ExitCode {
         }),
         Command::Migrate { config } => run_migrate(&config),
         Command::Reindex { config } => run_reindex(&config),
+        Command::Export { config, user, out } => run_export(&config, &user, out),
+        Command::Import {
+            config,
+            archive,
+            user,
+        } => run_data_import(&config, &archive, user.as_deref()),
         Command::NewService { name, path } => run_new_service(&name, path),
         Command::ImportDirectory {
             file,
@@ -223,6 +261,90 @@ fn run_reindex(path: &std::path::Path) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A runtime for one command.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+fn run_export(config: &std::path::Path, user: &str, out: Option<PathBuf>) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("mes-donnees-{user}.zip")));
+    let done = runtime.block_on(async {
+        let portal = data::open(config).await?;
+        data::export(&portal, user, &out).await
+    });
+    match done {
+        Ok(size) => {
+            println!(
+                "{}: archive of {user} written ({size} bytes)",
+                out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(INVALID)
+        }
+    }
+}
+
+fn run_data_import(
+    config: &std::path::Path,
+    archive: &std::path::Path,
+    user: Option<&str>,
+) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let done = runtime.block_on(async {
+        let portal = data::open(config).await?;
+        data::import(&portal, archive, user).await
+    });
+    match done {
+        Ok(imported) => {
+            for line in data::report(&imported) {
+                println!("{line}");
+            }
+            let from = match &imported.origin {
+                cartable::portal::portability::Origin::Own => "this établissement".to_string(),
+                cartable::portal::portability::Origin::Trusted(name) => format!("{name} (trusted)"),
+                cartable::portal::portability::Origin::Unknown => {
+                    "an établissement whose key this ENT does not know".to_string()
+                }
+            };
+            let refused = imported.refused();
+            println!(
+                "{}: imported for {} from {from}: {} item{} restored, {refused} refused",
+                archive.display(),
+                imported.user,
+                imported.accepted(),
+                if imported.accepted() == 1 { "" } else { "s" },
+            );
+            if refused > 0 {
+                ExitCode::from(PARTIAL)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(INVALID)
         }
     }
 }

@@ -109,6 +109,20 @@ impl Portal {
         self.state.indicators.flush().await
     }
 
+    /// "Mes données": build a user's archive, verify and import one (what `/compte`
+    /// does in a job, and `cartable export` and `import` from a shell).
+    pub fn portability(&self) -> &portability::Portability {
+        &self.state.portability
+    }
+
+    /// The person `id` as the directory has her now (`None`: no such person).
+    pub async fn person(
+        &self,
+        id: &str,
+    ) -> Result<Option<Arc<cartable_socle::Person>>, cartable_socle::SocleError> {
+        self.state.person(id).await
+    }
+
     /// The connection limits of the configuration (`[server]`), for
     /// [`cartable_serve::serve`].
     pub fn server_config(&self) -> ServerConfig {

@@ -740,6 +740,17 @@ impl Portability {
         person: Arc<Person>,
         locale: &str,
     ) -> Result<(std::fs::File, u64), PortabilityError> {
+        self.build_reporting(person, locale, &|_| {}).await
+    }
+
+    /// [`build`](Self::build), calling `progress` with each service's name before its
+    /// part is written (`cartable export`'s progress bar).
+    pub async fn build_reporting(
+        &self,
+        person: Arc<Person>,
+        locale: &str,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<(std::fs::File, u64), PortabilityError> {
         let cx = DataContext::new(person.clone(), self.services.clone(), locale);
         let io = |source| PortabilityError::Io {
             path: "(archive)".into(),
@@ -756,6 +767,7 @@ impl Portability {
                 continue;
             };
             sink.service = portable.service().to_string();
+            progress(&sink.service);
             portable.export(&cx, &mut sink).await?;
         }
         sink.service = ACTIVITY_SERVICE.to_string();
@@ -934,6 +946,19 @@ impl Portability {
         locale: &str,
         verified: Verified,
     ) -> Result<ImportOutcome, PortabilityError> {
+        self.import_reporting(person, locale, verified, &|_| {})
+            .await
+    }
+
+    /// [`import`](Self::import), calling `progress` with each service's name before its
+    /// files are given to it (`cartable import`'s progress bar).
+    pub async fn import_reporting(
+        &self,
+        person: Arc<Person>,
+        locale: &str,
+        verified: Verified,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<ImportOutcome, PortabilityError> {
         let cx = DataContext::new(person, self.services.clone(), locale);
         let mut tx = self
             .db()
@@ -942,6 +967,7 @@ impl Portability {
             .map_err(|e| PortabilityError::Other(e.to_string()))?;
         let mut outcome = ImportOutcome::default();
         for (service, files) in verified.files {
+            progress(&service);
             if service == ACTIVITY_SERVICE {
                 // Another ENT's record of her activity is hers to keep, not this ENT's.
                 let mut report = ImportReport::default();

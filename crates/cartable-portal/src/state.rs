@@ -117,6 +117,7 @@ pub struct PortalBuilder {
     tasks: Vec<(String, TaskStart)>,
     job_handlers: Vec<(&'static str, Arc<dyn JobHandler>)>,
     periodic: Vec<(&'static str, Duration)>,
+    offline: bool,
 }
 
 impl PortalBuilder {
@@ -135,7 +136,17 @@ impl PortalBuilder {
             tasks: Vec::new(),
             job_handlers: Vec::new(),
             periodic: Vec::new(),
+            offline: false,
         }
+    }
+
+    /// Build a portal that serves nothing and starts nothing, for a tool that works on
+    /// its data (`cartable export` and `import`): no job runner, no background task, no
+    /// indicators' flush, no first build of the search index. The jobs it enqueues (the
+    /// search's updates) wait in the database's queue for a serving node.
+    pub fn offline(mut self) -> Self {
+        self.offline = true;
+        self
     }
 
     /// The configuration it builds from.
@@ -460,10 +471,14 @@ impl PortalBuilder {
             .fold(jobs, |jobs, (kind, period)| jobs.every(kind, period))
             .build();
         search_feed.set_jobs(jobs.clone());
-        crate::search::rebuild_if_empty(&search, &jobs).await;
-        // Last, so that nothing is left running when an earlier step fails.
-        let mut tasks = Vec::with_capacity(self.tasks.len() + 1);
-        for (name, start) in self.tasks {
+        // Last, so that nothing is left running when an earlier step fails. A portal built
+        // offline (a tool on the data) starts nothing: what it enqueues waits for a node.
+        let mut tasks = Vec::with_capacity(self.tasks.len() + 2);
+        let starts = if self.offline { Vec::new() } else { self.tasks };
+        if !self.offline {
+            crate::search::rebuild_if_empty(&search, &jobs).await;
+        }
+        for (name, start) in starts {
             match start(&services) {
                 Ok(task) => tasks.push(task),
                 Err(source) => {
@@ -472,8 +487,10 @@ impl PortalBuilder {
                 }
             }
         }
-        tasks.push(jobs.start());
-        tasks.push(indicators.start_flushing(INDICATORS_FLUSH_EVERY));
+        if !self.offline {
+            tasks.push(jobs.start());
+            tasks.push(indicators.start_flushing(INDICATORS_FLUSH_EVERY));
+        }
         let state = State {
             tasks,
             search,
@@ -504,7 +521,9 @@ impl PortalBuilder {
             users: RwLock::new(HashMap::new()),
         };
         let state = Arc::new(state);
-        spawn_listener(&state);
+        if !self.offline {
+            spawn_listener(&state);
+        }
         Ok(crate::Portal::new(state))
     }
 }
