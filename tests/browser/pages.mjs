@@ -24,6 +24,7 @@ export const PAGES = [
   { name: 'layout editing', server: 'lycee', login: 'eleve', path: '/layout/accueil' },
   { name: 'layout editing (personnel)', server: 'lycee', login: 'personnel', path: '/layout/accueil' },
   { name: 'admin', server: 'lycee', login: 'personnel', path: '/admin', shows: 'main table' },
+  { name: 'usage indicators: charts, tables, exports (admin)', server: 'lycee', login: 'personnel', path: '/admin/indicateurs', shows: ['main form.filters', 'figure.chart li'] },
   { name: 'my account (élève)', server: 'lycee', login: 'eleve', path: '/compte', shows: '#acc-password' },
   { name: 'my account (enseignant: delegation, groups)', server: 'lycee', login: 'enseignant', path: '/compte', shows: '#del-to' },
   { name: 'directory search (annuaire)', server: 'lycee', login: 'enseignant', path: '/page/annuaire/annuaire?p.nom=Martin' },
