@@ -122,7 +122,11 @@ fn a_users_notes_move_from_one_etablissement_to_another() {
     let path = archive.to_str().unwrap();
     let out = cartable(zola.path(), &["import", "cartable.toml", path]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("bloc-notes: 2 restored, 0 refused"), "{}", text(&out));
+    assert!(
+        text(&out).contains("bloc-notes: 2 restored, 0 refused"),
+        "{}",
+        text(&out)
+    );
     assert!(text(&out).contains("imported for eleve"), "{}", text(&out));
     assert!(
         text(&out).contains("an établissement whose key this ENT does not know"),
@@ -132,6 +136,20 @@ fn a_users_notes_move_from_one_etablissement_to_another() {
     assert_eq!(
         notes(zola.path(), "eleve"),
         ["Réviser le chapitre 3", "Rendre le DM lundi"]
+    );
+    // What was restored becomes searchable: the notes' part of the index is to be
+    // rebuilt by a serving node (the command serves nothing and runs no job).
+    let queued = sql(zola.path(), async |db| {
+        cartable::db::sqlx::query_scalar::<_, String>(
+            "SELECT payload FROM cartable_jobs WHERE kind = 'search.rebuild' AND state = 'ready'",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+    });
+    assert!(
+        queued.iter().any(|p| p.contains("\"bloc-notes\"")),
+        "{queued:?}"
     );
 
     // An archive changed after it was made: refused whole, nothing imported.
@@ -184,14 +202,32 @@ fn a_users_notes_move_from_one_etablissement_to_another() {
     });
     let out = cartable(
         hugo.path(),
-        &["export", "cartable.toml", "--user", "enseignant", "--out", "paul.zip"],
+        &[
+            "export",
+            "cartable.toml",
+            "--user",
+            "enseignant",
+            "--out",
+            "paul.zip",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out));
     let paul = hugo.path().join("paul.zip");
-    let out = cartable(zola.path(), &["import", "cartable.toml", paul.to_str().unwrap()]);
+    let out = cartable(
+        zola.path(),
+        &["import", "cartable.toml", paul.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("bloc-notes: 1 restored, 1 refused"), "{}", text(&out));
-    assert!(text(&out).contains("  refused bloc-notes/"), "{}", text(&out));
+    assert!(
+        text(&out).contains("bloc-notes: 1 restored, 1 refused"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("  refused bloc-notes/"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(notes(zola.path(), "enseignant"), ["Conseil de classe"]);
 
     // Someone the directory does not know: said, with what to give instead.

@@ -991,6 +991,18 @@ impl Portability {
             }
         }
         tx.commit().await?;
+        // What was restored becomes searchable: each service that kept something has its
+        // part of the index rebuilt (a job; an import is rare, a service knows no "the
+        // documents of one user").
+        if let Some(search) = &self.services.search {
+            for (service, report) in &outcome.reports {
+                if report.as_ref().is_some_and(|r| r.accepted() > 0)
+                    && let Err(e) = search.service_changed(service).await
+                {
+                    tracing::warn!(%service, error = %e, "imported data not indexed yet");
+                }
+            }
+        }
         Ok(outcome)
     }
 }

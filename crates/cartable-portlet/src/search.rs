@@ -439,6 +439,13 @@ pub trait SearchFeed: Send + Sync {
     /// Documents `ids` of `service` changed (or were deleted): record it, cheaply, so that
     /// a background job updates the index.
     async fn changed(&self, service: &str, ids: &[String]) -> Result<(), SocleError>;
+
+    /// Any document of `service` may have changed (a user's data imported): its part of
+    /// the index is rebuilt by a background job. The default records nothing.
+    async fn service_changed(&self, service: &str) -> Result<(), SocleError> {
+        let _ = service;
+        Ok(())
+    }
 }
 
 /// A feed that keeps the changes in memory (tests, a host without an index).

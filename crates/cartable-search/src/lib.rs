@@ -429,4 +429,14 @@ impl SearchFeed for JobFeed {
         .map_err(|e| SocleError::Invalid(format!("search update payload: {e}")))?;
         jobs.enqueue(UPDATE_JOB, &payload).await.map(drop)
     }
+
+    async fn service_changed(&self, service: &str) -> Result<(), SocleError> {
+        let Some(jobs) = self.jobs.get() else {
+            return Err(SocleError::Unavailable {
+                backend: "job queue",
+                detail: "the portal's job queue is not started yet".into(),
+            });
+        };
+        enqueue_rebuild(jobs, Some(service)).await
+    }
 }
