@@ -771,10 +771,8 @@ impl State {
     ) {
         let day = indicator_day(self.clock.now(), self.config.time_zone);
         let profile = user.profiles.first().map_or("none", |p| p.as_str());
-        for service in services {
-            self.indicators
-                .record(&day, service, profile, used, user.id.as_str());
-        }
+        self.indicators
+            .record_all(&day, services, profile, used, user.id.as_str());
     }
 
     /// The person behind a session, from a short-lived cache or the directory.
