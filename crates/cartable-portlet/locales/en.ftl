@@ -32,3 +32,7 @@ date-short-time = %d/%m/%Y %H:%M
 text-empty = the text is empty
 text-too-long = the text is { $len } characters long; at most { $max } are accepted
 text-control = the text contains control characters
+
+# Reading a service's own JSON export file (`export::JsonList`).
+import-unknown-file = a file the { $service } service does not know (only { $path } is read)
+import-unknown-format = this file is not an export of the { $service } service (format “{ $format }”, version { $version })

@@ -32,3 +32,7 @@ date-short-time = %d/%m/%Y %H:%M
 text-empty = le texte est vide
 text-too-long = le texte fait { $len } caractères ; { $max } au plus sont acceptés
 text-control = le texte contient des caractères de contrôle
+
+# Reading a service's own JSON export file (`export::JsonList`).
+import-unknown-file = fichier inconnu du service { $service } (seul { $path } est lu)
+import-unknown-format = ce fichier n’est pas un export du service { $service } (format « { $format } », version { $version })

@@ -298,6 +298,95 @@ impl ImportReport {
     }
 }
 
+/// A service's own export file in JSON, where no standard format exists:
+/// `{"format": "<format>", "version": <version>, "<list>": [item, …]}`, documented in
+/// `docs/data.md`. [`items`](Self::items) reads it back the same way for every service:
+/// the whole file refused when it is another file, format or version, each item refused
+/// alone when it does not parse.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonList<'a> {
+    /// The service's name, for the reasons given (`bloc-notes`).
+    pub service: &'a str,
+    /// The file's path in the service's folder (`notes.json`).
+    pub path: &'a str,
+    /// Its `format` field (`cartable-bloc-notes`).
+    pub format: &'a str,
+    /// The `version` this release reads.
+    pub version: u32,
+    /// The name of the list (`notes`).
+    pub list: &'a str,
+}
+
+impl JsonList<'_> {
+    /// The items of `file` that are a `T`, each with its place in the list (from 1, as
+    /// the report gives it); what is refused is recorded in `report` with why.
+    ///
+    /// ```
+    /// # use cartable_portlet::export::{ImportFile, ImportReport, JsonList};
+    /// #[derive(serde::Deserialize)]
+    /// struct Note { text: String }
+    /// const NOTES: JsonList<'static> = JsonList {
+    ///     service: "bloc-notes", path: "notes.json", format: "cartable-bloc-notes",
+    ///     version: 1, list: "notes",
+    /// };
+    /// # fn read(cx: &cartable_portlet::export::DataContext, file: &ImportFile) {
+    /// let mut report = ImportReport::default();
+    /// for (at, note) in NOTES.items::<Note>(cx, file, &mut report) {
+    ///     report.accept(&file.path, at, note.text);
+    /// }
+    /// # }
+    /// ```
+    pub fn items<T: serde::de::DeserializeOwned>(
+        &self,
+        cx: &DataContext,
+        file: &ImportFile,
+        report: &mut ImportReport,
+    ) -> Vec<(String, T)> {
+        let messages = &*crate::MESSAGES;
+        if file.path != self.path {
+            let args = crate::i18n::args! { "service" => self.service, "path" => self.path };
+            report.refuse(
+                &file.path,
+                "",
+                "",
+                cx.t_args(messages, "import-unknown-file", &args),
+            );
+            return Vec::new();
+        }
+        let unknown_format = || {
+            let args = crate::i18n::args! {
+                "service" => self.service, "format" => self.format, "version" => self.version
+            };
+            cx.t_args(messages, "import-unknown-format", &args)
+        };
+        let mut value: serde_json::Value = match serde_json::from_slice(&file.bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                report.refuse(&file.path, "", "", e.to_string());
+                return Vec::new();
+            }
+        };
+        let ours = value.get("format").and_then(|f| f.as_str()) == Some(self.format)
+            && value.get("version").and_then(|v| v.as_u64()) == Some(u64::from(self.version));
+        let list = match value.get_mut(self.list).map(serde_json::Value::take) {
+            Some(serde_json::Value::Array(list)) if ours => list,
+            _ => {
+                report.refuse(&file.path, "", "", unknown_format());
+                return Vec::new();
+            }
+        };
+        let mut items = Vec::with_capacity(list.len());
+        for (i, raw) in list.into_iter().enumerate() {
+            let at = (i + 1).to_string();
+            match serde_json::from_value::<T>(raw) {
+                Ok(item) => items.push((at, item)),
+                Err(e) => report.refuse(&file.path, at, "", e.to_string()),
+            }
+        }
+        items
+    }
+}
+
 /// What a service sees while exporting or importing one user's data.
 #[derive(Debug, Clone)]
 pub struct DataContext {

@@ -126,8 +126,6 @@ help-staff = Staff and administrators handle incidents (status, assignment, answ
 
 ## My data
 
-import-unknown-file = file unknown to the help service (only incidents.json is read)
-import-unknown-format = this file is not an export of the help service (format “cartable-aide”, version 1)
 import-bad-date = unreadable date (expected as RFC 3339, 2024-02-29T23:30:05Z)
 import-duplicate = this report is already among your reports
 import-bad-status = unknown status (nouveau, en-cours, resolu or ferme)

@@ -133,8 +133,6 @@ help-staff = Les personnels et les administrateurs traitent les incidents (état
 
 ## Mes données
 
-import-unknown-file = fichier inconnu de l’aide (seul incidents.json est lu)
-import-unknown-format = ce fichier n’est pas un export de l’aide (format « cartable-aide », version 1)
 import-bad-date = date illisible (attendue au format RFC 3339, 2024-02-29T23:30:05Z)
 import-duplicate = ce signalement est déjà dans vos signalements
 import-bad-status = état inconnu (nouveau, en-cours, resolu ou ferme)

@@ -29,7 +29,8 @@ use std::collections::HashSet;
 
 use cartable_portlet::async_trait;
 use cartable_portlet::export::{
-    DataContext, ExportFile, ExportSink, ImportFile, ImportReport, PortabilityError, Portable,
+    DataContext, ExportFile, ExportSink, ImportFile, ImportReport, JsonList, PortabilityError,
+    Portable,
 };
 use cartable_portlet::i18n::args;
 use cartable_portlet::items::check_text;
@@ -49,7 +50,16 @@ pub const FORMAT: &str = "cartable-aide+json;version=1";
 /// The `format` field of the file.
 const FORMAT_FIELD: &str = "cartable-aide";
 
-/// The file as written and read.
+/// How the file is read back.
+const INCIDENTS: JsonList<'static> = JsonList {
+    service: SERVICE,
+    path: FILE,
+    format: FORMAT_FIELD,
+    version: 1,
+    list: "incidents",
+};
+
+/// The file as written.
 #[derive(Debug, Serialize, Deserialize)]
 struct IncidentsFile {
     format: String,
@@ -138,34 +148,7 @@ impl Portable for Aide {
             .map(|i| (i.subject, i.created_at))
             .collect();
         for file in files {
-            let parsed: Result<IncidentsFile, String> = if file.path == FILE {
-                serde_json::from_slice::<IncidentsFile>(&file.bytes).map_err(|e| e.to_string())
-            } else {
-                Err(cx.t(&MESSAGES, "import-unknown-file"))
-            };
-            let parsed = parsed.and_then(|f| {
-                if f.format == FORMAT_FIELD && f.version == 1 {
-                    Ok(f)
-                } else {
-                    Err(cx.t(&MESSAGES, "import-unknown-format"))
-                }
-            });
-            let list = match parsed {
-                Ok(f) => f.incidents,
-                Err(why) => {
-                    report.refuse(&file.path, "", "", why);
-                    continue;
-                }
-            };
-            for (n, raw) in list.into_iter().enumerate() {
-                let at = format!("{}", n + 1);
-                let item: FileIncident = match serde_json::from_value(raw) {
-                    Ok(i) => i,
-                    Err(e) => {
-                        report.refuse(&file.path, at, "", e.to_string());
-                        continue;
-                    }
-                };
+            for (at, item) in INCIDENTS.items::<FileIncident>(cx, &file, &mut report) {
                 let label = item.subject.chars().take(60).collect::<String>();
                 let checked = check_text(cx.locale(), &item.subject, MAX_SUBJECT_LEN, false)
                     .and_then(|subject| {

@@ -105,8 +105,6 @@ error-not-found = you have no announcement with this number
 
 ## Mes données
 
-import-unknown-file = a file the annonces service does not know
-import-unknown-format = this file is not a Cartable list of announcements (version 1)
 import-not-publisher = you may not publish announcements in this school
 import-bad-date = unreadable date or empty period
 import-audience = an audience you may not address here (a group of another school, a class that is not yours…)

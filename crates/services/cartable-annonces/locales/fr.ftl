@@ -105,8 +105,6 @@ error-not-found = vous n’avez pas d’annonce avec ce numéro
 
 ## Mes données
 
-import-unknown-file = fichier inconnu du service annonces
-import-unknown-format = ce fichier n’est pas une liste d’annonces de Cartable (version 1)
 import-not-publisher = vous ne pouvez pas publier d’annonces dans cet établissement
 import-bad-date = date illisible ou période vide
 import-audience = destinataires que vous ne pouvez pas viser ici (un groupe d’un autre établissement, une classe qui n’est pas la vôtre…)

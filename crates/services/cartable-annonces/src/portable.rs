@@ -31,7 +31,8 @@ use std::collections::HashSet;
 
 use cartable_portlet::async_trait;
 use cartable_portlet::export::{
-    DataContext, ExportFile, ExportSink, ImportFile, ImportReport, PortabilityError, Portable,
+    DataContext, ExportFile, ExportSink, ImportFile, ImportReport, JsonList, PortabilityError,
+    Portable,
 };
 use cartable_portlet::items::check_text;
 use cartable_portlet::sqlx::{self, AnyConnection};
@@ -50,7 +51,16 @@ pub const FORMAT: &str = "cartable-annonces+json;version=1";
 /// The `format` field of the file.
 const FORMAT_FIELD: &str = "cartable-annonces";
 
-/// The file as written and read.
+/// How the file is read back.
+const ANNOUNCEMENTS: JsonList<'static> = JsonList {
+    service: SERVICE,
+    path: FILE,
+    format: FORMAT_FIELD,
+    version: 1,
+    list: "announcements",
+};
+
+/// The file as written.
 #[derive(Debug, Serialize, Deserialize)]
 struct AnnouncementsFile {
     format: String,
@@ -153,35 +163,7 @@ impl Portable for News {
                 .await?;
         let mut seen: HashSet<(String, i64)> = existing.into_iter().collect();
         for file in files {
-            let parsed = if file.path == FILE {
-                serde_json::from_slice::<AnnouncementsFile>(&file.bytes)
-                    .map_err(|e| e.to_string())
-                    .and_then(|f| {
-                        if f.format == FORMAT_FIELD && f.version == 1 {
-                            Ok(f)
-                        } else {
-                            Err(cx.t(&MESSAGES, "import-unknown-format"))
-                        }
-                    })
-            } else {
-                Err(cx.t(&MESSAGES, "import-unknown-file"))
-            };
-            let items = match parsed {
-                Ok(f) => f.announcements,
-                Err(why) => {
-                    report.refuse(&file.path, "", "", why);
-                    continue;
-                }
-            };
-            for (i, raw) in items.into_iter().enumerate() {
-                let at = format!("{}", i + 1);
-                let a: FileAnnouncement = match serde_json::from_value(raw) {
-                    Ok(a) => a,
-                    Err(e) => {
-                        report.refuse(&file.path, at, "", e.to_string());
-                        continue;
-                    }
-                };
+            for (at, a) in ANNOUNCEMENTS.items::<FileAnnouncement>(cx, &file, &mut report) {
                 let label = excerpt(&a.title);
                 if !may_publish {
                     report.refuse(

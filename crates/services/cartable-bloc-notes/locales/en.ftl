@@ -36,8 +36,6 @@ help-use =
 
 ## My data (export and import of the notes)
 
-import-unknown-file = a file the notepad does not know (only notes.json is read)
-import-unknown-format = this file is not a notepad export (format “cartable-bloc-notes”, version 1)
 import-bad-date = unreadable creation date (expected in RFC 3339, 2024-02-29T23:30:05Z)
 import-duplicate = this note is already in your notepad
 # The type of the notes in the ENT-wide search.

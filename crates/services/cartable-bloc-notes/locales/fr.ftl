@@ -37,8 +37,6 @@ help-use =
 
 ## Mes données (export et import des notes)
 
-import-unknown-file = fichier inconnu du bloc-notes (seul notes.json est lu)
-import-unknown-format = ce fichier n’est pas un export du bloc-notes (format « cartable-bloc-notes », version 1)
 import-bad-date = date de création illisible (attendue au format RFC 3339, 2024-02-29T23:30:05Z)
 import-duplicate = cette note est déjà dans votre bloc-notes
 # The type of the notes in the ENT-wide search.

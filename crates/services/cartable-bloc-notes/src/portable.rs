@@ -20,7 +20,8 @@
 
 use cartable_portlet::async_trait;
 use cartable_portlet::export::{
-    DataContext, ExportFile, ExportSink, ImportFile, ImportReport, PortabilityError, Portable,
+    DataContext, ExportFile, ExportSink, ImportFile, ImportReport, JsonList, PortabilityError,
+    Portable,
 };
 use cartable_portlet::i18n::args;
 use cartable_portlet::items::check_text;
@@ -37,7 +38,16 @@ pub const FORMAT: &str = "cartable-bloc-notes+json;version=1";
 /// The `format` field of the file.
 const FORMAT_FIELD: &str = "cartable-bloc-notes";
 
-/// The file as written and read.
+/// How the file is read back.
+const NOTES: JsonList<'static> = JsonList {
+    service: SERVICE,
+    path: FILE,
+    format: FORMAT_FIELD,
+    version: 1,
+    list: "notes",
+};
+
+/// The file as written.
 #[derive(Debug, Serialize, Deserialize)]
 struct NotesFile {
     format: String,
@@ -99,34 +109,7 @@ impl Portable for Notes {
         let mut kept = existing.len();
         let mut seen: std::collections::HashSet<(String, i64)> = existing.into_iter().collect();
         for file in files {
-            let parsed: Result<NotesFile, String> = if file.path == FILE {
-                serde_json::from_slice::<NotesFile>(&file.bytes).map_err(|e| e.to_string())
-            } else {
-                Err(cx.t(&MESSAGES, "import-unknown-file"))
-            };
-            let parsed = parsed.and_then(|f| {
-                if f.format == FORMAT_FIELD && f.version == 1 {
-                    Ok(f)
-                } else {
-                    Err(cx.t(&MESSAGES, "import-unknown-format"))
-                }
-            });
-            let notes = match parsed {
-                Ok(f) => f.notes,
-                Err(why) => {
-                    report.refuse(&file.path, "", "", why);
-                    continue;
-                }
-            };
-            for (i, raw) in notes.into_iter().enumerate() {
-                let at = format!("{}", i + 1);
-                let note: FileNote = match serde_json::from_value(raw) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        report.refuse(&file.path, at, "", e.to_string());
-                        continue;
-                    }
-                };
+            for (at, note) in NOTES.items::<FileNote>(cx, &file, &mut report) {
                 let label = excerpt(&note.text, 40);
                 let text = match check_text(cx.locale(), &note.text, MAX_NOTE_LEN, true) {
                     Ok(t) => t,
