@@ -26,7 +26,7 @@
 //! - `testing` (feature `testkit`): the test kit to render and act on one portlet
 //!   without a server;
 //! - the SDET services of `crates/services`: `accueil`, `annonces`, `annuaire`,
-//!   `bloc_notes`, `liens`, `profil`, `signets`, `aide`.
+//!   `bloc_notes`, `carnet`, `liens`, `profil`, `signets`, `aide`.
 //! - [`serve`]: the one way Cartable serves HTTP (connection deadlines, a connection
 //!   cap, graceful shutdown) for the portal and any tower service;
 // The README's examples use the test kit.
@@ -71,6 +71,8 @@ pub use cartable_annonces as annonces;
 pub use cartable_annuaire as annuaire;
 #[cfg(feature = "bloc-notes")]
 pub use cartable_bloc_notes as bloc_notes;
+#[cfg(feature = "carnet")]
+pub use cartable_carnet as carnet;
 #[cfg(feature = "liens")]
 pub use cartable_liens as liens;
 #[cfg(feature = "profil")]

@@ -11,6 +11,7 @@
 //! | `News` | `nouveautes` | `cartable-annonces`: the "résumé des nouveautés"; teachers and staff publish announcements |
 //! | `Bookmarks` | `liens` | `cartable-signets`: the établissement's useful links and the user's own |
 //! | `Annuaire` | `annuaire` | `cartable-annuaire`: the pages blanches |
+//! | `Carnet` | `carnet` | `cartable-carnet`: the address books, vCard and LDIF, the recipient picker's contacts |
 //! | `Aide` | `aide` | `cartable-aide`: the help, a tutorial per profile, the incident desk (every page's footer links to it) |
 //!
 //! What exists for the demo only: [`Cantine`], the canteen its remote producer serves, and
@@ -22,7 +23,7 @@
 //! let ids: Vec<&str> = portlets.iter().map(|p| p.descriptor().id.as_str()).collect();
 //! assert_eq!(
 //!     ids,
-//!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire", "aide"]
+//!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire", "carnet", "aide"]
 //! );
 //! ```
 
@@ -44,6 +45,7 @@ pub fn all() -> Vec<Arc<dyn Portlet>> {
         Arc::new(cartable_annonces::News::new()),
         Arc::new(cartable_signets::Bookmarks::new()),
         Arc::new(cartable_annuaire::Annuaire::new()),
+        Arc::new(cartable_carnet::Carnet::new()),
         Arc::new(cartable_aide::Aide::new()),
     ]
 }

@@ -353,7 +353,13 @@ impl PortalBuilder {
             db: Some(database.clone()),
             files: Some(files.clone()),
             search: Some(search_feed.clone()),
+            recipients: None,
         };
+        // The recipient picker over every installed source, given to every call.
+        let mut services = services;
+        services.recipients = Some(crate::search::recipients(
+            &config, &order, &portlets, &services,
+        ));
         let storage = services.storage.clone();
         // Usage indicators: counted in memory, flushed by this node every minute.
         let indicators = cartable_socle::indicators::Indicators::new(database.clone());

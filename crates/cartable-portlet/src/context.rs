@@ -515,6 +515,9 @@ pub struct Services {
     /// Where a service records that its searchable documents changed
     /// ([`PortletContext::search_changed`]); `None` where the host has no search index.
     pub search: Option<Arc<dyn crate::search::SearchFeed>>,
+    /// The recipient picker over every installed source ([`PortletContext::recipients`]);
+    /// `None` where the host has none.
+    pub recipients: Option<crate::recipients::Recipients>,
 }
 
 impl Services {
@@ -533,6 +536,7 @@ impl Services {
             db: None,
             files: None,
             search: None,
+            recipients: None,
         }
     }
 
@@ -803,6 +807,14 @@ impl PortletContext {
     /// The notification service.
     pub fn notifier(&self) -> &Arc<dyn Notifier> {
         &self.services.notifier
+    }
+
+    /// The recipient picker: people, groups and classes' parents the user may address,
+    /// from every installed source, and what she may see of a person of the directory
+    /// (see [`recipients`](crate::recipients)). Without one (a bare host), an empty
+    /// picker that finds nobody.
+    pub fn recipients(&self) -> crate::recipients::Recipients {
+        self.services.recipients.clone().unwrap_or_default()
     }
 
     /// Record that documents `ids` of the searchable `service` changed or were deleted

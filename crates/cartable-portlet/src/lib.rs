@@ -38,6 +38,7 @@ pub mod items;
 pub mod markup;
 mod phases;
 mod portlet;
+pub mod recipients;
 pub mod search;
 pub mod secret;
 mod template;

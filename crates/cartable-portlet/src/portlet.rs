@@ -40,6 +40,14 @@ pub trait Portlet: Send + Sync + 'static {
         None
     }
 
+    /// The service's part of the recipient picker, if it knows people, groups or
+    /// contacts to address (see [`recipients`](crate::recipients)): `Some(self)` from a
+    /// portlet that implements [`RecipientSource`](crate::recipients::RecipientSource).
+    /// Several portlets of one service return the same source name (the portal asks once).
+    fn recipients(&self) -> Option<&dyn crate::recipients::RecipientSource> {
+        None
+    }
+
     /// Produce the window's markup for the mode in `ctx.window().mode`.
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError>;
 
