@@ -27,6 +27,8 @@
 //!   without a server;
 //! - the SDET services of `crates/services`: `accueil`, `annonces`, `annuaire`,
 //!   `bloc_notes`, `carnet`, `liens`, `profil`, `signets`, `aide`.
+//! - [`dav`]: WebDAV, CalDAV and CardDAV over the services' `DavService` (the portal
+//!   serves it under `/dav`);
 //! - [`serve`]: the one way Cartable serves HTTP (connection deadlines, a connection
 //!   cap, graceful shutdown) for the portal and any tower service;
 // The README's examples use the test kit.
@@ -39,6 +41,7 @@ pub use cartable_db as db;
 pub use ent::{EntBuilder, EntConfig, EntError, migrate, reindex};
 
 pub use cartable_container as container;
+pub use cartable_dav as dav;
 pub use cartable_fetch as fetch;
 pub use cartable_ldif as ldif;
 pub use cartable_portal as portal;

@@ -281,3 +281,18 @@ grp_refused = Change refused, nothing was changed:
 grp_bad_right = Unknown right:
 grp_too_many = Too many members:
 grp_bad_number = A whole number is expected
+
+# Application passwords (CalDAV, CardDAV)
+apppw_heading = Application passwords
+apppw_intro = A calendar or address book app on a phone or a mail program (Thunderbird, DAVx⁵, Apple Calendar) syncs with the ENT using an application password, never your ENT password. Make one per device; revoke it when you no longer use it.
+apppw_where = Server address:
+apppw_login = login:
+apppw_created = Application password created:
+apppw_once = Copy it into your app now: it will never be shown again.
+apppw_list = Your application passwords
+apppw_label = Name of the device or app
+apppw_since = Created on
+apppw_none = You have no application passwords.
+apppw_help = For example “Phone” or “Thunderbird in the library”.
+apppw_create = Create an application password
+apppw_revoked = The application password is revoked.

@@ -283,3 +283,18 @@ grp_refused = Modification refusée, rien n’a été changé :
 grp_bad_right = Droit inconnu :
 grp_too_many = Trop de membres :
 grp_bad_number = Un nombre entier positif est attendu
+
+# Mots de passe d'application (CalDAV, CardDAV)
+apppw_heading = Mots de passe d'application
+apppw_intro = Un agenda ou un carnet d'adresses de téléphone ou de messagerie (Thunderbird, DAVx⁵, Calendrier d'Apple) se synchronise avec l'ENT grâce à un mot de passe d'application, jamais avec votre mot de passe de l'ENT. Créez-en un par appareil ; révoquez-le quand vous ne l'utilisez plus.
+apppw_where = Adresse du serveur :
+apppw_login = identifiant :
+apppw_created = Mot de passe d'application créé :
+apppw_once = Copiez-le maintenant dans votre application : il ne sera plus jamais affiché.
+apppw_list = Vos mots de passe d'application
+apppw_label = Nom de l'appareil ou de l'application
+apppw_since = Créé le
+apppw_none = Vous n'avez aucun mot de passe d'application.
+apppw_help = Par exemple « Téléphone » ou « Thunderbird au CDI ».
+apppw_create = Créer un mot de passe d'application
+apppw_revoked = Le mot de passe d'application est révoqué.

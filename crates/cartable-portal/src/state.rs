@@ -435,6 +435,7 @@ impl PortalBuilder {
             Groups::new(storage.clone(), clock.clone(), config.groups.clone()).offering(offered);
         let delegations =
             Delegations::new(storage.clone(), clock.clone(), config.delegation.clone());
+        let app_passwords = cartable_socle::AppPasswords::new(storage.clone(), clock.clone());
         let lifecycle = AccountLifecycle {
             grace: DAY * config.accounts.grace_days as u32,
         };
@@ -492,6 +493,7 @@ impl PortalBuilder {
             clock,
             groups,
             delegations,
+            app_passwords,
             lifecycle,
             base: config.base_path.clone(),
             session_ttl: Duration::from_secs(config.session_ttl_minutes * 60),
@@ -702,6 +704,8 @@ pub(crate) struct State {
     pub clock: Arc<dyn Clock>,
     pub groups: Groups,
     pub delegations: Delegations,
+    /// What CalDAV and CardDAV clients log in with (never the ENT password).
+    pub app_passwords: cartable_socle::AppPasswords,
     pub lifecycle: AccountLifecycle,
     pub config: Config,
     pub base: String,

@@ -29,6 +29,7 @@
 //! ```
 
 mod context;
+pub mod dav;
 mod descriptor;
 mod error;
 pub mod export;

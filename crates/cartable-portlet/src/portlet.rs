@@ -83,6 +83,13 @@ pub trait Portlet: Send + Sync + 'static {
         None
     }
 
+    /// The collections the service lets WebDAV clients synchronise (calendars over
+    /// CalDAV, address books over CardDAV), if any (see [`dav`](crate::dav)):
+    /// `Some(self)` from a portlet that implements [`DavService`](crate::dav::DavService).
+    fn dav(&self) -> Option<&dyn crate::dav::DavService> {
+        None
+    }
+
     /// React to an event emitted by another window's action; may emit more.
     async fn event(
         &self,
