@@ -77,23 +77,25 @@ if ! "$bookmarks_venv/bin/python" -c 'import bookmarks_parser' >/dev/null 2>&1; 
 fi
 export CARTABLE_TEST_BOOKMARKS_PYTHON="$bookmarks_venv/bin/python"
 
-# vobject (PyPI; the vCard parser of vdirsyncer's authors' generation): an independent
-# reader of the carnet d'adresses' vCard exports
-# (crates/services/cartable-carnet/tests/independent_parser.rs, which skips, loudly,
-# without it). Installed in a virtual environment under target/.
-vcard_venv="$PWD/target/py-vobject"
-if ! "$vcard_venv/bin/python" -c 'import vobject' >/dev/null 2>&1; then
-    echo "== installing vobject (PyPI, in $vcard_venv)"
-    if ! python3 -m venv "$vcard_venv"; then
+# vobject and vdirsyncer (PyPI): an independent reader of the carnet d'adresses' vCard
+# exports (crates/services/cartable-carnet/tests/independent_parser.rs) and a real
+# CardDAV client that syncs the carnet both ways (tests/carddav.rs); both tests skip,
+# loudly, without them. Installed in a virtual environment under target/.
+carnet_venv="$PWD/target/py-carnet"
+if ! "$carnet_venv/bin/python" -c 'import vobject' >/dev/null 2>&1 \
+    || ! "$carnet_venv/bin/vdirsyncer" --version >/dev/null 2>&1; then
+    echo "== installing vobject and vdirsyncer (PyPI, in $carnet_venv)"
+    if ! python3 -m venv "$carnet_venv"; then
         apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
         [ "$(id -u)" = 0 ] || apt=(sudo "${apt[@]}")
         "${apt[@]}" install -y -q --no-install-recommends python3-venv \
             || { "${apt[@]}" update -q && "${apt[@]}" install -y -q --no-install-recommends python3-venv; }
-        python3 -m venv "$vcard_venv"
+        python3 -m venv "$carnet_venv"
     fi
-    "$vcard_venv/bin/pip" install -q 'vobject==0.9.9'
+    "$carnet_venv/bin/pip" install -q 'vobject==0.9.9' 'vdirsyncer==0.21.0'
 fi
-export CARTABLE_TEST_VOBJECT_PYTHON="$vcard_venv/bin/python"
+export CARTABLE_TEST_VOBJECT_PYTHON="$carnet_venv/bin/python"
+export CARTABLE_TEST_VDIRSYNCER="$carnet_venv/bin/vdirsyncer"
 
 if [ -z "${SLAPD_PORT:-}" ]; then
     read -r SLAPD_PORT SLAPD_TLS_PORT <<<"$(free_ports 2 | tr '\n' ' ')"

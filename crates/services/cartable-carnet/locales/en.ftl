@@ -106,3 +106,13 @@ help-intro = Your address book is yours alone. Add contacts to it, or people fro
 help-directory = For a person of the directory, the address book copies nothing: it shows what the directory lets you see of her, never what she chose to hide, and follows her changes.
 help-groups = Each group that has the tool has its address book, read by its members and kept by its contributors. “All” gathers yours and those of the groups you choose. A contact of your book is shared, read-only, with a user or a group.
 help-files = Import and export as vCard 3.0 or 4.0 and LDIF: Thunderbird, Google Contacts, Outlook and phones read them.
+
+## Synchronisation (CardDAV)
+
+dav-read-only = You may read this address book, not change it.
+dav-bad-name = Invalid card name: letters, digits, “-”, “_” and “.” only.
+dav-too-large = Card too large (more than { $max } KiB): the address book keeps no photos, send it without.
+dav-not-vcard = This is not a vCard (BEGIN:VCARD … END:VCARD).
+dav-stale = The card changed since your last synchronisation: synchronise again before changing it.
+dav-person = This person comes from the directory: her details change in the directory, not in the address book.
+dav-uid-conflict = Another card of this address book already has this UID.

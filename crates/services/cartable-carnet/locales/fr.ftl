@@ -108,3 +108,13 @@ help-intro = Votre carnet est à vous seul. Ajoutez-y des contacts, ou des perso
 help-directory = Pour une personne de l’annuaire, le carnet ne copie rien : il montre ce que l’annuaire vous laisse voir d’elle, jamais ce qu’elle a choisi de cacher, et suit ses changements.
 help-groups = Chaque groupe qui a l’outil a son carnet, lu par ses membres et tenu par ses contributeurs. « Tout » réunit le vôtre et ceux des groupes que vous choisissez. Un contact de votre carnet se partage, en lecture, avec un usager ou un groupe.
 help-files = Importez et exportez en vCard 3.0 ou 4.0 et en LDIF : Thunderbird, Google Contacts, Outlook et les téléphones les lisent.
+
+## Synchronisation (CardDAV)
+
+dav-read-only = Vous lisez ce carnet sans pouvoir le modifier.
+dav-bad-name = Nom de fiche invalide : lettres, chiffres, « - », « _ » et « . » seulement.
+dav-too-large = Fiche trop grande (plus de { $max } Kio) : le carnet ne garde pas les photos, envoyez-la sans.
+dav-not-vcard = Ce n’est pas une fiche vCard (BEGIN:VCARD … END:VCARD).
+dav-stale = La fiche a changé depuis votre dernière synchronisation : synchronisez à nouveau avant de la modifier.
+dav-person = Cette personne vient de l’annuaire : ses coordonnées se changent dans l’annuaire, pas dans le carnet.
+dav-uid-conflict = Une autre fiche de ce carnet a déjà cet UID.

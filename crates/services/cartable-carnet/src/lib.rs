@@ -28,6 +28,7 @@
 
 mod actions;
 mod books;
+mod dav;
 pub mod import;
 pub mod ldif;
 pub mod model;
@@ -189,7 +190,11 @@ impl Portlet for Carnet {
     }
 
     fn schema(&self) -> Option<ServiceSchema> {
-        Some(ServiceSchema::new(SERVICE).sql(migration!("0001_carnet")))
+        Some(
+            ServiceSchema::new(SERVICE)
+                .sql(migration!("0001_carnet"))
+                .sql(migration!("0002_sync")),
+        )
     }
 
     fn portable(&self) -> Option<&dyn cartable_portlet::export::Portable> {
@@ -197,6 +202,10 @@ impl Portlet for Carnet {
     }
 
     fn recipients(&self) -> Option<&dyn cartable_portlet::recipients::RecipientSource> {
+        Some(self)
+    }
+
+    fn dav(&self) -> Option<&dyn cartable_portlet::dav::DavService> {
         Some(self)
     }
 

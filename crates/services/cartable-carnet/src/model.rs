@@ -180,6 +180,10 @@ pub struct Entry {
     pub fields: Fields,
     /// Last change, seconds since the Unix epoch.
     pub modified_at: i64,
+    /// The book's revision at its last change (CardDAV).
+    pub revision: i64,
+    /// Its name in the clients' URLs, when a client chose it (CardDAV).
+    pub href: Option<String>,
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::model::{Book, Entry, Fields};
 /// PostgreSQL: SQLite runs one writer at a time).
 const ADD_ATTEMPTS: usize = 8;
 
-const COLUMNS: &str = "book, id, uid, person, nom, prenom, fonction, institution, adresse, telephone, courriel, note, modified_at";
+const COLUMNS: &str = "book, id, uid, person, nom, prenom, fonction, institution, adresse, telephone, courriel, note, modified_at, revision, href";
 
 type Row = (
     String,
@@ -27,6 +27,8 @@ type Row = (
     String,
     String,
     i64,
+    i64,
+    Option<String>,
 );
 
 fn entry_of(row: Row) -> Option<Entry> {
@@ -44,6 +46,8 @@ fn entry_of(row: Row) -> Option<Entry> {
         courriel,
         note,
         modified_at,
+        revision,
+        href,
     ) = row;
     Some(Entry {
         book: Book::parse(&book)?,
@@ -61,11 +65,83 @@ fn entry_of(row: Row) -> Option<Entry> {
             note,
         },
         modified_at,
+        revision,
+        href,
     })
 }
 
 fn id_i64(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+/// Raise the revision of `book` (creating its counter) and give it to entry `id`: every
+/// change of an entry goes through here, so that clients see it.
+pub(crate) async fn touch(
+    conn: &mut AnyConnection,
+    book: &Book,
+    id: Option<u64>,
+) -> Result<i64, SocleError> {
+    let revision: i64 = sqlx::query_scalar(
+        "INSERT INTO carnet_book (book, revision) VALUES ($1, 1) \
+         ON CONFLICT (book) DO UPDATE SET revision = carnet_book.revision + 1 RETURNING revision",
+    )
+    .bind(book.key())
+    .fetch_one(&mut *conn)
+    .await?;
+    if let Some(id) = id {
+        sqlx::query("UPDATE carnet_entry SET revision = $3 WHERE book = $1 AND id = $2")
+            .bind(book.key())
+            .bind(id_i64(id))
+            .bind(revision)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(revision)
+}
+
+/// The revision of `book` (0 before its first change).
+pub(crate) async fn revision(conn: &mut AnyConnection, book: &Book) -> Result<i64, SocleError> {
+    let r: Option<i64> = sqlx::query_scalar("SELECT revision FROM carnet_book WHERE book = $1")
+        .bind(book.key())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(r.unwrap_or(0))
+}
+
+/// The names of the entries removed from `book` after revision `since`.
+pub(crate) async fn removed_since(
+    conn: &mut AnyConnection,
+    book: &Book,
+    since: i64,
+) -> Result<Vec<String>, SocleError> {
+    Ok(sqlx::query_scalar(
+        "SELECT href FROM carnet_tombstone WHERE book = $1 AND revision > $2 ORDER BY href",
+    )
+    .bind(book.key())
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Give entry `id` the name a client chose for it.
+pub(crate) async fn set_href(
+    conn: &mut AnyConnection,
+    book: &Book,
+    id: u64,
+    href: &str,
+) -> Result<(), SocleError> {
+    sqlx::query("UPDATE carnet_entry SET href = $3 WHERE book = $1 AND id = $2")
+        .bind(book.key())
+        .bind(id_i64(id))
+        .bind(href)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM carnet_tombstone WHERE book = $1 AND href = $2")
+        .bind(book.key())
+        .bind(href)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Every entry of a book, by name.
@@ -200,7 +276,12 @@ pub(crate) async fn add(
             .fetch_optional(db.pool())
     })
     .await?;
-    Ok(inserted.and_then(|i| u64::try_from(i).ok()))
+    let id = inserted.and_then(|i| u64::try_from(i).ok());
+    if id.is_some() {
+        let mut conn = db.pool().acquire().await?;
+        touch(&mut conn, book, id).await?;
+    }
+    Ok(id)
 }
 
 /// Add an entry within a transaction (an import); `None` when the book is full.
@@ -227,7 +308,11 @@ pub(crate) async fn insert(
         .bind(i64::try_from(max).unwrap_or(i64::MAX))
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(inserted.and_then(|i| u64::try_from(i).ok()))
+    let id = inserted.and_then(|i| u64::try_from(i).ok());
+    if id.is_some() {
+        touch(conn, book, id).await?;
+    }
+    Ok(id)
 }
 
 /// Change the fields of an entry of one's own (not a person of the directory, whose
@@ -257,10 +342,15 @@ pub(crate) async fn update(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    touch(conn, book, Some(id)).await?;
+    Ok(true)
 }
 
-/// Remove an entry and its shares; `false` if there was none.
+/// Remove an entry and its shares; `false` if there was none. Its name stays as a
+/// tombstone for the clients that synchronise the book.
 pub(crate) async fn remove(
     conn: &mut AnyConnection,
     book: &Book,
@@ -271,12 +361,32 @@ pub(crate) async fn remove(
         .bind(id_i64(id))
         .execute(&mut *conn)
         .await?;
-    let done = sqlx::query("DELETE FROM carnet_entry WHERE book = $1 AND id = $2")
+    let href: Option<Option<String>> =
+        sqlx::query_scalar("SELECT href FROM carnet_entry WHERE book = $1 AND id = $2")
+            .bind(book.key())
+            .bind(id_i64(id))
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(href) = href else {
+        return Ok(false);
+    };
+    sqlx::query("DELETE FROM carnet_entry WHERE book = $1 AND id = $2")
         .bind(book.key())
         .bind(id_i64(id))
         .execute(&mut *conn)
         .await?;
-    Ok(done.rows_affected() > 0)
+    let revision = touch(conn, book, None).await?;
+    let name = href.unwrap_or_else(|| crate::dav::default_name(id));
+    sqlx::query(
+        "INSERT INTO carnet_tombstone (book, href, revision) VALUES ($1, $2, $3) \
+         ON CONFLICT (book, href) DO UPDATE SET revision = excluded.revision",
+    )
+    .bind(book.key())
+    .bind(name)
+    .bind(revision)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
 }
 
 /// A share of an entry.
