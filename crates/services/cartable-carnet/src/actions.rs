@@ -221,7 +221,14 @@ pub(crate) async fn act(
                     .await?
                     .ok_or_else(|| not_found(ctx))?
             };
-            let own = access.own();
+            // Into her own book, or a group's she writes (sharing with a group's book).
+            let own = match request.field("vers") {
+                None | Some("") => access.own(),
+                Some(key) => Book::parse(key).ok_or_else(|| not_found(ctx))?,
+            };
+            if !access.may_write(&own) || own == from {
+                return Err(not_found(ctx));
+            }
             // A person of the directory stays a reference; a contact is copied as read.
             let shown = resolve(&ctx.recipients(), ctx.user(), entry).await?;
             let mut conn = db.pool().acquire().await?;

@@ -505,6 +505,45 @@ async fn shared_entries_are_read_only_for_their_readers() {
         Err(CallError::Portlet(PortletError::NotFound(_)))
     ));
     assert_eq!(count(&kit, "u:camille").await, 2);
+    // Shared with a group's book: Théo, a contributor of the club, copies his own entry
+    // there; Camille, a reader, reads it and may not copy into it.
+    let g = group(&kit, true).await;
+    let key = format!("g:{g}");
+    let fiche = theo
+        .render_with(&opts(&[("fiche", "u:theo/1")]))
+        .await
+        .unwrap();
+    fiche.assert_accessible();
+    assert!(
+        fiche.html().contains(&format!(r#"<option value="{key}">"#)),
+        "{}",
+        fiche.html()
+    );
+    theo.action([
+        ("op", "copy"),
+        ("carnet", "u:theo"),
+        ("id", "1"),
+        ("vers", &key),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        kit.render_with(&opts(&[("carnet", &key)]))
+            .await
+            .unwrap()
+            .text()
+            .contains("Partagé")
+    );
+    assert!(matches!(
+        kit.action([
+            ("op", "copy"),
+            ("carnet", "u:camille"),
+            ("id", "2"),
+            ("vers", &key)
+        ])
+        .await,
+        Err(CallError::Portlet(PortletError::NotFound(_)))
+    ));
 }
 
 /// Every door to Camille's entries, tried by Théo: the pages, the export, the actions,

@@ -119,9 +119,13 @@ pub(crate) const VIEW: &str = r#"{% macro fields_form(f, ns) %}<p><label for="{{
 <input type="text" id="{{ ns }}-share-user" name="target" required autocomplete="off">
 <button type="submit">{{ t("share") }}</button></p>
 </form>
-{% endif %}{% if copyable %}<form method="post" action="{{ action }}">{{ csrf }}
+{% endif %}{% if copy_to %}<form method="post" action="{{ action }}">{{ csrf }}
 <input type="hidden" name="op" value="copy"><input type="hidden" name="carnet" value="{{ book }}"><input type="hidden" name="id" value="{{ entry.id }}">
-<p><button type="submit">{{ t("copy") }}</button></p>
+<p><label for="{{ ns }}-copy-to">{{ t("copy-to") }}</label><br>
+<select id="{{ ns }}-copy-to" name="vers">
+{% for b in copy_to %}<option value="{{ b[0] }}">{{ b[1] }}</option>
+{% endfor %}</select>
+<button type="submit">{{ t("copy") }}</button></p>
 </form>
 {% endif %}{% if delete_url %}<p><a href="{{ delete_url }}">{{ t("delete") }}</a></p>
 {% endif %}<p><a href="{{ back_url }}">{{ t("back") }}</a></p>
@@ -640,7 +644,22 @@ async fn entry_page(
             m.insert("shares".into(), serde_json::Value::Null);
         }
     }
-    m.insert("copyable".into(), (*book != access.own()).into());
+    // Copied into any other book she writes: hers, or a group's (sharing with it).
+    let mut copy_to: Vec<(String, String)> = Vec::new();
+    let own = access.own();
+    if *book != own {
+        copy_to.push((own.key(), book_name(ctx, access, &own)));
+    }
+    for (g, _, _) in &access.tool_groups {
+        let b = Book::Group(g.clone());
+        if b != *book && access.may_write(&b) {
+            copy_to.push((b.key(), book_name(ctx, access, &b)));
+        }
+    }
+    m.insert(
+        "copy_to".into(),
+        serde_json::to_value(copy_to).unwrap_or_default(),
+    );
     m.insert(
         "delete_url".into(),
         writable
