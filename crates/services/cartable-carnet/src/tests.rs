@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use cartable_portlet::dav::{DavError, DavService};
 use cartable_portlet::export::Portable;
 use cartable_portlet::prelude::*;
 use cartable_portlet::recipients::{
@@ -631,6 +632,42 @@ async fn no_door_opens(kit: &TestKit) {
             .unwrap(),
         None
     );
+    // CardDAV: Théo's home holds his own book only; Camille's cards are not in it, nor
+    // reachable by any name or collection he sends.
+    let dav = Carnet::new();
+    let cx = theo.data_context("theo").await.unwrap();
+    let collections = DavService::collections(&dav, &cx).await.unwrap();
+    let ids: Vec<&str> = collections.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["personnel"]);
+    assert!(
+        DavService::members(&dav, &cx, "personnel", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for name in ["e1.vcf", "e2.vcf"] {
+        assert!(
+            DavService::get(&dav, &cx, "personnel", name)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    for collection in ["groupe-camille", "u:camille", "../camille/personnel"] {
+        assert!(matches!(
+            DavService::members(&dav, &cx, collection, None).await,
+            Err(DavError::NotFound(_))
+        ));
+    }
+    let changes = DavService::changes(&dav, &cx, "personnel", None)
+        .await
+        .unwrap();
+    assert!(changes.changed.is_empty() && changes.removed.is_empty());
+    let camille_cx = kit.data_context("camille").await.unwrap();
+    let mine = DavService::members(&dav, &camille_cx, "personnel", None)
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 2, "{mine:?}");
     // Camille's own still there, and hers in the picker.
     assert_eq!(count(kit, "u:camille").await, 2);
     let mine = kit
