@@ -40,6 +40,7 @@ export const PAGES = [
   { name: 'announcements: the whole list and the publishing form (annonces, enseignant)', server: 'lycee', login: 'enseignant', path: '/page/accueil/nouveautes?state=maximized', shows: ['#w-nouveautes-f-title', '#w-nouveautes-f-from'] },
   { name: 'announcements: the whole list and the private feed (annonces, élève)', server: 'lycee', login: 'eleve', path: '/page/accueil/nouveautes?state=maximized', shows: '.news-feed' },
   { name: 'bookmarks: import and export (signets, maximized)', server: 'lycee', login: 'eleve', path: '/page/outils/liens?state=maximized', shows: '#w-liens-import-file' },
+  { name: 'address book: import and export (carnet, maximized)', server: 'lycee', login: 'eleve', path: '/page/annuaire/carnet?state=maximized', shows: ['#w-carnet-file', 'table, .carnet, ul.tabs'] },
   { name: 'search results, grouped by service with a type filter (élève)', server: 'lycee', login: 'eleve', path: '/recherche?q=martin', shows: 'main form[role="search"]' },
   { name: 'search results in English (parent)', server: 'lycee', login: 'parent', path: '/lang/en?next=/recherche?q=martin', shows: 'main form[role="search"]' },
   { name: 'a search refused (unclosed quote)', server: 'lycee', login: 'eleve', path: '/recherche?q=%22r%C3%A9union', status: 400, shows: 'main .error' },
