@@ -133,7 +133,11 @@ impl Fields {
             return Err(FieldError::BadEmail(self.courriel));
         }
         if self.nom.is_empty() && self.prenom.is_empty() && self.courriel.is_empty() {
-            return Err(FieldError::Empty);
+            // An organisation's card (`ORG` only): its name is the institution's.
+            if self.institution.is_empty() {
+                return Err(FieldError::Empty);
+            }
+            self.nom.clone_from(&self.institution);
         }
         Ok(self)
     }
@@ -214,6 +218,13 @@ mod tests {
         assert_eq!(f.adresse, "1 rue A\n75001 Paris");
         assert_eq!(f.display_name(), "Martin");
         assert_eq!(Fields::default().cleaned(), Err(FieldError::Empty));
+        let org = Fields {
+            institution: "Mairie de Paris".into(),
+            ..Fields::default()
+        }
+        .cleaned()
+        .unwrap();
+        assert_eq!(org.display_name(), "Mairie de Paris");
         let bad = Fields {
             nom: "x".into(),
             courriel: "pas une adresse".into(),

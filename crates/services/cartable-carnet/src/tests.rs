@@ -761,7 +761,15 @@ async fn bad_files_are_refused_or_bounded_and_nothing_stored_is_lost() {
     add(&kit, "Gardé", "garde@example.fr").await;
     // 50 MB: refused before the service reads it.
     let huge = vec![b'A'; 50 * 1024 * 1024];
-    assert!(import(&kit, "huge.vcf", huge).await.is_err());
+    let err = import(&kit, "huge.vcf", huge).await.unwrap_err();
+    assert!(
+        matches!(err, CallError::Portlet(PortletError::File(_))),
+        "the portal's 413: {err:?}"
+    );
+    assert!(matches!(
+        import::decode(&vec![b'A'; 50 * 1024 * 1024]),
+        Err(import::FileError::TooLarge { .. })
+    ));
     // Not an address book.
     let err = import(
         &kit,
