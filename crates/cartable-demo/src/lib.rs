@@ -12,6 +12,7 @@
 //! | `Bookmarks` | `liens` | `cartable-signets`: the établissement's useful links and the user's own |
 //! | `Annuaire` | `annuaire` | `cartable-annuaire`: the pages blanches |
 //! | `Aide` | `aide` | `cartable-aide`: the help, a tutorial per profile, the incident desk (every page's footer links to it) |
+//! | `Agenda` | `agenda` | `cartable-agenda`: personal, group and établissement agendas, iCalendar, CalDAV |
 //!
 //! What exists for the demo only: [`Cantine`], the canteen its remote producer serves, and
 //! [`site::DemoSite`], the neighbours on loopback (feeds, a CAS-linked CDI, the producer)
@@ -22,7 +23,7 @@
 //! let ids: Vec<&str> = portlets.iter().map(|p| p.descriptor().id.as_str()).collect();
 //! assert_eq!(
 //!     ids,
-//!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire", "aide"]
+//!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire", "aide", "agenda"]
 //! );
 //! ```
 
@@ -45,5 +46,6 @@ pub fn all() -> Vec<Arc<dyn Portlet>> {
         Arc::new(cartable_signets::Bookmarks::new()),
         Arc::new(cartable_annuaire::Annuaire::new()),
         Arc::new(cartable_aide::Aide::new()),
+        Arc::new(cartable_agenda::Agenda::new()),
     ]
 }

@@ -800,6 +800,12 @@ impl PortletContext {
         &self.services.directory
     }
 
+    /// The socle services, whole: for code a window shares with the doors that have no
+    /// window (a secret URL's [`DataContext`](crate::export::DataContext), CalDAV).
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
     /// The notification service.
     pub fn notifier(&self) -> &Arc<dyn Notifier> {
         &self.services.notifier
