@@ -353,6 +353,12 @@ impl PortalBuilder {
             db: Some(database.clone()),
             files: Some(files.clone()),
             search: Some(search_feed.clone()),
+            calendar_sources: order
+                .iter()
+                .filter_map(|id| portlets.get(id))
+                .filter(|p| p.calendar_source().is_some())
+                .cloned()
+                .collect(),
         };
         let storage = services.storage.clone();
         // Usage indicators: counted in memory, flushed by this node every minute.

@@ -515,6 +515,9 @@ pub struct Services {
     /// Where a service records that its searchable documents changed
     /// ([`PortletContext::search_changed`]); `None` where the host has no search index.
     pub search: Option<Arc<dyn crate::search::SearchFeed>>,
+    /// The installed portlets that publish events into calendar views
+    /// ([`calendar`](crate::calendar)), in the portal's order.
+    pub calendar_sources: Arc<[Arc<dyn crate::Portlet>]>,
 }
 
 impl Services {
@@ -533,6 +536,7 @@ impl Services {
             db: None,
             files: None,
             search: None,
+            calendar_sources: Arc::from(Vec::new()),
         }
     }
 

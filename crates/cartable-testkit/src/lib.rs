@@ -270,6 +270,7 @@ pub struct TestKit {
     own_storage: bool,
     /// What the portlet said changed for the search index ([`TestKit::search_changes`]).
     search_feed: Arc<cartable_portlet::search::MemoryFeed>,
+    calendar_sources: Arc<[Arc<dyn Portlet>]>,
 }
 
 impl std::fmt::Debug for TestKit {
@@ -316,6 +317,7 @@ impl TestKit {
             db,
             own_storage: true,
             search_feed: Arc::default(),
+            calendar_sources: Arc::from(Vec::new()),
         }
     }
 
@@ -490,6 +492,13 @@ impl TestKit {
         self
     }
 
+    /// Give the portlet these calendar sources, as the portal gives it the installed
+    /// portlets that publish into calendar views ([`cartable_portlet::calendar`]).
+    pub fn with_calendar_sources(mut self, sources: Vec<Arc<dyn Portlet>>) -> Self {
+        self.calendar_sources = Arc::from(sources);
+        self
+    }
+
     /// The portlet under test.
     pub fn portlet(&self) -> &Arc<dyn Portlet> {
         &self.portlet
@@ -609,6 +618,7 @@ impl TestKit {
         // The kit's clock and zone, as the portal gives its own.
         services.clock = self.clock.clone();
         services.time_zone = self.time_zone;
+        services.calendar_sources = self.calendar_sources.clone();
         let person = Person {
             id: user.into(),
             display_name: user.into(),
@@ -727,6 +737,7 @@ impl TestKit {
                 db: Some(self.database().await?),
                 files: Some(self.files().await?),
                 search: Some(self.search_feed.clone()),
+                calendar_sources: self.calendar_sources.clone(),
             },
             form,
         }))

@@ -415,8 +415,73 @@ impl Agenda {
                 }
             }
         }
+        out.extend(self.sourced(ctx, from, to).await);
         out.sort_by(|a, b| b.all_day.cmp(&a.all_day).then(a.start.cmp(&b.start)));
         Ok(out)
+    }
+
+    /// The calendar sources the user may use (their portlet's audience), each with its
+    /// name in her language.
+    fn sources<'a>(
+        &self,
+        ctx: &'a PortletContext,
+    ) -> Vec<(&'a dyn cartable_portlet::calendar::CalendarSource, String)> {
+        let profiles = &ctx.user().profiles;
+        ctx.services()
+            .calendar_sources
+            .iter()
+            .filter(|p| p.descriptor().id != ID && p.descriptor().audience.allows(profiles))
+            .filter_map(|p| p.calendar_source())
+            .map(|s| (s, s.name().get(ctx.locale()).to_string()))
+            .collect()
+    }
+
+    /// What the calendar sources publish for her in `[from, to)`. A source that fails is
+    /// left out of the view (and logged): it never breaks the agenda.
+    async fn sourced(
+        &self,
+        ctx: &PortletContext,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<Shown> {
+        let dates = ctx.dates();
+        let cx = DataContext::new(
+            std::sync::Arc::new(ctx.user().clone()),
+            ctx.services().clone(),
+            ctx.locale(),
+        );
+        let mut out = Vec::new();
+        for (source, name) in self.sources(ctx) {
+            let events = match source.events(&cx, from, to).await {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(source = %name, "calendar source failed: {e}");
+                    continue;
+                }
+            };
+            for e in events.into_iter().take(MAX_SHOWN) {
+                let time = (!e.all_day).then(|| {
+                    format!(
+                        "{}–{}",
+                        dates.instant(e.start, DateStyle::Time),
+                        dates.instant(e.end, DateStyle::Time)
+                    )
+                });
+                out.push(Shown {
+                    start: e.start,
+                    end: e.end,
+                    all_day: e.all_day,
+                    time,
+                    title: e.title,
+                    location: e.location,
+                    description: e.description,
+                    calendar: name.clone(),
+                    source: "source".into(),
+                    delete: None,
+                });
+            }
+        }
+        out
     }
 
     async fn render_view(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
@@ -498,10 +563,15 @@ impl Agenda {
                 }
             })
             .collect();
-        let calendars: Vec<_> = list
+        let mut calendars: Vec<_> = list
             .iter()
             .map(|a| context! { name => a.name.as_str(), write => a.write, source => source_of(&a.kind) })
             .collect();
+        calendars.extend(
+            self.sources(ctx)
+                .into_iter()
+                .map(|(_, name)| context! { name, write => false, source => "source" }),
+        );
         let done = ctx
             .param("done")
             .filter(|d| ["created", "deleted", "token", "grant"].contains(d))

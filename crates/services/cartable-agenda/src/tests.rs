@@ -537,3 +537,77 @@ async fn mes_donnees_exports_and_imports_the_personal_agenda() {
     assert_eq!(report.accepted(), 1);
     assert_eq!(store::all(&db, "u:lea").await.unwrap().len(), 1);
 }
+
+/// A calendar source for the tests: what a timetable would publish.
+struct Timetable(Descriptor);
+
+#[async_trait]
+impl Portlet for Timetable {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+    async fn render(&self, _: &PortletContext) -> Result<RenderResponse, PortletError> {
+        Ok(Markup::text("edt").into())
+    }
+    fn calendar_source(&self) -> Option<&dyn cartable_portlet::calendar::CalendarSource> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl cartable_portlet::calendar::CalendarSource for Timetable {
+    fn name(&self) -> LocalizedText {
+        LocalizedText::fr(&self.0.id).with("en", "Timetable")
+    }
+    async fn events(
+        &self,
+        cx: &DataContext,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<cartable_portlet::calendar::SourceEvent>, PortletError> {
+        let start = DateTime::parse_from_rfc3339("2026-12-08T07:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let e = cartable_portlet::calendar::SourceEvent {
+            title: format!("Mathématiques pour {}", cx.user().id),
+            start,
+            end: start + Duration::hours(1),
+            all_day: false,
+            location: "Salle 12".into(),
+            description: String::new(),
+        };
+        Ok(if start < to && e.end > from {
+            vec![e]
+        } else {
+            Vec::new()
+        })
+    }
+}
+
+#[tokio::test]
+async fn calendar_sources_publish_into_the_superposed_view_within_their_audience() {
+    let edt: Arc<dyn Portlet> = Arc::new(Timetable(Descriptor::new(
+        "emploi-du-temps",
+        "Emploi du temps",
+    )));
+    let profs: Arc<dyn Portlet> = Arc::new(Timetable(
+        Descriptor::new("services-profs", "Service des profs").profiles([Profile::Enseignant]),
+    ));
+    let kit = kit().with_calendar_sources(vec![edt, profs]);
+    let out = kit.render().await.unwrap();
+    out.assert_accessible();
+    let html = out.html();
+    assert!(html.contains("Mathématiques pour camille"), "{html}");
+    assert!(html.contains("08:00–09:00"), "{html}");
+    assert!(html.contains("emploi-du-temps"), "in the legend: {html}");
+    assert!(
+        !html.contains("services-profs"),
+        "a source she may not use is not asked"
+    );
+    // Another week: nothing from the source.
+    let next = kit
+        .render_with(&RenderOptions::new().param("date", "2026-12-16"))
+        .await
+        .unwrap();
+    assert!(!next.html().contains("Mathématiques"));
+}
