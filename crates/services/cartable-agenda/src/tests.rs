@@ -611,3 +611,23 @@ async fn calendar_sources_publish_into_the_superposed_view_within_their_audience
         .unwrap();
     assert!(!next.html().contains("Mathématiques"));
 }
+
+#[tokio::test]
+async fn a_50_mb_file_is_refused_before_it_is_read() {
+    let kit = kit();
+    create(&kit, "Gardé", "2026-12-08", "08:00", "09:00", "none").await;
+    let big = vec![b'A'; 50 * 1024 * 1024];
+    let r = kit
+        .action_with_files(
+            [("op", "import"), ("calendar", "personnel")],
+            [TestFile::new("file", "big.ics", "text/calendar", big)],
+        )
+        .await;
+    assert!(r.is_err(), "refused");
+    let db = kit.database().await.unwrap();
+    assert_eq!(
+        store::all(&db, "u:camille").await.unwrap().len(),
+        1,
+        "nothing lost"
+    );
+}
