@@ -584,6 +584,12 @@ impl Agenda {
                 refused => ctx.param("why").map(|w| vec![w.to_string()]),
             }
         });
+        // Each view its own page title (WCAG 2.4.2): the agenda, what it shows, the forms.
+        let mut title = format!("{} – {caption}", ctx.t(&MESSAGES, "title"));
+        if maximized {
+            title.push_str(" – ");
+            title.push_str(&ctx.t(&MESSAGES, "manage"));
+        }
         let manage = if maximized || ctx.form().is_some() {
             self.render_manage(ctx, &list, date).await?
         } else {
@@ -616,7 +622,7 @@ impl Agenda {
                 csrf => markup_value(&ctx.csrf_field()),
             },
         )?;
-        Ok(markup.into())
+        Ok(RenderResponse::new(markup).title(title))
     }
 
     async fn render_manage(

@@ -631,3 +631,71 @@ async fn a_50_mb_file_is_refused_before_it_is_read() {
         "nothing lost"
     );
 }
+
+#[tokio::test]
+async fn a_groups_agenda_is_read_by_its_members_written_by_contributors_and_notified() {
+    let kit = kit();
+    let cx = kit.data_context("camille").await.unwrap();
+    let now = std::time::SystemTime::now();
+    calendars::groups(cx.services())
+        .restore(cartable_socle::Group {
+            id: "club-theatre".into(),
+            name: "Club théâtre".into(),
+            owner: "paul".into(),
+            members: vec!["camille".into(), "lea".into()],
+            created: now,
+            ends: now + std::time::Duration::from_secs(400 * 86_400),
+            rights: [("lea".to_string(), cartable_socle::GroupRight::Reader)].into(),
+            tools: [(ID.to_string(), cartable_socle::ToolGrant::default())].into(),
+            file_quota_mb: None,
+            owner_profiles: vec![Profile::Enseignant],
+        })
+        .await
+        .unwrap();
+    kit.action([
+        ("op", "create"),
+        ("title", "Répétition générale"),
+        ("calendar", "groupe.club-theatre"),
+        ("day", "2026-12-09"),
+        ("start", "17:00"),
+        ("end", "19:00"),
+    ])
+    .await
+    .unwrap();
+    let n = kit.published();
+    assert!(
+        n.iter().any(|n| n.title.contains("Répétition générale")
+            && n.audience == Audience::Groups(vec!["club-theatre".into()])),
+        "{n:?}"
+    );
+    let lea = kit.clone().user_with("lea", "Léa", [Profile::Eleve]);
+    let html = lea.render().await.unwrap().html().to_string();
+    assert!(
+        html.contains("Répétition générale") && html.contains("Club théâtre"),
+        "{html}"
+    );
+    assert!(
+        html.contains("lecture seule"),
+        "a reader reads only: {html}"
+    );
+    let r = lea
+        .action([
+            ("op", "create"),
+            ("title", "Pas le droit"),
+            ("calendar", "groupe.club-theatre"),
+            ("day", "2026-12-09"),
+            ("start", "17:00"),
+            ("end", "19:00"),
+        ])
+        .await;
+    assert!(r.is_err());
+    // Someone outside the group sees nothing of it.
+    let tom = kit.clone().user_with("tom", "Tom", [Profile::Eleve]);
+    assert!(
+        !tom.render()
+            .await
+            .unwrap()
+            .html()
+            .contains("Répétition générale")
+    );
+}
