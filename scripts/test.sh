@@ -97,6 +97,17 @@ fi
 export CARTABLE_TEST_VOBJECT_PYTHON="$carnet_venv/bin/python"
 export CARTABLE_TEST_VDIRSYNCER="$carnet_venv/bin/vdirsyncer"
 
+# caldav and icalendar (PyPI): a CalDAV client and an iCalendar parser the project did
+# not write, for the agenda (tests/agenda_clients.rs syncs both ways through /dav and
+# parses the .ics export; it skips, loudly, without them). Their own virtual environment.
+dav_venv="$PWD/target/py-dav"
+if ! "$dav_venv/bin/python" -c 'import caldav, icalendar' >/dev/null 2>&1; then
+    echo "== installing caldav and icalendar (PyPI, in $dav_venv)"
+    python3 -m venv "$dav_venv"
+    "$dav_venv/bin/pip" install -q 'caldav==1.4.0' 'icalendar==6.1.3'
+fi
+export CARTABLE_TEST_DAV_PYTHON="$dav_venv/bin/python"
+
 if [ -z "${SLAPD_PORT:-}" ]; then
     read -r SLAPD_PORT SLAPD_TLS_PORT <<<"$(free_ports 2 | tr '\n' ' ')"
     export SLAPD_PORT SLAPD_TLS_PORT

@@ -26,7 +26,7 @@
 //! - `testing` (feature `testkit`): the test kit to render and act on one portlet
 //!   without a server;
 //! - the SDET services of `crates/services`: `accueil`, `annonces`, `annuaire`,
-//!   `bloc_notes`, `carnet`, `liens`, `profil`, `signets`, `aide`.
+//!   `bloc_notes`, `carnet`, `liens`, `profil`, `signets`, `aide`, `agenda`.
 //! - [`dav`]: WebDAV, CalDAV and CardDAV over the services' `DavService` (the portal
 //!   serves it under `/dav`);
 //! - [`serve`]: the one way Cartable serves HTTP (connection deadlines, a connection
@@ -66,6 +66,8 @@ pub use cartable_testkit as testing;
 
 #[cfg(feature = "accueil")]
 pub use cartable_accueil as accueil;
+#[cfg(feature = "agenda")]
+pub use cartable_agenda as agenda;
 #[cfg(feature = "aide")]
 pub use cartable_aide as aide;
 #[cfg(feature = "annonces")]

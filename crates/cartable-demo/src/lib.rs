@@ -13,6 +13,7 @@
 //! | `Annuaire` | `annuaire` | `cartable-annuaire`: the pages blanches |
 //! | `Carnet` | `carnet` | `cartable-carnet`: the address books, vCard and LDIF, the recipient picker's contacts |
 //! | `Aide` | `aide` | `cartable-aide`: the help, a tutorial per profile, the incident desk (every page's footer links to it) |
+//! | `Agenda` | `agenda` | `cartable-agenda`: personal, group and établissement agendas, iCalendar, CalDAV |
 //!
 //! What exists for the demo only: [`Cantine`], the canteen its remote producer serves, and
 //! [`site::DemoSite`], the neighbours on loopback (feeds, a CAS-linked CDI, the producer)
@@ -23,7 +24,7 @@
 //! let ids: Vec<&str> = portlets.iter().map(|p| p.descriptor().id.as_str()).collect();
 //! assert_eq!(
 //!     ids,
-//!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire", "carnet", "aide"]
+//!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire", "carnet", "aide", "agenda"]
 //! );
 //! ```
 
@@ -47,5 +48,6 @@ pub fn all() -> Vec<Arc<dyn Portlet>> {
         Arc::new(cartable_annuaire::Annuaire::new()),
         Arc::new(cartable_carnet::Carnet::new()),
         Arc::new(cartable_aide::Aide::new()),
+        Arc::new(cartable_agenda::Agenda::new()),
     ]
 }

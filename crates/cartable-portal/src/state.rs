@@ -354,6 +354,12 @@ impl PortalBuilder {
             files: Some(files.clone()),
             search: Some(search_feed.clone()),
             recipients: None,
+            calendar_sources: order
+                .iter()
+                .filter_map(|id| portlets.get(id))
+                .filter(|p| p.calendar_source().is_some())
+                .cloned()
+                .collect(),
         };
         // The recipient picker over every installed source, given to every call.
         let mut services = services;

@@ -518,6 +518,9 @@ pub struct Services {
     /// The recipient picker over every installed source ([`PortletContext::recipients`]);
     /// `None` where the host has none.
     pub recipients: Option<crate::recipients::Recipients>,
+    /// The installed portlets that publish events into calendar views
+    /// ([`calendar`](crate::calendar)), in the portal's order.
+    pub calendar_sources: Arc<[Arc<dyn crate::Portlet>]>,
 }
 
 impl Services {
@@ -537,6 +540,7 @@ impl Services {
             files: None,
             search: None,
             recipients: None,
+            calendar_sources: Arc::from(Vec::new()),
         }
     }
 
@@ -802,6 +806,12 @@ impl PortletContext {
     /// The directory.
     pub fn directory(&self) -> &Arc<dyn Directory> {
         &self.services.directory
+    }
+
+    /// The socle services, whole: for code a window shares with the doors that have no
+    /// window (a secret URL's [`DataContext`](crate::export::DataContext), CalDAV).
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// The notification service.

@@ -28,6 +28,7 @@
 //! let _shared: std::sync::Arc<dyn Portlet> = std::sync::Arc::new(hello);
 //! ```
 
+pub mod calendar;
 mod context;
 pub mod dav;
 mod descriptor;

@@ -90,6 +90,13 @@ pub trait Portlet: Send + Sync + 'static {
         None
     }
 
+    /// The events the service publishes into calendar views (the agenda's), if any (see
+    /// [`calendar`](crate::calendar)): `Some(self)` from a portlet that implements
+    /// [`CalendarSource`](crate::calendar::CalendarSource).
+    fn calendar_source(&self) -> Option<&dyn crate::calendar::CalendarSource> {
+        None
+    }
+
     /// React to an event emitted by another window's action; may emit more.
     async fn event(
         &self,

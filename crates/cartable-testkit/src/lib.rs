@@ -273,6 +273,8 @@ pub struct TestKit {
     /// Other services' portlets offering recipients ([`TestKit::with_recipient_source`]),
     /// each with its établissement preferences.
     recipient_sources: Vec<(Arc<dyn Portlet>, BTreeMap<String, Preference>)>,
+    /// The portlets publishing into calendar views ([`TestKit::with_calendar_sources`]).
+    calendar_sources: Arc<[Arc<dyn Portlet>]>,
 }
 
 impl std::fmt::Debug for TestKit {
@@ -320,6 +322,7 @@ impl TestKit {
             own_storage: true,
             search_feed: Arc::default(),
             recipient_sources: Vec::new(),
+            calendar_sources: Arc::from(Vec::new()),
         }
     }
 
@@ -504,6 +507,7 @@ impl TestKit {
             files: Some(self.files().await?),
             search: Some(self.search_feed.clone()),
             recipients: None,
+            calendar_sources: self.calendar_sources.clone(),
         })
     }
 
@@ -555,6 +559,13 @@ impl TestKit {
     /// (published items are still recorded for [`TestKit::published`]).
     pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifier = Arc::new(RecordingNotifier::new(notifier));
+        self
+    }
+
+    /// Give the portlet these calendar sources, as the portal gives it the installed
+    /// portlets that publish into calendar views ([`cartable_portlet::calendar`]).
+    pub fn with_calendar_sources(mut self, sources: Vec<Arc<dyn Portlet>>) -> Self {
+        self.calendar_sources = Arc::from(sources);
         self
     }
 
@@ -677,6 +688,7 @@ impl TestKit {
         // The kit's clock and zone, as the portal gives its own.
         services.clock = self.clock.clone();
         services.time_zone = self.time_zone;
+        services.calendar_sources = self.calendar_sources.clone();
         services.recipients = Some(self.recipients_over(&services));
         let person = Person {
             id: user.into(),
