@@ -77,6 +77,37 @@ if ! "$bookmarks_venv/bin/python" -c 'import bookmarks_parser' >/dev/null 2>&1; 
 fi
 export CARTABLE_TEST_BOOKMARKS_PYTHON="$bookmarks_venv/bin/python"
 
+# vobject and vdirsyncer (PyPI): an independent reader of the carnet d'adresses' vCard
+# exports (crates/services/cartable-carnet/tests/independent_parser.rs) and a real
+# CardDAV client that syncs the carnet both ways (tests/carddav.rs); both tests skip,
+# loudly, without them. Installed in a virtual environment under target/.
+carnet_venv="$PWD/target/py-carnet"
+if ! "$carnet_venv/bin/python" -c 'import vobject' >/dev/null 2>&1 \
+    || ! "$carnet_venv/bin/vdirsyncer" --version >/dev/null 2>&1; then
+    echo "== installing vobject and vdirsyncer (PyPI, in $carnet_venv)"
+    if ! python3 -m venv "$carnet_venv"; then
+        apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+        [ "$(id -u)" = 0 ] || apt=(sudo "${apt[@]}")
+        "${apt[@]}" install -y -q --no-install-recommends python3-venv \
+            || { "${apt[@]}" update -q && "${apt[@]}" install -y -q --no-install-recommends python3-venv; }
+        python3 -m venv "$carnet_venv"
+    fi
+    "$carnet_venv/bin/pip" install -q 'vobject==0.9.9' 'vdirsyncer==0.21.0'
+fi
+export CARTABLE_TEST_VOBJECT_PYTHON="$carnet_venv/bin/python"
+export CARTABLE_TEST_VDIRSYNCER="$carnet_venv/bin/vdirsyncer"
+
+# caldav and icalendar (PyPI): a CalDAV client and an iCalendar parser the project did
+# not write, for the agenda (tests/agenda_clients.rs syncs both ways through /dav and
+# parses the .ics export; it skips, loudly, without them). Their own virtual environment.
+dav_venv="$PWD/target/py-dav"
+if ! "$dav_venv/bin/python" -c 'import caldav, icalendar' >/dev/null 2>&1; then
+    echo "== installing caldav and icalendar (PyPI, in $dav_venv)"
+    python3 -m venv "$dav_venv"
+    "$dav_venv/bin/pip" install -q 'caldav==1.4.0' 'icalendar==6.1.3'
+fi
+export CARTABLE_TEST_DAV_PYTHON="$dav_venv/bin/python"
+
 if [ -z "${SLAPD_PORT:-}" ]; then
     read -r SLAPD_PORT SLAPD_TLS_PORT <<<"$(free_ports 2 | tr '\n' ' ')"
     export SLAPD_PORT SLAPD_TLS_PORT

@@ -26,7 +26,9 @@
 //! - `testing` (feature `testkit`): the test kit to render and act on one portlet
 //!   without a server;
 //! - the SDET services of `crates/services`: `accueil`, `annonces`, `annuaire`,
-//!   `bloc_notes`, `liens`, `profil`, `signets`, `aide`.
+//!   `bloc_notes`, `carnet`, `liens`, `profil`, `signets`, `aide`, `agenda`.
+//! - [`dav`]: WebDAV, CalDAV and CardDAV over the services' `DavService` (the portal
+//!   serves it under `/dav`);
 //! - [`serve`]: the one way Cartable serves HTTP (connection deadlines, a connection
 //!   cap, graceful shutdown) for the portal and any tower service;
 // The README's examples use the test kit.
@@ -39,6 +41,7 @@ pub use cartable_db as db;
 pub use ent::{EntBuilder, EntConfig, EntError, migrate, reindex};
 
 pub use cartable_container as container;
+pub use cartable_dav as dav;
 pub use cartable_fetch as fetch;
 pub use cartable_ldif as ldif;
 pub use cartable_portal as portal;
@@ -63,6 +66,8 @@ pub use cartable_testkit as testing;
 
 #[cfg(feature = "accueil")]
 pub use cartable_accueil as accueil;
+#[cfg(feature = "agenda")]
+pub use cartable_agenda as agenda;
 #[cfg(feature = "aide")]
 pub use cartable_aide as aide;
 #[cfg(feature = "annonces")]
@@ -71,6 +76,8 @@ pub use cartable_annonces as annonces;
 pub use cartable_annuaire as annuaire;
 #[cfg(feature = "bloc-notes")]
 pub use cartable_bloc_notes as bloc_notes;
+#[cfg(feature = "carnet")]
+pub use cartable_carnet as carnet;
 #[cfg(feature = "liens")]
 pub use cartable_liens as liens;
 #[cfg(feature = "profil")]

@@ -11,7 +11,9 @@
 //! | `News` | `nouveautes` | `cartable-annonces`: the "résumé des nouveautés"; teachers and staff publish announcements |
 //! | `Bookmarks` | `liens` | `cartable-signets`: the établissement's useful links and the user's own |
 //! | `Annuaire` | `annuaire` | `cartable-annuaire`: the pages blanches |
+//! | `Carnet` | `carnet` | `cartable-carnet`: the address books, vCard and LDIF, the recipient picker's contacts |
 //! | `Aide` | `aide` | `cartable-aide`: the help, a tutorial per profile, the incident desk (every page's footer links to it) |
+//! | `Agenda` | `agenda` | `cartable-agenda`: personal, group and établissement agendas, iCalendar, CalDAV |
 //!
 //! What exists for the demo only: [`Cantine`], the canteen its remote producer serves, and
 //! [`site::DemoSite`], the neighbours on loopback (feeds, a CAS-linked CDI, the producer)
@@ -22,7 +24,7 @@
 //! let ids: Vec<&str> = portlets.iter().map(|p| p.descriptor().id.as_str()).collect();
 //! assert_eq!(
 //!     ids,
-//!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire", "aide"]
+//!     ["bienvenue", "mon-profil", "bloc-notes", "nouveautes", "liens", "annuaire", "carnet", "aide", "agenda"]
 //! );
 //! ```
 
@@ -44,6 +46,8 @@ pub fn all() -> Vec<Arc<dyn Portlet>> {
         Arc::new(cartable_annonces::News::new()),
         Arc::new(cartable_signets::Bookmarks::new()),
         Arc::new(cartable_annuaire::Annuaire::new()),
+        Arc::new(cartable_carnet::Carnet::new()),
         Arc::new(cartable_aide::Aide::new()),
+        Arc::new(cartable_agenda::Agenda::new()),
     ]
 }

@@ -78,22 +78,42 @@ pub(crate) fn build(
         .iter()
         .filter_map(|id| portlets.get(id))
         .filter(|p| p.searchable().is_some())
-        .map(|p| {
-            let descriptor = p.descriptor();
-            let etab = config.portlets.get(&descriptor.id);
-            let preferences = cartable_container::layer_preferences(
-                descriptor,
-                |name| {
-                    etab.and_then(|s| s.preferences.get(name))
-                        .map(|e| (e.value(), e.locked()))
-                },
-                &BTreeMap::new(),
-                cartable_socle::Version::NEW,
-            );
-            let cx = SearchContext::new(services.clone(), preferences, &config.base_path);
-            (p.clone(), cx)
-        });
+        .map(|p| (p.clone(), etab_context(config, p.as_ref(), services)));
     Ok(Search::new(Arc::new(index), sources))
+}
+
+/// The établissement's preferences of `portlet` (its defaults under the configured
+/// values; no user's), as its search and recipient contexts see them.
+fn etab_context(config: &Config, portlet: &dyn Portlet, services: &Services) -> SearchContext {
+    let descriptor = portlet.descriptor();
+    let etab = config.portlets.get(&descriptor.id);
+    let preferences = cartable_container::layer_preferences(
+        descriptor,
+        |name| {
+            etab.and_then(|s| s.preferences.get(name))
+                .map(|e| (e.value(), e.locked()))
+        },
+        &BTreeMap::new(),
+        cartable_socle::Version::NEW,
+    );
+    SearchContext::new(services.clone(), preferences, &config.base_path)
+}
+
+/// The recipient picker over the installed services that offer recipients (see
+/// [`cartable_portlet::recipients`]), each with its établissement preferences.
+pub(crate) fn recipients(
+    config: &Config,
+    order: &[String],
+    portlets: &std::collections::HashMap<String, Arc<dyn Portlet>>,
+    services: &Services,
+) -> cartable_portlet::recipients::Recipients {
+    cartable_portlet::recipients::Recipients::new(
+        order
+            .iter()
+            .filter_map(|id| portlets.get(id))
+            .filter(|p| p.recipients().is_some())
+            .map(|p| (p.clone(), etab_context(config, p.as_ref(), services))),
+    )
 }
 
 /// At start, an empty index with services to search is rebuilt (a job): a new

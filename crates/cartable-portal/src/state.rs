@@ -364,7 +364,19 @@ impl PortalBuilder {
             db: Some(database.clone()),
             files: Some(files.clone()),
             search: Some(search_feed.clone()),
+            recipients: None,
+            calendar_sources: order
+                .iter()
+                .filter_map(|id| portlets.get(id))
+                .filter(|p| p.calendar_source().is_some())
+                .cloned()
+                .collect(),
         };
+        // The recipient picker over every installed source, given to every call.
+        let mut services = services;
+        services.recipients = Some(crate::search::recipients(
+            &config, &order, &portlets, &services,
+        ));
         let storage = services.storage.clone();
         // Usage indicators: counted in memory, flushed by this node every minute.
         let indicators = cartable_socle::indicators::Indicators::new(database.clone());
@@ -440,6 +452,7 @@ impl PortalBuilder {
             Groups::new(storage.clone(), clock.clone(), config.groups.clone()).offering(offered);
         let delegations =
             Delegations::new(storage.clone(), clock.clone(), config.delegation.clone());
+        let app_passwords = cartable_socle::AppPasswords::new(storage.clone(), clock.clone());
         let lifecycle = AccountLifecycle {
             grace: DAY * config.accounts.grace_days as u32,
         };
@@ -503,6 +516,7 @@ impl PortalBuilder {
             clock,
             groups,
             delegations,
+            app_passwords,
             lifecycle,
             base: config.base_path.clone(),
             session_ttl: Duration::from_secs(config.session_ttl_minutes * 60),
@@ -715,6 +729,8 @@ pub(crate) struct State {
     pub clock: Arc<dyn Clock>,
     pub groups: Groups,
     pub delegations: Delegations,
+    /// What CalDAV and CardDAV clients log in with (never the ENT password).
+    pub app_passwords: cartable_socle::AppPasswords,
     pub lifecycle: AccountLifecycle,
     pub config: Config,
     pub base: String,

@@ -515,6 +515,12 @@ pub struct Services {
     /// Where a service records that its searchable documents changed
     /// ([`PortletContext::search_changed`]); `None` where the host has no search index.
     pub search: Option<Arc<dyn crate::search::SearchFeed>>,
+    /// The recipient picker over every installed source ([`PortletContext::recipients`]);
+    /// `None` where the host has none.
+    pub recipients: Option<crate::recipients::Recipients>,
+    /// The installed portlets that publish events into calendar views
+    /// ([`calendar`](crate::calendar)), in the portal's order.
+    pub calendar_sources: Arc<[Arc<dyn crate::Portlet>]>,
 }
 
 impl Services {
@@ -533,6 +539,8 @@ impl Services {
             db: None,
             files: None,
             search: None,
+            recipients: None,
+            calendar_sources: Arc::from(Vec::new()),
         }
     }
 
@@ -800,9 +808,23 @@ impl PortletContext {
         &self.services.directory
     }
 
+    /// The socle services, whole: for code a window shares with the doors that have no
+    /// window (a secret URL's [`DataContext`](crate::export::DataContext), CalDAV).
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
     /// The notification service.
     pub fn notifier(&self) -> &Arc<dyn Notifier> {
         &self.services.notifier
+    }
+
+    /// The recipient picker: people, groups and classes' parents the user may address,
+    /// from every installed source, and what she may see of a person of the directory
+    /// (see [`recipients`](crate::recipients)). Without one (a bare host), an empty
+    /// picker that finds nobody.
+    pub fn recipients(&self) -> crate::recipients::Recipients {
+        self.services.recipients.clone().unwrap_or_default()
     }
 
     /// Record that documents `ids` of the searchable `service` changed or were deleted

@@ -28,7 +28,9 @@
 //! let _shared: std::sync::Arc<dyn Portlet> = std::sync::Arc::new(hello);
 //! ```
 
+pub mod calendar;
 mod context;
+pub mod dav;
 mod descriptor;
 mod error;
 pub mod export;
@@ -38,6 +40,7 @@ pub mod items;
 pub mod markup;
 mod phases;
 mod portlet;
+pub mod recipients;
 pub mod search;
 pub mod secret;
 mod template;

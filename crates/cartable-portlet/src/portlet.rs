@@ -40,6 +40,14 @@ pub trait Portlet: Send + Sync + 'static {
         None
     }
 
+    /// The service's part of the recipient picker, if it knows people, groups or
+    /// contacts to address (see [`recipients`](crate::recipients)): `Some(self)` from a
+    /// portlet that implements [`RecipientSource`](crate::recipients::RecipientSource).
+    /// Several portlets of one service return the same source name (the portal asks once).
+    fn recipients(&self) -> Option<&dyn crate::recipients::RecipientSource> {
+        None
+    }
+
     /// Produce the window's markup for the mode in `ctx.window().mode`.
     async fn render(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError>;
 
@@ -72,6 +80,20 @@ pub trait Portlet: Send + Sync + 'static {
     /// [`secret`](crate::secret)): `Some(self)` from a portlet that implements
     /// [`SecretResource`](crate::secret::SecretResource).
     fn secret(&self) -> Option<&dyn crate::secret::SecretResource> {
+        None
+    }
+
+    /// The collections the service lets WebDAV clients synchronise (calendars over
+    /// CalDAV, address books over CardDAV), if any (see [`dav`](crate::dav)):
+    /// `Some(self)` from a portlet that implements [`DavService`](crate::dav::DavService).
+    fn dav(&self) -> Option<&dyn crate::dav::DavService> {
+        None
+    }
+
+    /// The events the service publishes into calendar views (the agenda's), if any (see
+    /// [`calendar`](crate::calendar)): `Some(self)` from a portlet that implements
+    /// [`CalendarSource`](crate::calendar::CalendarSource).
+    fn calendar_source(&self) -> Option<&dyn crate::calendar::CalendarSource> {
         None
     }
 

@@ -25,6 +25,7 @@
 //!
 //! Other backends (LDAP, …) implement the same traits in their own crates.
 
+pub mod app_passwords;
 mod changes;
 mod clock;
 mod delegation;
@@ -45,6 +46,7 @@ mod session;
 mod storage;
 pub mod store;
 
+pub use app_passwords::{AppPassword, AppPasswordError, AppPasswords};
 pub use changes::{Change, ChangeBus, LocalBus};
 pub use clock::{
     Clock, DAY, ManualClock, SystemClock, format_generalized_time, parse_generalized_time,

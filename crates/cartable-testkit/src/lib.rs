@@ -270,6 +270,11 @@ pub struct TestKit {
     own_storage: bool,
     /// What the portlet said changed for the search index ([`TestKit::search_changes`]).
     search_feed: Arc<cartable_portlet::search::MemoryFeed>,
+    /// Other services' portlets offering recipients ([`TestKit::with_recipient_source`]),
+    /// each with its établissement preferences.
+    recipient_sources: Vec<(Arc<dyn Portlet>, BTreeMap<String, Preference>)>,
+    /// The portlets publishing into calendar views ([`TestKit::with_calendar_sources`]).
+    calendar_sources: Arc<[Arc<dyn Portlet>]>,
 }
 
 impl std::fmt::Debug for TestKit {
@@ -316,6 +321,8 @@ impl TestKit {
             db,
             own_storage: true,
             search_feed: Arc::default(),
+            recipient_sources: Vec::new(),
+            calendar_sources: Arc::from(Vec::new()),
         }
     }
 
@@ -439,6 +446,71 @@ impl TestKit {
         self
     }
 
+    /// Install another service's portlet as a source of the recipient picker (see
+    /// [`cartable_portlet::recipients`]), with its établissement preferences (`(name,
+    /// value, locked)`), as the portal does for every installed service. The kit's own
+    /// portlet is a source when it offers one.
+    pub fn with_recipient_source<'a>(
+        mut self,
+        portlet: Arc<dyn Portlet>,
+        preferences: impl IntoIterator<Item = (&'a str, &'a str, bool)>,
+    ) -> Self {
+        let prefs = preferences
+            .into_iter()
+            .map(|(n, v, locked)| {
+                (
+                    n.to_string(),
+                    Preference {
+                        value: v.to_string(),
+                        locked,
+                    },
+                )
+            })
+            .collect();
+        self.recipient_sources.push((portlet, prefs));
+        self
+    }
+
+    /// The recipient picker the portlet sees in its calls (the kit's portlet and the
+    /// sources added with [`TestKit::with_recipient_source`]).
+    pub async fn recipients(&self) -> Result<cartable_portlet::recipients::Recipients, CallError> {
+        let base = self.base_services().await?;
+        Ok(self.recipients_over(&base))
+    }
+
+    fn recipients_over(&self, base: &Services) -> cartable_portlet::recipients::Recipients {
+        let own = (self.portlet.clone(), self.establishment.clone());
+        let sources = std::iter::once(own)
+            .chain(self.recipient_sources.iter().cloned())
+            .map(|(portlet, etab)| {
+                let prefs = layer_preferences(
+                    portlet.descriptor(),
+                    |name| etab.get(name).map(|p| (p.value.as_str(), p.locked)),
+                    &BTreeMap::new(),
+                    cartable_socle::Version::NEW,
+                );
+                let cx = cartable_portlet::search::SearchContext::new(base.clone(), prefs, "");
+                (portlet, cx)
+            });
+        cartable_portlet::recipients::Recipients::new(sources)
+    }
+
+    /// The socle services of a call, without the recipient picker.
+    async fn base_services(&self) -> Result<Services, CallError> {
+        Ok(Services {
+            directory: self.directory(),
+            storage: self.storage.clone(),
+            notifier: self.notifier.clone(),
+            clock: self.clock.clone(),
+            time_zone: self.time_zone,
+            db: Some(self.database().await?),
+            files: Some(self.files().await?),
+            search: Some(self.search_feed.clone()),
+            recipients: None,
+            calendar_sources: self.calendar_sources.clone(),
+        })
+    }
+
     /// Add a person to the default [`TestDirectory`] (the kit's user is always in it).
     /// Ignored once [`TestKit::with_directory`] replaced the directory.
     pub fn person(mut self, person: Person) -> Self {
@@ -487,6 +559,13 @@ impl TestKit {
     /// (published items are still recorded for [`TestKit::published`]).
     pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifier = Arc::new(RecordingNotifier::new(notifier));
+        self
+    }
+
+    /// Give the portlet these calendar sources, as the portal gives it the installed
+    /// portlets that publish into calendar views ([`cartable_portlet::calendar`]).
+    pub fn with_calendar_sources(mut self, sources: Vec<Arc<dyn Portlet>>) -> Self {
+        self.calendar_sources = Arc::from(sources);
         self
     }
 
@@ -609,6 +688,8 @@ impl TestKit {
         // The kit's clock and zone, as the portal gives its own.
         services.clock = self.clock.clone();
         services.time_zone = self.time_zone;
+        services.calendar_sources = self.calendar_sources.clone();
+        services.recipients = Some(self.recipients_over(&services));
         let person = Person {
             id: user.into(),
             display_name: user.into(),
@@ -704,6 +785,8 @@ impl TestKit {
         let descriptor = self.descriptor();
         self.container
             .admit(descriptor, &self.user, options.mode, options.state)?;
+        let mut services = self.base_services().await?;
+        services.recipients = Some(self.recipients_over(&services));
         Ok(PortletContext::new(ContextParts {
             portlet: descriptor.id.clone(),
             user: Arc::new(self.user.clone()),
@@ -718,16 +801,7 @@ impl TestKit {
             locale: self.locale.clone(),
             csrf: CSRF_TOKEN.into(),
             base: String::new(),
-            services: Services {
-                directory: self.directory(),
-                storage: self.storage.clone(),
-                notifier: self.notifier.clone(),
-                clock: self.clock.clone(),
-                time_zone: self.time_zone,
-                db: Some(self.database().await?),
-                files: Some(self.files().await?),
-                search: Some(self.search_feed.clone()),
-            },
+            services,
             form,
         }))
     }

@@ -6,6 +6,7 @@
 //! | `POST /compte/password` | change one's password (ends one's other sessions) |
 //! | `POST /compte/delegation` | delegate a role, or revoke a delegation |
 //! | `POST /compte/groups` | create a group, change its members, delete it |
+//! | `POST /compte/applications` | create an application password (shown once) or revoke one |
 //! | `POST /compte/donnees/export` | "Mes données": build one's archive (a job) |
 //! | `GET /compte/donnees/archive` | download one's archive once ready |
 //! | `POST /compte/donnees/import` | import an archive (`multipart/form-data`) |
@@ -46,6 +47,10 @@ pub(crate) fn router(st: &St) -> Router<St> {
         )
         .route(&format!("{base}/compte/groups"), shared::post(st, groups))
         .route(
+            &format!("{base}/compte/applications"),
+            shared::post(st, applications),
+        )
+        .route(
             &format!("{base}/compte/donnees/export"),
             shared::post(st, export_data),
         )
@@ -64,11 +69,24 @@ pub(crate) fn router(st: &St) -> Router<St> {
 struct Asked {
     query: Params,
     here: String,
+    /// An application password just made (label, password): shown this once.
+    fresh: Option<(String, String)>,
 }
 
 /// `GET /compte` (`done` in the query: what was just changed).
 async fn page(cx: Cx, User(user): User, Query(query): Query, Here(here): Here) -> Handled {
-    render(&cx, &user, &Asked { query, here }, None, StatusCode::OK).await
+    render(
+        &cx,
+        &user,
+        &Asked {
+            query,
+            here,
+            fresh: None,
+        },
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The account page, with an optional notice or error.
@@ -101,6 +119,7 @@ async fn render_with(
         Some("password") => Some(lang.t("password_changed")),
         Some("delegation") => Some(lang.t("delegation_done")),
         Some("export") => Some(lang.t("mydata_asked")),
+        Some("application") => Some(lang.t("apppw_revoked")),
         Some(_) => Some(lang.t("saved")),
         None => None,
     };
@@ -203,6 +222,44 @@ async fn render_with(
         Value::from(state.groups.allowance(user).is_some()),
     );
     ctx.insert("mydata", mydata_status(state, user, lang).await?);
+
+    // Application passwords (CalDAV, CardDAV): labels and dates, never the passwords.
+    let apps: Vec<Value> = state
+        .app_passwords
+        .of(&user.id)
+        .await?
+        .into_iter()
+        .map(|p| {
+            Value::from_pairs([
+                ("id", Value::from(p.id.as_str())),
+                ("label", Value::from(p.label.as_str())),
+                (
+                    "created",
+                    Value::from(date(cartable_socle::AppPasswords::created_at(&p))),
+                ),
+            ])
+        })
+        .collect();
+    ctx.insert("app_passwords", Value::from(apps));
+    ctx.insert(
+        "new_app_password",
+        Value::from(req.fresh.as_ref().map(|(label, secret)| {
+            Value::from_pairs([
+                ("label", Value::from(label.as_str())),
+                ("secret", Value::from(secret.as_str())),
+            ])
+        })),
+    );
+    let dav_url = match &state.config.auth.public_url {
+        Some(public) => {
+            let mut u = public.clone();
+            u.set_path(&format!("{}/dav/", state.base));
+            u.to_string()
+        }
+        None => format!("{}/dav/", state.base),
+    };
+    ctx.insert("dav_url", Value::from(dav_url));
+    ctx.insert("dav_login", Value::from(user.id.as_str()));
     ctx.insert("report", Value::from(report));
     render_template(state, "account.html", status, ctx)
 }
@@ -324,7 +381,11 @@ async fn import_data(
 ) -> Handled {
     use std::io::{Seek, Write};
     let (state, caller, user) = (&cx.st, &*cx.caller, &user);
-    let req = &Asked { query, here };
+    let req = &Asked {
+        query,
+        here,
+        fresh: None,
+    };
     let lang = caller.lang;
     let again = |msg: String| render(&cx, user, req, Some(msg), StatusCode::BAD_REQUEST);
     let shared::Submitted::Multipart { headers, body } = submitted else {
@@ -527,7 +588,11 @@ async fn change_password(
     form: Form,
 ) -> Handled {
     let (state, caller, user) = (&cx.st, &*cx.caller, &user);
-    let req = &Asked { query, here };
+    let req = &Asked {
+        query,
+        here,
+        fresh: None,
+    };
     let lang = caller.lang;
     let directory = &state.services.directory;
     if !directory.can_set_passwords() {
@@ -575,6 +640,73 @@ async fn change_password(
     ))
 }
 
+/// `POST /compte/applications`: `op=create` with a `label` makes an application password
+/// and shows it once (the page itself, not a redirect: it is not kept anywhere);
+/// `op=revoke` with an `id` revokes one of hers.
+async fn applications(
+    cx: Cx,
+    User(user): User,
+    Query(query): Query,
+    Here(here): Here,
+    form: Form,
+) -> Handled {
+    let state = &cx.st;
+    match form.field("op") {
+        "create" => match state
+            .app_passwords
+            .create(&user.id, form.field("label"))
+            .await
+        {
+            Ok((p, secret)) => {
+                tracing::info!(user = %user.id, id = %p.id, "application password created");
+                let req = Asked {
+                    query,
+                    here,
+                    fresh: Some((p.label, secret)),
+                };
+                let mut r = render(&cx, &user, &req, None, StatusCode::OK).await?;
+                // The password is on this page only: no cache keeps it.
+                r.headers_mut().insert(
+                    http::header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("no-store"),
+                );
+                Ok(r)
+            }
+            Err(cartable_socle::AppPasswordError::Socle(e)) => Err(Fail::Unavailable(e)),
+            Err(e) => {
+                let req = Asked {
+                    query,
+                    here,
+                    fresh: None,
+                };
+                render(
+                    &cx,
+                    &user,
+                    &req,
+                    Some(e.to_string()),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await
+            }
+        },
+        "revoke" => {
+            if !state
+                .app_passwords
+                .revoke(&user.id, form.field("id"))
+                .await?
+            {
+                return Err(Fail::NotFound);
+            }
+            tracing::info!(user = %user.id, "application password revoked");
+            Ok(redirect(&format!(
+                "{}/compte?done=application#applications",
+                state.base
+            )))
+        }
+        _ => Err(Fail::BadRequest("op is create or revoke".into())),
+    }
+}
+
 /// `POST /compte/delegation`: `op=delegate` (to, profile, ends) or `op=revoke` (id).
 async fn delegation(
     cx: Cx,
@@ -584,7 +716,11 @@ async fn delegation(
     form: Form,
 ) -> Handled {
     let (state, caller, user) = (&cx.st, &*cx.caller, &user);
-    let req = &Asked { query, here };
+    let req = &Asked {
+        query,
+        here,
+        fresh: None,
+    };
     let lang = caller.lang;
     match form.field("op") {
         "delegate" => {
@@ -680,7 +816,11 @@ async fn groups(
     form: Form,
 ) -> Handled {
     let (state, caller, user) = (&cx.st, &*cx.caller, &user);
-    let req = &Asked { query, here };
+    let req = &Asked {
+        query,
+        here,
+        fresh: None,
+    };
     let lang = caller.lang;
     let again = |msg: String| render(&cx, user, req, Some(msg), StatusCode::BAD_REQUEST);
     let result = match form.field("op") {

@@ -214,7 +214,9 @@ async fn reset_password(
         .await?;
     // Whoever knew the old password may hold a session: every one ends, on every node.
     state.sessions.delete_sessions_of(uid).await?;
-    tracing::info!(admin = %user.id, user = %uid, "password regenerated; her sessions ended");
+    // And her sync clients: she makes new application passwords with the new password.
+    state.app_passwords.revoke_all(uid).await?;
+    tracing::info!(admin = %user.id, user = %uid, "password regenerated; her sessions and application passwords ended");
     admin_page(&cx, &query, &here, Some((uid, &password))).await
 }
 
@@ -271,6 +273,7 @@ async fn purge(cx: Cx, Admin(user): Admin, form: Form) -> Handled {
         })
         .await;
     state.sessions.delete_sessions_of(&person.id).await?;
+    state.app_passwords.revoke_all(&person.id).await?;
     tracing::info!(admin = %user.id, user = %person.id, "account data deleted");
     Ok(redirect(&format!("{}/admin?done=1", state.base)))
 }

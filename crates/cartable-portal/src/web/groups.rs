@@ -33,6 +33,8 @@ use crate::state::State;
 
 /// Groups listed on one page of `/admin/groupes`.
 const PAGE_SIZE: usize = 25;
+/// Recipients the picker lists for one search on a group's page.
+const PICKED_SHOWN: usize = 30;
 
 /// The routes of this area.
 pub(crate) fn router(st: &St) -> Router<St> {
@@ -173,6 +175,33 @@ async fn edit_page(
         ]));
     }
     ctx.insert("members", Value::from(members));
+    // The recipient picker: people, groups or a class's parents she may see, from the
+    // directory and her address books (`?chercher=`), ticked into the members' form.
+    let pick_q: String = query
+        .get("chercher")
+        .map(|q| q.chars().filter(|c| !c.is_control()).take(100).collect())
+        .unwrap_or_default();
+    let mut picks = Vec::new();
+    if !pick_q.trim().is_empty()
+        && let Some(recipients) = &state.services.recipients
+    {
+        let found = recipients
+            .find(user, pick_q.trim(), PICKED_SHOWN)
+            .await
+            .map_err(|e| Fail::Unavailable(cartable_socle::SocleError::Invalid(e.to_string())))?;
+        for r in found
+            .into_iter()
+            .filter(|r| r.kind != cartable_portlet::recipients::RecipientKind::Contact)
+        {
+            picks.push(Value::from_pairs([
+                ("id", Value::from(r.id)),
+                ("label", Value::from(r.label)),
+                ("detail", Value::from(r.detail)),
+            ]));
+        }
+    }
+    ctx.insert("pick_q", Value::from(pick_q));
+    ctx.insert("picks", Value::from(picks));
     let rights: Vec<Value> = GroupRight::MEMBER_RIGHTS
         .iter()
         .map(|r| {
@@ -306,7 +335,7 @@ async fn change(
     let lang = cx.caller.lang;
     let op = form.field("op");
     let result = match op {
-        "members" => match members_of_form(state, lang, form).await? {
+        "members" => match members_of_form(state, user, lang, form).await? {
             Ok(members) => state
                 .groups
                 .set_members_with_rights(user, id, members)
@@ -393,6 +422,7 @@ async fn again(
 /// (`add`, with the right `add_right`); every login must exist in the directory.
 async fn members_of_form(
     state: &State,
+    user: &Person,
     lang: Lang,
     form: &Form,
 ) -> Result<Result<Vec<Member>, String>, Fail> {
@@ -420,17 +450,49 @@ async fn members_of_form(
             Err(_) => return Ok(Err(format!("{} {r:?}", lang.t("grp_bad_right")))),
         },
     };
-    let added: Vec<&str> = form
+    let mut added: Vec<String> = form
         .field("add")
         .split([',', ' ', '\n', '\r', ';'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
+        .map(str::to_string)
         .collect();
+    // What she ticked in the picker, each checked again by its source (a forged id, or
+    // one beyond what she may see, gives nobody).
+    let mut refused = Vec::new();
+    for (name, id) in &form.0 {
+        if !name.starts_with("pick.") || id.is_empty() {
+            continue;
+        }
+        let uids = match &state.services.recipients {
+            Some(r) => r.members(user, id).await.map_err(|e| {
+                Fail::Unavailable(cartable_socle::SocleError::Invalid(e.to_string()))
+            })?,
+            None => None,
+        };
+        match uids {
+            Some(uids) => {
+                for uid in uids {
+                    if !added.contains(&uid) {
+                        added.push(uid);
+                    }
+                }
+            }
+            None => refused.push(id.clone()),
+        }
+    }
+    if !refused.is_empty() {
+        return Ok(Err(format!(
+            "{} {}",
+            lang.t("grp_pick_refused"),
+            refused.join(", ")
+        )));
+    }
     if added.len() > state.groups.policy().largest_group() {
         return Ok(Err(format!("{} {}", lang.t("grp_too_many"), added.len())));
     }
     let mut unknown = Vec::new();
-    for uid in added {
+    for uid in added.iter().map(String::as_str) {
         if state.services.directory.person(uid).await?.is_none() {
             unknown.push(uid.to_string());
         } else if let Some(m) = members.iter_mut().find(|m| m.uid == uid) {

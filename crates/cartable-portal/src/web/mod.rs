@@ -15,6 +15,7 @@
 //! | [`cas`] | `/cas/…`, `/login/cas` |
 //! | [`help`] | `/aide`, `/aide/signaler` (the footer's way to the help service) |
 //! | [`secret`] | `/flux/…` (a portlet's secret URLs, without a session) |
+//! | [`dav`] | `/dav/…`, `/.well-known/caldav`, `/.well-known/carddav` (CalDAV and CardDAV clients, application passwords) |
 //!
 //! Areas share [`shared`] and never import each other. A request goes (outermost
 //! first) through the request id, tracing, the security headers, compression and the
@@ -25,6 +26,7 @@
 mod account;
 mod admin;
 mod cas;
+mod dav;
 mod groups;
 mod help;
 mod indicators;
@@ -82,6 +84,8 @@ pub(crate) fn router(st: St) -> Router {
             }
         })
         .with_state(st.clone())
+        // A DAV client's discovery on the root (`PROPFIND /`) goes to the DAV area.
+        .layer(axum::middleware::from_fn_with_state(st.clone(), root_discovery))
         // Outermost first.
         .layer(
         tower::ServiceBuilder::new()
@@ -122,6 +126,19 @@ pub(crate) fn router(st: St) -> Router {
         )
 }
 
+/// `PROPFIND`, `REPORT` or `OPTIONS` on `/` or the base: what CalDAV and CardDAV
+/// clients start with (Apple's give up on a `404` or `405` there).
+async fn root_discovery(
+    axum::extract::State(st): axum::extract::State<St>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if dav::is_root_discovery(&st, &req) {
+        return dav::serve(axum::extract::State(st), req).await;
+    }
+    next.run(req).await
+}
+
 /// Hold a request body to [`MAX_BODY`] (`413` at once when its declared length is
 /// longer), unless it is `multipart/form-data`.
 async fn limit_body(req: Request, next: axum::middleware::Next) -> axum::response::Response {
@@ -151,6 +168,7 @@ fn areas(st: &St) -> Router<St> {
         .merge(cas::router(st))
         .merge(help::router(st))
         .merge(secret::router(st))
+        .merge(dav::router(st))
 }
 
 /// The path without empty segments (`/ent//page/accueil/` → `/ent/page/accueil`), if

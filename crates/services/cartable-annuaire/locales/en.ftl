@@ -135,3 +135,7 @@ help-carnet =
     most { $max_carnet } people); “Remove” takes them out. Only you can see your address book.
 # The type of the people in the ENT-wide search.
 search-kind-person = Person in the directory
+
+## Recipient picker
+
+recipient-parents = Parents of class { $class }

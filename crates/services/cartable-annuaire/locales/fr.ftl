@@ -140,3 +140,7 @@ help-carnet =
     que par vous.
 # The type of the people in the ENT-wide search.
 search-kind-person = Personne de l’annuaire
+
+## Sélecteur de destinataires
+
+recipient-parents = Parents de la classe { $class }

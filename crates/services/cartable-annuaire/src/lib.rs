@@ -59,6 +59,7 @@
 
 mod carnet;
 mod criteria;
+mod recipients;
 mod search;
 mod templates;
 mod visibility;
@@ -75,6 +76,7 @@ use minijinja::value::Serde;
 use serde::Serialize;
 
 use crate::criteria::{Criteria, PROFILE_CHOICES};
+pub use crate::recipients::{PARENTS_ATTRIBUTE, TAUGHT_ATTRIBUTE};
 use crate::visibility::{
     CLASS_ATTRIBUTE, Hidden, STRUCTURE_ATTRIBUTE, Viewer, attribute_values, contains,
     effective_fields, findable_profiles, hideable_fields, label_or_name, load_hidden,
@@ -717,6 +719,10 @@ impl Portlet for Annuaire {
     }
 
     fn searchable(&self) -> Option<&dyn cartable_portlet::search::Searchable> {
+        Some(self)
+    }
+
+    fn recipients(&self) -> Option<&dyn cartable_portlet::recipients::RecipientSource> {
         Some(self)
     }
 
