@@ -144,32 +144,44 @@ pub(crate) async fn serve(
         mounted.iter().map(|(id, _)| id.as_str()),
         cartable_socle::indicators::Use::Resource,
     );
-    let mounts: Vec<cartable_dav::Mount<'_>> = mounted
-        .iter()
-        .filter_map(|(id, p)| {
-            Some(cartable_dav::Mount {
-                id,
-                service: p.dav()?,
-            })
-        })
-        .collect();
     let cx = DataContext::new(person, st.services.clone(), "fr");
     let root = format!("{}/dav", st.base);
-    let dav = cartable_dav::Dav {
-        root: &root,
-        cx: &cx,
-        mounts: &mounts,
-    };
     let request = cartable_dav::Request {
         method: parts.method,
         path: parts.uri.path().to_string(),
         headers: parts.headers,
         body,
     };
-    match tokio::time::timeout(DEADLINE, dav.handle(&request)).await {
-        Ok(r) => convert(r),
+    let path = request.path.clone();
+    // In a task of its own, as the container runs portlets: a service that panics
+    // answers 500 to this request only.
+    let task = tokio::spawn(async move {
+        let mounts: Vec<cartable_dav::Mount<'_>> = mounted
+            .iter()
+            .filter_map(|(id, p)| {
+                Some(cartable_dav::Mount {
+                    id,
+                    service: p.dav()?,
+                })
+            })
+            .collect();
+        let dav = cartable_dav::Dav {
+            root: &root,
+            cx: &cx,
+            mounts: &mounts,
+        };
+        dav.handle(&request).await
+    });
+    let abort = task.abort_handle();
+    match tokio::time::timeout(DEADLINE, task).await {
+        Ok(Ok(r)) => convert(r),
+        Ok(Err(e)) => {
+            tracing::error!(path = %path, "DAV request failed: {e}");
+            crate::http::text(StatusCode::INTERNAL_SERVER_ERROR, "The service failed")
+        }
         Err(_) => {
-            tracing::warn!(path = %request.path, "DAV request past its deadline");
+            abort.abort();
+            tracing::warn!(path = %path, "DAV request past its deadline");
             crate::http::text(StatusCode::GATEWAY_TIMEOUT, "The service took too long")
         }
     }
