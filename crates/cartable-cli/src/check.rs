@@ -87,6 +87,9 @@ pub fn services() -> Vec<Arc<dyn Portlet>> {
         Arc::new(cartable::annonces::News::new()),
         Arc::new(cartable::signets::Bookmarks::new()),
         Arc::new(cartable::annuaire::Annuaire::new()),
+        Arc::new(cartable::aide::Aide::new()),
+        Arc::new(cartable::agenda::Agenda::new()),
+        Arc::new(cartable::carnet::Carnet::new()),
     ]
 }
 

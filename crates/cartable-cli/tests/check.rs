@@ -64,17 +64,20 @@ fn a_bad_time_zone() {
 
 #[test]
 fn a_layout_naming_an_unknown_portlet() {
-    let config = "directory = \"people.ldif\"\n\n[[layouts.eleve.tabs]]\nid = \"accueil\"\ntitle = \"Accueil\"\ncolumns = [\n  [{ portlet = \"bienvenue\" }],\n  [{ portlet = \"bloc-notes\" }, { portlet = \"agenda\" }],\n]\n";
+    let config = "directory = \"people.ldif\"\n\n[[layouts.eleve.tabs]]\nid = \"accueil\"\ntitle = \"Accueil\"\ncolumns = [\n  [{ portlet = \"bienvenue\" }],\n  [{ portlet = \"bloc-notes\" }, { portlet = \"cahier-de-textes\" }],\n]\n";
     let out = check(config);
     let err = assert_invalid(&out, "layouts.eleve.tabs[0].columns[1][1].portlet", 8);
-    assert!(err.contains("\"agenda\", which is not registered"), "{err}");
     assert!(
-        err.contains("--portlet agenda"),
+        err.contains("\"cahier-de-textes\", which is not registered"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--portlet cahier-de-textes"),
         "how to declare one of main.rs: {err}"
     );
     // Declared, the same file is valid.
     let dir = tempfile::tempdir().unwrap();
-    let out = check_in(dir.path(), config, &["--portlet", "agenda"]);
+    let out = check_in(dir.path(), config, &["--portlet", "cahier-de-textes"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -139,7 +142,7 @@ fn a_file_that_extends_another_names_the_file_that_sets_the_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("base.toml"),
-        "etablissement = \"Lycée\"\ndirectory = \"people.ldif\"\n\n[[layouts.default.tabs]]\nid = \"accueil\"\ntitle = \"Accueil\"\ncolumns = [[{ portlet = \"agenda\" }]]\n",
+        "etablissement = \"Lycée\"\ndirectory = \"people.ldif\"\n\n[[layouts.default.tabs]]\nid = \"accueil\"\ntitle = \"Accueil\"\ncolumns = [[{ portlet = \"cahier-de-textes\" }]]\n",
     )
     .unwrap();
     let out = check_in(
