@@ -169,7 +169,7 @@ fn a_valid_configuration_gets_a_one_line_summary() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(
-        stdout.starts_with("ok: cartable.toml: 6 portlets"),
+        stdout.starts_with("ok: cartable.toml: 9 portlets"),
         "{stdout}"
     );
     assert!(stdout.contains("2 used by layouts"), "{stdout}");
