@@ -62,6 +62,9 @@ impl Portable for Agenda {
             }
             let read = match ics::read_file(&file.bytes, zone) {
                 Ok(r) => r,
+                // Her agenda was empty when it was exported: nothing to restore, nothing
+                // refused (an empty file given on the page is still an error).
+                Err(ics::IcsError::Empty) => continue,
                 Err(e) => {
                     report.refuse(&file.path, "1", FILE, e.to_string());
                     continue;

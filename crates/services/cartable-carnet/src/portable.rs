@@ -139,6 +139,10 @@ async fn import_cards(
     file: &ImportFile,
     report: &mut ImportReport,
 ) -> Result<(), PortabilityError> {
+    // An empty book is exported as a file without a card: nothing to restore.
+    if file.bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
     let t = |id: &str, a: &cartable_portlet::i18n::FluentArgs<'_>| cx.t_args(&MESSAGES, id, a);
     let cards = match import::decode(&file.bytes).and_then(|d| import::cards(&d.text, MAX_ENTRIES))
     {
