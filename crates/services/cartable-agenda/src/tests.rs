@@ -699,3 +699,26 @@ async fn a_groups_agenda_is_read_by_its_members_written_by_contributors_and_noti
             .contains("Répétition générale")
     );
 }
+
+#[tokio::test]
+async fn an_empty_agenda_goes_out_and_comes_back_as_nothing() {
+    use cartable_portlet::export::{ImportFile, MemorySink, Portable};
+    let kit = kit();
+    let agenda = Agenda::new();
+    let cx = kit.data_context("camille").await.unwrap();
+    let mut sink = MemorySink::default();
+    agenda.export(&cx, &mut sink).await.unwrap();
+    let files: Vec<ImportFile> = sink
+        .files
+        .iter()
+        .map(|(f, bytes)| ImportFile::new(&f.path, &f.media_type, &f.format, bytes.clone()))
+        .collect();
+    let db = kit.database().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let report = Portable::import(&agenda, &cx, &mut tx, files)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // Neither restored nor refused: there was nothing.
+    assert_eq!((report.accepted(), report.refused()), (0, 0), "{report:?}");
+}

@@ -862,3 +862,33 @@ async fn mes_donnees_export_imports_back() {
     let page = other.render().await.unwrap();
     assert!(page.text().contains("Exporté") && page.text().contains("anne.durand@lycee.fr"));
 }
+
+#[tokio::test]
+async fn an_empty_book_goes_out_and_comes_back_as_nothing() {
+    let kit = kit();
+    let cx = kit.data_context("camille").await.unwrap();
+    let mut sink = cartable_portlet::export::MemorySink::default();
+    Portable::export(&Carnet::new(), &cx, &mut sink)
+        .await
+        .unwrap();
+    let files: Vec<cartable_portlet::export::ImportFile> = sink
+        .files
+        .iter()
+        .map(|(f, bytes)| {
+            cartable_portlet::export::ImportFile::new(
+                &f.path,
+                &f.media_type,
+                &f.format,
+                bytes.clone(),
+            )
+        })
+        .collect();
+    let db = kit.database().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let report = Portable::import(&Carnet::new(), &cx, &mut tx, files)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // Neither restored nor refused: there was nothing.
+    assert_eq!((report.accepted(), report.refused()), (0, 0), "{report:?}");
+}
