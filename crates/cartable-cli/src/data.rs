@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use cartable::portal::Portal;
 use cartable::portal::portability::{ACTIVITY_SERVICE, ImportOutcome, Origin, Portability};
-use cartable::portlet::export::Outcome;
+use cartable::portlet::export::{ImportReport, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Why an export or an import did not happen (nothing was written or imported).
@@ -143,25 +143,23 @@ impl Imported {
     /// How many items the services refused. The portal's record of her activity in
     /// another ENT is never restored (it stays hers, in the archive): not counted.
     pub fn refused(&self) -> usize {
-        self.outcome
-            .reports
-            .iter()
-            .filter(|(service, _)| service != ACTIVITY_SERVICE)
-            .filter_map(|(_, r)| r.as_ref())
-            .flat_map(|r| &r.lines)
-            .filter(|l| matches!(l.outcome, Outcome::Refused(_)))
-            .count()
+        self.reports()
+            .filter(|(service, _)| *service != ACTIVITY_SERVICE)
+            .map(|(_, r)| r.refused())
+            .sum()
     }
 
     /// How many items were restored, in all services.
     pub fn accepted(&self) -> usize {
+        self.reports().map(|(_, r)| r.accepted()).sum()
+    }
+
+    /// The reports of the services installed here.
+    fn reports(&self) -> impl Iterator<Item = (&str, &ImportReport)> {
         self.outcome
             .reports
             .iter()
-            .filter_map(|(_, r)| r.as_ref())
-            .flat_map(|r| &r.lines)
-            .filter(|l| matches!(l.outcome, Outcome::Accepted))
-            .count()
+            .filter_map(|(service, r)| Some((service.as_str(), r.as_ref()?)))
     }
 }
 
@@ -224,14 +222,10 @@ pub fn report(imported: &Imported) -> Vec<String> {
             ));
             continue;
         };
-        let accepted = report
-            .lines
-            .iter()
-            .filter(|l| matches!(l.outcome, Outcome::Accepted))
-            .count();
         out.push(format!(
-            "{service}: {accepted} restored, {} refused",
-            report.lines.len() - accepted
+            "{service}: {} restored, {} refused",
+            report.accepted(),
+            report.refused()
         ));
         for line in &report.lines {
             if let Outcome::Refused(why) = &line.outcome {
