@@ -27,6 +27,7 @@
 //! | `--sanitize` | trusted producer | sanitize remote markup (`trusted = false`) |
 //! | `--users N` | 1 | people in the generated directory: `eleve0` … (password `bench-pw`) |
 //! | `--sessions N`, `--cookies FILE` | none | open N sessions (users `eleve0` … round robin) in the session store before serving and write their ids, one a line, to FILE |
+//! | `--agenda N` | none | scenario W: the page is the agenda alone (tab `agenda`), and `eleve0` reads 5 agendas of N events each over the school year 2026-2027 (her own, the établissement's, and three that `eleve1` … `eleve3` let her write); `--users` is raised to 4 |
 //! | `--storage sqlite\|postgres` | `sqlite` | storage and session store |
 //! | `--pg-url URL`, `--pg-schema NAME` | `postgres://postgres@127.0.0.1:5432/test`, `bench_load` | PostgreSQL; the schema is created (the run script drops it) |
 //!
@@ -78,6 +79,7 @@ struct Options {
     postgres: bool,
     pg_url: String,
     pg_schema: String,
+    agenda: Option<usize>,
 }
 
 fn options() -> Result<Options, Box<dyn std::error::Error>> {
@@ -99,6 +101,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
         postgres: false,
         pg_url: "postgres://postgres@127.0.0.1:5432/test".into(),
         pg_schema: "bench_load".into(),
+        agenda: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -125,6 +128,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
             "--timeout-ms" => o.timeout_ms = value.parse()?,
             "--deadline-ms" => o.deadline_ms = Some(value.parse()?),
             "--users" => o.users = value.parse()?,
+            "--agenda" => o.agenda = Some(value.parse()?),
             "--sessions" => o.sessions = value.parse()?,
             "--cookies" => o.cookies = Some(value.into()),
             "--storage" => {
@@ -253,6 +257,10 @@ fn config(
     local: usize,
 ) -> Result<EntConfig, Box<dyn std::error::Error>> {
     let mut windows: Vec<String> = (0..local).map(|i| format!("p{i}")).collect();
+    if o.agenda.is_some() {
+        windows.push(cartable::agenda::ID.to_string());
+    }
+    let tab = if o.agenda.is_some() { "agenda" } else { "accueil" };
     let mut toml = String::new();
     let deadline = o.deadline_ms.unwrap_or(o.timeout_ms + 100);
     toml.push_str(&format!("deadline_ms = {deadline}\n"));
@@ -278,7 +286,7 @@ fn config(
         })
         .collect();
     toml.push_str(&format!(
-        "[[layouts.default.tabs]]\nid = \"accueil\"\ntitle = \"Accueil\"\ncolumns = [{}]\n",
+        "[[layouts.default.tabs]]\nid = \"{tab}\"\ntitle = \"Accueil\"\ncolumns = [{}]\n",
         columns.join(", ")
     ));
     if let Some(url) = &o.remote {
@@ -301,10 +309,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let o = options()?;
     let data_dir = o.data_dir.clone().ok_or("--data-dir DIR is required")?;
     std::fs::create_dir_all(&data_dir)?;
-    let local = o.local.unwrap_or(if o.remote.is_some() { 0 } else { 12 });
+    let local = o.local.unwrap_or(if o.remote.is_some() || o.agenda.is_some() {
+        0
+    } else {
+        12
+    });
+    let users = if o.agenda.is_some() {
+        o.users.max(4)
+    } else {
+        o.users.max(1)
+    };
     let config = config(&o, &data_dir, local)?;
     let ttl = Duration::from_secs(config.portal.session_ttl_minutes * 60);
-    let directory = LdifDirectory::parse(&ldif(o.users.max(1)))?;
+    let directory = LdifDirectory::parse(&ldif(users))?;
     let database = if o.postgres {
         cartable_postgres::connect(
             &PostgresConfig::new(o.pg_url.clone()).with_schema(o.pg_schema.clone()),
@@ -316,7 +333,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(DbStore::open(database.clone()).await?);
     let (storage, sessions): (Arc<dyn Storage>, Arc<dyn SessionStore>) = (store.clone(), store);
     if let Some(file) = &o.cookies {
-        let ids = open_sessions(&sessions, o.sessions, o.users.max(1), ttl).await?;
+        let ids = open_sessions(&sessions, o.sessions, users, ttl).await?;
         std::fs::write(file, ids.join("\n") + "\n")?;
     }
     // Storage given by hand (sessions are written before the portal starts): the builder
@@ -326,10 +343,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .directory(Arc::new(directory))
         .storage(storage)
         .sessions(sessions)
-        .with_portal(|p| p.database(database))
+        .with_portal(|p| p.database(database.clone()))
         .portlets(in_process_portlets(&o, local)?)
+        .portlets(
+            o.agenda
+                .map(|_| Arc::new(cartable::agenda::Agenda::new()) as Arc<dyn Portlet>),
+        )
         .build()
         .await?;
+    if let Some(events) = o.agenda {
+        fill_agendas(&database, events).await?;
+    }
     let listener = tokio::net::TcpListener::bind(o.listen).await?;
     let running = portal.serve(listener)?;
     let mut out = std::io::stdout().lock();
@@ -339,6 +363,60 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     cartable::portal::shutdown_signal().await;
     // No graceful drain: a run ends with requests still in flight.
     std::process::exit(0);
+}
+
+/// Scenario W: five agendas that `eleve0` reads, of `events` events each, spread over
+/// the school year from 2026-09-01 (about 47 a week in each); one in fifty recurs weekly
+/// ten times. Written with the agenda's own types, as its form would.
+async fn fill_agendas(
+    db: &cartable::db::Database,
+    events: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use cartable::agenda::{ics, store};
+    use chrono::{Duration as Days, NaiveDate, NaiveTime};
+    let first = NaiveDate::from_ymd_opt(2026, 9, 1).ok_or("date")?;
+    let calendars = ["u:eleve0", "etab", "u:eleve1", "u:eleve2", "u:eleve3"];
+    for owner in &calendars[2..] {
+        store::set_grant(db, owner, "u:eleve0", true).await?;
+    }
+    for calendar in calendars {
+        for i in 0..events {
+            let day = first + Days::days((i * 300 / events.max(1)) as i64);
+            let hour = 8 + (i % 9) as u32;
+            let text = ics::write_event(&ics::NewEvent {
+                uid: format!("{calendar}-{i}@bench"),
+                summary: format!("Cours {i}"),
+                location: "Salle 12".into(),
+                description: String::new(),
+                day,
+                times: Some((
+                    NaiveTime::from_hms_opt(hour, 0, 0).ok_or("time")?,
+                    NaiveTime::from_hms_opt(hour + 1, 0, 0).ok_or("time")?,
+                )),
+                last_day: day,
+                zone: chrono_tz::Europe::Paris,
+                rrule: (i % 50 == 0).then(|| "FREQ=WEEKLY;COUNT=10".to_string()),
+                reminder: None,
+                stamp: chrono::Utc::now(),
+            });
+            let object = ics::read_object(text.as_bytes(), chrono_tz::Europe::Paris)?;
+            store::put(
+                db,
+                store::Put {
+                    calendar,
+                    name: &format!("{i}.ics"),
+                    object: &object,
+                    author: "eleve0",
+                    now: 0,
+                    precondition: &cartable::portlet::dav::Precondition::None,
+                    zone: chrono_tz::Europe::Paris,
+                },
+            )
+            .await
+            .map_err(|e| format!("agenda {calendar}: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Open `n` sessions for `eleve0` … round robin, 64 saves at a time.

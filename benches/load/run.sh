@@ -17,6 +17,8 @@
 #             against @podium/podlet servers + @podium/layout          (wrk, closed loop)
 #   C         as B (N = 5) with one fragment taking 500 ms, then also one that hangs;
 #             time to first byte from bench_load                       (wrk + bench_load)
+#   W         the agenda's superposed week view (issue 16): eleve0 reads 5 agendas of
+#             W_EVENTS (2,000) events each; the maximized window in week view   (wrk, closed loop)
 #   D         15,000 sessions, each asking for its home page every 15 s: 1,000 pages/s
 #             open loop for 60 s, on SQLite and on PostgreSQL           (bench_load)
 #
@@ -26,7 +28,7 @@
 # one core. The table goes to stdout and to target/load/results.md; logs and raw outputs
 # stay in target/load/. Every server started is killed on exit.
 #
-# Environment: QUICK=1, DURATION (s, 30), WARMUP (s, 5), CONNS (16), D_RATE (1000),
+# Environment: QUICK=1, DURATION (s, 30), W_EVENTS (2000), WARMUP (s, 5), CONNS (16), D_RATE (1000),
 # D_SESSIONS (15000), D_DURATION (60), D_WARMUP (10), DEADLINE_MS (1000), SLOW_MS (500),
 # COMPOSER_CPU (0), LOAD_CPU (1), PG_URL (unset: D runs on a throwaway cluster that
 # tests/pg/cluster.sh starts on a free loopback port and removes at the end; never 5432),
@@ -65,7 +67,8 @@ PG_URL=${PG_URL:-}
 PG_CLUSTER_DIR_OURS=""
 PG_SCHEMA=bench_load_$$
 PODIUM_FRAGMENTS=${PODIUM_FRAGMENTS:-both}
-ONLY=${ONLY:-baseline A0 A B C D}
+W_EVENTS=${W_EVENTS:-2000}
+ONLY=${ONLY:-baseline A0 A W B C D}
 # Every measured process runs at this niceness: on a machine shared with builds, a
 # negative value (root only) keeps them from being preempted by the builds.
 if [[ $(id -u) == 0 ]]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
@@ -364,6 +367,27 @@ if want A; then
 fi
 
 # ---------------------------------------------------------------------------------------
+# W: the agenda's week view. The page is the agenda window alone, maximized, in week view
+# on a week of November 2026; eleve0 reads 5 agendas of W_EVENTS events each over the
+# school year (about 47 a week in each, some recurring), on SQLite.
+
+if want W; then
+    log "W: the agenda's week view over 5 agendas of $W_EVENTS events"
+    start portal-w "$COMPOSER_CPU" "$BIN/bench_portal" --data-dir "$WORK/w" --agenda "$W_EVENTS"
+    SID=$(login "$URL")
+    W_URL="${URL}page/agenda/agenda?state=maximized&p.view=week&p.date=2026-11-16"
+    check_page "$W_URL" '<td' 7 "$SID"
+    W_SHOWN=$({ grep -o 'Cours [0-9]*' "$WORK/page.html" || true; } | wc -l)
+    if [[ $W_SHOWN -lt 100 ]]; then
+        log "W: the week view shows $W_SHOWN events, expected about 235"; exit 1
+    fi
+    run_wrk W "$W_URL" "$SID" "$PID"
+    row W "W: agenda week view, 5 agendas × $W_EVENTS events" "Cartable" "$CONNS conns" "$(peak_rss "$PID")" \
+        "$W_SHOWN events shown, $(wc -c <"$WORK/page.html") B page"
+    stop "$PID"
+fi
+
+# ---------------------------------------------------------------------------------------
 # B and C: remote fragments, Cartable against Podium.
 
 # How many fragments a page shows once the run is over (a circuit breaker may hide some).
@@ -542,6 +566,9 @@ have() { [[ -n ${M_RPS[$1]:-} ]]; }
     if have hello && have A-cached; then
         ratio=$(awk -v a="${M_RPS[A-cached]}" -v h="${M_RPS[hello]}" 'BEGIN{printf "%.1f", 100 * a / h}')
         echo "- A with fragments cached per user: ${ratio} % of bare hyper's req/s — $(verdict "${M_RPS[A-cached]} >= 0.4 * ${M_RPS[hello]}"); p99 ${M_P99[A-cached]} ms — $(verdict "${M_P99[A-cached]} < 5")"
+    fi
+    if have W; then
+        echo "- W, the agenda's week view (5 agendas × $W_EVENTS events), p99 < 5 ms at $CONNS connections: ${M_P99[W]} ms — $(verdict "${M_P99[W]} < 5")"
     fi
     for n in 1 5 20; do
         have "B$n" || continue
