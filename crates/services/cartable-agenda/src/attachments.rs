@@ -16,8 +16,10 @@
 //!   that uploaded it, and stays while the event names it, whatever door later changes
 //!   the event (a CalDAV client that keeps the `ATTACH` keeps it); an `ATTACH` naming a
 //!   file id that came by CalDAV or an import opens nothing.
-//! - **Deleted** when the event that named it is deleted or the edit form takes it
-//!   away, unless another event still names it (a copy imported elsewhere).
+//! - **Deleted** when the page deletes the event that named it or the edit form takes
+//!   it away, unless another event still names it. An event deleted by a CalDAV client
+//!   (or an `ATTACH` a client drops) leaves its file in the store, counted in its space,
+//!   reachable by nobody: the DAV door has no file store to delete it from.
 
 use cartable_portlet::prelude::*;
 use cartable_portlet::sqlx::{self, AnyConnection, AssertSqlSafe};

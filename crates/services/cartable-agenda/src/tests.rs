@@ -1487,3 +1487,56 @@ async fn hidden_agendas_are_left_out_of_the_view_and_the_choice_is_kept() {
     let prefs = kit.user_preferences().await.unwrap();
     assert_eq!(prefs.get(HIDDEN).map(String::as_str), Some("personnel"));
 }
+
+#[tokio::test]
+async fn an_event_over_several_days_shows_on_each_and_a_last_day_before_the_first_is_refused() {
+    let kit = kit();
+    let trip = |last_day: &'static str| {
+        vec![
+            ("op", "create"),
+            ("title", "Classe de neige"),
+            ("calendar", "personnel"),
+            ("day", "2026-12-08"),
+            ("start", "08:00"),
+            ("end", "17:00"),
+            ("last_day", last_day),
+        ]
+    };
+    let form = refused(kit.action(trip("2026-12-07")).await);
+    assert!(form.errors_for("last_day").next().is_some());
+    let again = kit.render().await.unwrap();
+    assert!(again.html().contains("ne peut pas précéder"), "{}", again.html());
+    let db = kit.database().await.unwrap();
+    assert!(store::all(&db, "u:camille").await.unwrap().is_empty());
+    kit.action(trip("2026-12-10")).await.unwrap();
+    let event = store::all(&db, "u:camille").await.unwrap().remove(0);
+    assert!(
+        event
+            .ics
+            .contains("DTEND;TZID=Europe/Paris:20261210T170000"),
+        "{}",
+        event.ics
+    );
+    let day = |d: &'static str| RenderOptions::new().param("view", "day").param("date", d);
+    for (d, shown) in [
+        ("2026-12-07", false),
+        ("2026-12-08", true),
+        ("2026-12-09", true),
+        ("2026-12-10", true),
+        ("2026-12-11", false),
+    ] {
+        let html = kit.render_with(&day(d)).await.unwrap().html().to_string();
+        assert_eq!(html.contains("Classe de neige"), shown, "{d}");
+    }
+    // The edit form shows its last day.
+    let form = kit
+        .render_with(&editing("personnel", &event.name))
+        .await
+        .unwrap();
+    assert!(
+        form.html()
+            .contains("name=\"last_day\" value=\"2026-12-10\""),
+        "{}",
+        form.html()
+    );
+}
