@@ -6,7 +6,9 @@
 //! not move keeps its zone), and everything the form does not show stays as it was:
 //! other properties, X- properties, attendees, EXDATE and RDATE, overridden instances,
 //! the VALARMs the form does not own, ATTACH written by a client. `DTSTAMP` and
-//! `LAST-MODIFIED` are set, `SEQUENCE` counted up (RFC 5545 §3.8.7.4).
+//! `LAST-MODIFIED` are set, `SEQUENCE` counted up (RFC 5545 §3.8.7.4). A recurring event
+//! is changed as a series; when it moves, its EXDATEs and the RECURRENCE-IDs of its
+//! overridden instances move with it, so that they still name the same instances.
 //!
 //! The form owns one reminder: a VALARM of exactly the shape it writes (`ACTION:DISPLAY`,
 //! a `DESCRIPTION`, `TRIGGER:-PT<n>M`, nothing else). A client's VALARM (another action,
@@ -560,6 +562,62 @@ fn alarm(minutes: u32, summary: &str) -> Component<'static> {
     }
 }
 
+/// How far a series moves: on local dates and times, and in absolute time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Moved {
+    local: Duration,
+    absolute: Duration,
+}
+
+/// How far the event `before` moves when it starts as `span` says (in `zone`); `None`
+/// when it does not move, or changes between whole days and times (its exceptions
+/// are then left as they were).
+fn moved_by(before: &Object, span: Span, zone: Tz) -> Option<Moved> {
+    use chrono::TimeZone;
+    let moved = match (before.event.start, span.times) {
+        (When::Day(d), None) => {
+            let days = Duration::days((span.day - d).num_days());
+            Moved {
+                local: days,
+                absolute: days,
+            }
+        }
+        (When::At(t), Some((s, _))) => {
+            let new_local = span.day.and_time(s);
+            let new_at = zone
+                .from_local_datetime(&new_local)
+                .earliest()
+                .map_or_else(|| new_local.and_utc(), |x| x.with_timezone(&Utc));
+            Moved {
+                local: new_local - t.with_timezone(&zone).naive_local(),
+                absolute: new_at - t,
+            }
+        }
+        _ => return None,
+    };
+    (moved.local != Duration::zero() || moved.absolute != Duration::zero()).then_some(moved)
+}
+
+/// A date or date-time value (`20261208`, `20261208T100000`, `…Z`) moved by `by`.
+fn shift(value: &str, by: Moved) -> Option<String> {
+    const AT: &str = "%Y%m%dT%H%M%S";
+    let v = value.trim();
+    if v.len() == 8 {
+        let d = NaiveDate::parse_from_str(v, "%Y%m%d").ok()?;
+        return Some(
+            (d + Duration::days(by.local.num_days()))
+                .format("%Y%m%d")
+                .to_string(),
+        );
+    }
+    if let Some(utc) = v.strip_suffix('Z') {
+        let n = chrono::NaiveDateTime::parse_from_str(utc, AT).ok()?;
+        return Some(format!("{}Z", (n + by.absolute).format(AT)));
+    }
+    let n = chrono::NaiveDateTime::parse_from_str(v, AT).ok()?;
+    Some((n + by.local).format(AT).to_string())
+}
+
 /// Apply `changes` to the object `ics_text` (one UID, as stored) at `stamp`: the new
 /// object, read back as the store keeps it.
 pub(crate) fn apply(
@@ -582,6 +640,24 @@ pub(crate) fn apply(
         .iter()
         .position(|c| c.find_prop("RECURRENCE-ID").is_none())
         .unwrap_or(0);
+    // A series that moves takes its exceptions along: EXDATE and the RECURRENCE-ID of
+    // its overridden instances name the instances at their new times.
+    if let Some((span, z)) = changes.span
+        && let Some(delta) = ics::read_object(ics_text.as_bytes(), zone)
+            .ok()
+            .and_then(|before| moved_by(&before, span, z))
+    {
+        for (i, c) in comps.iter_mut().enumerate() {
+            let name = if i == main { "EXDATE" } else { "RECURRENCE-ID" };
+            for p in c.properties.iter_mut().filter(|p| p.name.as_str() == name) {
+                let shifted: Option<Vec<String>> =
+                    p.val.as_str().split(',').map(|v| shift(v, delta)).collect();
+                if let Some(values) = shifted {
+                    p.val = values.join(",").into();
+                }
+            }
+        }
+    }
     let m = &mut comps[main];
     for (name, value) in [
         ("SUMMARY", &changes.summary),
@@ -775,6 +851,38 @@ SUMMARY:Club échecs (tournoi)\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         );
         assert!(o.ics.contains("ACTION:AUDIO"), "the client's stays");
         assert_eq!(o.event.exdates.len(), 1);
+    }
+
+    #[test]
+    fn a_series_that_moves_takes_its_exceptions_along() {
+        let before = stored();
+        let p = prefill(&before, Paris);
+        let mut after = p.checked.clone();
+        after.span.times = Some((
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+        ));
+        let changes = Changes::between(&p.checked, &after, times_zone(&before, Paris));
+        let o = apply(&before.ics, Paris, &changes, stamp()).unwrap();
+        assert!(
+            o.ics
+                .contains("EXDATE;TZID=America/New_York:20261209T090000"),
+            "{}",
+            o.ics
+        );
+        assert!(
+            o.ics
+                .contains("RECURRENCE-ID;TZID=America/New_York:20261204T090000")
+        );
+        let from = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let to = Utc.with_ymd_and_hms(2026, 12, 12, 0, 0, 0).unwrap();
+        let starts: Vec<String> = ics::instances(&o.event, Paris, from, to)
+            .iter()
+            .map(|i| i.start.format("%d %H:%M").to_string())
+            .collect();
+        // Wednesdays and Fridays at 9:00 in New York (14:00 UTC); the 4th moved to 10:00
+        // by its override, the 9th still excluded.
+        assert_eq!(starts, ["02 14:00", "04 15:00", "11 14:00"]);
     }
 
     #[test]

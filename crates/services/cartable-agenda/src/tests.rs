@@ -1505,7 +1505,11 @@ async fn an_event_over_several_days_shows_on_each_and_a_last_day_before_the_firs
     let form = refused(kit.action(trip("2026-12-07")).await);
     assert!(form.errors_for("last_day").next().is_some());
     let again = kit.render().await.unwrap();
-    assert!(again.html().contains("ne peut pas précéder"), "{}", again.html());
+    assert!(
+        again.html().contains("ne peut pas précéder"),
+        "{}",
+        again.html()
+    );
     let db = kit.database().await.unwrap();
     assert!(store::all(&db, "u:camille").await.unwrap().is_empty());
     kit.action(trip("2026-12-10")).await.unwrap();
