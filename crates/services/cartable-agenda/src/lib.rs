@@ -92,7 +92,7 @@ pub(crate) enum Change {
     Deleted,
 }
 
-/// The agenda portlet (see the [crate](crate)). Actions (POST, with the CSRF token):
+/// The agenda portlet (see the [crate]). Actions (POST, with the CSRF token):
 ///
 /// | `op` | fields |
 /// |---|---|
