@@ -1149,6 +1149,19 @@ async fn a_pupil_cannot_edit_what_she_only_reads_through_any_door() {
     let tom = kit.clone().user_with("tom", "Tom", [Profile::Eleve]);
     let e = tom.action(forged("groupe.club-theatre")).await.unwrap_err();
     assert_eq!(e.status(), StatusCode::FORBIDDEN);
+    // Nor through CalDAV.
+    let agenda = Agenda::new();
+    let lea_cx = kit.data_context("lea").await.unwrap();
+    let (s, _, _) = dav_call(
+        &agenda,
+        &lea_cx,
+        "PUT",
+        &format!("/dav/agenda/lea/groupe.club-theatre/{}", event.name),
+        &[("if-match", &format!("\"{}\"", event.etag))],
+        &event.ics.replace("Répétition en costumes", "Annulé"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let after = store::all(&db, "g:club-theatre").await.unwrap().remove(0);
     assert_eq!(after.etag, event.etag, "nothing written");
 }
