@@ -21,6 +21,8 @@
 //!   (or an `ATTACH` a client drops) leaves its file in the store, counted in its space,
 //!   reachable by nobody: the DAV door has no file store to delete it from.
 
+use std::collections::BTreeSet;
+
 use cartable_portlet::prelude::*;
 use cartable_portlet::sqlx::{self, AnyConnection, AssertSqlSafe};
 use cartable_socle::files::{FileError, FileId, NewFile, Space, StoredFile};
@@ -169,6 +171,34 @@ pub(crate) async fn grant(
         .await?;
     }
     Ok(())
+}
+
+/// Of the events `(calendar, name)` and the kept files they name, those the agenda
+/// opens (an `ATTACH` that came by CalDAV or an import naming a file id opens nothing,
+/// and the views do not link it).
+pub(crate) async fn opened(
+    db: &cartable_portlet::Database,
+    named: &[(String, String, String)],
+) -> Result<BTreeSet<(String, String, String)>, PortletError> {
+    let mut out = BTreeSet::new();
+    for chunk in named.chunks(300) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql =
+            format!("SELECT file, calendar, name FROM agenda_attachment WHERE file IN ({list})");
+        let mut q = sqlx::query_as::<_, (String, String, String)>(AssertSqlSafe(sql));
+        for (file, _, _) in chunk {
+            q = q.bind(file.as_str());
+        }
+        let rows = q
+            .fetch_all(db.pool())
+            .await
+            .map_err(cartable_socle::SocleError::from)?;
+        out.extend(rows.into_iter().filter(|r| named.contains(r)));
+    }
+    Ok(out)
 }
 
 /// The agendas holding an event that names the kept file `id`.

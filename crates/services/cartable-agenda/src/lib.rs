@@ -448,6 +448,21 @@ impl Agenda {
         let rows = store::in_range(ctx.db()?, &keys, from.timestamp(), to.timestamp()).await?;
         let dates = ctx.dates();
         let urls = ctx.urls();
+        // The files the agenda opens, of the events that name some.
+        let named: Vec<(String, String, String)> = rows
+            .iter()
+            .flat_map(|r| {
+                attachments::of(&r.ics)
+                    .into_iter()
+                    .filter_map(|f| f.id)
+                    .map(|id| (id, r.calendar.clone(), r.name.clone()))
+            })
+            .collect();
+        let opened = if named.is_empty() {
+            BTreeSet::new()
+        } else {
+            attachments::opened(ctx.db()?, &named).await?
+        };
         let mut out = Vec::new();
         for row in rows {
             let Some(a) = list.iter().find(|a| a.key == row.calendar) else {
@@ -474,6 +489,11 @@ impl Agenda {
             });
             let links: Vec<Link> = attachments::of(&row.ics)
                 .into_iter()
+                .filter(|f| {
+                    f.id.as_ref().is_none_or(|id| {
+                        opened.contains(&(id.clone(), row.calendar.clone(), row.name.clone()))
+                    })
+                })
                 .map(|f| match f.id {
                     Some(id) => Link {
                         name: f.name,

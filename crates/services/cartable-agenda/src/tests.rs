@@ -1267,6 +1267,12 @@ async fn attachments_go_with_their_event(kit: TestKit) {
         StatusCode::NOT_FOUND,
         "an ATTACH that came by CalDAV opens no file"
     );
+    let tom_html = tom.render().await.unwrap().html().to_string();
+    assert!(tom_html.contains("Depuis le téléphone"), "{tom_html}");
+    assert!(
+        !tom_html.contains(&id),
+        "and the view does not link it: {tom_html}"
+    );
     // The edit form lists it; taking it away deletes the file.
     let form = kit
         .render_with(&editing("groupe.club-theatre", &event.name))
