@@ -4,6 +4,10 @@
 //!
 //! scripts/test.sh installs both in a virtual environment and names its interpreter in
 //! `CARTABLE_TEST_DAV_PYTHON`; without it the test says so, loudly, and passes.
+//!
+//! And the agenda's page through a real portal, a browser's requests without
+//! JavaScript: a multipart form with an attachment, the file served back as a download
+//! (`nosniff`) to her and to nobody else, the edit form, the filter of the view.
 
 mod common;
 
@@ -124,5 +128,196 @@ async fn python_caldav_syncs_both_ways_and_icalendar_reads_the_export() {
     assert!(week.body.contains("Créé par caldav"), "{}", week.body);
     assert!(week.body.contains("Modifié par caldav"));
     assert!(!week.body.contains("Depuis l&#39;ENT"));
+    p.stop().await;
+}
+
+const BOUNDARY: &str = "cartable-agenda-boundary-Zx81";
+
+/// A `multipart/form-data` body: the fields, then the files `(field, name, type, bytes)`.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (field, name, content_type, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// POST a multipart body with this client's session; the status, headers and body.
+async fn post_multipart(
+    base: &str,
+    client: &Client,
+    path: &str,
+    body: Vec<u8>,
+) -> (u16, http::HeaderMap, String) {
+    use http_body_util::{BodyExt, Full};
+    let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<bytes::Bytes>>();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("{base}{path}"))
+        .header(
+            "cookie",
+            format!("cartable_sid={}", client.cookie.clone().unwrap()),
+        )
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let resp = hyper.request(request).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The first `href` of a page that contains `needle`, its entities decoded.
+fn href_with(html: &str, needle: &str) -> String {
+    html.split("href=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or(""))
+        .find(|h| h.contains(needle))
+        .unwrap_or_else(|| panic!("no link with {needle} in {html}"))
+        .replace("&amp;", "&")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_attaches_edits_and_filters_through_a_real_portal() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = TestPortal::start(
+        CONFIG,
+        dir.path(),
+        vec![std::sync::Arc::new(cartable::agenda::Agenda::new()) as std::sync::Arc<dyn Portlet>],
+    )
+    .await;
+    let mut lea = p.login("lea").await;
+    let csrf = lea.csrf().await;
+    // A new event with an attachment: the form is multipart.
+    let form = lea.get("/page/agenda/agenda?state=maximized").await;
+    assert!(form.body.contains("enctype=\"multipart/form-data\""));
+    let pdf = b"%PDF-1.7 sujet de l'expose".to_vec();
+    let (status, _, body) = post_multipart(
+        &p.base,
+        &lea,
+        "/action/agenda/agenda",
+        multipart(
+            &[
+                ("_csrf", &csrf),
+                ("op", "create"),
+                ("title", "Exposé d'histoire"),
+                ("calendar", "personnel"),
+                ("day", "2026-12-08"),
+                ("start", "10:00"),
+                ("end", "11:00"),
+                ("repeat", "none"),
+            ],
+            &[("attachment", "Sujet.pdf", "application/pdf", &pdf)],
+        ),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let week = lea.get("/page/agenda/agenda?p.date=2026-12-08").await;
+    assert!(week.body.contains("Exposé d&#39;histoire"), "{}", week.body);
+    // The attachment: a download with its type, never sniffed; nobody else's.
+    let url = href_with(&week.body, "/attachment?");
+    let file = lea.get(&url).await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.body.as_bytes(), pdf.as_slice());
+    assert_eq!(file.header("content-type"), Some("application/pdf"));
+    assert!(
+        file.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment;") && d.contains("Sujet.pdf")),
+        "{:?}",
+        file.headers
+    );
+    assert_eq!(file.header("x-content-type-options"), Some("nosniff"));
+    let mut paul = p.login("paul").await;
+    assert_eq!(
+        paul.get(&url).await.status,
+        404,
+        "someone who does not read her agenda"
+    );
+    // The edit form, pre-filled, then a change of title.
+    let edit = href_with(&week.body, "p.edit=personnel");
+    let page = lea.get(&edit).await;
+    assert!(
+        page.body.contains("value=\"Exposé d&#39;histoire\""),
+        "{}",
+        page.body
+    );
+    let etag = page
+        .body
+        .split("name=\"etag\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let name = page
+        .body
+        .split("name=\"name\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let (status, _, body) = post_multipart(
+        &p.base,
+        &lea,
+        "/action/agenda/agenda",
+        multipart(
+            &[
+                ("_csrf", &csrf),
+                ("op", "update"),
+                ("calendar", "personnel"),
+                ("name", &name),
+                ("etag", &etag),
+                ("title", "Exposé d'histoire (salle 12)"),
+                ("day", "2026-12-08"),
+                ("start", "10:00"),
+                ("end", "11:00"),
+                ("repeat", "none"),
+            ],
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let week = lea.get("/page/agenda/agenda?p.date=2026-12-08").await;
+    assert!(week.body.contains("(salle 12)"), "{}", week.body);
+    assert!(week.body.contains("Sujet.pdf"), "the attachment stays");
+    // The filter: a GET of the view without her agenda.
+    let hidden = lea
+        .get(
+            "/page/agenda/agenda?p.filter=1&p.view=week&p.date=2026-12-08&p.show.etablissement=oui",
+        )
+        .await;
+    assert_eq!(hidden.status, 200);
+    assert!(!hidden.body.contains("(salle 12)"), "{}", hidden.body);
+    // Deleting the event deletes its file.
+    let r = lea
+        .post_csrf(
+            "/action/agenda/agenda",
+            &[("op", "delete"), ("calendar", "personnel"), ("name", &name)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(lea.get(&url).await.status, 404);
     p.stop().await;
 }

@@ -131,7 +131,8 @@ pub fn zone_named(tzid: &str) -> Option<Tz> {
     })
 }
 
-fn param<'a>(p: &'a Property<'_>, key: &str) -> Option<&'a str> {
+/// The value of a property's parameter (`TZID`, `MANAGED-ID`), if it has one.
+pub(crate) fn param<'a>(p: &'a Property<'_>, key: &str) -> Option<&'a str> {
     p.params
         .iter()
         .find(|x| x.key.as_str().eq_ignore_ascii_case(key))
@@ -370,13 +371,17 @@ impl Object {
 }
 
 /// The VEVENT components of a parsed file, by UID, with the VTIMEZONEs.
-struct Grouped<'a> {
-    events: BTreeMap<String, Vec<&'a Component<'a>>>,
-    order: Vec<String>,
-    zones: Vec<&'a Component<'a>>,
+pub(crate) struct Grouped<'a> {
+    /// The VEVENTs of each UID (the main event and its overrides).
+    pub(crate) events: BTreeMap<String, Vec<&'a Component<'a>>>,
+    /// The UIDs in the file's order.
+    pub(crate) order: Vec<String>,
+    /// The time zones.
+    pub(crate) zones: Vec<&'a Component<'a>>,
 }
 
-fn group<'a>(components: &'a [Component<'a>]) -> Grouped<'a> {
+/// Sort a parsed file's components by UID.
+pub(crate) fn group<'a>(components: &'a [Component<'a>]) -> Grouped<'a> {
     let mut g = Grouped {
         events: BTreeMap::new(),
         order: Vec::new(),
@@ -480,6 +485,16 @@ fn read_vevent(c: &Component<'_>, uid: &str, zone: Tz) -> Result<(Event, Option<
     ))
 }
 
+/// A parameter's value as written: quoted when it holds `:`, `;` or `,` (the parser
+/// took the quotes of a single quoted value away; a list of quoted values kept them).
+fn param_value(v: &str) -> String {
+    if v.contains('"') || !v.contains([':', ';', ',']) {
+        v.to_string()
+    } else {
+        format!("\"{v}\"")
+    }
+}
+
 /// A component as it was read: every property with its parameters, lines folded.
 fn write_component(c: &Component<'_>, out: &mut String) {
     fold(&format!("BEGIN:{}", c.name.as_str()), out);
@@ -490,7 +505,7 @@ fn write_component(c: &Component<'_>, out: &mut String) {
             line.push_str(x.key.as_str());
             if let Some(v) = &x.val {
                 line.push('=');
-                line.push_str(v.as_str());
+                line.push_str(&param_value(v.as_str()));
             }
         }
         line.push(':');
@@ -508,7 +523,7 @@ fn write_component(c: &Component<'_>, out: &mut String) {
 }
 
 /// Write a VCALENDAR of one UID's components, with the time zones they name.
-fn write_object(events: &[&Component<'_>], zones: &[&Component<'_>]) -> String {
+pub(crate) fn write_object(events: &[&Component<'_>], zones: &[&Component<'_>]) -> String {
     let mut out = String::new();
     out.push_str("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
     fold(&format!("PRODID:{PRODID}"), &mut out);
@@ -768,7 +783,7 @@ pub struct NewEvent {
     pub day: NaiveDate,
     /// Start and end times (local), `None` for a whole day.
     pub times: Option<(chrono::NaiveTime, chrono::NaiveTime)>,
-    /// The last day, for a whole-day event over several days.
+    /// The last day, for an event over several days (the first day otherwise).
     pub last_day: NaiveDate,
     /// Its zone.
     pub zone: Tz,
@@ -802,7 +817,10 @@ pub fn write_event(e: &NewEvent) -> String {
                 "DTSTART;TZID={tz}:{}",
                 e.day.and_time(s).format("%Y%m%dT%H%M%S")
             ));
-            let end_day = if t <= s {
+            // Over several days, or through the night (ends at or before it starts).
+            let end_day = if e.last_day > e.day {
+                e.last_day
+            } else if t <= s {
                 e.day + Duration::days(1)
             } else {
                 e.day

@@ -11,7 +11,17 @@
 //!   description, reminders (VALARM). What a client stored comes back to it as it was.
 //! - **The superposed view**: day, week and month, as tables, of her agenda, the
 //!   agendas she reads, and what other services publish into it through the contract's
-//!   calendar source capability.
+//!   calendar source capability. A small form (a GET, without JavaScript) hides some of
+//!   them; the choice can be kept as the window's preference `hidden`.
+//! - **Editing from the page**: each event she may write has a "Modifier" link to the
+//!   event form, pre-filled; the change goes through the `icalendar` crate and keeps what
+//!   the form does not show ([`edit`]); a change made meanwhile elsewhere (a CalDAV
+//!   client) is never overwritten: the form comes back with the event as it now is. A
+//!   recurring event is changed as a series.
+//! - **Attachments** ([`attachments`]): files added on the event form, kept in the
+//!   socle's file store against the quota of whoever adds them, named in the event by an
+//!   `ATTACH`, served only to the readers of an agenda holding that event, deleted with
+//!   it.
 //! - **Import, export, archive**: `.ics` files (bounded: [`ics::MAX_FILE`],
 //!   [`ics::MAX_OBJECTS`], a count of what was kept and refused; nothing stored is lost
 //!   on a bad file), a secret subscription URL per agenda
@@ -22,31 +32,35 @@
 //!   socle's notifications and their e-mail digest); a change by someone else to a
 //!   personal agenda, to its owner.
 
+pub mod attachments;
 pub mod calendars;
 mod dav;
+pub mod edit;
 pub mod ics;
 pub mod portable;
 pub mod store;
 mod views;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use cartable_portlet::export::DataContext;
+use cartable_portlet::form::InvalidForm;
 use cartable_portlet::prelude::*;
 use cartable_portlet::secret::{SecretRequest, SecretResource};
 use cartable_portlet::{
-    GroupTool, LocalizedText, ServiceSchema, Services, markup_value, migration,
+    GroupTool, LocalizedText, PreferenceSpec, ServiceSchema, Services, markup_value, migration,
 };
 use cartable_socle::{Audience, Notification};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use minijinja::context;
 use minijinja::value::Serde;
 use serde::Serialize;
 
 use calendars::{Access, EtabRule, Kind, Labels};
+use edit::parse_day;
 
 /// The portlet's id, its group tool's, its secret URLs'.
 pub const ID: &str = "agenda";
@@ -61,6 +75,10 @@ pub static MESSAGES: LazyLock<Messages> = LazyLock::new(|| cartable_portlet::i18
 /// The most instances a view shows (beyond them, the view says so).
 const MAX_SHOWN: usize = 2_000;
 
+/// The window's preference that keeps the agendas she hides: their ids (`personnel`,
+/// `groupe.<id>`, `etablissement`, `source.<portlet>`), separated by spaces.
+pub const HIDDEN: &str = "hidden";
+
 /// Unix seconds of a time.
 pub(crate) fn seconds(t: SystemTime) -> i64 {
     DateTime::<Utc>::from(t).timestamp()
@@ -74,25 +92,32 @@ pub(crate) enum Change {
     Deleted,
 }
 
-/// The agenda portlet (see the [crate](crate)). Actions (POST, with the CSRF token):
+/// The agenda portlet (see the [crate]). Actions (POST, with the CSRF token):
 ///
 /// | `op` | fields |
 /// |---|---|
-/// | `create` | `title`, `calendar`, `day`, `all_day=oui`, `start`, `end`, `location`, `description`, `repeat` (`none`, `daily`, `weekly`, `monthly`, `yearly`), `until`, `reminder` (minutes) |
-/// | `delete` | `calendar`, `name` |
+/// | `create` | `title`, `calendar`, `day`, `all_day=oui`, `start`, `end`, `last_day`, `location`, `description`, `repeat` (`none`, `daily`, `weekly`, `monthly`, `yearly`), `until`, `reminder` (minutes); files `attachment` (multipart, optional) |
+/// | `update` | hidden `calendar`, `name`, `etag`; the fields of `create` (`repeat=keep`: a rule the form cannot show, kept); `remove.<file id>=oui`; files `attachment` |
+/// | `delete` | `calendar`, `name` (its attachments go with it) |
+/// | `filter` | `hidden` (ids separated by spaces), `view`, `date`: keep the agendas hidden as the window's preference |
 /// | `import` | `calendar`, a file `file` (multipart) |
 /// | `token-new`, `token-revoke` | `calendar` |
 /// | `grant`, `ungrant` | `grantee` (a login, or `g:<group>`) |
+///
+/// Resources: `export` (`calendar`: an agenda as .ics), `attachment` (`file`: a file
+/// named by an event of an agenda she reads).
 pub struct Agenda {
     descriptor: Descriptor,
     templates: Templates,
     etab: EtabRule,
+    quota: u64,
 }
 
 impl fmt::Debug for Agenda {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Agenda")
             .field("etab", &self.etab)
+            .field("quota", &self.quota)
             .finish_non_exhaustive()
     }
 }
@@ -119,6 +144,18 @@ struct Shown {
     calendar: String,
     source: String,
     delete: Option<BTreeMap<&'static str, String>>,
+    /// The edit form's URL, when she may write it.
+    edit: Option<String>,
+    attachments: Vec<Link>,
+}
+
+/// An attachment as the views link it.
+#[derive(Debug, Clone, Serialize)]
+struct Link {
+    name: String,
+    url: String,
+    /// A client's link elsewhere (not a file the agenda keeps).
+    external: bool,
 }
 
 /// One day of a view.
@@ -205,6 +242,15 @@ impl View {
     }
 }
 
+/// What one view covers: its kind, its date, and the instants it shows.
+#[derive(Debug, Clone, Copy)]
+struct Viewed {
+    view: View,
+    date: NaiveDate,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
 /// The CSS class of an agenda's kind (its colour in the theme).
 fn source_of(kind: &Kind) -> &'static str {
     match kind {
@@ -215,20 +261,23 @@ fn source_of(kind: &Kind) -> &'static str {
     }
 }
 
-/// A day typed in a form or a URL.
-fn parse_day(v: &str) -> Option<NaiveDate> {
-    let v = v.trim();
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(v, "%d/%m/%Y"))
-        .ok()
+/// The largest form the window takes: an .ics file to import, or
+/// [`attachments::MAX_AT_ONCE`] attachments, with the form's fields.
+pub fn upload_limit() -> u64 {
+    (ics::MAX_FILE as u64).max(attachments::MAX_AT_ONCE * attachments::MAX_SIZE) + 64 * 1024
 }
 
-fn parse_time(v: &str) -> Option<NaiveTime> {
-    let v = v.trim();
-    NaiveTime::parse_from_str(v, "%H:%M")
-        .or_else(|_| NaiveTime::parse_from_str(v, "%H:%M:%S"))
-        .or_else(|_| NaiveTime::parse_from_str(v, "%Hh%M"))
-        .ok()
+/// Write an event from the form with the files it adds, in one transaction.
+async fn put_with_files(
+    db: &cartable_portlet::Database,
+    put: store::Put<'_>,
+    added: &[edit::NewAttachment],
+) -> Result<(), store::WriteError> {
+    let mut tx = db.begin().await?;
+    store::put_in(&mut tx, &put).await?;
+    attachments::grant(&mut tx, put.calendar, put.name, added).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A resource name for a UID: what CalDAV clients would choose.
@@ -262,8 +311,20 @@ impl Agenda {
                 &MESSAGES,
                 "group-tool",
             )))
-            // Imports are files: an .ics file, at most `ics::MAX_FILE` bytes.
-            .upload_limit(ics::MAX_FILE as u64 + 64 * 1024);
+            // Files: an .ics file to import (at most `ics::MAX_FILE` bytes), or up to
+            // `MAX_AT_ONCE` attachments of `MAX_SIZE` bytes; and the form's fields.
+            .upload_limit(upload_limit());
+        // Not through `Descriptor::preference`, which would offer the generic edit mode:
+        // the view's own form sets it.
+        let mut descriptor = descriptor;
+        descriptor.preferences.push(
+            PreferenceSpec::new(
+                HIDDEN,
+                LocalizedText::from_messages(&MESSAGES, "filter-legend"),
+                "",
+            )
+            .max_len(4000),
+        );
         let templates = Templates::new([
             ("view", views::VIEW),
             ("manage", views::MANAGE),
@@ -275,7 +336,15 @@ impl Agenda {
             descriptor,
             templates,
             etab: EtabRule::default(),
+            quota: attachments::DEFAULT_QUOTA,
         }
+    }
+
+    /// The quota of a user's file space, in bytes, against which the attachments she adds
+    /// count ([`attachments::DEFAULT_QUOTA`] unless set).
+    pub fn attachment_quota(mut self, bytes: u64) -> Self {
+        self.quota = bytes;
+        self
     }
 
     /// Who reads (`readers`, empty: everyone) and who writes the établissement's agenda.
@@ -364,18 +433,36 @@ impl Agenda {
         }
     }
 
-    /// The instances of the agendas `list` in `[from, to)`, with who may delete them.
+    /// The instances of the agendas `list` in `[from, to)`, with who may change them, and
+    /// what the calendar sources she does not hide publish.
     async fn shown(
         &self,
         ctx: &PortletContext,
         list: &[Access],
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        window: Viewed,
+        hidden: &BTreeSet<String>,
     ) -> Result<Vec<Shown>, PortletError> {
+        let (from, to) = (window.from, window.to);
         let zone = ctx.time_zone();
         let keys: Vec<String> = list.iter().map(|a| a.key.clone()).collect();
         let rows = store::in_range(ctx.db()?, &keys, from.timestamp(), to.timestamp()).await?;
         let dates = ctx.dates();
+        let urls = ctx.urls();
+        // The files the agenda opens, of the events that name some.
+        let named: Vec<(String, String, String)> = rows
+            .iter()
+            .flat_map(|r| {
+                attachments::of(&r.ics)
+                    .into_iter()
+                    .filter_map(|f| f.id)
+                    .map(|id| (id, r.calendar.clone(), r.name.clone()))
+            })
+            .collect();
+        let opened = if named.is_empty() {
+            BTreeSet::new()
+        } else {
+            attachments::opened(ctx.db()?, &named).await?
+        };
         let mut out = Vec::new();
         for row in rows {
             let Some(a) = list.iter().find(|a| a.key == row.calendar) else {
@@ -388,6 +475,41 @@ impl Agenda {
                     continue;
                 }
             };
+            let edit = a.write.then(|| {
+                urls.render()
+                    .state(WindowState::Maximized)
+                    .param("view", window.view.name())
+                    .param("date", window.date.format("%Y-%m-%d"))
+                    .param("edit", &a.id)
+                    .param("name", &row.name)
+                    .to_string()
+                    + "#"
+                    + &ctx.window().namespace()
+                    + "-form"
+            });
+            let links: Vec<Link> = attachments::of(&row.ics)
+                .into_iter()
+                .filter(|f| {
+                    f.id.as_ref().is_none_or(|id| {
+                        opened.contains(&(id.clone(), row.calendar.clone(), row.name.clone()))
+                    })
+                })
+                .map(|f| match f.id {
+                    Some(id) => Link {
+                        name: f.name,
+                        url: urls
+                            .resource(attachments::RESOURCE)
+                            .param("file", id)
+                            .to_string(),
+                        external: false,
+                    },
+                    None => Link {
+                        name: f.name,
+                        url: f.uri,
+                        external: true,
+                    },
+                })
+                .collect();
             for i in ics::instances(&object.event, zone, from, to) {
                 let time = (!i.all_day).then(|| {
                     format!(
@@ -409,40 +531,50 @@ impl Agenda {
                     delete: a.write.then(|| {
                         BTreeMap::from([("calendar", a.id.clone()), ("name", row.name.clone())])
                     }),
+                    edit: edit.clone(),
+                    attachments: links.clone(),
                 });
                 if out.len() >= MAX_SHOWN {
                     break;
                 }
             }
         }
-        out.extend(self.sourced(ctx, from, to).await);
+        out.extend(self.sourced(ctx, from, to, hidden).await);
         out.sort_by(|a, b| b.all_day.cmp(&a.all_day).then(a.start.cmp(&b.start)));
         Ok(out)
     }
 
-    /// The calendar sources the user may use (their portlet's audience), each with its
-    /// name in her language.
+    /// The calendar sources the user may use (their portlet's audience), each with its id
+    /// in the filter (`source.<portlet>`) and its name in her language.
     fn sources<'a>(
         &self,
         ctx: &'a PortletContext,
-    ) -> Vec<(&'a dyn cartable_portlet::calendar::CalendarSource, String)> {
+    ) -> Vec<(
+        String,
+        &'a dyn cartable_portlet::calendar::CalendarSource,
+        String,
+    )> {
         let profiles = &ctx.user().profiles;
         ctx.services()
             .calendar_sources
             .iter()
             .filter(|p| p.descriptor().id != ID && p.descriptor().audience.allows(profiles))
-            .filter_map(|p| p.calendar_source())
-            .map(|s| (s, s.name().get(ctx.locale()).to_string()))
+            .filter_map(|p| {
+                p.calendar_source()
+                    .map(|s| (format!("source.{}", p.descriptor().id), s))
+            })
+            .map(|(id, s)| (id, s, s.name().get(ctx.locale()).to_string()))
             .collect()
     }
 
-    /// What the calendar sources publish for her in `[from, to)`. A source that fails is
-    /// left out of the view (and logged): it never breaks the agenda.
+    /// What the calendar sources she does not hide publish for her in `[from, to)`. A
+    /// source that fails is left out of the view (and logged): it never breaks the agenda.
     async fn sourced(
         &self,
         ctx: &PortletContext,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        hidden: &BTreeSet<String>,
     ) -> Vec<Shown> {
         let dates = ctx.dates();
         let cx = DataContext::new(
@@ -451,7 +583,10 @@ impl Agenda {
             ctx.locale(),
         );
         let mut out = Vec::new();
-        for (source, name) in self.sources(ctx) {
+        for (id, source, name) in self.sources(ctx) {
+            if hidden.contains(&id) {
+                continue;
+            }
             let events = match source.events(&cx, from, to).await {
                 Ok(e) => e,
                 Err(e) => {
@@ -478,10 +613,39 @@ impl Agenda {
                     calendar: name.clone(),
                     source: "source".into(),
                     delete: None,
+                    edit: None,
+                    attachments: Vec::new(),
                 });
             }
         }
         out
+    }
+
+    /// The agendas and sources she hides (among `ids`): those she left unticked in the
+    /// filter form when the view comes from it (`filter=1`), else her window's
+    /// preference; and whether it came from the form.
+    fn hidden(ctx: &PortletContext, ids: &[String]) -> (BTreeSet<String>, bool) {
+        if ctx.param("filter") == Some("1") {
+            let hidden = ids
+                .iter()
+                .filter(|id| ctx.param(&format!("show.{id}")) != Some("oui"))
+                .cloned()
+                .collect();
+            (hidden, true)
+        } else {
+            (Self::kept_hidden(ctx, ids), false)
+        }
+    }
+
+    /// The agendas hidden by her window's preference (among `ids`).
+    fn kept_hidden(ctx: &PortletContext, ids: &[String]) -> BTreeSet<String> {
+        ctx.preferences
+            .get(HIDDEN)
+            .unwrap_or("")
+            .split_whitespace()
+            .filter(|id| ids.iter().any(|i| i == id))
+            .map(str::to_string)
+            .collect()
     }
 
     async fn render_view(&self, ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
@@ -493,17 +657,43 @@ impl Agenda {
         let from = ics::midnight(first, zone);
         let to = ics::midnight(last + Duration::days(1), zone);
         let list = self.access(ctx).await?;
-        let shown = self.shown(ctx, &list, from, to).await?;
+        let sources = self.sources(ctx);
+        let ids: Vec<String> = list
+            .iter()
+            .map(|a| a.id.clone())
+            .chain(sources.iter().map(|(id, _, _)| id.clone()))
+            .collect();
+        let (hidden, chosen) = Self::hidden(ctx, &ids);
+        let visible: Vec<Access> = list
+            .iter()
+            .filter(|a| !hidden.contains(&a.id))
+            .cloned()
+            .collect();
+        let window = Viewed {
+            view,
+            date,
+            from,
+            to,
+        };
+        let shown = self.shown(ctx, &visible, window, &hidden).await?;
         let dates = ctx.dates();
         let urls = ctx.urls();
         let maximized = ctx.window().state == WindowState::Maximized;
         let state = ctx.window().state;
+        // The filter chosen in the form travels with the view's links.
         let url_for = |v: View, d: NaiveDate| {
-            urls.render()
+            let mut u = urls
+                .render()
                 .state(state)
                 .param("view", v.name())
-                .param("date", d.format("%Y-%m-%d"))
-                .to_string()
+                .param("date", d.format("%Y-%m-%d"));
+            if chosen {
+                u = u.param("filter", "1");
+                for id in ids.iter().filter(|id| !hidden.contains(*id)) {
+                    u = u.param(&format!("show.{id}"), "oui");
+                }
+            }
+            u.to_string()
         };
         let mut days = Vec::new();
         let mut d = first;
@@ -565,16 +755,55 @@ impl Agenda {
             .collect();
         let mut calendars: Vec<_> = list
             .iter()
-            .map(|a| context! { name => a.name.as_str(), write => a.write, source => source_of(&a.kind) })
+            .map(|a| {
+                context! {
+                    id => a.id.as_str(),
+                    name => a.name.as_str(),
+                    write => a.write,
+                    source => source_of(&a.kind),
+                    shown => !hidden.contains(&a.id),
+                }
+            })
             .collect();
-        calendars.extend(
-            self.sources(ctx)
-                .into_iter()
-                .map(|(_, name)| context! { name, write => false, source => "source" }),
-        );
+        calendars.extend(sources.iter().map(|(id, _, name)| {
+            context! {
+                id => id.as_str(),
+                name => name.as_str(),
+                write => false,
+                source => "source",
+                shown => !hidden.contains(id),
+            }
+        }));
+        let hidden_list = hidden.iter().cloned().collect::<Vec<_>>().join(" ");
+        let mut filter_fields = vec![
+            ("p.filter", "1".to_string()),
+            ("p.view", view.name().to_string()),
+            ("p.date", date.format("%Y-%m-%d").to_string()),
+        ];
+        if maximized {
+            filter_fields.push(("state", state.as_str().to_string()));
+        }
+        let filter = context! {
+            action => urls.render().to_string(),
+            fields => filter_fields,
+            // A choice made in the form that is not her kept one: offer to keep it.
+            save => chosen && hidden != Self::kept_hidden(ctx, &ids),
+            hidden => hidden_list,
+        };
         let done = ctx
             .param("done")
-            .filter(|d| ["created", "deleted", "token", "grant"].contains(d))
+            .filter(|d| {
+                [
+                    "created",
+                    "changed",
+                    "unchanged",
+                    "deleted",
+                    "token",
+                    "grant",
+                    "filter",
+                ]
+                .contains(d)
+            })
             .map(|d| ctx.t(&MESSAGES, &format!("done-{d}")));
         let report = ctx.param("imported").map(|kept| {
             let refused = ctx.param("refused").unwrap_or("0");
@@ -591,7 +820,7 @@ impl Agenda {
             title.push_str(&ctx.t(&MESSAGES, "manage"));
         }
         let manage = if maximized || ctx.form().is_some() {
-            self.render_manage(ctx, &list, date).await?
+            self.render_manage(ctx, &list, view, date).await?
         } else {
             Markup::default()
         };
@@ -606,6 +835,7 @@ impl Agenda {
                 weekdays,
                 views,
                 calendars,
+                filter,
                 done,
                 report,
                 maximized,
@@ -618,6 +848,7 @@ impl Agenda {
                 },
                 manage_url => urls.render().state(WindowState::Maximized).param("view", view.name()).param("date", date.format("%Y-%m-%d")).to_string(),
                 manage => markup_value(&manage),
+                ns => ctx.window().namespace(),
                 action => urls.action().to_string(),
                 csrf => markup_value(&ctx.csrf_field()),
             },
@@ -625,10 +856,36 @@ impl Agenda {
         Ok(RenderResponse::new(markup).title(title))
     }
 
+    /// The event she asked to change (`edit`: its agenda's id, `name`), if she may write
+    /// it and it is there.
+    async fn editing(
+        &self,
+        ctx: &PortletContext,
+        list: &[Access],
+    ) -> Result<Option<(Access, store::Stored, ics::Object)>, PortletError> {
+        let (Some(id), Some(name)) = (ctx.param("edit"), ctx.param("name")) else {
+            return Ok(None);
+        };
+        let Some(a) = calendars::find(list, id).filter(|a| a.write) else {
+            return Ok(None);
+        };
+        let Some(stored) = store::get(ctx.db()?, &a.key, name).await? else {
+            return Ok(None);
+        };
+        match ics::read_object(stored.ics.as_bytes(), ctx.time_zone()) {
+            Ok(object) => Ok(Some((a.clone(), stored, object))),
+            Err(e) => {
+                tracing::warn!(calendar = %a.key, %name, "unreadable event: {e}");
+                Ok(None)
+            }
+        }
+    }
+
     async fn render_manage(
         &self,
         ctx: &PortletContext,
         list: &[Access],
+        view: View,
         date: NaiveDate,
     ) -> Result<Markup, PortletError> {
         let db = ctx.db()?;
@@ -669,35 +926,80 @@ impl Agenda {
             };
             grants.push(context! { value => g, label });
         }
+        let asked = ctx.param("edit").is_some();
+        let editing = self.editing(ctx, list).await?;
+        let zone = ctx.time_zone();
+        let prefill = editing
+            .as_ref()
+            .map(|(_, _, object)| edit::prefill(object, zone));
         let mut values: BTreeMap<&str, String> = BTreeMap::new();
         if let Some(form) = ctx.form() {
-            for n in [
-                "title",
-                "calendar",
-                "day",
-                "all_day",
-                "start",
-                "end",
-                "location",
-                "description",
-                "repeat",
-                "until",
-                "reminder",
-            ] {
+            for n in edit::FIELDS {
                 if let Some(v) = form.value(n) {
                     values.insert(n, v.to_string());
                 }
             }
+        } else if let Some(p) = &prefill {
+            values.clone_from(&p.values);
         } else {
             values.insert("day", date.format("%Y-%m-%d").to_string());
             values.insert("start", "08:00".into());
             values.insert("end", "09:00".into());
         }
-        let repeats: Vec<_> = ["none", "daily", "weekly", "monthly", "yearly"]
+        let edited = match (&editing, &prefill) {
+            (Some((a, stored, object)), Some(p)) => {
+                let files: Vec<_> = attachments::of(&stored.ics)
+                    .into_iter()
+                    .filter_map(|f| {
+                        let id = f.id?;
+                        let removed = ctx
+                            .form()
+                            .and_then(|form| form.value(&format!("remove.{id}")))
+                            == Some("oui");
+                        let url = urls
+                            .resource(attachments::RESOURCE)
+                            .param("file", &id)
+                            .to_string();
+                        Some(context! { url, id, name => f.name, removed })
+                    })
+                    .collect();
+                Some(context! {
+                    title => object.event.summary.as_str(),
+                    calendar => a.id.as_str(),
+                    agenda => a.name.as_str(),
+                    name => stored.name.as_str(),
+                    etag => ctx.form().and_then(|f| f.value("etag")).unwrap_or(stored.etag.as_str()),
+                    recurring => p.recurring,
+                    other_rule => p.other_rule.clone(),
+                    other_zone => p.other_zone.clone(),
+                    stale => ctx.param("stale") == Some("1"),
+                    files,
+                    action => urls.action()
+                        .param("edit", &a.id)
+                        .param("name", &stored.name)
+                        .param("view", view.name())
+                        .param("date", date.format("%Y-%m-%d"))
+                        .to_string(),
+                    cancel => urls.render()
+                        .state(WindowState::Maximized)
+                        .param("view", view.name())
+                        .param("date", date.format("%Y-%m-%d"))
+                        .to_string(),
+                })
+            }
+            _ => None,
+        };
+        let mut repeats: Vec<_> = edit::REPEATS
             .iter()
             .map(|r| context! { value => *r, label => ctx.t(&MESSAGES, &format!("repeat-{r}")) })
             .collect();
-        let reminders: Vec<_> = [
+        if let Some(rule) = prefill.as_ref().and_then(|p| p.other_rule.as_ref()) {
+            repeats.insert(
+                0,
+                context! { value => "keep", label => ctx.t_args(&MESSAGES, "repeat-keep", &args! { "rule" => rule.clone() }) },
+            );
+        }
+        let mut reminders: Vec<_> = [
             ("", "reminder-none"),
             ("10", "reminder-10"),
             ("60", "reminder-60"),
@@ -706,6 +1008,13 @@ impl Agenda {
         .iter()
         .map(|(v, k)| context! { value => *v, label => ctx.t(&MESSAGES, k) })
         .collect();
+        if let Some(m) = values
+            .get("reminder")
+            .filter(|m| !["", "10", "60", "1440"].contains(&m.as_str()))
+            .and_then(|m| m.parse::<u32>().ok())
+        {
+            reminders.push(context! { value => m.to_string(), label => ctx.t_args(&MESSAGES, "reminder-minutes", &args! { "n" => m }) });
+        }
         self.templates.render_for(
             ctx,
             "manage",
@@ -716,6 +1025,9 @@ impl Agenda {
                 values => Serde(&values),
                 repeats,
                 reminders,
+                edited,
+                edit_missing => asked && editing.is_none(),
+                max_files => attachments::MAX_AT_ONCE,
                 ns => ctx.window().namespace(),
                 action => urls.action().to_string(),
                 csrf => markup_value(&ctx.csrf_field()),
@@ -723,106 +1035,76 @@ impl Agenda {
         )
     }
 
-    /// `op=create`: the event form, checked; every message at once.
+    /// The error messages of the event form, in her language.
+    fn say(ctx: &PortletContext) -> impl Fn(&str) -> String + '_ {
+        move |key: &str| ctx.t(&MESSAGES, key)
+    }
+
+    /// `op=create`: the event form, checked (every message at once), with its
+    /// attachments.
     async fn create(
         &self,
         ctx: &PortletContext,
-        request: &ActionRequest,
+        request: &mut ActionRequest,
     ) -> Result<ActionResponse, PortletError> {
         let list = self.access(ctx).await?;
         let mut form = InvalidForm::new(request);
-        let field = |n: &str| request.field(n).unwrap_or("").trim().to_string();
-        let title = field("title");
-        if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
-            form.field("title", ctx.t(&MESSAGES, "error-title"));
-        }
-        let calendar = calendars::find(&list, &field("calendar"))
+        let say = Self::say(ctx);
+        let checked = edit::check(|n| request.field(n), &mut form, &say, false);
+        let calendar = calendars::find(&list, request.field("calendar").unwrap_or("").trim())
             .filter(|a| a.write)
             .cloned();
         if calendar.is_none() {
             form.general(ctx.t(&MESSAGES, "error-calendar"));
         }
-        let day = parse_day(&field("day"));
-        if day.is_none() {
-            form.field("day", ctx.t(&MESSAGES, "error-day"));
-        }
-        let all_day = request.field("all_day") == Some("oui");
-        let times = if all_day {
-            None
-        } else {
-            let start = parse_time(&field("start"));
-            let end = parse_time(&field("end"));
-            if start.is_none() {
-                form.field("start", ctx.t(&MESSAGES, "error-time"));
-            }
-            if end.is_none() {
-                form.field("end", ctx.t(&MESSAGES, "error-time"));
-            }
-            start.zip(end)
-        };
-        let until = match field("until").as_str() {
-            "" => None,
-            v => match parse_day(v) {
-                Some(d) => Some(d),
-                None => {
-                    form.field("until", ctx.t(&MESSAGES, "error-day"));
-                    None
-                }
-            },
-        };
-        let rrule = match field("repeat").as_str() {
-            "" | "none" => None,
-            f @ ("daily" | "weekly" | "monthly" | "yearly") => {
-                let mut r = format!("FREQ={}", f.to_uppercase());
-                if let Some(u) = until {
-                    r.push_str(&format!(";UNTIL={}", u.format("%Y%m%dT235959Z")));
-                }
-                Some(r)
-            }
-            _ => {
-                form.general(ctx.t(&MESSAGES, "error-repeat"));
-                None
-            }
-        };
-        let reminder = match field("reminder").as_str() {
-            "" => None,
-            v => match v.parse::<u32>() {
-                Ok(m) if m <= 40_320 => Some(m),
-                _ => {
-                    form.general(ctx.t(&MESSAGES, "error-reminder"));
-                    None
-                }
-            },
-        };
-        let location: String = field("location").chars().take(200).collect();
-        let description: String = request
-            .field("description")
-            .unwrap_or("")
-            .chars()
-            .take(5000)
-            .collect();
-        let (Some(a), Some(day)) = (calendar, day) else {
+        let (Some(c), Some(a)) = (checked, calendar) else {
             return Err(PortletError::Invalid(Box::new(form)));
         };
         form.check()?;
+        let mut form = InvalidForm::new(request);
+        let added = attachments::upload(
+            ctx,
+            request,
+            &mut form,
+            attachments::MAX_PER_EVENT,
+            self.quota,
+        )
+        .await?;
+        form.check()?;
         let now = ctx.clock().now();
+        let stamp = DateTime::<Utc>::from(now);
         let uid = format!("{}@cartable", cartable_socle::random_token());
+        let zone = ctx.time_zone();
         let text = ics::write_event(&ics::NewEvent {
             uid: uid.clone(),
-            summary: title.clone(),
-            location,
-            description,
-            day,
-            times,
-            last_day: day,
-            zone: ctx.time_zone(),
-            rrule,
-            reminder,
-            stamp: DateTime::<Utc>::from(now),
+            summary: c.title.clone(),
+            location: c.location,
+            description: c.description,
+            day: c.span.day,
+            times: c.span.times,
+            last_day: c.span.last_day.unwrap_or(c.span.day),
+            zone,
+            rrule: c.rrule.flatten(),
+            reminder: c.reminder,
+            stamp,
         });
-        let object = ics::read_object(text.as_bytes(), ctx.time_zone())
-            .map_err(|e| PortletError::BadRequest(e.to_string()))?;
-        store::put(
+        let read = if added.is_empty() {
+            ics::read_object(text.as_bytes(), zone)
+        } else {
+            let with_files = edit::Changes {
+                add_files: added.clone(),
+                ..edit::Changes::default()
+            };
+            edit::apply(&text, zone, &with_files, stamp)
+        };
+        let object = match read {
+            Ok(o) => o,
+            Err(e) => {
+                attachments::forget_new(ctx, &added).await;
+                return Err(PortletError::BadRequest(e.to_string()));
+            }
+        };
+        let put = put_with_files(
             ctx.db()?,
             store::Put {
                 calendar: &a.key,
@@ -831,24 +1113,181 @@ impl Agenda {
                 author: &ctx.user().id,
                 now: seconds(now),
                 precondition: &cartable_portlet::dav::Precondition::Absent,
-                zone: ctx.time_zone(),
+                zone,
             },
+            &added,
         )
-        .await
-        .map_err(|e| PortletError::Conflict(e.to_string()))?;
+        .await;
+        if let Err(e) = put {
+            attachments::forget_new(ctx, &added).await;
+            return Err(match e {
+                store::WriteError::Socle(s) => PortletError::Socle(s),
+                other => PortletError::Conflict(other.to_string()),
+            });
+        }
         self.notify(
             ctx.services(),
             ctx.user(),
             &a,
             Change::Created,
-            &title,
+            &c.title,
             ctx.locale(),
         )
         .await;
         Ok(ActionResponse::default()
             .param("done", "created")
             .param("view", "week")
-            .param("date", day.format("%Y-%m-%d")))
+            .param("date", c.span.day.format("%Y-%m-%d")))
+    }
+
+    /// `op=update`: the edit form of one event she may write, applied to the event as it
+    /// is stored ([`edit`]) if nobody changed it since the form was shown.
+    async fn update(
+        &self,
+        ctx: &PortletContext,
+        request: &mut ActionRequest,
+    ) -> Result<ActionResponse, PortletError> {
+        let list = self.access(ctx).await?;
+        let a = calendars::find(&list, request.required("calendar")?)
+            .filter(|a| a.write)
+            .cloned()
+            .ok_or(PortletError::Forbidden)?;
+        let name = request.required("name")?.to_string();
+        let etag = request.required("etag")?.to_string();
+        let view = View::parse(request.field("view"));
+        let date = request.field("date").and_then(parse_day);
+        let stale = || {
+            let mut r = ActionResponse::default()
+                .state(WindowState::Maximized)
+                .param("edit", &a.id)
+                .param("name", &name)
+                .param("stale", "1")
+                .param("view", view.name());
+            if let Some(d) = date {
+                r = r.param("date", d.format("%Y-%m-%d"));
+            }
+            r
+        };
+        let db = ctx.db()?;
+        let stored = store::get(db, &a.key, &name)
+            .await?
+            .ok_or_else(|| PortletError::NotFound(ctx.t(&MESSAGES, "error-event-gone")))?;
+        if stored.etag != etag {
+            return Ok(stale());
+        }
+        let zone = ctx.time_zone();
+        let object = ics::read_object(stored.ics.as_bytes(), zone)
+            .map_err(|e| PortletError::BadRequest(e.to_string()))?;
+        let before = edit::prefill(&object, zone);
+        let mut form = InvalidForm::new(request);
+        let say = Self::say(ctx);
+        let checked = edit::check(|n| request.field(n), &mut form, &say, true);
+        let kept = attachments::of(&stored.ics);
+        let remove: Vec<String> = kept
+            .iter()
+            .filter_map(|f| f.id.clone())
+            .filter(|id| request.field(&format!("remove.{id}")) == Some("oui"))
+            .collect();
+        let Some(after) = checked else {
+            return Err(PortletError::Invalid(Box::new(form)));
+        };
+        let staying = kept.iter().filter(|f| f.id.is_some()).count() - remove.len();
+        let room = attachments::MAX_PER_EVENT.saturating_sub(staying);
+        let added = attachments::upload(ctx, request, &mut form, room, self.quota).await?;
+        form.check()?;
+        let mut changes =
+            edit::Changes::between(&before.checked, &after, edit::times_zone(&object, zone));
+        changes.remove_files.clone_from(&remove);
+        changes.add_files.clone_from(&added);
+        let back = |done: &str| {
+            ActionResponse::default()
+                .param("done", done)
+                .param("view", view.name())
+                .param("date", after.span.day.format("%Y-%m-%d"))
+        };
+        if changes.is_empty() {
+            return Ok(back("unchanged"));
+        }
+        let now = ctx.clock().now();
+        let changed = match edit::apply(&stored.ics, zone, &changes, DateTime::<Utc>::from(now)) {
+            Ok(o) => o,
+            Err(e) => {
+                attachments::forget_new(ctx, &added).await;
+                return Err(PortletError::BadRequest(e.to_string()));
+            }
+        };
+        let put = put_with_files(
+            db,
+            store::Put {
+                calendar: &a.key,
+                name: &name,
+                object: &changed,
+                author: &ctx.user().id,
+                now: seconds(now),
+                precondition: &cartable_portlet::dav::Precondition::Matches(etag.clone()),
+                zone,
+            },
+            &added,
+        )
+        .await;
+        match put {
+            Ok(_) => {}
+            Err(store::WriteError::Stale) => {
+                attachments::forget_new(ctx, &added).await;
+                return Ok(stale());
+            }
+            Err(e) => {
+                attachments::forget_new(ctx, &added).await;
+                return Err(match e {
+                    store::WriteError::Socle(s) => PortletError::Socle(s),
+                    other => PortletError::Conflict(other.to_string()),
+                });
+            }
+        }
+        attachments::delete_unnamed(ctx, &remove).await;
+        self.notify(
+            ctx.services(),
+            ctx.user(),
+            &a,
+            Change::Changed,
+            &changed.event.summary,
+            ctx.locale(),
+        )
+        .await;
+        Ok(back("changed"))
+    }
+
+    /// `op=filter`: keep the agendas she hides as the window's preference.
+    async fn filter(
+        &self,
+        ctx: &mut PortletContext,
+        request: &ActionRequest,
+    ) -> Result<ActionResponse, PortletError> {
+        let list = self.access(ctx).await?;
+        let ids: Vec<String> = list
+            .iter()
+            .map(|a| a.id.clone())
+            .chain(self.sources(ctx).into_iter().map(|(id, _, _)| id))
+            .collect();
+        let mut kept = String::new();
+        for id in request.field(HIDDEN).unwrap_or("").split_whitespace() {
+            if ids.iter().any(|i| i == id) && kept.len() + id.len() < 4000 {
+                if !kept.is_empty() {
+                    kept.push(' ');
+                }
+                kept.push_str(id);
+            }
+        }
+        ctx.preferences
+            .set(HIDDEN, kept)
+            .map_err(|e| PortletError::BadRequest(e.to_string()))?;
+        let mut r = ActionResponse::default()
+            .param("done", "filter")
+            .param("view", View::parse(request.field("view")).name());
+        if let Some(d) = request.field("date").and_then(parse_day) {
+            r = r.param("date", d.format("%Y-%m-%d"));
+        }
+        Ok(r)
     }
 
     /// `op=import`: an .ics file into an agenda she writes; a count of what was kept.
@@ -964,6 +1403,11 @@ impl Agenda {
         let summary = ics::read_object(gone.ics.as_bytes(), ctx.time_zone())
             .map(|o| o.event.summary)
             .unwrap_or_default();
+        let files: Vec<String> = attachments::of(&gone.ics)
+            .into_iter()
+            .filter_map(|f| f.id)
+            .collect();
+        attachments::delete_unnamed(ctx, &files).await;
         self.notify(
             ctx.services(),
             ctx.user(),
@@ -1026,6 +1470,22 @@ impl Agenda {
             .param("done", "grant"))
     }
 
+    /// The resource `attachment` (`file`): a file named by an event of an agenda she
+    /// reads, as a download; anything else is a 404, whoever asks.
+    async fn attachment(
+        &self,
+        ctx: &PortletContext,
+        request: &ResourceRequest,
+    ) -> Result<ResourceResponse, PortletError> {
+        let id = request.params.get("file").map_or("", String::as_str);
+        let keys: Vec<String> = self.access(ctx).await?.into_iter().map(|a| a.key).collect();
+        let file = attachments::readable(ctx, &keys, id)
+            .await?
+            .ok_or_else(|| PortletError::NotFound(ctx.t(&MESSAGES, "error-attachment-missing")))?;
+        let name = file.name.clone();
+        Ok(ResourceResponse::file(file).attachment(&name))
+    }
+
     /// One agenda as an .ics file.
     pub(crate) async fn export_file(
         &self,
@@ -1045,7 +1505,11 @@ impl Portlet for Agenda {
     }
 
     fn schema(&self) -> Option<ServiceSchema> {
-        Some(ServiceSchema::new(SERVICE).sql(migration!("0001_agenda")))
+        Some(
+            ServiceSchema::new(SERVICE)
+                .sql(migration!("0001_agenda"))
+                .sql(migration!("0003_attachments")),
+        )
     }
 
     fn portable(&self) -> Option<&dyn cartable_portlet::export::Portable> {
@@ -1078,7 +1542,9 @@ impl Portlet for Agenda {
             .unwrap_or("")
             .to_string();
         match op.as_str() {
-            "create" => self.create(ctx, &request).await,
+            "create" => self.create(ctx, &mut request).await,
+            "update" => self.update(ctx, &mut request).await,
+            "filter" => self.filter(ctx, &request).await,
             "delete" => self.delete(ctx, &request).await,
             "import" => self.import(ctx, &mut request).await,
             "token-new" => self.token(ctx, &request, false).await,
@@ -1094,6 +1560,9 @@ impl Portlet for Agenda {
         ctx: &PortletContext,
         request: ResourceRequest,
     ) -> Result<ResourceResponse, PortletError> {
+        if request.id == attachments::RESOURCE {
+            return self.attachment(ctx, &request).await;
+        }
         if request.id != "export" {
             return Err(PortletError::NotFound(format!(
                 "no resource {:?}",

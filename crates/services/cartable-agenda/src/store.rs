@@ -1,5 +1,6 @@
 //! The agenda's tables (migrations/0001_agenda.sql): events as iCalendar objects, the
-//! revision of each agenda, deletions for sync, grants and subscription tokens. The
+//! revision of each agenda, deletions for sync, grants and subscription tokens; with
+//! each event, the files it names (0003, [`crate::attachments`]). The
 //! queries are written once for SQLite and PostgreSQL; values are always bound.
 
 use cartable_portlet::Database;
@@ -201,6 +202,7 @@ pub async fn put_in(tx: &mut AnyConnection, p: &Put<'_>) -> Result<(String, bool
             .execute(&mut *tx)
             .await?;
     }
+    crate::attachments::index(tx, p.calendar, p.name, Some(&p.object.ics)).await?;
     Ok((etag, current.is_none()))
 }
 
@@ -238,6 +240,7 @@ pub async fn delete(
     .bind(rev)
     .execute(&mut *tx)
     .await?;
+    crate::attachments::index(&mut tx, calendar, name, None).await?;
     tx.commit().await?;
     Ok(current)
 }

@@ -72,7 +72,7 @@ async fn the_week_view_is_an_accessible_table_of_ones_own_and_the_schools_events
         .unwrap();
     month.assert_accessible();
     assert_eq!(
-        month.html().matches("Chorale").count(),
+        month.html().matches("13:30 Chorale").count(),
         4,
         "every Wednesday from the 9th"
     );
@@ -721,4 +721,845 @@ async fn an_empty_agenda_goes_out_and_comes_back_as_nothing() {
     tx.commit().await.unwrap();
     // Neither restored nor refused: there was nothing.
     assert_eq!((report.accepted(), report.refused()), (0, 0), "{report:?}");
+}
+
+/// The group "Club théâtre" with the agenda tool: camille contributes, lea reads.
+async fn club(kit: &TestKit) {
+    let cx = kit.data_context("camille").await.unwrap();
+    let now = std::time::SystemTime::now();
+    calendars::groups(cx.services())
+        .restore(cartable_socle::Group {
+            id: "club-theatre".into(),
+            name: "Club théâtre".into(),
+            owner: "paul".into(),
+            members: vec!["camille".into(), "lea".into()],
+            created: now,
+            ends: now + std::time::Duration::from_secs(400 * 86_400),
+            rights: [("lea".to_string(), cartable_socle::GroupRight::Reader)].into(),
+            tools: [(ID.to_string(), cartable_socle::ToolGrant::default())].into(),
+            file_quota_mb: None,
+            owner_profiles: vec![Profile::Enseignant],
+        })
+        .await
+        .unwrap();
+}
+
+/// The form an action refused.
+fn refused(r: Result<ActionResponse, cartable_testkit::CallError>) -> InvalidForm {
+    match r {
+        Err(cartable_testkit::CallError::Portlet(PortletError::Invalid(f))) => *f,
+        other => panic!("not a refused form: {other:?}"),
+    }
+}
+
+/// The render options of the edit form of event `name` of agenda `calendar`.
+fn editing(calendar: &str, name: &str) -> RenderOptions {
+    RenderOptions::new()
+        .state(WindowState::Maximized)
+        .param("view", "week")
+        .param("date", "2026-12-07")
+        .param("edit", calendar)
+        .param("name", name)
+}
+
+/// The value of the hidden input `name` in a page.
+fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// The edit form's fields for an event as the form shows it, with some changed.
+fn update_form<'a>(
+    calendar: &'a str,
+    name: &'a str,
+    etag: &'a str,
+    changed: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("op", "update"),
+        ("calendar", calendar),
+        ("name", name),
+        ("etag", etag),
+        ("title", "Depuis le téléphone"),
+        ("day", "2026-12-08"),
+        ("start", "10:00"),
+        ("end", "11:00"),
+        ("location", ""),
+        ("description", ""),
+        ("repeat", "none"),
+        ("reminder", ""),
+    ];
+    for (k, v) in changed {
+        form.retain(|(n, _)| n != k);
+        form.push((k, v));
+    }
+    form
+}
+
+/// A client's event with what the form does not show: a property of its own, an
+/// attendee, a VALARM of its own.
+const RICH: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//client//EN\r\nBEGIN:VEVENT\r\nUID:dav-1\r\nDTSTAMP:20261207T100000Z\r\nDTSTART;TZID=Europe/Paris:20261208T100000\r\nDTEND;TZID=Europe/Paris:20261208T110000\r\nSUMMARY:Depuis le téléphone\r\nX-CLIENT-PROP:kept\r\nATTENDEE;CN=\"Durand, Paul\":mailto:paul@example.fr\r\nBEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER;RELATED=START:-PT30M\r\nX-WR-ALARMUID:a1\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+async fn an_event_is_edited_from_the_page(kit: TestKit) {
+    let agenda = Agenda::new();
+    let cx = kit.data_context("camille").await.unwrap();
+    let (s, _, _) = dav_call(
+        &agenda,
+        &cx,
+        "PUT",
+        "/dav/agenda/camille/personnel/dav-1.ics",
+        &[("if-none-match", "*")],
+        RICH,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The views link the edit form, naming the event.
+    let week = kit.render().await.unwrap();
+    week.assert_accessible();
+    assert!(
+        week.html()
+            .contains("Modifier<span class=\"visually-hidden\"> – Depuis le téléphone</span>"),
+        "{}",
+        week.html()
+    );
+    assert!(
+        week.html()
+            .contains("p.edit=personnel&amp;p.name=dav-1.ics")
+    );
+    let english = kit.clone().locale("en").render().await.unwrap();
+    assert!(
+        english
+            .html()
+            .contains(">Edit<span class=\"visually-hidden\"> – Depuis le téléphone</span>"),
+        "{}",
+        english.html()
+    );
+    let form = kit
+        .render_with(&editing("personnel", "dav-1.ics"))
+        .await
+        .unwrap();
+    form.assert_accessible();
+    let html = form.html();
+    assert!(html.contains("Modifier « Depuis le téléphone »"), "{html}");
+    assert!(html.contains("value=\"update\"") && html.contains("value=\"10:00\""));
+    let etag = hidden_value(html, "etag");
+    // She changes the title and the time.
+    let r = kit
+        .action(update_form(
+            "personnel",
+            "dav-1.ics",
+            &etag,
+            &[
+                ("title", "Rendez-vous déplacé"),
+                ("start", "14:00"),
+                ("end", "15:30"),
+                ("reminder", "60"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.params.get("done").map(String::as_str), Some("changed"));
+    let db = kit.database().await.unwrap();
+    let stored = store::get(&db, "u:camille", "dav-1.ics")
+        .await
+        .unwrap()
+        .unwrap();
+    for kept in [
+        "X-CLIENT-PROP:kept",
+        "ATTENDEE;CN=\"Durand, Paul\":mailto:paul@example.fr",
+        "ACTION:AUDIO",
+        "X-WR-ALARMUID:a1",
+        "UID:dav-1",
+    ] {
+        assert!(stored.ics.contains(kept), "{kept} lost: {}", stored.ics);
+    }
+    for new in [
+        "SUMMARY:Rendez-vous déplacé",
+        "DTSTART;TZID=Europe/Paris:20261208T140000",
+        "DTEND;TZID=Europe/Paris:20261208T153000",
+        "TRIGGER:-PT60M",
+        "SEQUENCE:0",
+    ] {
+        assert!(stored.ics.contains(new), "{new} missing: {}", stored.ics);
+    }
+    // The client reads the change back.
+    let (_, _, got) = dav_call(
+        &agenda,
+        &cx,
+        "GET",
+        "/dav/agenda/camille/personnel/dav-1.ics",
+        &[],
+        "",
+    )
+    .await;
+    assert!(got.contains("Rendez-vous déplacé"), "{got}");
+    let after = kit.render_after(&r).await.unwrap();
+    assert!(
+        after.html().contains("L&#39;événement est modifié."),
+        "{}",
+        after.html()
+    );
+    assert!(after.html().contains("14:00–15:30"));
+    // The same form again changes nothing.
+    let etag = stored.etag.clone();
+    let r = kit
+        .action(update_form(
+            "personnel",
+            "dav-1.ics",
+            &etag,
+            &[
+                ("title", "Rendez-vous déplacé"),
+                ("start", "14:00"),
+                ("end", "15:30"),
+                ("reminder", "60"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.params.get("done").map(String::as_str), Some("unchanged"));
+    let again = store::get(&db, "u:camille", "dav-1.ics")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.etag, etag, "nothing written");
+    // A bad value: the form comes back with its message, nothing is written.
+    let form = refused(
+        kit.action_with(
+            &editing("personnel", "dav-1.ics"),
+            update_form("personnel", "dav-1.ics", &etag, &[("title", " ")]),
+        )
+        .await,
+    );
+    assert!(form.errors_for("title").next().is_some());
+    let shown = kit
+        .render_with(&editing("personnel", "dav-1.ics"))
+        .await
+        .unwrap();
+    assert!(shown.html().contains("Donnez un titre"), "{}", shown.html());
+    assert!(
+        shown.html().contains("value=\"update\""),
+        "still the edit form"
+    );
+}
+
+#[tokio::test]
+async fn an_event_is_edited_from_the_page_on_sqlite_and_postgresql() {
+    for db in cartable_db::testing::both("agenda_edit").await {
+        an_event_is_edited_from_the_page(kit().with_database(db.db.clone())).await;
+    }
+}
+
+async fn a_stale_etag_overwrites_nothing(kit: TestKit) {
+    let agenda = Agenda::new();
+    let cx = kit.data_context("camille").await.unwrap();
+    dav_call(
+        &agenda,
+        &cx,
+        "PUT",
+        "/dav/agenda/camille/personnel/dav-1.ics",
+        &[("if-none-match", "*")],
+        RICH,
+    )
+    .await;
+    let form = kit
+        .render_with(&editing("personnel", "dav-1.ics"))
+        .await
+        .unwrap();
+    let etag = hidden_value(form.html(), "etag");
+    // Meanwhile, her phone changes the event.
+    let (s, _, _) = dav_call(
+        &agenda,
+        &cx,
+        "PUT",
+        "/dav/agenda/camille/personnel/dav-1.ics",
+        &[],
+        &RICH.replace("Depuis le téléphone", "Changé sur le téléphone"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let r = kit
+        .action(update_form(
+            "personnel",
+            "dav-1.ics",
+            &etag,
+            &[("title", "Changé sur la page")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.params.get("stale").map(String::as_str), Some("1"));
+    let db = kit.database().await.unwrap();
+    let stored = store::get(&db, "u:camille", "dav-1.ics")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.ics.contains("Changé sur le téléphone"),
+        "the phone's change stays"
+    );
+    assert!(!stored.ics.contains("Changé sur la page"));
+    // The form comes back with a clear message and the event as it now is.
+    let again = kit.render_after(&r).await.unwrap();
+    again.assert_accessible();
+    let html = again.html();
+    assert!(html.contains("modifié entre-temps"), "{html}");
+    assert!(html.contains("value=\"Changé sur le téléphone\""), "{html}");
+    assert_eq!(hidden_value(html, "etag"), stored.etag);
+}
+
+#[tokio::test]
+async fn a_stale_etag_shows_the_form_again_and_overwrites_nothing_on_sqlite_and_postgresql() {
+    for db in cartable_db::testing::both("agenda_stale").await {
+        a_stale_etag_overwrites_nothing(kit().with_database(db.db.clone())).await;
+    }
+}
+
+#[tokio::test]
+async fn a_recurring_event_is_edited_as_a_series_and_keeps_its_exceptions() {
+    let kit = kit();
+    let agenda = Agenda::new();
+    let cx = kit.data_context("camille").await.unwrap();
+    let weekly = RICH.replace(
+        "X-CLIENT-PROP:kept\r\n",
+        "RRULE:FREQ=WEEKLY;BYDAY=TU\r\nEXDATE;TZID=Europe/Paris:20261215T100000\r\n",
+    );
+    dav_call(
+        &agenda,
+        &cx,
+        "PUT",
+        "/dav/agenda/camille/personnel/dav-1.ics",
+        &[("if-none-match", "*")],
+        &weekly,
+    )
+    .await;
+    let form = kit
+        .render_with(&editing("personnel", "dav-1.ics"))
+        .await
+        .unwrap();
+    let html = form.html();
+    assert!(html.contains("toute la série"), "{html}");
+    assert!(
+        html.contains("value=\"keep\" selected"),
+        "a rule the form cannot show is kept: {html}"
+    );
+    let etag = hidden_value(html, "etag");
+    kit.action(update_form(
+        "personnel",
+        "dav-1.ics",
+        &etag,
+        &[("repeat", "keep"), ("location", "Salle 4")],
+    ))
+    .await
+    .unwrap();
+    let db = kit.database().await.unwrap();
+    let stored = store::get(&db, "u:camille", "dav-1.ics")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.ics.contains("RRULE:FREQ=WEEKLY;BYDAY=TU"));
+    assert!(
+        stored
+            .ics
+            .contains("EXDATE;TZID=Europe/Paris:20261215T100000")
+    );
+    let mut weeks = 0;
+    for date in ["2026-12-08", "2026-12-15", "2026-12-22"] {
+        let out = kit
+            .render_with(&RenderOptions::new().param("date", date))
+            .await
+            .unwrap();
+        weeks += usize::from(out.html().contains("Salle 4"));
+    }
+    assert_eq!(weeks, 2, "every Tuesday but the 15th");
+}
+
+#[tokio::test]
+async fn a_pupil_cannot_edit_what_she_only_reads_through_any_door() {
+    let kit = kit();
+    club(&kit).await;
+    kit.action([
+        ("op", "create"),
+        ("title", "Répétition générale"),
+        ("calendar", "groupe.club-theatre"),
+        ("day", "2026-12-09"),
+        ("start", "17:00"),
+        ("end", "19:00"),
+    ])
+    .await
+    .unwrap();
+    let db = kit.database().await.unwrap();
+    let event = store::all(&db, "g:club-theatre").await.unwrap().remove(0);
+    // Camille contributes: she has the link; the change is notified to the group.
+    let html = kit.render().await.unwrap().html().to_string();
+    assert!(html.contains("p.edit=groupe.club-theatre"), "{html}");
+    kit.clear_published();
+    kit.action([
+        ("op", "update"),
+        ("calendar", "groupe.club-theatre"),
+        ("name", event.name.as_str()),
+        ("etag", event.etag.as_str()),
+        ("title", "Répétition en costumes"),
+        ("day", "2026-12-09"),
+        ("start", "17:00"),
+        ("end", "19:00"),
+        ("repeat", "none"),
+    ])
+    .await
+    .unwrap();
+    let n = kit.published();
+    assert!(
+        n.iter()
+            .any(|n| n.title.contains("a modifié « Répétition en costumes »")
+                && n.audience == Audience::Groups(vec!["club-theatre".into()])),
+        "{n:?}"
+    );
+    let event = store::all(&db, "g:club-theatre").await.unwrap().remove(0);
+    // Léa only reads: no link, no form, and a forged action is refused.
+    let lea = kit.clone().user_with("lea", "Léa", [Profile::Eleve]);
+    let html = lea.render().await.unwrap().html().to_string();
+    assert!(html.contains("Répétition en costumes"));
+    assert!(!html.contains("p.edit="), "{html}");
+    let form = lea
+        .render_with(&editing("groupe.club-theatre", &event.name))
+        .await
+        .unwrap();
+    assert!(!form.html().contains("value=\"update\""));
+    assert!(form.html().contains("vous ne pouvez pas le modifier"));
+    let forged = |calendar: &'static str| {
+        vec![
+            ("op", "update"),
+            ("calendar", calendar),
+            ("name", event.name.as_str()),
+            ("etag", event.etag.as_str()),
+            ("title", "Annulé"),
+            ("day", "2026-12-09"),
+            ("start", "17:00"),
+            ("end", "19:00"),
+        ]
+    };
+    let e = lea.action(forged("groupe.club-theatre")).await.unwrap_err();
+    assert_eq!(e.status(), StatusCode::FORBIDDEN);
+    let e = lea.action(forged("personnel")).await.unwrap_err();
+    assert_eq!(e.status(), StatusCode::NOT_FOUND, "not in her own agenda");
+    let e = lea.action(forged("etablissement")).await.unwrap_err();
+    assert_eq!(e.status(), StatusCode::FORBIDDEN);
+    let tom = kit.clone().user_with("tom", "Tom", [Profile::Eleve]);
+    let e = tom.action(forged("groupe.club-theatre")).await.unwrap_err();
+    assert_eq!(e.status(), StatusCode::FORBIDDEN);
+    // Nor through CalDAV.
+    let agenda = Agenda::new();
+    let lea_cx = kit.data_context("lea").await.unwrap();
+    let (s, _, _) = dav_call(
+        &agenda,
+        &lea_cx,
+        "PUT",
+        &format!("/dav/agenda/lea/groupe.club-theatre/{}", event.name),
+        &[("if-match", &format!("\"{}\"", event.etag))],
+        &event.ics.replace("Répétition en costumes", "Annulé"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let after = store::all(&db, "g:club-theatre").await.unwrap().remove(0);
+    assert_eq!(after.etag, event.etag, "nothing written");
+}
+
+/// The file id named by the first ATTACH of an object.
+fn managed_id(ics: &str) -> String {
+    attachments::of(ics)
+        .into_iter()
+        .find_map(|a| a.id)
+        .unwrap_or_else(|| panic!("no attachment in {ics}"))
+}
+
+async fn attachments_go_with_their_event(kit: TestKit) {
+    club(&kit).await;
+    let pdf = b"%PDF-1.7 le texte de la pi\xc3\xa8ce".to_vec();
+    kit.action_with_files(
+        [
+            ("op", "create"),
+            ("title", "Répétition générale"),
+            ("calendar", "groupe.club-theatre"),
+            ("day", "2026-12-09"),
+            ("start", "17:00"),
+            ("end", "19:00"),
+        ],
+        [TestFile::new(
+            "attachment",
+            "Texte, acte 1.pdf",
+            "application/pdf",
+            pdf.clone(),
+        )],
+    )
+    .await
+    .unwrap();
+    let db = kit.database().await.unwrap();
+    let event = store::all(&db, "g:club-theatre").await.unwrap().remove(0);
+    let text = event.ics.replace("\r\n ", "");
+    assert!(
+        text.contains("FMTTYPE=application/pdf") && text.contains("FILENAME=\"Texte, acte 1.pdf\""),
+        "{text}"
+    );
+    let id = managed_id(&event.ics);
+    assert!(
+        event.ics.replace("\r\n ", "").contains(&format!(
+            ":/resource/test/test-window/attachment?p.file={id}"
+        )),
+        "{}",
+        event.ics
+    );
+    let files = kit.files().await.unwrap();
+    let space = cartable_socle::files::Space::User("camille".into());
+    assert_eq!(
+        files.usage(&space).await.unwrap(),
+        pdf.len() as u64,
+        "in her quota"
+    );
+    // The views link it.
+    let html = kit.render().await.unwrap().html().to_string();
+    assert!(html.contains("Texte, acte 1.pdf</a>"), "{html}");
+    assert!(html.contains(&format!("attachment?p.file={id}")));
+    // Whoever reads the agenda downloads it; nobody else, whatever id she tries.
+    for reader in [
+        kit.clone(),
+        kit.clone().user_with("lea", "Léa", [Profile::Eleve]),
+    ] {
+        let r = reader
+            .resource("attachment", [("file", id.as_str())])
+            .await
+            .unwrap();
+        assert_eq!(r.attachment.as_deref(), Some("Texte, acte 1.pdf"));
+        assert_eq!(r.content_type, "application/pdf");
+        assert_eq!(reader.download(&r).await.unwrap().to_vec(), pdf);
+    }
+    let tom = kit.clone().user_with("tom", "Tom", [Profile::Eleve]);
+    for guess in [id.as_str(), "x", &"A".repeat(43)] {
+        let e = tom
+            .resource("attachment", [("file", guess)])
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), StatusCode::NOT_FOUND);
+    }
+    // An event of Tom's own agenda naming the file does not open it either.
+    let agenda = Agenda::new();
+    let tom_cx = kit.data_context("tom").await.unwrap();
+    let forged = RICH.replace(
+        "X-CLIENT-PROP:kept\r\n",
+        &format!("ATTACH;MANAGED-ID={id}:https://x\r\n"),
+    );
+    dav_call(
+        &agenda,
+        &tom_cx,
+        "PUT",
+        "/dav/agenda/tom/personnel/vol.ics",
+        &[("if-none-match", "*")],
+        &forged,
+    )
+    .await;
+    let e = tom
+        .resource("attachment", [("file", id.as_str())])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.status(),
+        StatusCode::NOT_FOUND,
+        "an ATTACH that came by CalDAV opens no file"
+    );
+    let tom_html = tom.render().await.unwrap().html().to_string();
+    assert!(tom_html.contains("Depuis le téléphone"), "{tom_html}");
+    assert!(
+        !tom_html.contains(&id),
+        "and the view does not link it: {tom_html}"
+    );
+    // The edit form lists it; taking it away deletes the file.
+    let form = kit
+        .render_with(&editing("groupe.club-theatre", &event.name))
+        .await
+        .unwrap();
+    form.assert_accessible();
+    assert!(form.html().contains(&format!("name=\"remove.{id}\"")));
+    let remove = format!("remove.{id}");
+    kit.action_with_files(
+        [
+            ("op", "update"),
+            ("calendar", "groupe.club-theatre"),
+            ("name", event.name.as_str()),
+            ("etag", event.etag.as_str()),
+            ("title", "Répétition générale"),
+            ("day", "2026-12-09"),
+            ("start", "17:00"),
+            ("end", "19:00"),
+            ("repeat", "none"),
+            (remove.as_str(), "oui"),
+        ],
+        [TestFile::new(
+            "attachment",
+            "Plan.png",
+            "image/png",
+            b"\x89PNG plan".to_vec(),
+        )],
+    )
+    .await
+    .unwrap();
+    let event = store::all(&db, "g:club-theatre").await.unwrap().remove(0);
+    assert!(!event.ics.contains(&id), "{}", event.ics);
+    let file_id = cartable_socle::files::FileId::parse(&id).unwrap();
+    assert_eq!(files.get(&file_id).await.unwrap(), None, "deleted");
+    let plan = managed_id(&event.ics);
+    assert_eq!(files.usage(&space).await.unwrap(), 9);
+    // Deleting the event deletes its files.
+    kit.action([
+        ("op", "delete"),
+        ("calendar", "groupe.club-theatre"),
+        ("name", event.name.as_str()),
+    ])
+    .await
+    .unwrap();
+    let plan_id = cartable_socle::files::FileId::parse(&plan).unwrap();
+    assert_eq!(files.get(&plan_id).await.unwrap(), None);
+    assert_eq!(files.usage(&space).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn attachments_are_served_to_readers_only_and_deleted_with_their_event_on_sqlite_and_postgresql()
+ {
+    for db in cartable_db::testing::both("agenda_attach").await {
+        attachments_go_with_their_event(kit().with_database(db.db.clone())).await;
+    }
+}
+
+#[tokio::test]
+async fn an_attachment_too_large_or_over_quota_is_refused_and_nothing_is_stored() {
+    let kit =
+        TestKit::new(Arc::new(Agenda::new().attachment_quota(1_000))).at("2026-12-07T09:00:00Z");
+    let fields = [
+        ("op", "create"),
+        ("title", "Sortie"),
+        ("calendar", "personnel"),
+        ("day", "2026-12-08"),
+        ("start", "08:00"),
+        ("end", "09:00"),
+    ];
+    let db = kit.database().await.unwrap();
+    let files = kit.files().await.unwrap();
+    let space = cartable_socle::files::Space::User("camille".into());
+    // 11 MB: over the 10 MB of an attachment.
+    let big = vec![b'A'; 11 * 1024 * 1024];
+    let form = refused(
+        kit.action_with_files(
+            fields,
+            [TestFile::new("attachment", "film.mp4", "video/mp4", big)],
+        )
+        .await,
+    );
+    let message = form.errors_for("attachment").next().unwrap().to_string();
+    assert!(
+        message.contains("film.mp4") && message.contains("10 Mo"),
+        "{message}"
+    );
+    assert!(store::all(&db, "u:camille").await.unwrap().is_empty());
+    assert_eq!(files.usage(&space).await.unwrap(), 0);
+    let shown = kit.render().await.unwrap();
+    assert!(shown.html().contains("dépasse 10 Mo"), "{}", shown.html());
+    // Over her quota (1,000 bytes here): the second file does not fit, nothing is kept.
+    let form = refused(
+        kit.action_with_files(
+            fields,
+            [
+                TestFile::new("attachment", "a.txt", "text/plain", vec![b'a'; 600]),
+                TestFile::new("attachment", "b.txt", "text/plain", vec![b'b'; 600]),
+            ],
+        )
+        .await,
+    );
+    let message = form.errors_for("attachment").next().unwrap().to_string();
+    assert!(
+        message.contains("b.txt") && message.contains("espace"),
+        "{message}"
+    );
+    assert!(store::all(&db, "u:camille").await.unwrap().is_empty());
+    assert_eq!(
+        files.usage(&space).await.unwrap(),
+        0,
+        "the first file is gone too"
+    );
+    // On the edit form: the event stays as it was.
+    kit.action(fields).await.unwrap();
+    let event = store::all(&db, "u:camille").await.unwrap().remove(0);
+    refused(
+        kit.action_with_files(
+            [
+                ("op", "update"),
+                ("calendar", "personnel"),
+                ("name", event.name.as_str()),
+                ("etag", event.etag.as_str()),
+                ("title", "Sortie au musée"),
+                ("day", "2026-12-08"),
+                ("start", "08:00"),
+                ("end", "09:00"),
+            ],
+            [TestFile::new(
+                "attachment",
+                "c.txt",
+                "text/plain",
+                vec![b'c'; 2_000],
+            )],
+        )
+        .await,
+    );
+    let after = store::all(&db, "u:camille").await.unwrap().remove(0);
+    assert_eq!(after.etag, event.etag);
+    assert_eq!(files.usage(&space).await.unwrap(), 0);
+    // The window takes forms of three attachments of 10 MB.
+    assert!(kit.descriptor().upload_limit >= 3 * attachments::MAX_SIZE);
+}
+
+#[tokio::test]
+async fn hidden_agendas_are_left_out_of_the_view_and_the_choice_is_kept() {
+    let edt: Arc<dyn Portlet> = Arc::new(Timetable(Descriptor::new(
+        "emploi-du-temps",
+        "Emploi du temps",
+    )));
+    let kit = kit().with_calendar_sources(vec![edt]);
+    create(
+        &kit,
+        "Contrôle de maths",
+        "2026-12-08",
+        "08:00",
+        "09:00",
+        "none",
+    )
+    .await;
+    let staff = kit
+        .clone()
+        .user_with("mme-roux", "Mme Roux", [Profile::Personnel]);
+    staff
+        .action([
+            ("op", "create"),
+            ("title", "Conseil de classe"),
+            ("calendar", "etablissement"),
+            ("day", "2026-12-09"),
+            ("start", "17:00"),
+            ("end", "19:00"),
+        ])
+        .await
+        .unwrap();
+    let all = kit.render().await.unwrap();
+    all.assert_accessible();
+    let html = all.html();
+    for shown in [
+        "Contrôle de maths",
+        "Conseil de classe",
+        "Mathématiques pour camille",
+    ] {
+        assert!(html.contains(shown), "{shown}: {html}");
+    }
+    assert!(html.contains("<form method=\"get\""), "{html}");
+    assert!(html.contains("name=\"p.show.etablissement\" value=\"oui\" checked"));
+    // She unticks the établissement's agenda and the timetable (a GET of the view).
+    let filtered = RenderOptions::new()
+        .param("filter", "1")
+        .param("view", "week")
+        .param("date", "2026-12-07")
+        .param("show.personnel", "oui");
+    let out = kit.render_with(&filtered).await.unwrap();
+    out.assert_accessible();
+    let html = out.html();
+    assert!(html.contains("Contrôle de maths"), "{html}");
+    assert!(!html.contains("Conseil de classe"), "{html}");
+    assert!(!html.contains("Mathématiques pour camille"), "{html}");
+    assert!(
+        html.contains("p.filter=1") && html.contains("p.show.personnel=oui"),
+        "the choice travels with the view's links"
+    );
+    // Kept as the window's preference.
+    let hidden = hidden_value(html, "hidden");
+    assert_eq!(hidden, "etablissement source.emploi-du-temps");
+    let r = kit
+        .action([
+            ("op", "filter"),
+            ("hidden", hidden.as_str()),
+            ("view", "month"),
+            ("date", "2026-12-07"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(r.params.get("view").map(String::as_str), Some("month"));
+    let prefs = kit.user_preferences().await.unwrap();
+    assert_eq!(
+        prefs.get(HIDDEN).map(String::as_str),
+        Some("etablissement source.emploi-du-temps")
+    );
+    let later = kit.render().await.unwrap();
+    assert!(later.html().contains("Contrôle de maths"));
+    assert!(!later.html().contains("Conseil de classe"));
+    assert!(
+        !later.html().contains("name=\"hidden\""),
+        "nothing more to keep"
+    );
+    // An id she does not read is not kept.
+    kit.action([("op", "filter"), ("hidden", "groupe.autre personnel")])
+        .await
+        .unwrap();
+    let prefs = kit.user_preferences().await.unwrap();
+    assert_eq!(prefs.get(HIDDEN).map(String::as_str), Some("personnel"));
+}
+
+#[tokio::test]
+async fn an_event_over_several_days_shows_on_each_and_a_last_day_before_the_first_is_refused() {
+    let kit = kit();
+    let trip = |last_day: &'static str| {
+        vec![
+            ("op", "create"),
+            ("title", "Classe de neige"),
+            ("calendar", "personnel"),
+            ("day", "2026-12-08"),
+            ("start", "08:00"),
+            ("end", "17:00"),
+            ("last_day", last_day),
+        ]
+    };
+    let form = refused(kit.action(trip("2026-12-07")).await);
+    assert!(form.errors_for("last_day").next().is_some());
+    let again = kit.render().await.unwrap();
+    assert!(
+        again.html().contains("ne peut pas précéder"),
+        "{}",
+        again.html()
+    );
+    let db = kit.database().await.unwrap();
+    assert!(store::all(&db, "u:camille").await.unwrap().is_empty());
+    kit.action(trip("2026-12-10")).await.unwrap();
+    let event = store::all(&db, "u:camille").await.unwrap().remove(0);
+    assert!(
+        event
+            .ics
+            .contains("DTEND;TZID=Europe/Paris:20261210T170000"),
+        "{}",
+        event.ics
+    );
+    let day = |d: &'static str| RenderOptions::new().param("view", "day").param("date", d);
+    for (d, shown) in [
+        ("2026-12-07", false),
+        ("2026-12-08", true),
+        ("2026-12-09", true),
+        ("2026-12-10", true),
+        ("2026-12-11", false),
+    ] {
+        let html = kit.render_with(&day(d)).await.unwrap().html().to_string();
+        assert_eq!(html.contains("Classe de neige"), shown, "{d}");
+    }
+    // The edit form shows its last day.
+    let form = kit
+        .render_with(&editing("personnel", &event.name))
+        .await
+        .unwrap();
+    assert!(
+        form.html()
+            .contains("name=\"last_day\" value=\"2026-12-10\""),
+        "{}",
+        form.html()
+    );
 }

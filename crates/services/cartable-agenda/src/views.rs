@@ -1,8 +1,9 @@
 //! The window's templates (minijinja, escaped by default; messages through `t`). Every
 //! view is a table with headers, without JavaScript, readable at 360 px.
 
-/// The superposed view: navigation, the day, week or month table, the legend.
-pub(crate) const VIEW: &str = r#"{% if done %}<p class="notice" role="status">{{ done }}</p>
+/// The superposed view: navigation, the day, week or month table, the legend with the
+/// filter (a GET form: which agendas to show), each event's attachments and edit link.
+pub(crate) const VIEW: &str = r#"{% macro extras(e) %}{% if e.attachments %}<ul class="agenda-attachments">{% for f in e.attachments %}<li><a href="{{ f.url }}"{% if f.external %} rel="noopener noreferrer nofollow"{% else %} download{% endif %}>{{ f.name }}</a></li>{% endfor %}</ul>{% endif %}{% if e.edit %} <a href="{{ e.edit }}" class="agenda-edit">{{ t("edit") }}<span class="visually-hidden"> – {{ e.title }}</span></a>{% endif %}{% endmacro %}{% if done %}<p class="notice" role="status">{{ done }}</p>
 {% endif %}{% if report %}<div class="notice" role="status"><p>{{ report.summary }}</p>{% if report.refused %}<ul>{% for r in report.refused %}<li>{{ r }}</li>{% endfor %}</ul>{% endif %}</div>
 {% endif %}<nav aria-label="{{ t("nav-label") }}" class="agenda-nav">
 <p><a href="{{ nav.prev }}">{{ t("previous") }}<span class="visually-hidden"> – {{ nav.prev_label }}</span></a> · <a href="{{ nav.today }}">{{ t("today") }}</a> · <a href="{{ nav.next }}">{{ t("next") }}<span class="visually-hidden"> – {{ nav.next_label }}</span></a></p>
@@ -11,34 +12,44 @@ pub(crate) const VIEW: &str = r#"{% if done %}<p class="notice" role="status">{{
 {% if view == "month" %}<div class="table-scroll"><table class="agenda-month">
 <caption>{{ caption }}</caption>
 <thead><tr>{% for w in weekdays %}<th scope="col" abbr="{{ w.long }}">{{ w.short }}</th>{% endfor %}</tr></thead>
-<tbody>{% for week in weeks %}<tr>{% for d in week %}<td{% if d.today %} class="today"{% endif %}>{% if d.in_month %}<a href="{{ d.url }}" aria-label="{{ d.label }}">{{ d.number }}</a>{% if d.events %}<ul>{% for e in d.events %}<li class="src-{{ e.source }}">{% if e.time %}{{ e.time }} {% endif %}{{ e.title }}</li>{% endfor %}</ul>{% endif %}{% endif %}</td>{% endfor %}</tr>
+<tbody>{% for week in weeks %}<tr>{% for d in week %}<td{% if d.today %} class="today"{% endif %}>{% if d.in_month %}<a href="{{ d.url }}" aria-label="{{ d.label }}">{{ d.number }}</a>{% if d.events %}<ul>{% for e in d.events %}<li class="src-{{ e.source }}">{% if e.time %}{{ e.time }} {% endif %}{{ e.title }}{{ extras(e) }}</li>{% endfor %}</ul>{% endif %}{% endif %}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table></div>
 {% elif view == "day" %}<table class="agenda-day">
 <caption>{{ caption }}</caption>
 <thead><tr><th scope="col">{{ t("col-time") }}</th><th scope="col">{{ t("col-event") }}</th><th scope="col">{{ t("col-place") }}</th><th scope="col">{{ t("col-agenda") }}</th></tr></thead>
-<tbody>{% for e in days[0].events %}<tr class="src-{{ e.source }}"><td>{{ e.time or t("all-day") }}</td><td>{{ e.title }}{% if e.description %}<br><span class="muted">{{ e.description }}</span>{% endif %}{% if e.delete %}<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="delete"><input type="hidden" name="calendar" value="{{ e.delete.calendar }}"><input type="hidden" name="name" value="{{ e.delete.name }}"><button type="submit">{{ t("delete") }}<span class="visually-hidden"> – {{ e.title }}</span></button></form>{% endif %}</td><td>{{ e.location }}</td><td>{{ e.calendar }}</td></tr>
+<tbody>{% for e in days[0].events %}<tr class="src-{{ e.source }}"><td>{{ e.time or t("all-day") }}</td><td>{{ e.title }}{% if e.description %}<br><span class="muted">{{ e.description }}</span>{% endif %}{{ extras(e) }}{% if e.delete %}<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="delete"><input type="hidden" name="calendar" value="{{ e.delete.calendar }}"><input type="hidden" name="name" value="{{ e.delete.name }}"><button type="submit">{{ t("delete") }}<span class="visually-hidden"> – {{ e.title }}</span></button></form>{% endif %}</td><td>{{ e.location }}</td><td>{{ e.calendar }}</td></tr>
 {% else %}<tr><td colspan="4">{{ t("no-events") }}</td></tr>
 {% endfor %}</tbody></table>
 {% else %}<table class="agenda-week">
 <caption>{{ caption }}</caption>
 <thead><tr><th scope="col">{{ t("col-day") }}</th><th scope="col">{{ t("col-events") }}</th></tr></thead>
-<tbody>{% for d in days %}<tr{% if d.today %} class="today"{% endif %}><th scope="row"><a href="{{ d.url }}">{{ d.label }}</a></th><td>{% if d.events %}<ul>{% for e in d.events %}<li class="src-{{ e.source }}"><strong>{{ e.time or t("all-day") }}</strong> {{ e.title }}{% if e.location %} – {{ e.location }}{% endif %} <span class="muted">({{ e.calendar }})</span></li>{% endfor %}</ul>{% else %}<span class="muted">{{ t("no-events") }}</span>{% endif %}</td></tr>
+<tbody>{% for d in days %}<tr{% if d.today %} class="today"{% endif %}><th scope="row"><a href="{{ d.url }}">{{ d.label }}</a></th><td>{% if d.events %}<ul>{% for e in d.events %}<li class="src-{{ e.source }}"><strong>{{ e.time or t("all-day") }}</strong> {{ e.title }}{% if e.location %} – {{ e.location }}{% endif %} <span class="muted">({{ e.calendar }})</span>{{ extras(e) }}</li>{% endfor %}</ul>{% else %}<span class="muted">{{ t("no-events") }}</span>{% endif %}</td></tr>
 {% endfor %}</tbody></table>
-{% endif %}<h3>{{ t("legend") }}</h3>
-<ul class="agenda-legend">{% for c in calendars %}<li class="src-{{ c.source }}">{{ c.name }}{% if not c.write %} <span class="muted">({{ t("read-only") }})</span>{% endif %}</li>{% endfor %}</ul>
-{% if not maximized %}<p><a href="{{ manage_url }}">{{ t("manage") }}</a></p>{% endif %}
+{% endif %}<form method="get" action="{{ filter.action }}" class="agenda-filter">{% for f in filter.fields %}<input type="hidden" name="{{ f[0] }}" value="{{ f[1] }}">{% endfor %}
+<fieldset><legend>{{ t("filter-legend") }}</legend>
+<ul class="agenda-legend">{% for c in calendars %}<li class="src-{{ c.source }}"><input type="checkbox" id="{{ ns }}-show-{{ loop.index }}" name="p.show.{{ c.id }}" value="oui"{% if c.shown %} checked{% endif %}> <label for="{{ ns }}-show-{{ loop.index }}">{{ c.name }}{% if not c.write %} <span class="muted">({{ t("read-only") }})</span>{% endif %}</label></li>{% endfor %}</ul>
+<p><button type="submit">{{ t("filter-apply") }}</button></p></fieldset></form>
+{% if filter.save %}<form method="post" action="{{ action }}" class="inline">{{ csrf }}<input type="hidden" name="op" value="filter"><input type="hidden" name="hidden" value="{{ filter.hidden }}"><input type="hidden" name="view" value="{{ view }}"><input type="hidden" name="date" value="{{ filter.fields[2][1] }}"><button type="submit">{{ t("filter-save") }}</button></form>
+{% endif %}{% if not maximized %}<p><a href="{{ manage_url }}">{{ t("manage") }}</a></p>{% endif %}
 {{ manage }}"#;
 
 /// The forms (maximized window): a new event, import, export, subscription, rights.
-pub(crate) const MANAGE: &str = r#"<h3 id="{{ ns }}-new">{{ t("new-event") }}</h3>
-{% if writable %}<form method="post" action="{{ action }}" class="agenda-form">{{ csrf }}
+pub(crate) const MANAGE: &str = r#"{% if edited %}<h3 id="{{ ns }}-form">{{ t("edit-heading", title=edited.title) }}</h3>
+{% if edited.stale %}<p class="field-error" role="alert">{{ t("edit-stale") }}</p>{% endif %}
+{% if edited.recurring %}<p class="notice">{{ t("edit-series") }}</p>{% endif %}
+<form method="post" action="{{ edited.action }}" class="agenda-form" enctype="multipart/form-data">{{ csrf }}
+<input type="hidden" name="op" value="update"><input type="hidden" name="calendar" value="{{ edited.calendar }}"><input type="hidden" name="name" value="{{ edited.name }}"><input type="hidden" name="etag" value="{{ edited.etag }}">
+{% else %}<h3 id="{{ ns }}-form">{{ t("new-event") }}</h3>
+{% if edit_missing %}<p class="field-error" role="alert">{{ t("edit-missing") }}</p>{% endif %}
+{% if writable %}<form method="post" action="{{ action }}" class="agenda-form" enctype="multipart/form-data">{{ csrf }}
 <input type="hidden" name="op" value="create">
+{% endif %}{% endif %}{% if edited or writable %}
 {% if form.general %}<p class="field-error" role="alert">{{ form.general | join(" ") }}</p>{% endif %}
-<p><label for="{{ ns }}-title">{{ t("event-title") }}</label><br>
-<input type="text" id="{{ ns }}-title" name="title" maxlength="200" required value="{{ values.title }}"{% if form.errors.title %} aria-invalid="true" aria-describedby="{{ ns }}-title-error"{% endif %}>
-{% if form.errors.title %}<br><span id="{{ ns }}-title-error" class="field-error">{{ form.errors.title | join(" ") }}</span>{% endif %}</p>
-<p><label for="{{ ns }}-calendar">{{ t("event-agenda") }}</label><br>
-<select id="{{ ns }}-calendar" name="calendar">{% for c in writable %}<option value="{{ c.id }}"{% if c.id == values.calendar %} selected{% endif %}>{{ c.name }}</option>{% endfor %}</select></p>
+<p><label for="{{ ns }}-event-title">{{ t("event-title") }}</label><br>
+<input type="text" id="{{ ns }}-event-title" name="title" maxlength="200" required value="{{ values.title }}"{% if form.errors.title %} aria-invalid="true" aria-describedby="{{ ns }}-event-title-error"{% endif %}>
+{% if form.errors.title %}<br><span id="{{ ns }}-event-title-error" class="field-error">{{ form.errors.title | join(" ") }}</span>{% endif %}</p>
+{% if edited %}<p>{{ t("event-agenda") }} : {{ edited.agenda }}</p>{% else %}<p><label for="{{ ns }}-calendar">{{ t("event-agenda") }}</label><br>
+<select id="{{ ns }}-calendar" name="calendar">{% for c in writable %}<option value="{{ c.id }}"{% if c.id == values.calendar %} selected{% endif %}>{{ c.name }}</option>{% endfor %}</select></p>{% endif %}
 <p><label for="{{ ns }}-day">{{ t("event-day") }}</label><br>
 <input type="date" id="{{ ns }}-day" name="day" required value="{{ values.day }}"{% if form.errors.day %} aria-invalid="true" aria-describedby="{{ ns }}-day-error"{% endif %}>
 {% if form.errors.day %}<br><span id="{{ ns }}-day-error" class="field-error">{{ form.errors.day | join(" ") }}</span>{% endif %}</p>
@@ -49,6 +60,11 @@ pub(crate) const MANAGE: &str = r#"<h3 id="{{ ns }}-new">{{ t("new-event") }}</h
 <p><label for="{{ ns }}-end">{{ t("event-end") }}</label><br>
 <input type="time" id="{{ ns }}-end" name="end" value="{{ values.end }}"{% if form.errors.end %} aria-invalid="true" aria-describedby="{{ ns }}-end-error"{% endif %}>
 {% if form.errors.end %}<br><span id="{{ ns }}-end-error" class="field-error">{{ form.errors.end | join(" ") }}</span>{% endif %}</p>
+{% if edited and edited.other_zone %}<p class="muted">{{ t("edit-zone", zone=edited.other_zone) }}</p>{% endif %}
+<p><label for="{{ ns }}-last-day">{{ t("event-last-day") }}</label><br>
+<input type="date" id="{{ ns }}-last-day" name="last_day" value="{{ values.last_day }}" aria-describedby="{{ ns }}-last-day-help{% if form.errors.last_day %} {{ ns }}-last-day-error{% endif %}"{% if form.errors.last_day %} aria-invalid="true"{% endif %}><br>
+<span id="{{ ns }}-last-day-help" class="muted">{{ t("event-last-day-help") }}</span>
+{% if form.errors.last_day %}<br><span id="{{ ns }}-last-day-error" class="field-error">{{ form.errors.last_day | join(" ") }}</span>{% endif %}</p>
 <p><label for="{{ ns }}-location">{{ t("event-place") }}</label><br>
 <input type="text" id="{{ ns }}-location" name="location" maxlength="200" value="{{ values.location }}"></p>
 <p><label for="{{ ns }}-description">{{ t("event-description") }}</label><br>
@@ -60,7 +76,13 @@ pub(crate) const MANAGE: &str = r#"<h3 id="{{ ns }}-new">{{ t("new-event") }}</h
 <span id="{{ ns }}-until-help" class="muted">{{ t("event-until-help") }}</span></p>
 <p><label for="{{ ns }}-reminder">{{ t("event-reminder") }}</label><br>
 <select id="{{ ns }}-reminder" name="reminder">{% for r in reminders %}<option value="{{ r.value }}"{% if r.value == values.reminder %} selected{% endif %}>{{ r.label }}</option>{% endfor %}</select></p>
-<p><button type="submit">{{ t("add") }}</button></p>
+{% if edited and edited.files %}<fieldset><legend>{{ t("attachments") }}</legend>
+<ul>{% for f in edited.files %}<li><a href="{{ f.url }}" download>{{ f.name }}</a> <input type="checkbox" id="{{ ns }}-remove-{{ loop.index }}" name="remove.{{ f.id }}" value="oui"{% if f.removed %} checked{% endif %}> <label for="{{ ns }}-remove-{{ loop.index }}">{{ t("attachment-remove") }}<span class="visually-hidden"> – {{ f.name }}</span></label></li>{% endfor %}</ul></fieldset>
+{% endif %}<p><label for="{{ ns }}-attachment">{{ t("attachment-add") }}</label><br>
+<input type="file" id="{{ ns }}-attachment" name="attachment" multiple aria-describedby="{{ ns }}-attachment-help{% if form.errors.attachment %} {{ ns }}-attachment-error{% endif %}"{% if form.errors.attachment %} aria-invalid="true"{% endif %}><br>
+<span id="{{ ns }}-attachment-help" class="muted">{{ t("attachment-help", n=max_files) }}</span>
+{% if form.errors.attachment %}<br><span id="{{ ns }}-attachment-error" class="field-error">{{ form.errors.attachment | join(" ") }}</span>{% endif %}</p>
+{% if edited %}<p><button type="submit">{{ t("save") }}</button> <a href="{{ edited.cancel }}">{{ t("cancel") }}</a></p>{% else %}<p><button type="submit">{{ t("add") }}</button></p>{% endif %}
 </form>{% else %}<p>{{ t("no-writable") }}</p>{% endif %}
 <h3>{{ t("import-heading") }}</h3>
 {% if writable %}<form method="post" action="{{ action }}" enctype="multipart/form-data">{{ csrf }}
