@@ -493,3 +493,58 @@ describe('signets pages (axe-core, WCAG 2.1 AA)', () => {
     assert.equal(failures.length, 0, `signets pages with violations:\n${failures.join('\n')}`);
   });
 });
+
+// The agenda's pages that only exist once an event does: the week view with an event's
+// attachment and edit link, the edit form, and the view with an agenda hidden, made
+// through the forms (an event with a file attached) and each audited.
+
+describe('agenda pages (axe-core, WCAG 2.1 AA)', () => {
+  test('an event with an attachment, its edit form, the view with an agenda hidden', async () => {
+    const failures = [];
+    const title = `Conseil de classe ${Date.now()}`;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const audit = async (name, response) => {
+      const results = await axe(page);
+      if (problems(results).length > 0) {
+        failures.push(`${name} (${page.url()}):\n${describeViolations(problems(results))}`);
+      }
+      await recordTitle(page, name, response);
+    };
+    const follow = async (selector) => {
+      const [response] = await Promise.all([page.waitForNavigation(), page.click(selector)]);
+      assert.equal(response.status(), 200, `${selector} on ${page.url()}`);
+      return response;
+    };
+    try {
+      await login(page, 'lycee', 'enseignant');
+      await page.goto(url('lycee', '/page/agenda/agenda?state=maximized'));
+      await page.fill('#w-agenda-event-title', title);
+      await page.fill('#w-agenda-day', '2026-12-09');
+      await page.fill('#w-agenda-start', '17:00');
+      await page.fill('#w-agenda-end', '19:00');
+      await page.setInputFiles('#w-agenda-attachment', {
+        name: 'ordre-du-jour.txt',
+        mimeType: 'text/plain',
+        buffer: Buffer.from('1. Bilan du trimestre\n2. Orientation\n'),
+      });
+      const week = await follow('#w-agenda form:has(#w-agenda-event-title) button[type=submit]');
+      assert.ok(await page.locator('#w-agenda', { hasText: title }).first().isVisible(), 'the event is shown');
+      assert.ok(
+        await page.locator('#w-agenda .agenda-attachments a', { hasText: 'ordre-du-jour.txt' }).first().isVisible(),
+        'its attachment is linked',
+      );
+      await audit('agenda: the week with an event, its attachment and edit link', week);
+      const edit = await follow(`#w-agenda a.agenda-edit:has-text("${title}")`);
+      assert.equal(await page.inputValue('#w-agenda-event-title'), title, 'the edit form is filled');
+      await audit('agenda: edit an event', edit);
+      await page.goto(url('lycee', '/page/agenda/agenda?p.date=2026-12-09'));
+      await page.locator('#w-agenda .agenda-filter input[type=checkbox]').first().uncheck();
+      const filtered = await follow('#w-agenda .agenda-filter button[type=submit]');
+      await audit('agenda: the week with an agenda hidden', filtered);
+    } finally {
+      await context.close();
+    }
+    assert.equal(failures.length, 0, `agenda pages with violations:\n${failures.join('\n')}`);
+  });
+});
