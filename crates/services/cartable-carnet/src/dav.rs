@@ -242,7 +242,7 @@ impl DavService for Carnet {
         let now = seconds(cx.clock().now());
         let created = existing.is_none();
         let db = cx.db()?;
-        match existing {
+        let id = match existing {
             Some(e) => {
                 if e.person.is_some() {
                     return Err(DavError::Forbidden(cx.t(&MESSAGES, "dav-person")));
@@ -255,6 +255,7 @@ impl DavService for Carnet {
                 })?;
                 let mut conn = db.pool().acquire().await?;
                 store::update(&mut conn, &book, e.id, &fields, now).await?;
+                e.id
             }
             None => {
                 let uid = parsed.uid.clone().unwrap_or_else(new_uid);
@@ -309,8 +310,10 @@ impl DavService for Carnet {
                     })?;
                 store::set_href(&mut tx, &book, id, &put.name).await?;
                 tx.commit().await?;
+                id
             }
-        }
+        };
+        crate::search_changed(cx.services(), &book, [id]).await;
         let stored = find(cx, &book, &put.name)
             .await?
             .ok_or_else(|| not_found(cx))?;
@@ -345,6 +348,7 @@ impl DavService for Carnet {
             .map_err(cartable_portlet::PortletError::from)?;
         store::remove(&mut tx, &book, id).await?;
         tx.commit().await?;
+        crate::search_changed(cx.services(), &book, [id]).await;
         Ok(())
     }
 

@@ -12,7 +12,7 @@ use cartable_portlet::prelude::*;
 use cartable_portlet::recipients::{
     Recipient, RecipientKind, RecipientSource, Visibility, VisiblePerson,
 };
-use cartable_portlet::search::{SearchContext, SearchError};
+use cartable_portlet::search::{SearchContext, SearchError, Searchable};
 use cartable_portlet::{LocalizedText, sqlx};
 use cartable_socle::{GroupPolicy, Groups, SystemClock, ToolGrant};
 use cartable_testkit::{CallError, RenderOptions, TestFile, TestKit};
@@ -891,4 +891,246 @@ async fn an_empty_book_goes_out_and_comes_back_as_nothing() {
     tx.commit().await.unwrap();
     // Neither restored nor refused: there was nothing.
     assert_eq!((report.accepted(), report.refused()), (0, 0), "{report:?}");
+}
+
+/// What `who`, a member of `groups`, finds for `words` in the carnet: (title, link).
+async fn found(
+    search: &cartable_search::Search,
+    who: &Person,
+    groups: &[&str],
+    words: &str,
+) -> Vec<(String, String)> {
+    let results = search
+        .query(
+            Arc::new(who.clone()),
+            groups.iter().map(|g| (*g).to_string()).collect(),
+            words,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut hits: Vec<(String, String)> = results
+        .groups
+        .into_iter()
+        .filter(|g| g.service == SERVICE)
+        .flat_map(|g| g.hits.into_iter().map(|h| (h.title, h.link)))
+        .collect();
+    hits.sort();
+    hits
+}
+
+fn titles(hits: &[(String, String)]) -> Vec<&str> {
+    hits.iter().map(|(t, _)| t.as_str()).collect()
+}
+
+#[tokio::test]
+async fn contacts_are_found_by_who_reads_them_on_the_page() {
+    let kit = kit();
+    let theo = as_theo(&kit);
+    let camille = kit.current_user().clone();
+    let theo_p = theo.current_user().clone();
+    let zoe = person("zoe", "Zoé Petit", Profile::Eleve, &[]);
+    // Camille's own contact, a person of the directory in her book, and Théo's group book.
+    kit.action([
+        ("op", "add"),
+        ("nom", "Lefèvre"),
+        ("prenom", "Marc"),
+        ("fonction", "Parent délégué"),
+        ("institution", "FCPE du lycée"),
+        ("telephone", "06 12 34 56 78"),
+        ("courriel", "marc.lefevre@example.fr"),
+    ])
+    .await
+    .unwrap();
+    kit.action([("op", "add-person"), ("person", "durand")])
+        .await
+        .unwrap();
+    let g = group(&kit, true).await;
+    let key = format!("g:{g}");
+    theo.action([
+        ("op", "add"),
+        ("carnet", &key),
+        ("nom", "Librairie Colette"),
+        ("courriel", "contact@colette.fr"),
+    ])
+    .await
+    .unwrap();
+    // Every change was recorded for the index, by the entry's reference.
+    let changes: Vec<String> = kit.search_changes().into_iter().map(|(_, id)| id).collect();
+    assert!(changes.contains(&"u:camille/1".to_string()), "{changes:?}");
+    assert!(changes.contains(&format!("{key}/1")), "{changes:?}");
+
+    let services = kit
+        .data_context("camille")
+        .await
+        .unwrap()
+        .services()
+        .clone();
+    let cx = SearchContext::new(services, Default::default(), "/ent");
+    let portlet: Arc<dyn Portlet> = Arc::new(Carnet::new());
+    let search = cartable_search::Search::new(
+        Arc::new(cartable_search::SearchIndex::in_memory().unwrap()),
+        [(portlet, cx.clone())],
+    );
+    // Her contact and the group's; the person of the directory is the annuaire's.
+    assert_eq!(search.rebuild(None).await.unwrap(), 2);
+
+    // Found by name, fonction, institution, e-mail and telephone, with its page's link.
+    for words in [
+        "lefevre",
+        "marc",
+        "délégué",
+        "FCPE",
+        "marc.lefevre@example.fr",
+        "0612345678",
+    ] {
+        let hits = found(&search, &camille, &[], words).await;
+        assert_eq!(titles(&hits), ["Marc Lefèvre"], "{words}");
+        assert_eq!(
+            hits[0].1, "/ent/recherche/aller/carnet?fiche=u%3Acamille%2F1",
+            "the link opens the entry"
+        );
+    }
+    // The person of the directory is not in the carnet's part of the index.
+    assert!(
+        found(&search, &camille, &[g.as_str()], "durand")
+            .await
+            .is_empty()
+    );
+    let doc = Searchable::document(&Carnet::new(), &cx, "u:camille/2")
+        .await
+        .unwrap();
+    assert_eq!(doc, None, "a person of the directory is the annuaire's");
+    // Another pupil never finds Camille's contact; the group's members find its book.
+    assert!(
+        found(&search, &theo_p, &[g.as_str()], "lefevre")
+            .await
+            .is_empty()
+    );
+    assert!(found(&search, &zoe, &[], "lefevre").await.is_empty());
+    assert_eq!(
+        titles(&found(&search, &camille, &[g.as_str()], "colette").await),
+        ["Librairie Colette"]
+    );
+    assert_eq!(
+        titles(&found(&search, &theo_p, &[g.as_str()], "colette").await),
+        ["Librairie Colette"]
+    );
+    assert!(found(&search, &zoe, &[], "colette").await.is_empty());
+    // A forged membership does not open it: the page's rule has the last word.
+    assert!(
+        found(&search, &zoe, &[g.as_str()], "colette")
+            .await
+            .is_empty()
+    );
+
+    // Shared with Théo: he finds it once the change reaches the index; not after.
+    kit.action([
+        ("op", "share"),
+        ("id", "1"),
+        ("kind", "user"),
+        ("target", "theo"),
+    ])
+    .await
+    .unwrap();
+    let last = kit.search_changes().last().cloned().unwrap();
+    assert_eq!(last, (SERVICE.to_string(), "u:camille/1".to_string()));
+    search
+        .update(SERVICE, std::slice::from_ref(&last.1))
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&found(&search, &theo_p, &[], "lefevre").await),
+        ["Marc Lefèvre"]
+    );
+    kit.action([
+        ("op", "unshare"),
+        ("id", "1"),
+        ("kind", "user"),
+        ("target", "theo"),
+    ])
+    .await
+    .unwrap();
+    // Even before the index is updated, the share withdrawn hides it.
+    assert!(found(&search, &theo_p, &[], "lefevre").await.is_empty());
+
+    // Edited, then removed: the index follows.
+    kit.action([
+        ("op", "edit"),
+        ("id", "1"),
+        ("nom", "Lefèvre"),
+        ("prenom", "Marc"),
+        ("fonction", "Trésorier"),
+    ])
+    .await
+    .unwrap();
+    let ids: Vec<String> = kit.search_changes().into_iter().map(|(_, id)| id).collect();
+    search.update(SERVICE, &ids).await.unwrap();
+    assert_eq!(
+        titles(&found(&search, &camille, &[], "trésorier").await),
+        ["Marc Lefèvre"]
+    );
+    assert!(found(&search, &camille, &[], "FCPE").await.is_empty());
+    kit.action([("op", "remove"), ("id", "1"), ("confirm", "yes")])
+        .await
+        .unwrap();
+    let ids: Vec<String> = kit.search_changes().into_iter().map(|(_, id)| id).collect();
+    search.update(SERVICE, &ids).await.unwrap();
+    assert!(found(&search, &camille, &[], "lefevre").await.is_empty());
+
+    // An import's new contacts are recorded too.
+    let before = kit.search_changes().len();
+    import(
+        &kit,
+        "a.vcf",
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Iris Roux\r\nN:Roux;Iris;;;\r\nEND:VCARD\r\n".to_vec(),
+    )
+    .await
+    .unwrap();
+    let added: Vec<String> = kit.search_changes()[before..]
+        .iter()
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(added, ["u:camille/3"]);
+    search.update(SERVICE, &added).await.unwrap();
+    assert_eq!(
+        titles(&found(&search, &camille, &[], "roux").await),
+        ["Iris Roux"]
+    );
+
+    // A card put by a CardDAV client, then deleted by it: both recorded.
+    let feed = Arc::new(cartable_portlet::search::MemoryFeed::default());
+    let mut services = kit
+        .data_context("camille")
+        .await
+        .unwrap()
+        .services()
+        .clone();
+    services.search = Some(feed.clone());
+    let dav_cx =
+        cartable_portlet::export::DataContext::new(Arc::new(camille.clone()), services, "fr");
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Hugo Blanc\r\nN:Blanc;Hugo;;;\r\nEND:VCARD\r\n";
+    DavService::put(
+        &Carnet::new(),
+        &dav_cx,
+        "personnel",
+        cartable_portlet::dav::DavPut {
+            name: "hugo.vcf".into(),
+            precondition: cartable_portlet::dav::Precondition::Absent,
+            body: card.as_bytes().to_vec().into(),
+        },
+    )
+    .await
+    .unwrap();
+    DavService::delete(
+        &Carnet::new(),
+        &dav_cx,
+        "personnel",
+        "hugo.vcf",
+        cartable_portlet::dav::Precondition::None,
+    )
+    .await
+    .unwrap();
+    let recorded: Vec<String> = feed.changes().into_iter().map(|(_, id)| id).collect();
+    assert_eq!(recorded, ["u:camille/4", "u:camille/4"]);
 }
