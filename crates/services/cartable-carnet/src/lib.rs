@@ -218,7 +218,8 @@ impl Portlet for Carnet {
         Some(
             ServiceSchema::new(SERVICE)
                 .sql(migration!("0001_carnet"))
-                .sql(migration!("0002_sync")),
+                .sql(migration!("0002_sync"))
+                .sql(migration!("0003_seen")),
         )
     }
 

@@ -375,6 +375,11 @@ pub(crate) async fn remove(
         .bind(id_i64(id))
         .execute(&mut *conn)
         .await?;
+    sqlx::query("DELETE FROM carnet_seen WHERE book = $1 AND entry = $2")
+        .bind(book.key())
+        .bind(id_i64(id))
+        .execute(&mut *conn)
+        .await?;
     let revision = touch(conn, book, None).await?;
     let name = href.unwrap_or_else(|| crate::dav::default_name(id));
     sqlx::query(
@@ -573,4 +578,58 @@ pub(crate) async fn ids_after(
         .into_iter()
         .filter_map(|i| u64::try_from(i).ok())
         .collect())
+}
+
+/// The people of the directory in `book` (entries that are rendered from the directory).
+pub(crate) async fn people(
+    conn: &mut AnyConnection,
+    book: &Book,
+) -> Result<Vec<Entry>, SocleError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM carnet_entry WHERE book = $1 AND person IS NOT NULL ORDER BY id"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(book.key())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().filter_map(entry_of).collect())
+}
+
+/// The ETags `reader`'s client was last served for the people of `book`, by entry.
+pub(crate) async fn seen(
+    conn: &mut AnyConnection,
+    book: &Book,
+    reader: &str,
+) -> Result<std::collections::BTreeMap<u64, String>, SocleError> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT entry, etag FROM carnet_seen WHERE book = $1 AND reader = $2")
+            .bind(book.key())
+            .bind(reader)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(e, t)| Some((u64::try_from(e).ok()?, t)))
+        .collect())
+}
+
+/// Record the ETag `reader` is served for entry `id` of `book`.
+pub(crate) async fn set_seen(
+    conn: &mut AnyConnection,
+    book: &Book,
+    id: u64,
+    reader: &str,
+    etag: &str,
+) -> Result<(), SocleError> {
+    sqlx::query(
+        "INSERT INTO carnet_seen (book, entry, reader, etag) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (book, entry, reader) DO UPDATE SET etag = excluded.etag",
+    )
+    .bind(book.key())
+    .bind(id_i64(id))
+    .bind(reader)
+    .bind(etag)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -1134,3 +1134,222 @@ async fn contacts_are_found_by_who_reads_them_on_the_page() {
     let recorded: Vec<String> = feed.changes().into_iter().map(|(_, id)| id).collect();
     assert_eq!(recorded, ["u:camille/4", "u:camille/4"]);
 }
+
+/// A directory the test changes while clients poll (the kit's [`TestDirectory`] behind a
+/// lock).
+struct Changing(std::sync::RwLock<cartable_testkit::TestDirectory>);
+
+impl Changing {
+    fn new(people: Vec<Person>) -> Arc<Changing> {
+        Arc::new(Changing(std::sync::RwLock::new(
+            cartable_testkit::TestDirectory::new(people),
+        )))
+    }
+
+    /// Replace a person (the directory changed her).
+    fn set(&self, person: Person) {
+        self.0.write().unwrap().add(person);
+    }
+
+    fn now(&self) -> cartable_testkit::TestDirectory {
+        cartable_testkit::TestDirectory::new(self.0.read().unwrap().people().to_vec())
+    }
+}
+
+#[async_trait]
+impl cartable_socle::Directory for Changing {
+    async fn authenticate(&self, _: &str, _: &str) -> Result<Person, cartable_socle::AuthError> {
+        Err(cartable_socle::AuthError::InvalidCredentials)
+    }
+    async fn person(&self, id: &str) -> Result<Option<Person>, cartable_socle::SocleError> {
+        cartable_socle::Directory::person(&self.now(), id).await
+    }
+    async fn search(
+        &self,
+        query: &cartable_socle::PersonQuery,
+    ) -> Result<Vec<Person>, cartable_socle::SocleError> {
+        cartable_socle::Directory::search(&self.now(), query).await
+    }
+}
+
+/// One request through the CardDAV door (`/ent/dav/carnet/<uid>/…`), as `cx`'s user.
+async fn carddav(
+    cx: &cartable_portlet::export::DataContext,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (http::StatusCode, String) {
+    let carnet = Carnet::new();
+    let mounts = [cartable_dav::Mount {
+        id: SERVICE,
+        service: &carnet,
+    }];
+    let dav = cartable_dav::Dav {
+        root: "/ent/dav",
+        cx,
+        mounts: &mounts,
+    };
+    let mut map = http::HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    let r = dav
+        .handle(&cartable_dav::Request {
+            method: http::Method::from_bytes(method.as_bytes()).unwrap(),
+            path: path.into(),
+            headers: map,
+            body: bytes::Bytes::from(body.to_string()),
+        })
+        .await;
+    let (parts, body) = r.into_parts();
+    (parts.status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// The text between `open` and `close` in `body`.
+fn between<'b>(body: &'b str, open: &str, close: &str) -> &'b str {
+    let start = body
+        .find(open)
+        .unwrap_or_else(|| panic!("no {open} in {body}"))
+        + open.len();
+    let len = body[start..].find(close).unwrap();
+    &body[start..start + len]
+}
+
+const BOOK: &str = "/ent/dav/carnet/camille/personnel/";
+
+/// The book's ctag and sync token, as a client polls them.
+async fn poll(cx: &cartable_portlet::export::DataContext) -> (String, String) {
+    let ask = r#"<d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop><cs:getctag/><d:sync-token/></d:prop></d:propfind>"#;
+    let (status, body) = carddav(cx, "PROPFIND", BOOK, &[("depth", "0")], ask).await;
+    assert_eq!(status, http::StatusCode::MULTI_STATUS, "{body}");
+    (
+        between(&body, "<cs:getctag>", "</cs:getctag>").to_string(),
+        between(&body, "<d:sync-token>", "</d:sync-token>").to_string(),
+    )
+}
+
+/// A card's ETag and body, by GET.
+async fn fetch(cx: &cartable_portlet::export::DataContext, name: &str) -> (String, String) {
+    let carnet = Carnet::new();
+    let got = DavService::get(&carnet, cx, "personnel", name)
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, body) = carddav(cx, "GET", &format!("{BOOK}{name}"), &[], "").await;
+    assert_eq!(status, http::StatusCode::OK);
+    (got.member.etag, body)
+}
+
+async fn revision_rows(kit: &TestKit) -> (i64, i64) {
+    let db = kit.database().await.unwrap();
+    sqlx::query_as(
+        "SELECT (SELECT revision FROM carnet_book WHERE book = 'u:camille'), \
+         (SELECT COUNT(*) FROM carnet_seen)",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_change_in_the_directory_moves_the_ctag_the_token_and_the_card() {
+    directory_change_reaches_the_client(None).await;
+}
+
+#[tokio::test]
+async fn a_change_in_the_directory_moves_the_ctag_the_token_and_the_card_on_postgresql() {
+    let Some(pg) = cartable_db::testing::TestDatabase::postgres("carnet_seen").await else {
+        return;
+    };
+    directory_change_reaches_the_client(Some(pg.db.clone())).await;
+}
+
+/// A client polls Camille's book while the directory changes the person in it.
+async fn directory_change_reaches_the_client(db: Option<cartable_portlet::Database>) {
+    let durand = |title: &str, phone: &str, hidden: bool| {
+        let mut attrs = vec![
+            ("mail", "anne.durand@lycee.fr"),
+            ("title", title),
+            ("telephoneNumber", phone),
+        ];
+        if hidden {
+            attrs.push(("hidden", "yes"));
+        }
+        person("durand", "Anne Durand", Profile::Enseignant, &attrs)
+    };
+    let directory = Changing::new(vec![
+        person("camille", "Camille Test", Profile::Eleve, &[]),
+        durand("Professeure de lettres", "01 99 99 99 99", false),
+    ]);
+    let mut kit = kit().with_directory(directory.clone());
+    if let Some(db) = db {
+        kit = kit.with_database(db);
+    }
+    kit.action([("op", "add-person"), ("person", "durand")])
+        .await
+        .unwrap();
+    add(&kit, "Martin", "m@example.fr").await;
+    let cx = kit.data_context("camille").await.unwrap();
+
+    // A client's first sync.
+    let (ctag, token) = poll(&cx).await;
+    let (etag, card) = fetch(&cx, "e1.vcf").await;
+    assert!(card.contains("Professeure de lettres"), "{card}");
+    let (own_etag, _) = fetch(&cx, "e2.vcf").await;
+    // Polls of an unchanged book: the same answer, and nothing written.
+    let rows = revision_rows(&kit).await;
+    for _ in 0..3 {
+        assert_eq!(poll(&cx).await, (ctag.clone(), token.clone()));
+    }
+    assert_eq!(
+        revision_rows(&kit).await,
+        rows,
+        "a poll of an unchanged book writes nothing"
+    );
+
+    // The directory gives her a new title: the ctag, the token and the card's ETag move,
+    // and sync-collection names her card (and not the contact that did not change).
+    directory.set(durand("Proviseure adjointe", "01 99 99 99 99", false));
+    let (ctag2, token2) = poll(&cx).await;
+    assert_ne!(ctag2, ctag);
+    assert_ne!(token2, token);
+    let sync = format!(
+        r#"<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#
+    );
+    let (status, body) = carddav(&cx, "REPORT", BOOK, &[], &sync).await;
+    assert_eq!(status, http::StatusCode::MULTI_STATUS, "{body}");
+    let (etag2, card2) = fetch(&cx, "e1.vcf").await;
+    assert_ne!(etag2, etag);
+    assert!(card2.contains("Proviseure adjointe"), "{card2}");
+    assert!(body.contains(&format!("{BOOK}e1.vcf")), "{body}");
+    assert!(body.contains(&format!("&quot;{etag2}&quot;")), "{body}");
+    assert!(!body.contains("e2.vcf"), "{body}");
+    assert_eq!(fetch(&cx, "e2.vcf").await.0, own_etag);
+    assert_eq!(
+        poll(&cx).await,
+        (ctag2.clone(), token2.clone()),
+        "then still"
+    );
+
+    // A field the pupil may not see changes: what she is served did not, nothing moves.
+    directory.set(durand("Proviseure adjointe", "01 11 11 11 11", false));
+    assert_eq!(poll(&cx).await, (ctag2.clone(), token2.clone()));
+    assert_eq!(fetch(&cx, "e1.vcf").await.0, etag2);
+
+    // She hides herself: her card keeps her name only, and the client learns it.
+    directory.set(durand("Proviseure adjointe", "01 11 11 11 11", true));
+    let (ctag3, token3) = poll(&cx).await;
+    assert_ne!(ctag3, ctag2);
+    let sync = format!(
+        r#"<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token2}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/><card:address-data xmlns:card="urn:ietf:params:xml:ns:carddav"/></d:prop></d:sync-collection>"#
+    );
+    let (_, body) = carddav(&cx, "REPORT", BOOK, &[], &sync).await;
+    assert!(body.contains("e1.vcf") && body.contains("Durand"), "{body}");
+    assert!(!body.contains("anne.durand@lycee.fr"), "{body}");
+    assert!(!body.contains("Proviseure"), "{body}");
+    assert_ne!(token3, token2);
+}
