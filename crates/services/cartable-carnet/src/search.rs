@@ -11,6 +11,8 @@
 //!   annuaire's (found as the reader may find her there), so she is neither indexed twice
 //!   nor copied with what she hid.
 
+use std::collections::BTreeMap;
+
 use cartable_portlet::search::{
     DocumentSink, Principal, Reader, SearchContext, SearchDocument, SearchError, SearchHit,
     SearchKind, Searchable,
@@ -109,13 +111,14 @@ impl Searchable for Carnet {
                 store::all_shares(&mut conn).await?,
             )
         };
-        for entry in &entries {
-            let of_entry: Vec<Share> = shares
-                .iter()
-                .filter(|(b, s)| *b == entry.book && s.entry == entry.id)
-                .map(|(_, s)| s.clone())
-                .collect();
-            if let Some(doc) = document(cx, entry, &of_entry) {
+        let mut by_entry: BTreeMap<(Book, u64), Vec<Share>> = BTreeMap::new();
+        for (book, share) in shares {
+            by_entry.entry((book, share.entry)).or_default().push(share);
+        }
+        for entry in entries {
+            let key = (entry.book.clone(), entry.id);
+            let of_entry = by_entry.remove(&key).unwrap_or_default();
+            if let Some(doc) = document(cx, &entry, &of_entry) {
                 sink.add(doc).await?;
             }
         }

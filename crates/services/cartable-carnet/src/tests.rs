@@ -1043,6 +1043,12 @@ async fn contacts_are_found_by_who_reads_them_on_the_page() {
         titles(&found(&search, &theo_p, &[], "lefevre").await),
         ["Marc Lefèvre"]
     );
+    // A rebuild gives the same readers.
+    assert_eq!(search.rebuild(None).await.unwrap(), 2);
+    assert_eq!(
+        titles(&found(&search, &theo_p, &[], "lefevre").await),
+        ["Marc Lefèvre"]
+    );
     kit.action([
         ("op", "unshare"),
         ("id", "1"),
@@ -1053,6 +1059,36 @@ async fn contacts_are_found_by_who_reads_them_on_the_page() {
     .unwrap();
     // Even before the index is updated, the share withdrawn hides it.
     assert!(found(&search, &theo_p, &[], "lefevre").await.is_empty());
+    // Shared with the club: its members find it, someone claiming to be one does not.
+    kit.action([
+        ("op", "share"),
+        ("id", "1"),
+        ("kind", "group"),
+        ("target", &g),
+    ])
+    .await
+    .unwrap();
+    search
+        .update(SERVICE, &["u:camille/1".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&found(&search, &theo_p, &[g.as_str()], "lefevre").await),
+        ["Marc Lefèvre"]
+    );
+    assert!(
+        found(&search, &zoe, &[g.as_str()], "lefevre")
+            .await
+            .is_empty()
+    );
+    kit.action([
+        ("op", "unshare"),
+        ("id", "1"),
+        ("kind", "group"),
+        ("target", &g),
+    ])
+    .await
+    .unwrap();
 
     // Edited, then removed: the index follows.
     kit.action([
