@@ -127,6 +127,19 @@ impl Fail {
         self
     }
 
+    /// A failed `PUT` into a collection of `kind`: a body the service refuses names the
+    /// precondition of that kind only, `CALDAV:valid-calendar-data` (RFC 4791 §5.3.2.1)
+    /// or `CARDDAV:valid-address-data` (RFC 6352 §6.3.2.1).
+    fn of_put(e: DavError, kind: DavKind) -> Fail {
+        match e {
+            DavError::Unsupported(m) => Fail::new(StatusCode::FORBIDDEN, m).with(match kind {
+                DavKind::Calendar => "<c:valid-calendar-data/>",
+                DavKind::AddressBook => "<card:valid-address-data/>",
+            }),
+            other => Fail::from(other),
+        }
+    }
+
     fn response(self) -> Response {
         let body = match self.precondition {
             Some(p) => format!(
@@ -157,8 +170,8 @@ impl From<DavError> for Fail {
                 Fail::new(StatusCode::FORBIDDEN, m).with("<d:need-privileges/>")
             }
             DavError::PreconditionFailed(m) => Fail::new(StatusCode::PRECONDITION_FAILED, m),
-            DavError::Unsupported(m) => Fail::new(StatusCode::FORBIDDEN, m)
-                .with("<c:valid-calendar-data/><card:valid-address-data/>"),
+            // Which data was refused is the collection's kind: `Fail::of_put`.
+            DavError::Unsupported(m) => Fail::new(StatusCode::FORBIDDEN, m),
             DavError::TooLarge(m) => Fail::new(StatusCode::INSUFFICIENT_STORAGE, m),
             DavError::InvalidSyncToken(m) => {
                 Fail::new(StatusCode::FORBIDDEN, m).with("<d:valid-sync-token/>")
@@ -909,7 +922,11 @@ impl<'a> Dav<'a> {
             precondition: precondition(&req.headers),
             body: req.body.clone(),
         };
-        let written = self.mounts[m].service.put(self.cx, &c, put).await?;
+        let service = self.mounts[m].service;
+        let written = service
+            .put(self.cx, &c, put)
+            .await
+            .map_err(|e| Fail::of_put(e, service.kind()))?;
         let status = if written.created {
             StatusCode::CREATED
         } else {

@@ -1,5 +1,7 @@
 //! A [`DavService`] in memory, for tests and examples: collections owned by one user
-//! each, members kept as sent, a revision counter for ctags and sync tokens.
+//! each, members kept as sent (a body that does not begin as its kind's,
+//! `BEGIN:VCALENDAR` or `BEGIN:VCARD`, is refused), a revision counter for ctags and sync
+//! tokens.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -147,6 +149,7 @@ impl DavService for MemoryDav {
         collection: &str,
         put: DavPut,
     ) -> Result<DavWritten, DavError> {
+        let kind = self.kind;
         self.with(cx, collection, |c| {
             if !c.writable {
                 return Err(DavError::Forbidden("read-only collection".into()));
@@ -155,6 +158,21 @@ impl DavService for MemoryDav {
             if !put.precondition.holds(current) {
                 return Err(DavError::PreconditionFailed(format!(
                     "{} changed since the client read it",
+                    put.name
+                )));
+            }
+            let begin = match kind {
+                DavKind::Calendar => "BEGIN:VCALENDAR",
+                DavKind::AddressBook => "BEGIN:VCARD",
+            };
+            let text = String::from_utf8_lossy(&put.body);
+            if !text
+                .trim_start()
+                .get(..begin.len())
+                .is_some_and(|b| b.eq_ignore_ascii_case(begin))
+            {
+                return Err(DavError::Unsupported(format!(
+                    "{} does not begin with {begin}",
                     put.name
                 )));
             }

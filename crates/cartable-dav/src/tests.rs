@@ -449,3 +449,44 @@ async fn bad_xml_is_a_clear_400_and_proppatch_is_refused_per_property() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_refused_put_names_the_precondition_of_the_collections_kind() {
+    let f = fixture("lea").await;
+    // A vCard into a calendar: CALDAV:valid-calendar-data only (RFC 4791 §5.3.2.1).
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Léa\r\nEND:VCARD\r\n";
+    let (status, headers, body) = f
+        .call("PUT", "/ent/dav/agenda/lea/perso/x.ics", &[], card)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml"),
+        "{headers:?}"
+    );
+    assert!(body.contains("<c:valid-calendar-data/>"), "{body}");
+    assert!(!body.contains("valid-address-data"), "{body}");
+    // An event into an address book: CARDDAV:valid-address-data only (RFC 6352 §6.3.2.1).
+    let (status, _, body) = f
+        .call("PUT", "/ent/dav/carnet/lea/contacts/x.vcf", &[], EVENT)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("<card:valid-address-data/>"), "{body}");
+    assert!(!body.contains("valid-calendar-data"), "{body}");
+    // Both well-formed XML with the DAV:error root, and nothing was stored.
+    assert!(
+        body.contains("<d:error ") && body.ends_with("</d:error>"),
+        "{body}"
+    );
+    assert!(f.cal.body("perso", "x.ics").is_none());
+    assert!(f.book.body("contacts", "x.vcf").is_none());
+    // What each kind takes is still taken.
+    let (status, _, _) = f
+        .call("PUT", "/ent/dav/carnet/lea/contacts/x.vcf", &[], card)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}

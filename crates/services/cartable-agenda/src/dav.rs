@@ -1,5 +1,10 @@
 //! CalDAV: the agendas a user reads, as collections of the DAV foundation
 //! ([`DavService`]); the client's bytes are stored as sent (their ETag is theirs).
+//!
+//! A calendar-query's time range (RFC 4791 §9.9) keeps only the events one of whose
+//! instances overlaps it: recurrences are expanded within the range, bounded as the
+//! views expand them ([`ics::instances`]), overrides and EXDATEs applied, a whole day
+//! running from midnight to midnight in the établissement's zone.
 
 use bytes::Bytes;
 use cartable_portlet::async_trait;
@@ -8,6 +13,8 @@ use cartable_portlet::dav::{
     DavWritten, Precondition, TimeRange,
 };
 use cartable_portlet::export::DataContext;
+
+use chrono::{DateTime, Duration, Utc};
 
 use crate::calendars::{self, Access};
 use crate::ics::{self, IcsError};
@@ -44,6 +51,39 @@ fn write_error(e: WriteError) -> DavError {
         WriteError::Missing => DavError::NotFound("no such event".into()),
         WriteError::Socle(s) => DavError::from(s),
     }
+}
+
+/// How far an open-ended range (`start` only) is searched for an instance.
+const OPEN_END_YEARS: i64 = 100;
+
+/// Whether an instance of `e` overlaps `[start, end)` (RFC 4791 §9.9; either end may be
+/// open).
+fn overlaps(
+    e: &ics::Event,
+    zone: chrono_tz::Tz,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) -> bool {
+    // An open start: from before its earliest instance (DTSTART, an RDATE or an override).
+    let from = start.unwrap_or_else(|| {
+        let mut t = e.start.start(zone);
+        for r in &e.rdates {
+            t = t.min(r.start(zone));
+        }
+        for (_, o) in &e.overrides {
+            t = t.min(o.start);
+        }
+        t - e.length.max(Duration::zero()) - Duration::days(1)
+    });
+    // Within the years recurrence rules are computed for (at most 9999).
+    let last = DateTime::<Utc>::from_naive_utc_and_offset(
+        chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap_or_default(),
+        Utc,
+    );
+    let to = end.unwrap_or_else(|| (from + Duration::days(366 * OPEN_END_YEARS)).min(last));
+    !ics::instances(e, zone, from, to).is_empty()
 }
 
 #[async_trait]
@@ -85,12 +125,39 @@ impl DavService for Agenda {
         range: Option<TimeRange>,
     ) -> Result<Vec<DavMember>, DavError> {
         let a = self.dav_one(cx, collection).await?;
-        let range = range.map(|r| (r.start.map(|t| t.timestamp()), r.end.map(|t| t.timestamp())));
-        Ok(store::members(db(cx)?, &a.key, range)
-            .await?
+        let Some(range) = range.filter(|r| r.start.is_some() || r.end.is_some()) else {
+            return Ok(store::members(db(cx)?, &a.key, None)
+                .await?
+                .into_iter()
+                .map(|(name, etag)| DavMember { name, etag })
+                .collect());
+        };
+        // The rows whose span may meet the range, then their instances.
+        let rows = store::in_range(
+            db(cx)?,
+            std::slice::from_ref(&a.key),
+            range.start.map_or(i64::MIN, |t| t.timestamp()),
+            range.end.map_or(i64::MAX, |t| t.timestamp()),
+        )
+        .await?;
+        let zone = cx.services().time_zone;
+        let mut out: Vec<DavMember> = rows
             .into_iter()
-            .map(|(name, etag)| DavMember { name, etag })
-            .collect())
+            .filter(|row| match ics::read_object(row.ics.as_bytes(), zone) {
+                Ok(object) => overlaps(&object.event, zone, range.start, range.end),
+                Err(e) => {
+                    // Stored, so once read: the client decides rather than lose it.
+                    tracing::warn!(calendar = %row.calendar, name = %row.name, "unreadable event kept in a query: {e}");
+                    true
+                }
+            })
+            .map(|row| DavMember {
+                name: row.name,
+                etag: row.etag,
+            })
+            .collect();
+        out.sort_by(|x, y| x.name.cmp(&y.name));
+        Ok(out)
     }
 
     async fn get(
@@ -256,5 +323,182 @@ impl DavService for Agenda {
                 .collect(),
             removed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use cartable_dav::{Dav, Mount, Request};
+    use cartable_portlet::Portlet;
+    use cartable_testkit::TestKit;
+    use http::{HeaderMap, Method, StatusCode};
+
+    use super::*;
+    use crate::ID;
+
+    const BOOK: &str = "/dav/agenda/camille/personnel/";
+
+    async fn call(cx: &DataContext, method: &str, path: &str, body: &str) -> (StatusCode, String) {
+        let agenda = Agenda::new();
+        let mounts = [Mount {
+            id: ID,
+            service: agenda.dav().unwrap(),
+        }];
+        let dav = Dav {
+            root: "/dav",
+            cx,
+            mounts: &mounts,
+        };
+        let r = dav
+            .handle(&Request {
+                method: Method::from_bytes(method.as_bytes()).unwrap(),
+                path: path.into(),
+                headers: HeaderMap::new(),
+                body: Bytes::from(body.to_string()),
+            })
+            .await;
+        let (p, b) = r.into_parts();
+        (p.status, String::from_utf8_lossy(&b).into_owned())
+    }
+
+    fn event(uid: &str, lines: &str) -> String {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//client//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261207T100000Z\r\n{lines}SUMMARY:{uid}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    }
+
+    /// The names a calendar-query over `[start, end)` returns (either may be left out).
+    async fn query(cx: &DataContext, start: Option<&str>, end: Option<&str>) -> Vec<String> {
+        let mut range = String::new();
+        if let Some(s) = start {
+            range.push_str(&format!(" start=\"{s}\""));
+        }
+        if let Some(e) = end {
+            range.push_str(&format!(" end=\"{e}\""));
+        }
+        let body = format!(
+            r#"<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range{range}/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"#
+        );
+        let (status, answer) = call(cx, "REPORT", BOOK, &body).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{answer}");
+        answer
+            .split("<d:href>")
+            .skip(1)
+            .filter_map(|h| h.split("</d:href>").next())
+            .filter_map(|h| h.strip_prefix(BOOK))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_calendar_query_returns_only_events_with_an_instance_in_its_range() {
+        // Monday 7 December 2026 in Paris.
+        let kit = TestKit::new(Arc::new(Agenda::new())).at("2026-12-07T09:00:00Z");
+        let cx = kit.data_context("camille").await.unwrap();
+        for (name, body) in [
+            // Tuesdays 10:00–11:00 in Paris (09:00Z), from 8 December.
+            (
+                "weekly.ics",
+                event(
+                    "weekly",
+                    "DTSTART;TZID=Europe/Paris:20261208T100000\r\nDTEND;TZID=Europe/Paris:20261208T110000\r\nRRULE:FREQ=WEEKLY\r\n",
+                ),
+            ),
+            // Thursdays 14:00–15:00 UTC, but not on 17 December.
+            (
+                "exdate.ics",
+                event(
+                    "exdate",
+                    "DTSTART:20261210T140000Z\r\nDTEND:20261210T150000Z\r\nRRULE:FREQ=WEEKLY\r\nEXDATE:20261217T140000Z\r\n",
+                ),
+            ),
+            // Friday 11 December, all day (midnight to midnight in Paris: 23:00Z to 23:00Z).
+            (
+                "allday.ics",
+                event(
+                    "allday",
+                    "DTSTART;VALUE=DATE:20261211\r\nDTEND;VALUE=DATE:20261212\r\n",
+                ),
+            ),
+        ] {
+            let (status, answer) = call(&cx, "PUT", &format!("{BOOK}{name}"), &body).await;
+            assert_eq!(status, StatusCode::CREATED, "{name}: {answer}");
+        }
+        // Between two Tuesdays (Wednesday to Monday), before the Thursdays and the Friday.
+        assert!(
+            query(&cx, Some("20261216T000000Z"), Some("20261221T000000Z"))
+                .await
+                .iter()
+                .all(|n| n != "weekly.ics")
+        );
+        assert_eq!(
+            query(&cx, Some("20261209T000000Z"), Some("20261210T000000Z")).await,
+            Vec::<String>::new(),
+            "Wednesday 9 December: nothing happens"
+        );
+        // The Tuesday itself, and only the Tuesday's hour.
+        assert_eq!(
+            query(&cx, Some("20261215T090000Z"), Some("20261215T093000Z")).await,
+            ["weekly.ics"]
+        );
+        assert!(
+            query(&cx, Some("20261215T100000Z"), Some("20261216T000000Z"))
+                .await
+                .is_empty(),
+            "the range starts when the instance ends"
+        );
+        // The EXDATE'd Thursday is no instance; the next one is.
+        assert!(
+            query(&cx, Some("20261217T000000Z"), Some("20261218T000000Z"))
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            query(&cx, Some("20261224T000000Z"), Some("20261225T000000Z")).await,
+            ["exdate.ics"]
+        );
+        // The whole day at the range's edges: a range ending when it starts, or starting
+        // when it ends, does not meet it; one second more does.
+        assert!(
+            query(&cx, Some("20261210T200000Z"), Some("20261210T230000Z"))
+                .await
+                .iter()
+                .all(|n| n != "allday.ics")
+        );
+        assert!(
+            query(&cx, Some("20261211T230000Z"), Some("20261212T020000Z"))
+                .await
+                .iter()
+                .all(|n| n != "allday.ics")
+        );
+        assert_eq!(
+            query(&cx, Some("20261210T200000Z"), Some("20261210T230001Z")).await,
+            ["allday.ics"]
+        );
+        assert_eq!(
+            query(&cx, Some("20261211T225959Z"), Some("20261212T020000Z")).await,
+            ["allday.ics"]
+        );
+        // Open ranges: from a date on, every recurrence that goes on; up to a date, what
+        // started before it.
+        assert_eq!(
+            query(&cx, Some("20270101T000000Z"), None).await,
+            ["exdate.ics", "weekly.ics"]
+        );
+        assert_eq!(
+            query(&cx, None, Some("20261209T000000Z")).await,
+            ["weekly.ics"]
+        );
+        // No range: everything.
+        let all = {
+            let body = r#"<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"/></c:comp-filter></c:filter></c:calendar-query>"#;
+            call(&cx, "REPORT", BOOK, body).await.1
+        };
+        for name in ["weekly.ics", "exdate.ics", "allday.ics"] {
+            assert!(all.contains(name), "{all}");
+        }
     }
 }

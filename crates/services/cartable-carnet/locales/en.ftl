@@ -117,3 +117,7 @@ dav-not-vcard = This is not a vCard (BEGIN:VCARD … END:VCARD).
 dav-stale = The card changed since your last synchronisation: synchronise again before changing it.
 dav-person = This person comes from the directory: her details change in the directory, not in the address book.
 dav-uid-conflict = Another card of this address book already has this UID.
+
+## ENT-wide search
+
+search-kind-contact = Contact

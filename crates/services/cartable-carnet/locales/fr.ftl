@@ -119,3 +119,7 @@ dav-not-vcard = Ce n’est pas une fiche vCard (BEGIN:VCARD … END:VCARD).
 dav-stale = La fiche a changé depuis votre dernière synchronisation : synchronisez à nouveau avant de la modifier.
 dav-person = Cette personne vient de l’annuaire : ses coordonnées se changent dans l’annuaire, pas dans le carnet.
 dav-uid-conflict = Une autre fiche de ce carnet a déjà cet UID.
+
+## Recherche de l’ENT
+
+search-kind-contact = Contact

@@ -9,7 +9,7 @@ use crate::import::{self, FileError, Refusal};
 use crate::model::{Book, FieldError, Fields};
 use crate::store::{self, NewEntry, Share};
 use crate::views::{CONSOLIDATION_KEY, entry_ref};
-use crate::{MAX_ENTRIES, MESSAGES, new_uid, seconds};
+use crate::{MAX_ENTRIES, MESSAGES, SERVICE, new_uid, seconds};
 
 fn not_found(ctx: &PortletContext) -> PortletError {
     PortletError::NotFound(ctx.t(&MESSAGES, "error-not-found"))
@@ -107,6 +107,7 @@ pub(crate) async fn act(
             let id = store::add(&db, &book, &new, MAX_ENTRIES)
                 .await?
                 .ok_or_else(|| full(ctx))?;
+            ctx.search_changed(SERVICE, &[entry_ref(&book, id)]).await;
             Ok(back_to(ctx, &book, &access)
                 .param("fiche", entry_ref(&book, id))
                 .param("fait", 1))
@@ -122,6 +123,8 @@ pub(crate) async fn act(
             if !store::update(&mut conn, &book, id, &fields, now).await? {
                 return Err(not_found(ctx));
             }
+            drop(conn);
+            ctx.search_changed(SERVICE, &[entry_ref(&book, id)]).await;
             Ok(back_to(ctx, &book, &access)
                 .param("fiche", entry_ref(&book, id))
                 .param("fait", 1))
@@ -140,6 +143,7 @@ pub(crate) async fn act(
                 return Err(not_found(ctx));
             }
             tx.commit().await?;
+            ctx.search_changed(SERVICE, &[entry_ref(&book, id)]).await;
             Ok(back_to(ctx, &book, &access).param("fait", 1))
         }
         "add-person" => {
@@ -205,6 +209,9 @@ pub(crate) async fn act(
             } else {
                 store::remove_share(&mut conn, &book, &share).await?;
             }
+            drop(conn);
+            // Its readers in the index are its shares'.
+            ctx.search_changed(SERVICE, &[entry_ref(&book, id)]).await;
             Ok(back_to(ctx, &book, &access)
                 .param("fiche", entry_ref(&book, id))
                 .param("fait", 1))
@@ -253,6 +260,7 @@ pub(crate) async fn act(
             let id = store::add(&db, &own, &new, MAX_ENTRIES)
                 .await?
                 .ok_or_else(|| full(ctx))?;
+            ctx.search_changed(SERVICE, &[entry_ref(&own, id)]).await;
             Ok(back_to(ctx, &own, &access)
                 .param("fiche", entry_ref(&own, id))
                 .param("fait", 1))
@@ -336,6 +344,8 @@ async fn import_file(
         .map_err(|e| PortletError::BadRequest(file_message(t, &e)))?;
     let db = ctx.db()?;
     let mut tx = db.begin().await?;
+    // The entries it adds are numbered above the book's last one (for the search index).
+    let before = store::max_id(&mut tx, book).await?;
     let lines = import::apply(
         &mut tx,
         ctx.directory().as_ref(),
@@ -346,6 +356,14 @@ async fn import_file(
     .await?;
     tx.commit().await?;
     let kept = lines.iter().filter(|l| l.result.is_ok()).count();
+    if kept > 0 {
+        let added = {
+            let mut conn = db.pool().acquire().await?;
+            store::ids_after(&mut conn, book, before).await?
+        };
+        let ids: Vec<String> = added.into_iter().map(|id| entry_ref(book, id)).collect();
+        ctx.search_changed(SERVICE, &ids).await;
+    }
     let count = |r: fn(&Refusal) -> bool| {
         lines
             .iter()

@@ -9,8 +9,14 @@
 //! - ETags are a digest of the card's bytes; the ctag and the sync token are the book's
 //!   revision, raised by every change of an entry (page, import or client), so that an
 //!   unchanged book costs a poll nothing. A removal leaves a tombstone for
-//!   `sync-collection`. A change in the directory reaches a client at its next full sync
-//!   or the book's next change.
+//!   `sync-collection`.
+//! - A person of the directory changes without any change of the carnet's rows (a new
+//!   phone, a new name, a field she hid): when the books are listed (what the protocol
+//!   does before any request on a collection, a poll of the ctag included), each of her
+//!   cards is rendered for the reader and compared with the ETag that reader was last
+//!   served (`carnet_seen`); one that moved raises the book's revision and the entry's,
+//!   so the ctag, the sync token and `sync-collection` show it. Nothing is written when
+//!   nothing moved, and a book without people of the directory reads one row.
 //! - A `PUT` is read like an imported card (photos dropped, so `verbatim` is false and
 //!   the client fetches the stored card); a stale `If-Match` is `412`; a person of the
 //!   directory is not changed by a client (`403`); a card over [`MAX_CARD_BYTES`] is
@@ -129,6 +135,48 @@ async fn find(cx: &DataContext, book: &Book, name: &str) -> Result<Option<Entry>
         .find(|e| name_of(e) == name))
 }
 
+/// Raise the revision of `book` for each person of the directory whose card, as the
+/// user may see her now, is not what her client was last served (see the [module](self)).
+/// The first time a card is rendered for a user, its ETag is only recorded.
+async fn reconcile(cx: &DataContext, book: &Book) -> Result<(), DavError> {
+    let reader = cx.user().id.as_str();
+    // No connection held while the cards are rendered (the directory's rule may read the
+    // socle's storage, which may share the pool).
+    let (people, seen) = {
+        let mut conn = cx.db()?.pool().acquire().await?;
+        let people = store::people(&mut conn, book).await?;
+        if people.is_empty() {
+            return Ok(());
+        }
+        (people, store::seen(&mut conn, book, reader).await?)
+    };
+    let mut moved = Vec::new();
+    for e in people {
+        let id = e.id;
+        let tag = etag(&card(cx, e).await?.1);
+        match seen.get(&id) {
+            Some(known) if *known == tag => {}
+            known => moved.push((id, tag, known.is_some())),
+        }
+    }
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let mut tx = cx
+        .db()?
+        .begin()
+        .await
+        .map_err(cartable_portlet::PortletError::from)?;
+    for (id, tag, changed) in &moved {
+        if *changed {
+            store::touch(&mut tx, book, Some(*id)).await?;
+        }
+        store::set_seen(&mut tx, book, *id, reader, tag).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 #[async_trait]
 impl DavService for Carnet {
     fn kind(&self) -> DavKind {
@@ -137,6 +185,7 @@ impl DavService for Carnet {
 
     async fn collections(&self, cx: &DataContext) -> Result<Vec<DavCollection>, DavError> {
         let access = access(cx).await?;
+        reconcile(cx, &access.own()).await?;
         let mut books = vec![(OWN.to_string(), access.own(), cx.t(&MESSAGES, "my-book"))];
         for (g, name, _) in &access.tool_groups {
             let id = format!("{GROUP_PREFIX}{g}");
@@ -146,7 +195,9 @@ impl DavService for Carnet {
                     "group-book",
                     &cartable_portlet::i18n::args! { "group" => name.as_str() },
                 );
-                books.push((id, Book::Group(g.clone()), label));
+                let book = Book::Group(g.clone());
+                reconcile(cx, &book).await?;
+                books.push((id, book, label));
             }
         }
         let mut conn = cx.db()?.pool().acquire().await?;
@@ -242,7 +293,7 @@ impl DavService for Carnet {
         let now = seconds(cx.clock().now());
         let created = existing.is_none();
         let db = cx.db()?;
-        match existing {
+        let id = match existing {
             Some(e) => {
                 if e.person.is_some() {
                     return Err(DavError::Forbidden(cx.t(&MESSAGES, "dav-person")));
@@ -255,6 +306,7 @@ impl DavService for Carnet {
                 })?;
                 let mut conn = db.pool().acquire().await?;
                 store::update(&mut conn, &book, e.id, &fields, now).await?;
+                e.id
             }
             None => {
                 let uid = parsed.uid.clone().unwrap_or_else(new_uid);
@@ -309,8 +361,10 @@ impl DavService for Carnet {
                     })?;
                 store::set_href(&mut tx, &book, id, &put.name).await?;
                 tx.commit().await?;
+                id
             }
-        }
+        };
+        crate::search_changed(cx.services(), &book, [id]).await;
         let stored = find(cx, &book, &put.name)
             .await?
             .ok_or_else(|| not_found(cx))?;
@@ -345,6 +399,7 @@ impl DavService for Carnet {
             .map_err(cartable_portlet::PortletError::from)?;
         store::remove(&mut tx, &book, id).await?;
         tx.commit().await?;
+        crate::search_changed(cx.services(), &book, [id]).await;
         Ok(())
     }
 

@@ -22,6 +22,9 @@
 //!   is the service's part of "Mes données", with the shares in `shares.json`.
 //! - The carnet is a [`RecipientSource`](cartable_portlet::recipients::RecipientSource):
 //!   the people and contacts of the books one reads, and one's groups.
+//! - The carnet feeds the ENT-wide search ([`search`]): each contact of one's own (not a
+//!   person of the directory, who is the annuaire's) is found by those who read it on
+//!   the page; every change (page, import, share, CardDAV) is recorded for the index.
 //!
 //! Who reads what is checked at every door (the page, the resources, the actions, the
 //! export, the recipient picker) by [`books::Access`].
@@ -34,6 +37,7 @@ pub mod ldif;
 pub mod model;
 mod portable;
 mod recipients;
+pub mod search;
 mod store;
 pub mod vcard;
 mod views;
@@ -75,6 +79,27 @@ pub(crate) fn name_fields(display_name: &str) -> Fields {
         nom,
         prenom,
         ..Fields::default()
+    }
+}
+
+/// The search documents of entries `ids` of `book` changed (or are gone): recorded for
+/// the index's job (nothing when the host has no index; a failure is only logged).
+pub(crate) async fn search_changed(
+    services: &cartable_portlet::Services,
+    book: &BookKey,
+    ids: impl IntoIterator<Item = u64>,
+) {
+    let ids: Vec<String> = ids
+        .into_iter()
+        .map(|id| views::entry_ref(book, id))
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    if let Some(feed) = &services.search
+        && let Err(e) = feed.changed(SERVICE, &ids).await
+    {
+        tracing::warn!(book = %book, "cannot record a change for the search index: {e}");
     }
 }
 
@@ -193,7 +218,8 @@ impl Portlet for Carnet {
         Some(
             ServiceSchema::new(SERVICE)
                 .sql(migration!("0001_carnet"))
-                .sql(migration!("0002_sync")),
+                .sql(migration!("0002_sync"))
+                .sql(migration!("0003_seen")),
         )
     }
 
@@ -206,6 +232,10 @@ impl Portlet for Carnet {
     }
 
     fn dav(&self) -> Option<&dyn cartable_portlet::dav::DavService> {
+        Some(self)
+    }
+
+    fn searchable(&self) -> Option<&dyn cartable_portlet::search::Searchable> {
         Some(self)
     }
 

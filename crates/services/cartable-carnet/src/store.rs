@@ -375,6 +375,11 @@ pub(crate) async fn remove(
         .bind(id_i64(id))
         .execute(&mut *conn)
         .await?;
+    sqlx::query("DELETE FROM carnet_seen WHERE book = $1 AND entry = $2")
+        .bind(book.key())
+        .bind(id_i64(id))
+        .execute(&mut *conn)
+        .await?;
     let revision = touch(conn, book, None).await?;
     let name = href.unwrap_or_else(|| crate::dav::default_name(id));
     sqlx::query(
@@ -490,4 +495,141 @@ pub(crate) async fn shared_with(
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// Every contact of one's own (not a person of the directory) of every book, by book and
+/// number: what the ENT-wide search indexes.
+pub(crate) async fn all_contacts(conn: &mut AnyConnection) -> Result<Vec<Entry>, SocleError> {
+    let sql = format!("SELECT {COLUMNS} FROM carnet_entry WHERE person IS NULL ORDER BY book, id");
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().filter_map(entry_of).collect())
+}
+
+/// Every share of every book, as (book, share), by book and entry.
+pub(crate) async fn all_shares(conn: &mut AnyConnection) -> Result<Vec<(Book, Share)>, SocleError> {
+    let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
+        "SELECT book, entry, kind, target FROM carnet_share ORDER BY book, entry, kind, target",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(book, entry, kind, target)| {
+            Some((
+                Book::parse(&book)?,
+                Share {
+                    entry: u64::try_from(entry).ok()?,
+                    kind,
+                    target,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// The shares of entry `id` of `book`.
+pub(crate) async fn entry_shares(
+    conn: &mut AnyConnection,
+    book: &Book,
+    id: u64,
+) -> Result<Vec<Share>, SocleError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, target FROM carnet_share WHERE book = $1 AND entry = $2 ORDER BY kind, target",
+    )
+    .bind(book.key())
+    .bind(id_i64(id))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, target)| Share {
+            entry: id,
+            kind,
+            target,
+        })
+        .collect())
+}
+
+/// The highest number of an entry of `book` (0 when it has none): the entries an import
+/// adds are numbered above it.
+pub(crate) async fn max_id(conn: &mut AnyConnection, book: &Book) -> Result<u64, SocleError> {
+    let n: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM carnet_entry WHERE book = $1")
+        .bind(book.key())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+}
+
+/// The numbers of the entries of `book` above `after` (those an import added).
+pub(crate) async fn ids_after(
+    conn: &mut AnyConnection,
+    book: &Book,
+    after: u64,
+) -> Result<Vec<u64>, SocleError> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM carnet_entry WHERE book = $1 AND id > $2 ORDER BY id")
+            .bind(book.key())
+            .bind(id_i64(after))
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|i| u64::try_from(i).ok())
+        .collect())
+}
+
+/// The people of the directory in `book` (entries that are rendered from the directory).
+pub(crate) async fn people(
+    conn: &mut AnyConnection,
+    book: &Book,
+) -> Result<Vec<Entry>, SocleError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM carnet_entry WHERE book = $1 AND person IS NOT NULL ORDER BY id"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(book.key())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().filter_map(entry_of).collect())
+}
+
+/// The ETags `reader`'s client was last served for the people of `book`, by entry.
+pub(crate) async fn seen(
+    conn: &mut AnyConnection,
+    book: &Book,
+    reader: &str,
+) -> Result<std::collections::BTreeMap<u64, String>, SocleError> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT entry, etag FROM carnet_seen WHERE book = $1 AND reader = $2")
+            .bind(book.key())
+            .bind(reader)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(e, t)| Some((u64::try_from(e).ok()?, t)))
+        .collect())
+}
+
+/// Record the ETag `reader` is served for entry `id` of `book`.
+pub(crate) async fn set_seen(
+    conn: &mut AnyConnection,
+    book: &Book,
+    id: u64,
+    reader: &str,
+    etag: &str,
+) -> Result<(), SocleError> {
+    sqlx::query(
+        "INSERT INTO carnet_seen (book, entry, reader, etag) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (book, entry, reader) DO UPDATE SET etag = excluded.etag",
+    )
+    .bind(book.key())
+    .bind(id_i64(id))
+    .bind(reader)
+    .bind(etag)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

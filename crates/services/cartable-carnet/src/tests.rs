@@ -12,7 +12,7 @@ use cartable_portlet::prelude::*;
 use cartable_portlet::recipients::{
     Recipient, RecipientKind, RecipientSource, Visibility, VisiblePerson,
 };
-use cartable_portlet::search::{SearchContext, SearchError};
+use cartable_portlet::search::{SearchContext, SearchError, Searchable};
 use cartable_portlet::{LocalizedText, sqlx};
 use cartable_socle::{GroupPolicy, Groups, SystemClock, ToolGrant};
 use cartable_testkit::{CallError, RenderOptions, TestFile, TestKit};
@@ -891,4 +891,501 @@ async fn an_empty_book_goes_out_and_comes_back_as_nothing() {
     tx.commit().await.unwrap();
     // Neither restored nor refused: there was nothing.
     assert_eq!((report.accepted(), report.refused()), (0, 0), "{report:?}");
+}
+
+/// What `who`, a member of `groups`, finds for `words` in the carnet: (title, link).
+async fn found(
+    search: &cartable_search::Search,
+    who: &Person,
+    groups: &[&str],
+    words: &str,
+) -> Vec<(String, String)> {
+    let results = search
+        .query(
+            Arc::new(who.clone()),
+            groups.iter().map(|g| (*g).to_string()).collect(),
+            words,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut hits: Vec<(String, String)> = results
+        .groups
+        .into_iter()
+        .filter(|g| g.service == SERVICE)
+        .flat_map(|g| g.hits.into_iter().map(|h| (h.title, h.link)))
+        .collect();
+    hits.sort();
+    hits
+}
+
+fn titles(hits: &[(String, String)]) -> Vec<&str> {
+    hits.iter().map(|(t, _)| t.as_str()).collect()
+}
+
+#[tokio::test]
+async fn contacts_are_found_by_who_reads_them_on_the_page() {
+    let kit = kit();
+    let theo = as_theo(&kit);
+    let camille = kit.current_user().clone();
+    let theo_p = theo.current_user().clone();
+    let zoe = person("zoe", "Zoé Petit", Profile::Eleve, &[]);
+    // Camille's own contact, a person of the directory in her book, and Théo's group book.
+    kit.action([
+        ("op", "add"),
+        ("nom", "Lefèvre"),
+        ("prenom", "Marc"),
+        ("fonction", "Parent délégué"),
+        ("institution", "FCPE du lycée"),
+        ("telephone", "06 12 34 56 78"),
+        ("courriel", "marc.lefevre@example.fr"),
+    ])
+    .await
+    .unwrap();
+    kit.action([("op", "add-person"), ("person", "durand")])
+        .await
+        .unwrap();
+    let g = group(&kit, true).await;
+    let key = format!("g:{g}");
+    theo.action([
+        ("op", "add"),
+        ("carnet", &key),
+        ("nom", "Librairie Colette"),
+        ("courriel", "contact@colette.fr"),
+    ])
+    .await
+    .unwrap();
+    // Every change was recorded for the index, by the entry's reference.
+    let changes: Vec<String> = kit.search_changes().into_iter().map(|(_, id)| id).collect();
+    assert!(changes.contains(&"u:camille/1".to_string()), "{changes:?}");
+    assert!(changes.contains(&format!("{key}/1")), "{changes:?}");
+
+    let services = kit
+        .data_context("camille")
+        .await
+        .unwrap()
+        .services()
+        .clone();
+    let cx = SearchContext::new(services, Default::default(), "/ent");
+    let portlet: Arc<dyn Portlet> = Arc::new(Carnet::new());
+    let search = cartable_search::Search::new(
+        Arc::new(cartable_search::SearchIndex::in_memory().unwrap()),
+        [(portlet, cx.clone())],
+    );
+    // Her contact and the group's; the person of the directory is the annuaire's.
+    assert_eq!(search.rebuild(None).await.unwrap(), 2);
+
+    // Found by name, fonction, institution, e-mail and telephone, with its page's link.
+    for words in [
+        "lefevre",
+        "marc",
+        "délégué",
+        "FCPE",
+        "marc.lefevre@example.fr",
+        "0612345678",
+    ] {
+        let hits = found(&search, &camille, &[], words).await;
+        assert_eq!(titles(&hits), ["Marc Lefèvre"], "{words}");
+        assert_eq!(
+            hits[0].1, "/ent/recherche/aller/carnet?fiche=u%3Acamille%2F1",
+            "the link opens the entry"
+        );
+    }
+    // The person of the directory is not in the carnet's part of the index.
+    assert!(
+        found(&search, &camille, &[g.as_str()], "durand")
+            .await
+            .is_empty()
+    );
+    let doc = Searchable::document(&Carnet::new(), &cx, "u:camille/2")
+        .await
+        .unwrap();
+    assert_eq!(doc, None, "a person of the directory is the annuaire's");
+    // Another pupil never finds Camille's contact; the group's members find its book.
+    assert!(
+        found(&search, &theo_p, &[g.as_str()], "lefevre")
+            .await
+            .is_empty()
+    );
+    assert!(found(&search, &zoe, &[], "lefevre").await.is_empty());
+    assert_eq!(
+        titles(&found(&search, &camille, &[g.as_str()], "colette").await),
+        ["Librairie Colette"]
+    );
+    assert_eq!(
+        titles(&found(&search, &theo_p, &[g.as_str()], "colette").await),
+        ["Librairie Colette"]
+    );
+    assert!(found(&search, &zoe, &[], "colette").await.is_empty());
+    // A forged membership does not open it: the page's rule has the last word.
+    assert!(
+        found(&search, &zoe, &[g.as_str()], "colette")
+            .await
+            .is_empty()
+    );
+
+    // Shared with Théo: he finds it once the change reaches the index; not after.
+    kit.action([
+        ("op", "share"),
+        ("id", "1"),
+        ("kind", "user"),
+        ("target", "theo"),
+    ])
+    .await
+    .unwrap();
+    let last = kit.search_changes().last().cloned().unwrap();
+    assert_eq!(last, (SERVICE.to_string(), "u:camille/1".to_string()));
+    search
+        .update(SERVICE, std::slice::from_ref(&last.1))
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&found(&search, &theo_p, &[], "lefevre").await),
+        ["Marc Lefèvre"]
+    );
+    // A rebuild gives the same readers.
+    assert_eq!(search.rebuild(None).await.unwrap(), 2);
+    assert_eq!(
+        titles(&found(&search, &theo_p, &[], "lefevre").await),
+        ["Marc Lefèvre"]
+    );
+    kit.action([
+        ("op", "unshare"),
+        ("id", "1"),
+        ("kind", "user"),
+        ("target", "theo"),
+    ])
+    .await
+    .unwrap();
+    // Even before the index is updated, the share withdrawn hides it.
+    assert!(found(&search, &theo_p, &[], "lefevre").await.is_empty());
+    // Shared with the club: its members find it, someone claiming to be one does not.
+    kit.action([
+        ("op", "share"),
+        ("id", "1"),
+        ("kind", "group"),
+        ("target", &g),
+    ])
+    .await
+    .unwrap();
+    search
+        .update(SERVICE, &["u:camille/1".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&found(&search, &theo_p, &[g.as_str()], "lefevre").await),
+        ["Marc Lefèvre"]
+    );
+    assert!(
+        found(&search, &zoe, &[g.as_str()], "lefevre")
+            .await
+            .is_empty()
+    );
+    kit.action([
+        ("op", "unshare"),
+        ("id", "1"),
+        ("kind", "group"),
+        ("target", &g),
+    ])
+    .await
+    .unwrap();
+
+    // Edited, then removed: the index follows.
+    kit.action([
+        ("op", "edit"),
+        ("id", "1"),
+        ("nom", "Lefèvre"),
+        ("prenom", "Marc"),
+        ("fonction", "Trésorier"),
+    ])
+    .await
+    .unwrap();
+    let ids: Vec<String> = kit.search_changes().into_iter().map(|(_, id)| id).collect();
+    search.update(SERVICE, &ids).await.unwrap();
+    assert_eq!(
+        titles(&found(&search, &camille, &[], "trésorier").await),
+        ["Marc Lefèvre"]
+    );
+    assert!(found(&search, &camille, &[], "FCPE").await.is_empty());
+    kit.action([("op", "remove"), ("id", "1"), ("confirm", "yes")])
+        .await
+        .unwrap();
+    let ids: Vec<String> = kit.search_changes().into_iter().map(|(_, id)| id).collect();
+    search.update(SERVICE, &ids).await.unwrap();
+    assert!(found(&search, &camille, &[], "lefevre").await.is_empty());
+
+    // An import's new contacts are recorded too.
+    let before = kit.search_changes().len();
+    import(
+        &kit,
+        "a.vcf",
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Iris Roux\r\nN:Roux;Iris;;;\r\nEND:VCARD\r\n".to_vec(),
+    )
+    .await
+    .unwrap();
+    let added: Vec<String> = kit.search_changes()[before..]
+        .iter()
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(added, ["u:camille/3"]);
+    search.update(SERVICE, &added).await.unwrap();
+    assert_eq!(
+        titles(&found(&search, &camille, &[], "roux").await),
+        ["Iris Roux"]
+    );
+
+    // A card put by a CardDAV client, then deleted by it: both recorded.
+    let feed = Arc::new(cartable_portlet::search::MemoryFeed::default());
+    let mut services = kit
+        .data_context("camille")
+        .await
+        .unwrap()
+        .services()
+        .clone();
+    services.search = Some(feed.clone());
+    let dav_cx =
+        cartable_portlet::export::DataContext::new(Arc::new(camille.clone()), services, "fr");
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Hugo Blanc\r\nN:Blanc;Hugo;;;\r\nEND:VCARD\r\n";
+    DavService::put(
+        &Carnet::new(),
+        &dav_cx,
+        "personnel",
+        cartable_portlet::dav::DavPut {
+            name: "hugo.vcf".into(),
+            precondition: cartable_portlet::dav::Precondition::Absent,
+            body: card.as_bytes().to_vec().into(),
+        },
+    )
+    .await
+    .unwrap();
+    DavService::delete(
+        &Carnet::new(),
+        &dav_cx,
+        "personnel",
+        "hugo.vcf",
+        cartable_portlet::dav::Precondition::None,
+    )
+    .await
+    .unwrap();
+    let recorded: Vec<String> = feed.changes().into_iter().map(|(_, id)| id).collect();
+    assert_eq!(recorded, ["u:camille/4", "u:camille/4"]);
+}
+
+/// A directory the test changes while clients poll (the kit's [`TestDirectory`] behind a
+/// lock).
+struct Changing(std::sync::RwLock<cartable_testkit::TestDirectory>);
+
+impl Changing {
+    fn new(people: Vec<Person>) -> Arc<Changing> {
+        Arc::new(Changing(std::sync::RwLock::new(
+            cartable_testkit::TestDirectory::new(people),
+        )))
+    }
+
+    /// Replace a person (the directory changed her).
+    fn set(&self, person: Person) {
+        self.0.write().unwrap().add(person);
+    }
+
+    fn now(&self) -> cartable_testkit::TestDirectory {
+        cartable_testkit::TestDirectory::new(self.0.read().unwrap().people().to_vec())
+    }
+}
+
+#[async_trait]
+impl cartable_socle::Directory for Changing {
+    async fn authenticate(&self, _: &str, _: &str) -> Result<Person, cartable_socle::AuthError> {
+        Err(cartable_socle::AuthError::InvalidCredentials)
+    }
+    async fn person(&self, id: &str) -> Result<Option<Person>, cartable_socle::SocleError> {
+        cartable_socle::Directory::person(&self.now(), id).await
+    }
+    async fn search(
+        &self,
+        query: &cartable_socle::PersonQuery,
+    ) -> Result<Vec<Person>, cartable_socle::SocleError> {
+        cartable_socle::Directory::search(&self.now(), query).await
+    }
+}
+
+/// One request through the CardDAV door (`/ent/dav/carnet/<uid>/…`), as `cx`'s user.
+async fn carddav(
+    cx: &cartable_portlet::export::DataContext,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (http::StatusCode, String) {
+    let carnet = Carnet::new();
+    let mounts = [cartable_dav::Mount {
+        id: SERVICE,
+        service: &carnet,
+    }];
+    let dav = cartable_dav::Dav {
+        root: "/ent/dav",
+        cx,
+        mounts: &mounts,
+    };
+    let mut map = http::HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    let r = dav
+        .handle(&cartable_dav::Request {
+            method: http::Method::from_bytes(method.as_bytes()).unwrap(),
+            path: path.into(),
+            headers: map,
+            body: bytes::Bytes::from(body.to_string()),
+        })
+        .await;
+    let (parts, body) = r.into_parts();
+    (parts.status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// The text between `open` and `close` in `body`.
+fn between<'b>(body: &'b str, open: &str, close: &str) -> &'b str {
+    let start = body
+        .find(open)
+        .unwrap_or_else(|| panic!("no {open} in {body}"))
+        + open.len();
+    let len = body[start..].find(close).unwrap();
+    &body[start..start + len]
+}
+
+const BOOK: &str = "/ent/dav/carnet/camille/personnel/";
+
+/// The book's ctag and sync token, as a client polls them.
+async fn poll(cx: &cartable_portlet::export::DataContext) -> (String, String) {
+    let ask = r#"<d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop><cs:getctag/><d:sync-token/></d:prop></d:propfind>"#;
+    let (status, body) = carddav(cx, "PROPFIND", BOOK, &[("depth", "0")], ask).await;
+    assert_eq!(status, http::StatusCode::MULTI_STATUS, "{body}");
+    (
+        between(&body, "<cs:getctag>", "</cs:getctag>").to_string(),
+        between(&body, "<d:sync-token>", "</d:sync-token>").to_string(),
+    )
+}
+
+/// A card's ETag and body, by GET.
+async fn fetch(cx: &cartable_portlet::export::DataContext, name: &str) -> (String, String) {
+    let carnet = Carnet::new();
+    let got = DavService::get(&carnet, cx, "personnel", name)
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, body) = carddav(cx, "GET", &format!("{BOOK}{name}"), &[], "").await;
+    assert_eq!(status, http::StatusCode::OK);
+    (got.member.etag, body)
+}
+
+async fn revision_rows(kit: &TestKit) -> (i64, i64) {
+    let db = kit.database().await.unwrap();
+    sqlx::query_as(
+        "SELECT (SELECT revision FROM carnet_book WHERE book = 'u:camille'), \
+         (SELECT COUNT(*) FROM carnet_seen)",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_change_in_the_directory_moves_the_ctag_the_token_and_the_card() {
+    directory_change_reaches_the_client(None).await;
+}
+
+#[tokio::test]
+async fn a_change_in_the_directory_moves_the_ctag_the_token_and_the_card_on_postgresql() {
+    let Some(pg) = cartable_db::testing::TestDatabase::postgres("carnet_seen").await else {
+        return;
+    };
+    directory_change_reaches_the_client(Some(pg.db.clone())).await;
+}
+
+/// A client polls Camille's book while the directory changes the person in it.
+async fn directory_change_reaches_the_client(db: Option<cartable_portlet::Database>) {
+    let durand = |title: &str, phone: &str, hidden: bool| {
+        let mut attrs = vec![
+            ("mail", "anne.durand@lycee.fr"),
+            ("title", title),
+            ("telephoneNumber", phone),
+        ];
+        if hidden {
+            attrs.push(("hidden", "yes"));
+        }
+        person("durand", "Anne Durand", Profile::Enseignant, &attrs)
+    };
+    let directory = Changing::new(vec![
+        person("camille", "Camille Test", Profile::Eleve, &[]),
+        durand("Professeure de lettres", "01 99 99 99 99", false),
+    ]);
+    let mut kit = kit().with_directory(directory.clone());
+    if let Some(db) = db {
+        kit = kit.with_database(db);
+    }
+    kit.action([("op", "add-person"), ("person", "durand")])
+        .await
+        .unwrap();
+    add(&kit, "Martin", "m@example.fr").await;
+    let cx = kit.data_context("camille").await.unwrap();
+
+    // A client's first sync.
+    let (ctag, token) = poll(&cx).await;
+    let (etag, card) = fetch(&cx, "e1.vcf").await;
+    assert!(card.contains("Professeure de lettres"), "{card}");
+    let (own_etag, _) = fetch(&cx, "e2.vcf").await;
+    // Polls of an unchanged book: the same answer, and nothing written.
+    let rows = revision_rows(&kit).await;
+    for _ in 0..3 {
+        assert_eq!(poll(&cx).await, (ctag.clone(), token.clone()));
+    }
+    assert_eq!(
+        revision_rows(&kit).await,
+        rows,
+        "a poll of an unchanged book writes nothing"
+    );
+
+    // The directory gives her a new title: the ctag, the token and the card's ETag move,
+    // and sync-collection names her card (and not the contact that did not change).
+    directory.set(durand("Proviseure adjointe", "01 99 99 99 99", false));
+    let (ctag2, token2) = poll(&cx).await;
+    assert_ne!(ctag2, ctag);
+    assert_ne!(token2, token);
+    let sync = format!(
+        r#"<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#
+    );
+    let (status, body) = carddav(&cx, "REPORT", BOOK, &[], &sync).await;
+    assert_eq!(status, http::StatusCode::MULTI_STATUS, "{body}");
+    let (etag2, card2) = fetch(&cx, "e1.vcf").await;
+    assert_ne!(etag2, etag);
+    assert!(card2.contains("Proviseure adjointe"), "{card2}");
+    assert!(body.contains(&format!("{BOOK}e1.vcf")), "{body}");
+    assert!(body.contains(&format!("&quot;{etag2}&quot;")), "{body}");
+    assert!(!body.contains("e2.vcf"), "{body}");
+    assert_eq!(fetch(&cx, "e2.vcf").await.0, own_etag);
+    assert_eq!(
+        poll(&cx).await,
+        (ctag2.clone(), token2.clone()),
+        "then still"
+    );
+
+    // A field the pupil may not see changes: what she is served did not, nothing moves.
+    directory.set(durand("Proviseure adjointe", "01 11 11 11 11", false));
+    assert_eq!(poll(&cx).await, (ctag2.clone(), token2.clone()));
+    assert_eq!(fetch(&cx, "e1.vcf").await.0, etag2);
+
+    // She hides herself: her card keeps her name only, and the client learns it.
+    directory.set(durand("Proviseure adjointe", "01 11 11 11 11", true));
+    let (ctag3, token3) = poll(&cx).await;
+    assert_ne!(ctag3, ctag2);
+    let sync = format!(
+        r#"<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token2}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/><card:address-data xmlns:card="urn:ietf:params:xml:ns:carddav"/></d:prop></d:sync-collection>"#
+    );
+    let (_, body) = carddav(&cx, "REPORT", BOOK, &[], &sync).await;
+    assert!(body.contains("e1.vcf") && body.contains("Durand"), "{body}");
+    assert!(!body.contains("anne.durand@lycee.fr"), "{body}");
+    assert!(!body.contains("Proviseure"), "{body}");
+    assert_ne!(token3, token2);
 }
