@@ -115,8 +115,8 @@ pub struct PortalBuilder {
     database: Option<Database>,
     portlets: Vec<Arc<dyn Portlet>>,
     tasks: Vec<(String, TaskStart)>,
-    job_handlers: Vec<(&'static str, Arc<dyn JobHandler>)>,
-    periodic: Vec<(&'static str, Duration)>,
+    job_handlers: Vec<(String, Arc<dyn JobHandler>)>,
+    periodic: Vec<(String, Duration)>,
     offline: bool,
 }
 
@@ -211,15 +211,16 @@ impl PortalBuilder {
     /// Handle the background jobs of `kind` (see [`cartable_socle::jobs`]): they are kept
     /// in the database, survive a restart, run once across nodes and are retried with
     /// back-off; those that keep failing are listed on `/admin`.
-    pub fn job(mut self, kind: &'static str, handler: impl JobHandler) -> Self {
-        self.job_handlers.push((kind, Arc::new(handler)));
+    pub fn job(mut self, kind: impl Into<String>, handler: impl JobHandler) -> Self {
+        self.job_handlers.push((kind.into(), Arc::new(handler)));
         self
     }
 
     /// Run a job of `kind` (handled by [`job`](Self::job)) once every `period`, on one
-    /// node of all those sharing the database.
-    pub fn every(mut self, kind: &'static str, period: Duration) -> Self {
-        self.periodic.push((kind, period));
+    /// node of all those sharing the database. A portlet's own periodic task
+    /// ([`Portlet::periodic`]) needs neither: the portal registers it.
+    pub fn every(mut self, kind: impl Into<String>, period: Duration) -> Self {
+        self.periodic.push((kind.into(), period));
         self
     }
 
@@ -474,6 +475,7 @@ impl PortalBuilder {
         let jobs = crate::portability::jobs(jobs, &portability);
         let jobs = search.jobs(jobs);
         let jobs = indicator_jobs(jobs, &indicators, &clock, config.time_zone);
+        let jobs = periodic_jobs(jobs, &order, &portlets, &services);
         let jobs = self
             .job_handlers
             .into_iter()
@@ -592,6 +594,54 @@ pub const PURGE_NOTIFICATIONS_EVERY: Duration = Duration::from_secs(24 * 3600);
 pub const RECLAIM_FILES: &str = "socle.reclaim-files";
 /// How often [`RECLAIM_FILES`] runs.
 pub const RECLAIM_FILES_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The portlets' periodic tasks ([`Portlet::periodic`]): each a periodic job of kind
+/// `<id>.periodic` ([`cartable_portlet::periodic::job_kind`]), run with the socle services
+/// every call gets, once per its period across nodes.
+fn periodic_jobs(
+    jobs: JobsBuilder,
+    order: &[String],
+    portlets: &HashMap<String, Arc<dyn Portlet>>,
+    services: &Services,
+) -> JobsBuilder {
+    order
+        .iter()
+        .filter_map(|id| portlets.get(id))
+        .fold(jobs, |jobs, portlet| {
+            let Some(task) = portlet.periodic() else {
+                return jobs;
+            };
+            let kind = cartable_portlet::periodic::job_kind(&portlet.descriptor().id);
+            let every = task.every();
+            jobs.handler(
+                kind.clone(),
+                PeriodicJob {
+                    portlet: portlet.clone(),
+                    services: services.clone(),
+                },
+            )
+            .every(kind, every)
+        })
+}
+
+/// Runs a portlet's periodic task as a job.
+struct PeriodicJob {
+    portlet: Arc<dyn Portlet>,
+    services: Services,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for PeriodicJob {
+    async fn run(
+        &self,
+        _job: &cartable_socle::jobs::Job,
+    ) -> Result<(), cartable_socle::jobs::JobError> {
+        match self.portlet.periodic() {
+            Some(task) => task.run(&self.services).await.map_err(Into::into),
+            None => Ok(()),
+        }
+    }
+}
 
 /// The socle's own jobs: purging expired sessions and old notifications, reclaiming
 /// abandoned uploads.

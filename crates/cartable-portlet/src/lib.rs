@@ -38,6 +38,7 @@ pub mod form;
 mod group_tool;
 pub mod items;
 pub mod markup;
+pub mod periodic;
 mod phases;
 mod portlet;
 pub mod recipients;

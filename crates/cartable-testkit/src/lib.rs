@@ -1075,6 +1075,25 @@ impl TestKit {
             .await
     }
 
+    /// Run the portlet's periodic task ([`Portlet::periodic`]) once, now, with the socle
+    /// services the portal would give it (the kit's storage, database, notifier, clock and
+    /// recipient picker), as the portal's job queue does once per period. Move the clock
+    /// set by [`at`](Self::at) with [`advance`](Self::advance) between runs; what it
+    /// published is in [`published`](Self::published). Fails when the portlet has no
+    /// periodic task, or with the task's own error.
+    pub async fn run_periodic(&self) -> Result<(), CallError> {
+        let task = self.portlet.periodic().ok_or_else(|| {
+            PortletError::NotFound(format!(
+                "the portlet {:?} has no periodic task (Portlet::periodic returns None)",
+                self.descriptor().id
+            ))
+        })?;
+        let mut services = self.base_services().await?;
+        services.recipients = Some(self.recipients_over(&services));
+        task.run(&services).await?;
+        Ok(())
+    }
+
     /// Deliver an event, as the portal does after another window's action, then store the
     /// preference changes. The portlet must declare that it consumes the event's name.
     pub async fn event(&self, event: Event) -> Result<Vec<Event>, CallError> {
