@@ -127,13 +127,31 @@ async fn failed_jobs_are_shown_to_administrators_who_retry_or_discard_them() {
     portal.stop().await;
 }
 
-/// A service whose periodic task records the portal's time at each run, and fails while
-/// `failing` is set.
+/// A service whose periodic task records the portal's time at each run, with the
+/// établissement's setting `audience` as it sees it, and fails while `failing` is set.
 struct Tally {
     descriptor: Descriptor,
-    runs: Arc<std::sync::Mutex<Vec<SystemTime>>>,
+    runs: Arc<std::sync::Mutex<Vec<(SystemTime, String)>>>,
     failing: Arc<std::sync::atomic::AtomicBool>,
 }
+
+impl Tally {
+    fn descriptor() -> Descriptor {
+        Descriptor::new("tally", "Décompte")
+            .setting(PreferenceSpec::new("audience", "Pour qui", "*").profiles())
+    }
+}
+
+const TALLY_CONFIG: &str = r#"
+etablissement = "Lycée de test"
+[[layouts.default.tabs]]
+id = "accueil"
+title = "Accueil"
+columns = [[{ portlet = "hello" }]]
+
+[portlets.tally.preferences]
+audience = { value = "personnel, enseignant", locked = true }
+"#;
 
 #[async_trait]
 impl Portlet for Tally {
@@ -159,7 +177,15 @@ impl cartable::portlet::periodic::Periodic for Tally {
                 "le décompte est indisponible".into(),
             ));
         }
-        self.runs.lock().unwrap().push(services.clock.now());
+        let audience = services
+            .etablissement_preferences("tally")
+            .get("audience")
+            .unwrap_or_default()
+            .to_string();
+        self.runs
+            .lock()
+            .unwrap()
+            .push((services.clock.now(), audience));
         Ok(())
     }
 }
@@ -167,13 +193,13 @@ impl cartable::portlet::periodic::Periodic for Tally {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portlets_periodic_task_runs_once_per_period_without_wiring() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = EntConfig::from_toml(CONFIG, dir.path()).unwrap();
+    let mut config = EntConfig::from_toml(TALLY_CONFIG, dir.path()).unwrap();
     config.portal.data_dir = dir.path().to_path_buf();
     let clock = Arc::new(ManualClock::new(SystemTime::now()));
     let runs = Arc::new(std::sync::Mutex::new(Vec::new()));
     let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let tally = Arc::new(Tally {
-        descriptor: Descriptor::new("tally", "Décompte"),
+        descriptor: Tally::descriptor(),
         runs: runs.clone(),
         failing: failing.clone(),
     });
@@ -206,9 +232,12 @@ async fn a_portlets_periodic_task_runs_once_per_period_without_wiring() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
-    // At start, with the portal's clock.
+    // At start, with the portal's clock and the établissement's settings of cartable.toml.
     wait_for(1).await;
-    assert_eq!(runs.lock().unwrap()[0], clock.now());
+    assert_eq!(
+        runs.lock().unwrap()[0],
+        (clock.now(), "personnel, enseignant".to_string())
+    );
     // Not again within the same minute, whatever the number of passes.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(ran(), 1);
@@ -244,4 +273,30 @@ async fn a_portlets_periodic_task_runs_once_per_period_without_wiring() {
         page.body
     );
     portal.stop().await;
+}
+
+#[tokio::test]
+async fn a_setting_naming_an_unknown_profile_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = TALLY_CONFIG.replace("personnel, enseignant", "personnel, enseignants");
+    let mut config = EntConfig::from_toml(&toml, dir.path()).unwrap();
+    config.portal.data_dir = dir.path().to_path_buf();
+    let tally = Arc::new(Tally {
+        descriptor: Tally::descriptor(),
+        runs: Arc::default(),
+        failing: Arc::default(),
+    });
+    let err = EntBuilder::new(config)
+        .directory(Arc::new(LdifDirectory::parse(&ldif()).unwrap()))
+        .portlet(Hello::shared("hello"))
+        .portlet(tally)
+        .build()
+        .await
+        .err()
+        .expect("the portal refuses to start");
+    assert_eq!(
+        err.to_string(),
+        "portlets.tally.preferences.audience: unknown profile \"enseignants\": the profiles \
+         are eleve, enseignant, parent, personnel, invite, admin, or * for everyone"
+    );
 }

@@ -58,6 +58,17 @@ pub enum BuildError {
         /// The preference.
         name: String,
     },
+    /// The configuration gives a preference a value its portlet refuses (a profile name
+    /// the socle does not know in a list of profiles, a value not among the choices…).
+    #[error("portlets.{portlet}.preferences.{name}: {reason}")]
+    InvalidPreference {
+        /// The portlet.
+        portlet: String,
+        /// The preference.
+        name: String,
+        /// Why, as the preference's spec says it.
+        reason: String,
+    },
     /// No directory was given and the configuration names no LDIF file.
     #[error(
         "no directory: set `directory = \"people.ldif\"` in the configuration or pass one to the builder"
@@ -283,11 +294,18 @@ impl PortalBuilder {
         }
         for (id, settings) in &config.portlets {
             if let Some(p) = portlets.get(id) {
-                for name in settings.preferences.keys() {
-                    if p.descriptor().preference_spec(name).is_none() {
+                for (name, value) in &settings.preferences {
+                    let Some(spec) = p.descriptor().preference_spec(name) else {
                         return Err(BuildError::UnknownPreference {
                             portlet: id.clone(),
                             name: name.clone(),
+                        });
+                    };
+                    if let Err(reason) = spec.validate(value.value()) {
+                        return Err(BuildError::InvalidPreference {
+                            portlet: id.clone(),
+                            name: name.clone(),
+                            reason,
                         });
                     }
                 }
@@ -372,6 +390,7 @@ impl PortalBuilder {
                 .filter(|p| p.calendar_source().is_some())
                 .cloned()
                 .collect(),
+            etablissement: Arc::new(etablissement_preferences(&config, &order, &portlets)),
         };
         // The recipient picker over every installed source, given to every call.
         let mut services = services;
@@ -594,6 +613,34 @@ pub const PURGE_NOTIFICATIONS_EVERY: Duration = Duration::from_secs(24 * 3600);
 pub const RECLAIM_FILES: &str = "socle.reclaim-files";
 /// How often [`RECLAIM_FILES`] runs.
 pub const RECLAIM_FILES_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The établissement's preferences of every registered portlet, by id: its descriptor's
+/// defaults under the configuration's `[portlets.<id>.preferences]`, no user's
+/// ([`Services::etablissement`]).
+fn etablissement_preferences(
+    config: &Config,
+    order: &[String],
+    portlets: &HashMap<String, Arc<dyn Portlet>>,
+) -> BTreeMap<String, Preferences> {
+    order
+        .iter()
+        .filter_map(|id| portlets.get(id))
+        .map(|portlet| {
+            let descriptor = portlet.descriptor();
+            let etab = config.portlets.get(&descriptor.id);
+            let preferences = cartable_container::layer_preferences(
+                descriptor,
+                |name| {
+                    etab.and_then(|s| s.preferences.get(name))
+                        .map(|e| (e.value(), e.locked()))
+                },
+                &BTreeMap::new(),
+                Version::NEW,
+            );
+            (descriptor.id.clone(), preferences)
+        })
+        .collect()
+}
 
 /// The portlets' periodic tasks ([`Portlet::periodic`]): each a periodic job of kind
 /// `<id>.periodic` ([`cartable_portlet::periodic::job_kind`]), run with the socle services

@@ -508,7 +508,27 @@ impl TestKit {
             search: Some(self.search_feed.clone()),
             recipients: None,
             calendar_sources: self.calendar_sources.clone(),
+            etablissement: Arc::new(self.etablissement_layer()),
         })
+    }
+
+    /// The établissement's preferences of the kit's portlet and of the recipient sources
+    /// (descriptor defaults under [`establishment_preference`](Self::establishment_preference)),
+    /// as the portal gives them in [`Services::etablissement`].
+    fn etablissement_layer(&self) -> BTreeMap<String, Preferences> {
+        let own = (self.portlet.clone(), self.establishment.clone());
+        std::iter::once(own)
+            .chain(self.recipient_sources.iter().cloned())
+            .map(|(portlet, etab)| {
+                let prefs = layer_preferences(
+                    portlet.descriptor(),
+                    |name| etab.get(name).map(|p| (p.value.as_str(), p.locked)),
+                    &BTreeMap::new(),
+                    cartable_socle::Version::NEW,
+                );
+                (portlet.descriptor().id.clone(), prefs)
+            })
+            .collect()
     }
 
     /// Add a person to the default [`TestDirectory`] (the kit's user is always in it).
@@ -689,6 +709,7 @@ impl TestKit {
         services.clock = self.clock.clone();
         services.time_zone = self.time_zone;
         services.calendar_sources = self.calendar_sources.clone();
+        services.etablissement = Arc::new(self.etablissement_layer());
         services.recipients = Some(self.recipients_over(&services));
         let person = Person {
             id: user.into(),

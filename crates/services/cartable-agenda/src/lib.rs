@@ -3,7 +3,9 @@
 //! - **Agendas**: a personal one for everyone (`u:<uid>`), a shared one for each group
 //!   that has the tool (`g:<group>`, its members read it, contributors and managers
 //!   write it: a group's managers set who is which), the établissement's (`etab`, read
-//!   and written by the profiles the établissement sets: [`Agenda::etablissement`]).
+//!   and written by the profiles the établissement sets in `cartable.toml`, the settings
+//!   `etab_readers` and `etab_writers` of `[portlets.agenda.preferences]`, over
+//!   [`Agenda::etablissement`]; see [`calendars::EtabRule`]).
 //!   A user lets other users or groups write her personal agenda (grants).
 //! - **Events** are iCalendar objects (RFC 5545, [`ics`]): time zone kept (the
 //!   établissement's, Europe/Paris, by default), whole days, recurrences (RRULE, RDATE,
@@ -38,7 +40,7 @@ use cartable_portlet::export::DataContext;
 use cartable_portlet::prelude::*;
 use cartable_portlet::secret::{SecretRequest, SecretResource};
 use cartable_portlet::{
-    GroupTool, LocalizedText, ServiceSchema, Services, markup_value, migration,
+    GroupTool, LocalizedText, ProfileList, ServiceSchema, Services, markup_value, migration,
 };
 use cartable_socle::{Audience, Notification};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
@@ -263,7 +265,24 @@ impl Agenda {
                 "group-tool",
             )))
             // Imports are files: an .ics file, at most `ics::MAX_FILE` bytes.
-            .upload_limit(ics::MAX_FILE as u64 + 64 * 1024);
+            .upload_limit(ics::MAX_FILE as u64 + 64 * 1024)
+            // Who reads and writes the établissement's agenda, set in cartable.toml.
+            .setting(
+                PreferenceSpec::new(
+                    EtabRule::READERS,
+                    LocalizedText::from_messages(&MESSAGES, "setting-etab-readers"),
+                    "*",
+                )
+                .profiles(),
+            )
+            .setting(
+                PreferenceSpec::new(
+                    EtabRule::WRITERS,
+                    LocalizedText::from_messages(&MESSAGES, "setting-etab-writers"),
+                    "personnel, admin",
+                )
+                .profiles(),
+            );
         let templates = Templates::new([
             ("view", views::VIEW),
             ("manage", views::MANAGE),
@@ -278,16 +297,31 @@ impl Agenda {
         }
     }
 
-    /// Who reads (`readers`, empty: everyone) and who writes the établissement's agenda.
+    /// Who reads (`readers`, empty: everyone) and who writes the établissement's agenda
+    /// unless the établissement sets it in its configuration (the settings `etab_readers`
+    /// and `etab_writers`, see [`EtabRule`]), which then wins.
     pub fn etablissement(
         mut self,
         readers: impl IntoIterator<Item = Profile>,
         writers: impl IntoIterator<Item = Profile>,
     ) -> Self {
+        let readers: Vec<Profile> = readers.into_iter().collect();
         self.etab = EtabRule {
-            readers: readers.into_iter().collect(),
-            writers: writers.into_iter().collect(),
+            readers: if readers.is_empty() {
+                ProfileList::Everyone
+            } else {
+                ProfileList::Profiles(readers)
+            },
+            writers: ProfileList::Profiles(writers.into_iter().collect()),
         };
+        // The settings' defaults say the same, as every door reads them.
+        for spec in &mut self.descriptor.preferences {
+            if spec.name == EtabRule::READERS {
+                spec.default = EtabRule::setting_value(&self.etab.readers);
+            } else if spec.name == EtabRule::WRITERS {
+                spec.default = EtabRule::setting_value(&self.etab.writers);
+            }
+        }
         self
     }
 
@@ -324,13 +358,7 @@ impl Agenda {
             Kind::Own => return,
             Kind::Granted(owner) => Audience::Users(vec![owner.clone()]),
             Kind::Group(g) => Audience::Groups(vec![g.clone()]),
-            Kind::Etablissement => {
-                if self.etab.readers.is_empty() {
-                    Audience::Everyone
-                } else {
-                    Audience::Profiles(self.etab.readers.clone())
-                }
-            }
+            Kind::Etablissement => self.etab.in_force(services).audience(),
         };
         let key = match change {
             Change::Created => "notify-created",
