@@ -8,6 +8,7 @@ notify-created = { $agenda }: { $who } added “{ $event }”
 notify-changed = { $agenda }: { $who } changed “{ $event }”
 notify-deleted = { $agenda }: { $who } deleted “{ $event }”
 notify-imported = { $n } events imported
+notify-reminder = Reminder: “{ $event }”, { $when } ({ $agenda })
 setting-etab-readers = Who reads the school calendar (profiles, or * for everyone)
 setting-etab-writers = Who writes in the school calendar (profiles)
 nav-label = Calendar navigation

@@ -8,6 +8,7 @@ notify-created = { $agenda } : { $who } a ajouté « { $event } »
 notify-changed = { $agenda } : { $who } a modifié « { $event } »
 notify-deleted = { $agenda } : { $who } a supprimé « { $event } »
 notify-imported = { $n } événements importés
+notify-reminder = Rappel : « { $event } », { $when } ({ $agenda })
 setting-etab-readers = Qui lit l'agenda de l'établissement (profils, ou * pour tout le monde)
 setting-etab-writers = Qui écrit dans l'agenda de l'établissement (profils)
 nav-label = Naviguer dans l'agenda

@@ -23,11 +23,15 @@
 //! - **Notifications**: a change to a shared agenda is published to its readers (the
 //!   socle's notifications and their e-mail digest); a change by someone else to a
 //!   personal agenda, to its owner.
+//! - **Reminders**: an event's first VALARM is sent as a notification when it falls due,
+//!   by the portlet's periodic task (every minute, [`reminders`]): to a personal agenda's
+//!   owner, a group agenda's members, the établissement's agenda's readers.
 
 pub mod calendars;
 mod dav;
 pub mod ics;
 pub mod portable;
+pub mod reminders;
 pub mod store;
 mod views;
 
@@ -1073,7 +1077,11 @@ impl Portlet for Agenda {
     }
 
     fn schema(&self) -> Option<ServiceSchema> {
-        Some(ServiceSchema::new(SERVICE).sql(migration!("0001_agenda")))
+        Some(
+            ServiceSchema::new(SERVICE)
+                .sql(migration!("0001_agenda"))
+                .sql(migration!("0002_reminders")),
+        )
     }
 
     fn portable(&self) -> Option<&dyn cartable_portlet::export::Portable> {
@@ -1085,6 +1093,10 @@ impl Portlet for Agenda {
     }
 
     fn dav(&self) -> Option<&dyn cartable_portlet::dav::DavService> {
+        Some(self)
+    }
+
+    fn periodic(&self) -> Option<&dyn cartable_portlet::periodic::Periodic> {
         Some(self)
     }
 
