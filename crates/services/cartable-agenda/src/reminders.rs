@@ -15,7 +15,8 @@
 //!   is still the event it read and nobody moved it (`store::move_alarm`), then publishes
 //!   the notification: an event changed meanwhile or a run repeated after a node died
 //!   sends nothing twice. A notification that cannot be published puts the reminder back
-//!   for the next run.
+//!   for the next run; a node that dies between the two statements loses that one
+//!   reminder rather than sending it twice.
 //! - **Who.** A personal agenda's owner; a group agenda's members (while the group is
 //!   active and has the agenda); the établissement's agenda's readers and writers
 //!   ([`EtabRule::audience`]).
