@@ -321,3 +321,94 @@ async fn the_page_attaches_edits_and_filters_through_a_real_portal() {
     assert_eq!(lea.get(&url).await.status, 404);
     p.stop().await;
 }
+
+const STAFF_ONLY: &str = r#"
+[portlets.agenda.preferences]
+etab_readers = { value = "personnel", locked = true }
+
+[[layouts.default.tabs]]
+id = "agenda"
+title = "Agenda"
+columns = [[{ portlet = "agenda" }]]
+"#;
+
+/// Basic authentication's base64 of `user:password`.
+fn basic(user: &str, password: &str) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{user}:{password}").into_bytes();
+    let mut out = String::from("Basic ");
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cartable_toml_that_lets_only_staff_read_the_schools_agenda_hides_it_from_a_pupil() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = TestPortal::start(
+        STAFF_ONLY,
+        dir.path(),
+        vec![std::sync::Arc::new(cartable::agenda::Agenda::new()) as std::sync::Arc<dyn Portlet>],
+    )
+    .await;
+    let mut ines = p.login("ines").await;
+    let r = ines
+        .post_csrf(
+            "/action/agenda/agenda",
+            &[
+                ("op", "create"),
+                ("title", "Conseil de direction"),
+                ("calendar", "etablissement"),
+                ("day", "2026-12-08"),
+                ("start", "17:00"),
+                ("end", "18:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let week = "/page/agenda/agenda?p.date=2026-12-08";
+    assert!(ines.get(week).await.body.contains("Conseil de direction"));
+    // A pupil: not on her page…
+    let mut lea = p.login("lea").await;
+    let page = lea.get(week).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("Conseil de direction"), "{}", page.body);
+    assert!(!page.body.contains("Agenda de l&#39;établissement"));
+    // … nor in what CalDAV lists for her.
+    let made = lea
+        .post_csrf(
+            "/compte/applications",
+            &[("op", "create"), ("label", "caldav")],
+        )
+        .await;
+    let marker = r#"id="apppw-new" type="text" readonly value=""#;
+    let start = made.body.find(marker).expect("the password is shown") + marker.len();
+    let secret = &made.body[start..start + made.body[start..].find('"').unwrap()];
+    let listing = p
+        .client()
+        .request_with(
+            "PROPFIND",
+            "/dav/agenda/lea/",
+            None,
+            &[("authorization", &basic("lea", secret)), ("depth", "1")],
+        )
+        .await;
+    assert_eq!(listing.status, 207, "{}", listing.body);
+    assert!(
+        listing.body.contains("/dav/agenda/lea/personnel/"),
+        "{}",
+        listing.body
+    );
+    assert!(!listing.body.contains("etablissement"), "{}", listing.body);
+    p.stop().await;
+}

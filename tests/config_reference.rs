@@ -237,6 +237,12 @@ public_key = "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="   # its <portal>/don
 deadline_ms = 1500
 preferences = { lignes = "10", couleur = { value = "bleu", locked = true } }
 # maintenance = "Le bloc-notes revient à 14 h."
+
+# A service's settings are preferences too: who reads and who writes the
+# établissement's agenda (profile names, or * for everyone).
+[portlets.agenda.preferences]
+etab_readers = { value = "personnel, enseignant", locked = true }
+etab_writers = { value = "personnel, admin", locked = true }
 "#,
     ),
     (

@@ -138,6 +138,23 @@ fn a_preference_its_portlet_does_not_declare() {
 }
 
 #[test]
+fn an_unknown_profile_in_the_agendas_rights() {
+    let out = check(
+        "directory = \"people.ldif\"\n\n[portlets.agenda.preferences]\netab_readers = { value = \"personnel, enseignant\", locked = true }\netab_writers = { value = \"personnel, directeur\", locked = true }\n",
+    );
+    let err = assert_invalid(&out, "portlets.agenda.preferences.etab_writers", 5);
+    assert!(
+        err.contains("unknown profile \"directeur\": the profiles are eleve, enseignant, parent, personnel, invite, admin, or * for everyone"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("error:").count(),
+        1,
+        "the readers are right: {err}"
+    );
+}
+
+#[test]
 fn a_file_that_extends_another_names_the_file_that_sets_the_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

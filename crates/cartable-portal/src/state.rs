@@ -58,6 +58,17 @@ pub enum BuildError {
         /// The preference.
         name: String,
     },
+    /// The configuration gives a preference a value its portlet refuses (a profile name
+    /// the socle does not know in a list of profiles, a value not among the choices…).
+    #[error("portlets.{portlet}.preferences.{name}: {reason}")]
+    InvalidPreference {
+        /// The portlet.
+        portlet: String,
+        /// The preference.
+        name: String,
+        /// Why, as the preference's spec says it.
+        reason: String,
+    },
     /// No directory was given and the configuration names no LDIF file.
     #[error(
         "no directory: set `directory = \"people.ldif\"` in the configuration or pass one to the builder"
@@ -115,8 +126,8 @@ pub struct PortalBuilder {
     database: Option<Database>,
     portlets: Vec<Arc<dyn Portlet>>,
     tasks: Vec<(String, TaskStart)>,
-    job_handlers: Vec<(&'static str, Arc<dyn JobHandler>)>,
-    periodic: Vec<(&'static str, Duration)>,
+    job_handlers: Vec<(String, Arc<dyn JobHandler>)>,
+    periodic: Vec<(String, Duration)>,
     offline: bool,
 }
 
@@ -211,15 +222,16 @@ impl PortalBuilder {
     /// Handle the background jobs of `kind` (see [`cartable_socle::jobs`]): they are kept
     /// in the database, survive a restart, run once across nodes and are retried with
     /// back-off; those that keep failing are listed on `/admin`.
-    pub fn job(mut self, kind: &'static str, handler: impl JobHandler) -> Self {
-        self.job_handlers.push((kind, Arc::new(handler)));
+    pub fn job(mut self, kind: impl Into<String>, handler: impl JobHandler) -> Self {
+        self.job_handlers.push((kind.into(), Arc::new(handler)));
         self
     }
 
     /// Run a job of `kind` (handled by [`job`](Self::job)) once every `period`, on one
-    /// node of all those sharing the database.
-    pub fn every(mut self, kind: &'static str, period: Duration) -> Self {
-        self.periodic.push((kind, period));
+    /// node of all those sharing the database. A portlet's own periodic task
+    /// ([`Portlet::periodic`]) needs neither: the portal registers it.
+    pub fn every(mut self, kind: impl Into<String>, period: Duration) -> Self {
+        self.periodic.push((kind.into(), period));
         self
     }
 
@@ -282,11 +294,18 @@ impl PortalBuilder {
         }
         for (id, settings) in &config.portlets {
             if let Some(p) = portlets.get(id) {
-                for name in settings.preferences.keys() {
-                    if p.descriptor().preference_spec(name).is_none() {
+                for (name, value) in &settings.preferences {
+                    let Some(spec) = p.descriptor().preference_spec(name) else {
                         return Err(BuildError::UnknownPreference {
                             portlet: id.clone(),
                             name: name.clone(),
+                        });
+                    };
+                    if let Err(reason) = spec.validate(value.value()) {
+                        return Err(BuildError::InvalidPreference {
+                            portlet: id.clone(),
+                            name: name.clone(),
+                            reason,
                         });
                     }
                 }
@@ -371,6 +390,7 @@ impl PortalBuilder {
                 .filter(|p| p.calendar_source().is_some())
                 .cloned()
                 .collect(),
+            etablissement: Arc::new(etablissement_preferences(&config, &order, &portlets)),
         };
         // The recipient picker over every installed source, given to every call.
         let mut services = services;
@@ -474,6 +494,7 @@ impl PortalBuilder {
         let jobs = crate::portability::jobs(jobs, &portability);
         let jobs = search.jobs(jobs);
         let jobs = indicator_jobs(jobs, &indicators, &clock, config.time_zone);
+        let jobs = periodic_jobs(jobs, &order, &portlets, &services);
         let jobs = self
             .job_handlers
             .into_iter()
@@ -592,6 +613,82 @@ pub const PURGE_NOTIFICATIONS_EVERY: Duration = Duration::from_secs(24 * 3600);
 pub const RECLAIM_FILES: &str = "socle.reclaim-files";
 /// How often [`RECLAIM_FILES`] runs.
 pub const RECLAIM_FILES_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The établissement's preferences of every registered portlet, by id: its descriptor's
+/// defaults under the configuration's `[portlets.<id>.preferences]`, no user's
+/// ([`Services::etablissement`]).
+fn etablissement_preferences(
+    config: &Config,
+    order: &[String],
+    portlets: &HashMap<String, Arc<dyn Portlet>>,
+) -> BTreeMap<String, Preferences> {
+    order
+        .iter()
+        .filter_map(|id| portlets.get(id))
+        .map(|portlet| {
+            let descriptor = portlet.descriptor();
+            let etab = config.portlets.get(&descriptor.id);
+            let preferences = cartable_container::layer_preferences(
+                descriptor,
+                |name| {
+                    etab.and_then(|s| s.preferences.get(name))
+                        .map(|e| (e.value(), e.locked()))
+                },
+                &BTreeMap::new(),
+                Version::NEW,
+            );
+            (descriptor.id.clone(), preferences)
+        })
+        .collect()
+}
+
+/// The portlets' periodic tasks ([`Portlet::periodic`]): each a periodic job of kind
+/// `<id>.periodic` ([`cartable_portlet::periodic::job_kind`]), run with the socle services
+/// every call gets, once per its period across nodes.
+fn periodic_jobs(
+    jobs: JobsBuilder,
+    order: &[String],
+    portlets: &HashMap<String, Arc<dyn Portlet>>,
+    services: &Services,
+) -> JobsBuilder {
+    order
+        .iter()
+        .filter_map(|id| portlets.get(id))
+        .fold(jobs, |jobs, portlet| {
+            let Some(task) = portlet.periodic() else {
+                return jobs;
+            };
+            let kind = cartable_portlet::periodic::job_kind(&portlet.descriptor().id);
+            let every = task.every();
+            jobs.handler(
+                kind.clone(),
+                PeriodicJob {
+                    portlet: portlet.clone(),
+                    services: services.clone(),
+                },
+            )
+            .every(kind, every)
+        })
+}
+
+/// Runs a portlet's periodic task as a job.
+struct PeriodicJob {
+    portlet: Arc<dyn Portlet>,
+    services: Services,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for PeriodicJob {
+    async fn run(
+        &self,
+        _job: &cartable_socle::jobs::Job,
+    ) -> Result<(), cartable_socle::jobs::JobError> {
+        match self.portlet.periodic() {
+            Some(task) => task.run(&self.services).await.map_err(Into::into),
+            None => Ok(()),
+        }
+    }
+}
 
 /// The socle's own jobs: purging expired sessions and old notifications, reclaiming
 /// abandoned uploads.

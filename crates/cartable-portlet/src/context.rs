@@ -521,6 +521,9 @@ pub struct Services {
     /// The installed portlets that publish events into calendar views
     /// ([`calendar`](crate::calendar)), in the portal's order.
     pub calendar_sources: Arc<[Arc<dyn crate::Portlet>]>,
+    /// The établissement's preferences of each installed portlet, by portlet id (read
+    /// them with [`Services::etablissement_preferences`]).
+    pub etablissement: Arc<BTreeMap<String, Preferences>>,
 }
 
 impl Services {
@@ -541,7 +544,18 @@ impl Services {
             search: None,
             recipients: None,
             calendar_sources: Arc::from(Vec::new()),
+            etablissement: Arc::default(),
         }
+    }
+
+    /// The établissement's preferences of the portlet `id`: its descriptor's defaults under
+    /// the values of the configuration's `[portlets.<id>.preferences]`, locked or not, and
+    /// never a user's own. What a rule every door applies alike reads (who reads the
+    /// établissement's agenda: the page, CalDAV, a secret URL and a periodic task have to
+    /// agree, and only the page has a window). Empty where the host set none (a bare
+    /// host, a remote producer): fall back to the descriptor's defaults then.
+    pub fn etablissement_preferences(&self, id: &str) -> Preferences {
+        self.etablissement.get(id).cloned().unwrap_or_default()
     }
 
     /// The same services with the établissement's relational database.

@@ -209,6 +209,93 @@ pub struct PreferenceSpec {
     pub max_len: usize,
     /// Edited in a multi-line text area (lists, messages).
     pub multiline: bool,
+    /// What its value is, beyond its length and choices (free text unless set).
+    pub kind: PreferenceKind,
+}
+
+/// What a preference's value is, checked by [`PreferenceSpec::validate`] (hence by the
+/// portal at start and by `cartable check` for the établissement's values).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PreferenceKind {
+    /// Free text (or one of the choices).
+    #[default]
+    Text,
+    /// Who may do something, by profile: a [`ProfileList`] (`"personnel, enseignant"`,
+    /// or `"*"` for everyone).
+    Profiles,
+}
+
+/// A list of the socle's profiles as an établissement writes it in a setting: names
+/// separated by commas or spaces (`"personnel, enseignant"`; the French and English
+/// names of [`Profile`]'s `FromStr` are understood), or `*` for everyone.
+///
+/// ```
+/// use cartable_portlet::{Profile, ProfileList};
+///
+/// let staff = ProfileList::parse("personnel, enseignant").unwrap();
+/// assert!(staff.includes(&[Profile::Enseignant]));
+/// assert!(!staff.includes(&[Profile::Eleve]));
+/// assert!(ProfileList::parse("*").unwrap().includes(&[Profile::Eleve]));
+/// let typo = ProfileList::parse("personnel, enseignants").unwrap_err();
+/// assert!(typo.contains("\"enseignants\""), "{typo}");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileList {
+    /// Everyone (`*`).
+    Everyone,
+    /// The holders of one of these profiles (at least one).
+    Profiles(Vec<Profile>),
+}
+
+impl ProfileList {
+    /// The profiles' names the list accepts, for messages.
+    pub const NAMES: &'static str = "eleve, enseignant, parent, personnel, invite, admin";
+
+    /// Read a list; a name the socle does not know (a typo, a profile of the
+    /// établissement's own that the service cannot check), an empty list or `*` among
+    /// names is refused with a message that names it.
+    pub fn parse(value: &str) -> Result<ProfileList, String> {
+        let words: Vec<&str> = value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .collect();
+        match words.as_slice() {
+            [] => Err(format!(
+                "name at least one profile ({}), or * for everyone",
+                Self::NAMES
+            )),
+            ["*"] => Ok(ProfileList::Everyone),
+            _ => {
+                let mut profiles = Vec::new();
+                for word in words {
+                    let profile = match word.parse::<Profile>() {
+                        Ok(Profile::Other(_)) | Err(_) => {
+                            let hint = if word == "*" {
+                                "* (everyone) stands alone".to_string()
+                            } else {
+                                format!("the profiles are {}, or * for everyone", Self::NAMES)
+                            };
+                            return Err(format!("unknown profile {word:?}: {hint}"));
+                        }
+                        Ok(p) => p,
+                    };
+                    if !profiles.contains(&profile) {
+                        profiles.push(profile);
+                    }
+                }
+                Ok(ProfileList::Profiles(profiles))
+            }
+        }
+    }
+
+    /// Whether someone with these profiles is in the list.
+    pub fn includes(&self, profiles: &[Profile]) -> bool {
+        match self {
+            ProfileList::Everyone => true,
+            ProfileList::Profiles(listed) => listed.iter().any(|p| profiles.contains(p)),
+        }
+    }
 }
 
 impl PreferenceSpec {
@@ -221,7 +308,15 @@ impl PreferenceSpec {
             choices: Vec::new(),
             max_len: 200,
             multiline: false,
+            kind: PreferenceKind::Text,
         }
+    }
+
+    /// Its value is a [`ProfileList`] (who may do something, by profile): a name the
+    /// socle does not know is refused by [`validate`](Self::validate).
+    pub fn profiles(mut self) -> Self {
+        self.kind = PreferenceKind::Profiles;
+        self
     }
 
     /// Accept values up to `max_len` characters.
@@ -258,6 +353,12 @@ impl PreferenceSpec {
         }
         if !self.choices.is_empty() && !self.choices.iter().any(|c| c == value) {
             return Err(format!("must be one of: {}", self.choices.join(", ")));
+        }
+        match self.kind {
+            PreferenceKind::Text => {}
+            PreferenceKind::Profiles => {
+                ProfileList::parse(value)?;
+            }
         }
         Ok(())
     }
@@ -363,6 +464,15 @@ impl Descriptor {
         self.mode(Mode::Edit)
     }
 
+    /// Declare an établissement setting: a preference the établissement sets in its
+    /// configuration (`[portlets.<id>.preferences]`) and users never edit, so no
+    /// [`Mode::Edit`] is added. Every door reads it the same way, a window's or not, with
+    /// [`Services::etablissement_preferences`](crate::Services::etablissement_preferences).
+    pub fn setting(mut self, spec: PreferenceSpec) -> Self {
+        self.preferences.push(spec);
+        self
+    }
+
     /// Receive events with this name.
     pub fn consumes(mut self, event: &str) -> Self {
         self.consumes.push(event.to_string());
@@ -455,6 +565,36 @@ mod tests {
         assert!(free.validate("a\nb").is_err(), "one line unless multiline");
         assert!(free.clone().multiline().validate("a\r\nb").is_ok());
         assert!(free.max_len(300).validate(&"x".repeat(300)).is_ok());
+    }
+
+    #[test]
+    fn a_profiles_setting_refuses_what_the_socle_does_not_know() {
+        let p = PreferenceSpec::new("readers", "Readers", "*").profiles();
+        assert!(p.validate("*").is_ok());
+        assert!(p.validate("personnel,enseignant admin").is_ok());
+        assert!(p.validate("élève").is_ok(), "French names are understood");
+        let typo = p.validate("personnel, enseignants").unwrap_err();
+        assert!(
+            typo.contains("unknown profile \"enseignants\"") && typo.contains("eleve, enseignant"),
+            "{typo}"
+        );
+        assert!(p.validate("").unwrap_err().contains("at least one profile"));
+        assert!(p.validate("eleve, *").unwrap_err().contains("stands alone"));
+        assert_eq!(
+            ProfileList::parse("enseignant, personnel, enseignant"),
+            Ok(ProfileList::Profiles(vec![
+                Profile::Enseignant,
+                Profile::Personnel
+            ]))
+        );
+        // A setting adds no edit mode; a preference does.
+        let d = Descriptor::new("x", "X").setting(p.clone());
+        assert!(!d.supports_mode(Mode::Edit) && d.preference_spec("readers").is_some());
+        assert!(
+            Descriptor::new("y", "Y")
+                .preference(p)
+                .supports_mode(Mode::Edit)
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub mod form;
 mod group_tool;
 pub mod items;
 pub mod markup;
+pub mod periodic;
 mod phases;
 mod portlet;
 pub mod recipients;
@@ -52,8 +53,8 @@ pub use context::{
     Preferences, Services, UrlBuilder, WindowInfo, preference_form,
 };
 pub use descriptor::{
-    Audience, CachePolicy, Descriptor, LocalizedText, Mode, PreferenceSpec, UnknownName,
-    WindowState, is_valid_id,
+    Audience, CachePolicy, Descriptor, LocalizedText, Mode, PreferenceKind, PreferenceSpec,
+    ProfileList, UnknownName, WindowState, is_valid_id,
 };
 pub use error::PortletError;
 pub use group_tool::{GroupTool, ToolMeasure};

@@ -97,6 +97,14 @@ pub trait Portlet: Send + Sync + 'static {
         None
     }
 
+    /// Work the service has done in the background once per period (reminders to send,
+    /// what expired to close), if any (see [`periodic`](crate::periodic)): `Some(self)`
+    /// from a portlet that implements [`Periodic`](crate::periodic::Periodic). The portal
+    /// runs it as a periodic job of kind `<id>.periodic`, once per period across nodes.
+    fn periodic(&self) -> Option<&dyn crate::periodic::Periodic> {
+        None
+    }
+
     /// React to an event emitted by another window's action; may emit more.
     async fn event(
         &self,

@@ -360,8 +360,8 @@ pub struct JobsBuilder {
     db: Database,
     clock: Arc<dyn Clock>,
     node: String,
-    handlers: BTreeMap<&'static str, Arc<dyn JobHandler>>,
-    periodic: BTreeMap<&'static str, Duration>,
+    handlers: BTreeMap<String, Arc<dyn JobHandler>>,
+    periodic: BTreeMap<String, Duration>,
     config: Config,
 }
 
@@ -378,16 +378,17 @@ impl fmt::Debug for JobsBuilder {
 
 impl JobsBuilder {
     /// Run jobs of `kind` with `handler` on this node (a second handler for a kind
-    /// replaces the first).
-    pub fn handler(mut self, kind: &'static str, handler: impl JobHandler) -> Self {
-        self.handlers.insert(kind, Arc::new(handler));
+    /// replaces the first). The kind is a constant (`"mail.fan-out"`) or a name made at
+    /// start (`format!("{id}.periodic")` for a portlet's periodic task).
+    pub fn handler(mut self, kind: impl Into<String>, handler: impl JobHandler) -> Self {
+        self.handlers.insert(kind.into(), Arc::new(handler));
         self
     }
 
     /// Fire a job of `kind` once per `period` (at least 1 s) across all the nodes sharing
     /// the database; some node needs a handler for it.
-    pub fn every(mut self, kind: &'static str, period: Duration) -> Self {
-        self.periodic.insert(kind, period.max(MIN_PERIOD));
+    pub fn every(mut self, kind: impl Into<String>, period: Duration) -> Self {
+        self.periodic.insert(kind.into(), period.max(MIN_PERIOD));
         self
     }
 
@@ -441,7 +442,7 @@ impl JobsBuilder {
         for kind in self.periodic.keys() {
             if !self.handlers.contains_key(kind) {
                 tracing::info!(
-                    kind,
+                    kind = kind.as_str(),
                     node = self.node,
                     "periodic job without a handler on this node: another node must run it"
                 );
@@ -503,14 +504,14 @@ struct Inner {
     db: Database,
     clock: Arc<dyn Clock>,
     node: String,
-    handlers: BTreeMap<&'static str, Arc<dyn JobHandler>>,
-    periodic: BTreeMap<&'static str, Duration>,
+    handlers: BTreeMap<String, Arc<dyn JobHandler>>,
+    periodic: BTreeMap<String, Duration>,
     config: Config,
     claim_sql: Arc<str>,
     /// Wakes the worker loop after a local enqueue.
     wake: Notify,
     /// The last period start each periodic kind was settled for (fired here or elsewhere).
-    fired: Mutex<BTreeMap<&'static str, i64>>,
+    fired: Mutex<BTreeMap<String, i64>>,
     /// When (clock milliseconds) this node last deleted old jobs.
     last_cleanup: Mutex<Option<i64>>,
 }
@@ -766,7 +767,7 @@ impl Inner {
         .bind(now.saturating_add(duration_millis(self.config.lease)))
         .bind(now);
         for kind in self.handlers.keys() {
-            query = query.bind(*kind);
+            query = query.bind(kind.as_str());
         }
         let row = query.fetch_optional(self.db.pool()).await?;
         Ok(row.map(|(id, kind, payload, attempts)| Job {
@@ -938,7 +939,7 @@ impl Inner {
     /// Enqueue the periodic jobs whose current period this node is the first to see.
     async fn fire_periodic(&self) -> Result<(), SocleError> {
         let now = millis(self.clock.now());
-        let due: Vec<(&'static str, i64)> = {
+        let due: Vec<(String, i64)> = {
             let fired = self.fired.lock().unwrap_or_else(|e| e.into_inner());
             self.periodic
                 .iter()
@@ -946,7 +947,7 @@ impl Inner {
                     let period = duration_millis(*period).max(1);
                     let start = now - now.rem_euclid(period);
                     let settled = fired.get(kind).is_some_and(|last| *last >= start);
-                    (!settled).then_some((*kind, start))
+                    (!settled).then(|| (kind.clone(), start))
                 })
                 .collect()
         };
@@ -961,7 +962,7 @@ impl Inner {
                  WHERE cartable_job_periods.period_start < excluded.period_start \
                  RETURNING kind",
             )
-            .bind(*kind)
+            .bind(kind.as_str())
             .bind(*start)
             .fetch_optional(&mut *tx)
             .await?;
@@ -972,12 +973,12 @@ impl Inner {
                 "SELECT COUNT(*) FROM cartable_jobs \
                  WHERE kind = $1 AND state IN ('ready', 'running')",
             )
-            .bind(*kind)
+            .bind(kind.as_str())
             .fetch_one(&mut *tx)
             .await?;
             if pending > 0 {
                 tracing::info!(
-                    kind,
+                    kind = kind.as_str(),
                     node = self.node,
                     "periodic job not fired: the previous one has not finished"
                 );
@@ -985,7 +986,7 @@ impl Inner {
             }
             let payload = format!("{{\"period_start\":{start}}}");
             insert_job(&mut tx, &JobId::generate(), kind, &payload, now, now).await?;
-            tracing::debug!(kind, node = self.node, "periodic job fired");
+            tracing::debug!(kind = kind.as_str(), node = self.node, "periodic job fired");
         }
         tx.commit().await?;
         let mut fired = self.fired.lock().unwrap_or_else(|e| e.into_inner());

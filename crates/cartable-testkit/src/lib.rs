@@ -508,7 +508,27 @@ impl TestKit {
             search: Some(self.search_feed.clone()),
             recipients: None,
             calendar_sources: self.calendar_sources.clone(),
+            etablissement: Arc::new(self.etablissement_layer()),
         })
+    }
+
+    /// The établissement's preferences of the kit's portlet and of the recipient sources
+    /// (descriptor defaults under [`establishment_preference`](Self::establishment_preference)),
+    /// as the portal gives them in [`Services::etablissement`].
+    fn etablissement_layer(&self) -> BTreeMap<String, Preferences> {
+        let own = (self.portlet.clone(), self.establishment.clone());
+        std::iter::once(own)
+            .chain(self.recipient_sources.iter().cloned())
+            .map(|(portlet, etab)| {
+                let prefs = layer_preferences(
+                    portlet.descriptor(),
+                    |name| etab.get(name).map(|p| (p.value.as_str(), p.locked)),
+                    &BTreeMap::new(),
+                    cartable_socle::Version::NEW,
+                );
+                (portlet.descriptor().id.clone(), prefs)
+            })
+            .collect()
     }
 
     /// Add a person to the default [`TestDirectory`] (the kit's user is always in it).
@@ -689,6 +709,7 @@ impl TestKit {
         services.clock = self.clock.clone();
         services.time_zone = self.time_zone;
         services.calendar_sources = self.calendar_sources.clone();
+        services.etablissement = Arc::new(self.etablissement_layer());
         services.recipients = Some(self.recipients_over(&services));
         let person = Person {
             id: user.into(),
@@ -1073,6 +1094,25 @@ impl TestKit {
                 portlet.resource(&ctx, request).await
             })
             .await
+    }
+
+    /// Run the portlet's periodic task ([`Portlet::periodic`]) once, now, with the socle
+    /// services the portal would give it (the kit's storage, database, notifier, clock and
+    /// recipient picker), as the portal's job queue does once per period. Move the clock
+    /// set by [`at`](Self::at) with [`advance`](Self::advance) between runs; what it
+    /// published is in [`published`](Self::published). Fails when the portlet has no
+    /// periodic task, or with the task's own error.
+    pub async fn run_periodic(&self) -> Result<(), CallError> {
+        let task = self.portlet.periodic().ok_or_else(|| {
+            PortletError::NotFound(format!(
+                "the portlet {:?} has no periodic task (Portlet::periodic returns None)",
+                self.descriptor().id
+            ))
+        })?;
+        let mut services = self.base_services().await?;
+        services.recipients = Some(self.recipients_over(&services));
+        task.run(&services).await?;
+        Ok(())
     }
 
     /// Deliver an event, as the portal does after another window's action, then store the

@@ -579,3 +579,67 @@ async fn a_test_sends_files_to_an_action_and_reads_them_back() {
         .await;
     assert!(matches!(forged, Err(CallError::Csrf)));
 }
+
+/// A portlet whose periodic task publishes the time it ran at.
+struct Ticker(Descriptor);
+
+#[async_trait]
+impl Portlet for Ticker {
+    fn descriptor(&self) -> &Descriptor {
+        &self.0
+    }
+
+    async fn render(&self, _ctx: &PortletContext) -> Result<RenderResponse, PortletError> {
+        Ok(Markup::text("tic").into())
+    }
+
+    fn periodic(&self) -> Option<&dyn cartable_portlet::periodic::Periodic> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl cartable_portlet::periodic::Periodic for Ticker {
+    fn every(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    async fn run(&self, services: &Services) -> Result<(), PortletError> {
+        let at = services.clock.now();
+        let minutes = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_err(|e| PortletError::Internal(e.to_string()))?
+            .as_secs()
+            / 60;
+        services
+            .notifier
+            .publish(Notification {
+                source: "ticker".into(),
+                title: format!("minute {minutes}"),
+                link: None,
+                audience: Audience::Everyone,
+                at,
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn run_periodic_runs_the_task_now_on_the_kits_clock() {
+    let kit =
+        TestKit::new(Arc::new(Ticker(Descriptor::new("ticker", "Tic")))).at("2026-12-07T09:00:00Z");
+    kit.run_periodic().await.unwrap();
+    kit.advance(Duration::from_secs(60));
+    kit.run_periodic().await.unwrap();
+    let titles: Vec<String> = kit.published().into_iter().map(|n| n.title).collect();
+    let first = 1_796_634_000 / 60;
+    assert_eq!(
+        titles,
+        vec![format!("minute {first}"), format!("minute {}", first + 1)]
+    );
+    // A portlet without one: a clear error, nothing run.
+    let echo = TestKit::new(Arc::new(Echo::new()));
+    let err = echo.run_periodic().await.unwrap_err();
+    assert!(err.to_string().contains("no periodic task"), "{err}");
+}

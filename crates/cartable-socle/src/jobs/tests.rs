@@ -499,6 +499,28 @@ async fn jobs_a_periodic_job_runs_once_per_period_across_two_nodes() {
 }
 
 #[tokio::test]
+async fn jobs_a_kind_named_at_start_is_handled_and_fired_like_a_constant_one() {
+    // A portlet's periodic task: its kind is made from the portlet's id when the portal
+    // is built, not written in the code.
+    let id = String::from("agenda");
+    let kind = format!("{id}.periodic");
+    let t = TestDatabase::sqlite().await;
+    migrated(&t.db).await;
+    let clock = clock();
+    let runs = Runs::default();
+    let jobs = Jobs::builder(t.db.clone(), clock.clone(), "node-a")
+        .handler(kind.clone(), runs.handler())
+        .every(kind.clone(), Duration::from_secs(60))
+        .build();
+    for _ in 0..3 {
+        jobs.run_due().await.unwrap();
+        clock.advance(Duration::from_secs(60));
+    }
+    let kinds: Vec<String> = runs.jobs().into_iter().map(|j| j.kind).collect();
+    assert_eq!(kinds, vec![kind.clone(), kind.clone(), kind]);
+}
+
+#[tokio::test]
 async fn jobs_a_periodic_job_does_not_pile_up() {
     for t in testing::both("jobs_periodic_no_pile_up").await {
         migrated(&t.db).await;

@@ -2,8 +2,8 @@
 //! write, her groups' (where the group has the tool), the établissement's (by profile).
 //! Every door (pages, CalDAV, the subscription URL, "Mes données") asks here.
 
-use cartable_portlet::{Person, PortletError, Profile, Services};
-use cartable_socle::{GroupPolicy, GroupRight, Groups};
+use cartable_portlet::{Person, PortletError, Profile, ProfileList, Services};
+use cartable_socle::{Audience, GroupPolicy, GroupRight, Groups};
 
 use crate::{ID, store};
 
@@ -36,20 +36,89 @@ pub enum Kind {
     Etablissement,
 }
 
-/// Who reads and writes the établissement's agenda.
+/// Who reads and writes the établissement's agenda, by profile.
+///
+/// The rule in force is the établissement's ([`EtabRule::in_force`]): its settings
+/// `etab_readers` and `etab_writers` in `[portlets.agenda.preferences]` of
+/// `cartable.toml`, over the rule the portlet was built with ([`Agenda::etablissement`],
+/// everyone reads, staff and administrators write, by default). Every door asks here: the
+/// page, CalDAV, the subscription URL, "Mes données" and the reminders.
+///
+/// [`Agenda::etablissement`]: crate::Agenda::etablissement
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EtabRule {
-    /// The profiles that read it (empty: everyone).
-    pub readers: Vec<Profile>,
-    /// The profiles that write it.
-    pub writers: Vec<Profile>,
+    /// The profiles that read it.
+    pub readers: ProfileList,
+    /// The profiles that write it (they read it too).
+    pub writers: ProfileList,
 }
 
 impl Default for EtabRule {
     fn default() -> Self {
         EtabRule {
-            readers: Vec::new(),
-            writers: vec![Profile::Personnel, Profile::Admin],
+            readers: ProfileList::Everyone,
+            writers: ProfileList::Profiles(vec![Profile::Personnel, Profile::Admin]),
+        }
+    }
+}
+
+impl EtabRule {
+    /// The setting of who reads it: profile names, or `*` for everyone.
+    pub const READERS: &'static str = "etab_readers";
+    /// The setting of who writes it: profile names.
+    pub const WRITERS: &'static str = "etab_writers";
+
+    /// Whether `user` reads it (a writer does).
+    pub fn reads(&self, user: &Person) -> bool {
+        self.readers.includes(&user.profiles) || self.writes(user)
+    }
+
+    /// Whether `user` adds, changes and deletes its events.
+    pub fn writes(&self, user: &Person) -> bool {
+        self.writers.includes(&user.profiles)
+    }
+
+    /// Everyone who reads it, as a notification's audience.
+    pub fn audience(&self) -> Audience {
+        match (&self.readers, &self.writers) {
+            (ProfileList::Everyone, _) | (_, ProfileList::Everyone) => Audience::Everyone,
+            (ProfileList::Profiles(r), ProfileList::Profiles(w)) => {
+                let mut all = r.clone();
+                all.extend(w.iter().filter(|p| !r.contains(p)).cloned());
+                Audience::Profiles(all)
+            }
+        }
+    }
+
+    /// The rule in force: the établissement's settings ([`Services::etablissement_preferences`]
+    /// of the agenda) over this one. A value that does not read as profiles (a
+    /// configuration the portal did not check) gives that list to nobody, and is logged:
+    /// a mistake never opens the agenda wider.
+    pub fn in_force(&self, services: &Services) -> EtabRule {
+        let settings = services.etablissement_preferences(ID);
+        let list = |name: &str, current: &ProfileList| match settings.get(name) {
+            None => current.clone(),
+            Some(value) => ProfileList::parse(value).unwrap_or_else(|why| {
+                tracing::warn!(
+                    "portlets.{ID}.preferences.{name} = {value:?} is refused ({why}): \
+                     nobody gets that right until it is fixed"
+                );
+                ProfileList::Profiles(Vec::new())
+            }),
+        };
+        EtabRule {
+            readers: list(Self::READERS, &self.readers),
+            writers: list(Self::WRITERS, &self.writers),
+        }
+    }
+
+    /// A list written as a setting's value (`*`, `personnel, admin`).
+    pub fn setting_value(list: &ProfileList) -> String {
+        match list {
+            ProfileList::Everyone => "*".into(),
+            ProfileList::Profiles(p) => {
+                p.iter().map(Profile::as_str).collect::<Vec<_>>().join(", ")
+            }
         }
     }
 }
@@ -63,20 +132,23 @@ pub fn groups(services: &Services) -> Groups {
     )
 }
 
-fn group_error(e: cartable_socle::GroupError) -> PortletError {
+pub(crate) fn group_error(e: cartable_socle::GroupError) -> PortletError {
     match e {
         cartable_socle::GroupError::Socle(s) => PortletError::Socle(s),
         other => PortletError::Internal(format!("groups: {other}")),
     }
 }
 
-/// Every agenda `user` reads, hers first.
+/// Every agenda `user` reads, hers first. `rule` is the portlet's own rule for the
+/// établissement's agenda; the établissement's settings apply over it
+/// ([`EtabRule::in_force`]).
 pub async fn of(
     services: &Services,
     user: &Person,
     rule: &EtabRule,
     labels: &Labels,
 ) -> Result<Vec<Access>, PortletError> {
+    let rule = rule.in_force(services);
     let db = services
         .db
         .as_ref()
@@ -129,9 +201,8 @@ pub async fn of(
             kind: Kind::Group(g.id.clone()),
         });
     }
-    let reads = rule.readers.is_empty() || rule.readers.iter().any(|p| user.has_profile(p));
-    let writes = rule.writers.iter().any(|p| user.has_profile(p));
-    if reads || writes {
+    let writes = rule.writes(user);
+    if rule.reads(user) {
         out.push(Access {
             key: "etab".into(),
             id: "etablissement".into(),
@@ -158,3 +229,6 @@ pub struct Labels {
 pub fn find<'a>(all: &'a [Access], id: &str) -> Option<&'a Access> {
     all.iter().find(|a| a.id == id)
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,9 @@
 //! - **Agendas**: a personal one for everyone (`u:<uid>`), a shared one for each group
 //!   that has the tool (`g:<group>`, its members read it, contributors and managers
 //!   write it: a group's managers set who is which), the établissement's (`etab`, read
-//!   and written by the profiles the établissement sets: [`Agenda::etablissement`]).
+//!   and written by the profiles the établissement sets in `cartable.toml`, the settings
+//!   `etab_readers` and `etab_writers` of `[portlets.agenda.preferences]`, over
+//!   [`Agenda::etablissement`]; see [`calendars::EtabRule`]).
 //!   A user lets other users or groups write her personal agenda (grants).
 //! - **Events** are iCalendar objects (RFC 5545, [`ics`]): time zone kept (the
 //!   établissement's, Europe/Paris, by default), whole days, recurrences (RRULE, RDATE,
@@ -31,6 +33,9 @@
 //! - **Notifications**: a change to a shared agenda is published to its readers (the
 //!   socle's notifications and their e-mail digest); a change by someone else to a
 //!   personal agenda, to its owner.
+//! - **Reminders**: an event's first VALARM is sent as a notification when it falls due,
+//!   by the portlet's periodic task (every minute, [`reminders`]): to a personal agenda's
+//!   owner, a group agenda's members, the établissement's agenda's readers.
 
 pub mod attachments;
 pub mod calendars;
@@ -38,6 +43,7 @@ mod dav;
 pub mod edit;
 pub mod ics;
 pub mod portable;
+pub mod reminders;
 pub mod store;
 mod views;
 
@@ -51,7 +57,8 @@ use cartable_portlet::form::InvalidForm;
 use cartable_portlet::prelude::*;
 use cartable_portlet::secret::{SecretRequest, SecretResource};
 use cartable_portlet::{
-    GroupTool, LocalizedText, PreferenceSpec, ServiceSchema, Services, markup_value, migration,
+    GroupTool, LocalizedText, PreferenceSpec, ProfileList, ServiceSchema, Services, markup_value,
+    migration,
 };
 use cartable_socle::{Audience, Notification};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -313,7 +320,24 @@ impl Agenda {
             )))
             // Files: an .ics file to import (at most `ics::MAX_FILE` bytes), or up to
             // `MAX_AT_ONCE` attachments of `MAX_SIZE` bytes; and the form's fields.
-            .upload_limit(upload_limit());
+            .upload_limit(upload_limit())
+            // Who reads and writes the établissement's agenda, set in cartable.toml.
+            .setting(
+                PreferenceSpec::new(
+                    EtabRule::READERS,
+                    LocalizedText::from_messages(&MESSAGES, "setting-etab-readers"),
+                    "*",
+                )
+                .profiles(),
+            )
+            .setting(
+                PreferenceSpec::new(
+                    EtabRule::WRITERS,
+                    LocalizedText::from_messages(&MESSAGES, "setting-etab-writers"),
+                    "personnel, admin",
+                )
+                .profiles(),
+            );
         // Not through `Descriptor::preference`, which would offer the generic edit mode:
         // the view's own form sets it.
         let mut descriptor = descriptor;
@@ -347,16 +371,31 @@ impl Agenda {
         self
     }
 
-    /// Who reads (`readers`, empty: everyone) and who writes the établissement's agenda.
+    /// Who reads (`readers`, empty: everyone) and who writes the établissement's agenda
+    /// unless the établissement sets it in its configuration (the settings `etab_readers`
+    /// and `etab_writers`, see [`EtabRule`]), which then wins.
     pub fn etablissement(
         mut self,
         readers: impl IntoIterator<Item = Profile>,
         writers: impl IntoIterator<Item = Profile>,
     ) -> Self {
+        let readers: Vec<Profile> = readers.into_iter().collect();
         self.etab = EtabRule {
-            readers: readers.into_iter().collect(),
-            writers: writers.into_iter().collect(),
+            readers: if readers.is_empty() {
+                ProfileList::Everyone
+            } else {
+                ProfileList::Profiles(readers)
+            },
+            writers: ProfileList::Profiles(writers.into_iter().collect()),
         };
+        // The settings' defaults say the same, as every door reads them.
+        for spec in &mut self.descriptor.preferences {
+            if spec.name == EtabRule::READERS {
+                spec.default = EtabRule::setting_value(&self.etab.readers);
+            } else if spec.name == EtabRule::WRITERS {
+                spec.default = EtabRule::setting_value(&self.etab.writers);
+            }
+        }
         self
     }
 
@@ -393,13 +432,7 @@ impl Agenda {
             Kind::Own => return,
             Kind::Granted(owner) => Audience::Users(vec![owner.clone()]),
             Kind::Group(g) => Audience::Groups(vec![g.clone()]),
-            Kind::Etablissement => {
-                if self.etab.readers.is_empty() {
-                    Audience::Everyone
-                } else {
-                    Audience::Profiles(self.etab.readers.clone())
-                }
-            }
+            Kind::Etablissement => self.etab.in_force(services).audience(),
         };
         let key = match change {
             Change::Created => "notify-created",
@@ -1508,6 +1541,7 @@ impl Portlet for Agenda {
         Some(
             ServiceSchema::new(SERVICE)
                 .sql(migration!("0001_agenda"))
+                .sql(migration!("0002_reminders"))
                 .sql(migration!("0003_attachments")),
         )
     }
@@ -1521,6 +1555,10 @@ impl Portlet for Agenda {
     }
 
     fn dav(&self) -> Option<&dyn cartable_portlet::dav::DavService> {
+        Some(self)
+    }
+
+    fn periodic(&self) -> Option<&dyn cartable_portlet::periodic::Periodic> {
         Some(self)
     }
 

@@ -1,6 +1,7 @@
 //! The agenda's tables (migrations/0001_agenda.sql): events as iCalendar objects, the
-//! revision of each agenda, deletions for sync, grants and subscription tokens; with
-//! each event, the files it names (0003, [`crate::attachments`]). The
+//! revision of each agenda, deletions for sync, grants and subscription tokens; each
+//! event's next reminder (0002_reminders.sql, [`crate::reminders`]); with each event,
+//! the files it names (0003, [`crate::attachments`]). The
 //! queries are written once for SQLite and PostgreSQL; values are always bound.
 
 use cartable_portlet::Database;
@@ -159,10 +160,14 @@ pub async fn put_in(tx: &mut AnyConnection, p: &Put<'_>) -> Result<(String, bool
     let first = p.object.first_start(p.zone);
     let last = p.object.last_end(p.zone);
     let summary: String = p.object.event.summary.chars().take(500).collect();
+    // Its next reminder from now on (migrations/0002_reminders.sql): a changed event
+    // gets its new time, an event without VALARM none.
+    let alarm = crate::reminders::next_alarm(p.object, p.zone, p.now);
     if current.is_some() {
         sqlx::query(
             "UPDATE agenda_event SET uid = $3, etag = $4, ics = $5, summary = $6, \
-             first_start = $7, last_end = $8, rev = $9, author = $10, updated_at = $11 \
+             first_start = $7, last_end = $8, rev = $9, author = $10, updated_at = $11, \
+             next_alarm = $12, alarm_computed = 1 \
              WHERE calendar = $1 AND name = $2",
         )
         .bind(p.calendar)
@@ -176,12 +181,14 @@ pub async fn put_in(tx: &mut AnyConnection, p: &Put<'_>) -> Result<(String, bool
         .bind(rev)
         .bind(p.author)
         .bind(p.now)
+        .bind(alarm)
         .execute(&mut *tx)
         .await?;
     } else {
         sqlx::query(
             "INSERT INTO agenda_event (calendar, name, uid, etag, ics, summary, first_start, \
-             last_end, rev, author, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             last_end, rev, author, updated_at, next_alarm, alarm_computed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)",
         )
         .bind(p.calendar)
         .bind(p.name)
@@ -194,6 +201,7 @@ pub async fn put_in(tx: &mut AnyConnection, p: &Put<'_>) -> Result<(String, bool
         .bind(rev)
         .bind(p.author)
         .bind(p.now)
+        .bind(alarm)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM agenda_deleted WHERE calendar = $1 AND name = $2")
@@ -489,4 +497,123 @@ pub async fn token_owner(
     .bind(token)
     .fetch_optional(db.pool())
     .await?)
+}
+
+/// An event whose reminder is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// Its agenda.
+    pub calendar: String,
+    /// Its resource name.
+    pub name: String,
+    /// Its ETag when read (the reminder is moved only if it is still this event).
+    pub etag: String,
+    /// The object.
+    pub ics: String,
+    /// When its reminder is due, Unix seconds.
+    pub alarm: i64,
+}
+
+/// The events whose next reminder is at or before `now`, earliest first, at most `limit`
+/// (one range of the index on `next_alarm`).
+pub async fn due_alarms(db: &Database, now: i64, limit: i64) -> Result<Vec<Due>, SocleError> {
+    let rows = sqlx::query_as::<_, (String, String, String, String, i64)>(
+        "SELECT calendar, name, etag, ics, next_alarm FROM agenda_event \
+         WHERE next_alarm <= $1 ORDER BY next_alarm, calendar, name LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(calendar, name, etag, ics, alarm)| Due {
+            calendar,
+            name,
+            etag,
+            ics,
+            alarm,
+        })
+        .collect())
+}
+
+/// Move an event's next reminder from `from` to `to`, if it is still the event read as
+/// `etag` and nobody moved it meanwhile: whether this call did (the one that sends it).
+pub async fn move_alarm(
+    db: &Database,
+    due: &Due,
+    from: i64,
+    to: Option<i64>,
+) -> Result<bool, SocleError> {
+    let done = sqlx::query(
+        "UPDATE agenda_event SET next_alarm = $4 \
+         WHERE calendar = $1 AND name = $2 AND etag = $3 AND next_alarm = $5",
+    )
+    .bind(due.calendar.as_str())
+    .bind(due.name.as_str())
+    .bind(due.etag.as_str())
+    .bind(to)
+    .bind(from)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Put back a reminder that [`move_alarm`] moved to `moved_to` but could not be sent, if
+/// nothing changed since.
+pub async fn restore_alarm(
+    db: &Database,
+    due: &Due,
+    moved_to: Option<i64>,
+) -> Result<(), SocleError> {
+    sqlx::query(
+        "UPDATE agenda_event SET next_alarm = $4 \
+         WHERE calendar = $1 AND name = $2 AND etag = $3 \
+         AND (next_alarm = $5 OR ($5 IS NULL AND next_alarm IS NULL))",
+    )
+    .bind(due.calendar.as_str())
+    .bind(due.name.as_str())
+    .bind(due.etag.as_str())
+    .bind(due.alarm)
+    .bind(moved_to)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Events whose next reminder was never computed (written before 0002_reminders), at
+/// most `limit`: `(calendar, name, etag, ics)`.
+pub async fn uncomputed_alarms(
+    db: &Database,
+    limit: i64,
+) -> Result<Vec<(String, String, String, String)>, SocleError> {
+    Ok(sqlx::query_as(
+        "SELECT calendar, name, etag, ics FROM agenda_event WHERE alarm_computed = 0 \
+         ORDER BY calendar, name LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Record the next reminder computed for the event read as `etag` (a write meanwhile
+/// computed its own).
+pub async fn set_alarm(
+    db: &Database,
+    calendar: &str,
+    name: &str,
+    etag: &str,
+    alarm: Option<i64>,
+) -> Result<(), SocleError> {
+    sqlx::query(
+        "UPDATE agenda_event SET next_alarm = $4, alarm_computed = 1 \
+         WHERE calendar = $1 AND name = $2 AND etag = $3",
+    )
+    .bind(calendar)
+    .bind(name)
+    .bind(etag)
+    .bind(alarm)
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }
