@@ -6,10 +6,11 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use http::HeaderValue;
-use http::header::HeaderName;
-use tower::layer::util::{Identity, Stack};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The Content-Security-Policy of every response: same-origin resources only, no inline
 /// script, never framed by another site, forms post only to the portal.
@@ -17,57 +18,106 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'";
 
-/// One header set on every response.
-type Header = SetResponseHeaderLayer<HeaderValue>;
+/// The security headers every response of the portal carries, as a tower layer: the
+/// [`CSP`] (a stored file's sandbox instead, on a file the portal streams:
+/// [`FILE_CSP`](crate::download::FILE_CSP)), `X-Content-Type-Options: nosniff`,
+/// `Referrer-Policy: same-origin` and `X-Frame-Options: DENY` replace whatever a handler
+/// set; `Cache-Control: no-store` is added when the response says nothing of caching.
+///
+/// One layer sets all five, where five `SetResponseHeaderLayer`s would each move the
+/// response once more on its way out (docs/performance.md, "Issue 13 counted in
+/// instructions").
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecurityHeaders;
 
-/// The layer of [`headers`].
-pub type SecurityHeaders = Stack<
-    Header,
-    Stack<Header, Stack<Header, Stack<Header, Stack<SetResponseHeaderLayer<PolicyFor>, Identity>>>>,
->;
+impl<S> tower::Layer<S> for SecurityHeaders {
+    type Service = WithSecurityHeaders<S>;
 
-/// The Content-Security-Policy a response gets: the portal's [`CSP`], or for a stored
-/// file the portal streams, the sandbox of [`FILE_CSP`](crate::download::FILE_CSP).
-#[derive(Debug, Clone, Copy)]
-pub struct PolicyFor;
-
-impl<B> tower_http::set_header::MakeHeaderValue<http::Response<B>> for PolicyFor {
-    fn make_header_value(&mut self, response: &http::Response<B>) -> Option<HeaderValue> {
-        let is_file = response
-            .extensions()
-            .get::<crate::download::FileResponse>()
-            .is_some();
-        Some(HeaderValue::from_static(if is_file {
-            crate::download::FILE_CSP
-        } else {
-            CSP
-        }))
+    fn layer(&self, inner: S) -> Self::Service {
+        WithSecurityHeaders { inner }
     }
 }
 
-/// The security headers every response of the portal carries, as a tower layer: the
-/// [`CSP`] (a stored file's sandbox instead, on a file the portal streams),
-/// `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin` and
-/// `X-Frame-Options: DENY` replace whatever a handler set; `Cache-Control: no-store` is
-/// added when the response says nothing of caching. Put it on routes of your own to give
-/// them the same (`Router::layer(cartable_portal::security::headers())`).
+/// A service whose responses get the [`SecurityHeaders`].
+#[derive(Debug, Clone)]
+pub struct WithSecurityHeaders<S> {
+    inner: S,
+}
+
+impl<S, R, B> tower::Service<R> for WithSecurityHeaders<S>
+where
+    S: tower::Service<R, Response = http::Response<B>>,
+{
+    type Response = http::Response<B>;
+    type Error = S::Error;
+    type Future = SecurityHeadersFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        SecurityHeadersFuture {
+            inner: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`WithSecurityHeaders`].
+    pub struct SecurityHeadersFuture<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F, B, E> Future for SecurityHeadersFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut response = std::task::ready!(self.project().inner.poll(cx))?;
+        set_security_headers(&mut response);
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// Put the [`SecurityHeaders`] on one response.
+fn set_security_headers<B>(response: &mut http::Response<B>) {
+    use http::header;
+    let is_file = response
+        .extensions()
+        .get::<crate::download::FileResponse>()
+        .is_some();
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(if is_file {
+            crate::download::FILE_CSP
+        } else {
+            CSP
+        }),
+    );
+}
+
+/// The [`SecurityHeaders`] layer. Put it on routes of your own to give them the same
+/// (`Router::layer(cartable_portal::security::headers())`).
 pub fn headers() -> SecurityHeaders {
-    let over = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-    };
-    tower::ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
-            http::header::CONTENT_SECURITY_POLICY,
-            PolicyFor,
-        ))
-        .layer(over(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(over(http::header::REFERRER_POLICY, "same-origin"))
-        .layer(over(http::header::X_FRAME_OPTIONS, "DENY"))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            http::header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .into_inner()
+    SecurityHeaders
 }
 
 /// Compare a submitted CSRF token with the session's in constant time: the container's

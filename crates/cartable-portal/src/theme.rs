@@ -56,7 +56,7 @@ pub enum ThemeError {
 #[derive(Debug)]
 pub struct Theme {
     env: Environment<'static>,
-    statics: Vec<(String, Vec<u8>)>,
+    statics: Vec<(String, bytes::Bytes)>,
 }
 
 impl Theme {
@@ -102,7 +102,7 @@ impl Theme {
                 env.add_template_owned(name.clone(), source)
                     .map_err(|source| ThemeError::Template { name, source })?;
             } else {
-                statics.push((name, bytes));
+                statics.push((name, bytes::Bytes::from(bytes)));
             }
         }
         Ok(Theme { env, statics })
@@ -141,8 +141,9 @@ impl Theme {
         Some(names)
     }
 
-    /// A static file (CSS, images) and its content type.
-    pub fn static_file(&self, name: &str) -> Option<(&'static str, &[u8])> {
+    /// A static file (CSS, images) and its content type; the bytes are shared, not
+    /// copied, by each response that sends them.
+    pub fn static_file(&self, name: &str) -> Option<(&'static str, &bytes::Bytes)> {
         let (_, bytes) = self.statics.iter().find(|(n, _)| n == name)?;
         let ext = name.rsplit('.').next().unwrap_or("");
         let ctype = match ext {
@@ -169,7 +170,10 @@ mod tests {
         std::fs::write(dir.path().join("style.css"), "body{}").unwrap();
         std::fs::write(dir.path().join("error.html"), "<p>{{ heading }}</p>").unwrap();
         let theme = Theme::load(Some(dir.path())).unwrap();
-        assert_eq!(theme.static_file("style.css").unwrap().1, b"body{}");
+        assert_eq!(
+            theme.static_file("style.css").unwrap().1.as_ref(),
+            b"body{}"
+        );
         let html = theme
             .render("error.html", minijinja::context! { heading => "<x>" })
             .unwrap();

@@ -27,33 +27,28 @@ mod account;
 mod admin;
 mod cas;
 mod dav;
+mod gate;
 mod groups;
 mod help;
 mod indicators;
 mod layout;
 mod login;
 mod page;
+mod request_id;
 mod search;
 mod secret;
 pub(crate) mod shared;
 mod window;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum::Router;
 use axum::extract::Request;
-use http::{HeaderValue, Uri, header};
+use http::{Uri, header};
 use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{Predicate, SizeAbove};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 
 use self::shared::St;
-use crate::http::MAX_BODY;
 
 /// The portal's router: every area's routes, the fallback, the layers.
 pub(crate) fn router(st: St) -> Router {
@@ -66,91 +61,66 @@ pub(crate) fn router(st: St) -> Router {
         )
         .with_state(st.clone());
     let base = st.base.clone();
-    areas(&st)
-        .fallback(move |axum::extract::State(st): axum::extract::State<St>, req: Request| {
-            let (tidy, base) = (tidy.clone(), base.clone());
-            async move {
-                match tidied(req.uri(), &base) {
-                    Some(uri) => {
-                        let (mut parts, body) = req.into_parts();
-                        parts.uri = uri;
-                        match tidy.oneshot(Request::from_parts(parts, body)).await {
-                            Ok(response) => response,
-                            Err(never) => match never {},
+    let routed = areas(&st)
+        .fallback(
+            move |axum::extract::State(st): axum::extract::State<St>, req: Request| {
+                let (tidy, base) = (tidy.clone(), base.clone());
+                async move {
+                    match tidied(req.uri(), &base) {
+                        Some(uri) => {
+                            let (mut parts, body) = req.into_parts();
+                            parts.uri = uri;
+                            match tidy.oneshot(Request::from_parts(parts, body)).await {
+                                Ok(response) => response,
+                                Err(never) => match never {},
+                            }
                         }
+                        None => shared::not_routed(st, req).await,
                     }
-                    None => shared::not_routed(st, req).await,
                 }
-            }
-        })
-        .with_state(st.clone())
-        // A DAV client's discovery on the root (`PROPFIND /`) goes to the DAV area.
-        .layer(axum::middleware::from_fn_with_state(st.clone(), root_discovery))
-        // Outermost first.
-        .layer(
-        tower::ServiceBuilder::new()
-            // Every request gets an id (kept if a proxy in front gave one), in its tracing
-            // span and on its response.
-            .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(|req: &Request| {
-                        let id = req
-                            .headers()
-                            .get("x-request-id")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("");
-                        // The path only: a query may carry a CAS ticket.
-                        tracing::info_span!("request", method = %req.method(), path = req.uri().path(), id)
-                    })
-                    .on_response(DefaultOnResponse::new())
-                    // Failures are logged where they happen, with their cause.
-                    .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
-            )
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(crate::security::headers())
-            // Pages, CSS and JSON, gzip or brotli as the browser accepts. A streamed page is
-            // compressed as it streams: the encoder (async-compression) flushes whenever the
-            // page's body has nothing more ready, so each window still leaves as soon as it
-            // is rendered (tests/streaming.rs checks it with gzip).
-            .layer(
-                CompressionLayer::new()
-                    .gzip(true)
-                    .br(true)
-                    .compress_when(Compressible),
-            )
-            // Every body is held to `MAX_BODY`, except a `multipart/form-data` one: the
-            // window it is posted to holds it to its portlet's upload limit instead
-            // (`crate::upload`), and any other handler refuses it unread.
-            .layer(axum::middleware::from_fn(limit_body)),
+            },
         )
-}
-
-/// `PROPFIND`, `REPORT` or `OPTIONS` on `/` or the base: what CalDAV and CardDAV
-/// clients start with (Apple's give up on a `404` or `405` there).
-async fn root_discovery(
-    axum::extract::State(st): axum::extract::State<St>,
-    req: Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    if dav::is_root_discovery(&st, &req) {
-        return dav::serve(axum::extract::State(st), req).await;
-    }
-    next.run(req).await
-}
-
-/// Hold a request body to [`MAX_BODY`] (`413` at once when its declared length is
-/// longer), unless it is `multipart/form-data`.
-async fn limit_body(req: Request, next: axum::middleware::Next) -> axum::response::Response {
-    if crate::upload::is_multipart(req.headers()) {
-        return next.run(req).await;
-    }
-    if crate::upload::content_length(req.headers()).is_some_and(|n| n > MAX_BODY as u64) {
-        return crate::http::ReadError::TooLarge.response();
-    }
-    let (parts, body) = req.into_parts();
-    let limited = axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY));
-    next.run(Request::from_parts(parts, limited)).await
+        .with_state(st.clone());
+    // The layers go around the routes as one service, outermost first, rather than on
+    // each route (`Router::layer`), which would box and clone them per route and per
+    // request (docs/performance.md, "Issue 13 counted in instructions"). Routes an
+    // integrator adds to this router are outside them, as they would be either way.
+    let layered = tower::ServiceBuilder::new()
+        // Pages, CSS and JSON, gzip or brotli as the browser accepts. A streamed page is
+        // compressed as it streams: the encoder (async-compression) flushes whenever the
+        // page's body has nothing more ready, so each window still leaves as soon as it
+        // is rendered (tests/streaming.rs checks it with gzip). Outermost: the layers
+        // inside move a plain response, not one carrying an encoder's state.
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .compress_when(Compressible),
+        )
+        // Every request gets an id (kept if a proxy in front gave one), in its tracing
+        // span and on its response.
+        .layer(request_id::RequestIds::new())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    // The path only: a query may carry a CAS ticket.
+                    tracing::info_span!("request", method = %req.method(), path = req.uri().path(), id)
+                })
+                .on_response(DefaultOnResponse::new())
+                // Failures are logged where they happen, with their cause.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
+        .layer(crate::security::headers())
+        // Bodies held to `MAX_BODY`, and a DAV client's discovery on the root (`PROPFIND
+        // /`) sent to the DAV area.
+        .layer(gate::Gate::new(st))
+        .service(routed);
+    Router::new().fallback_service(layered)
 }
 
 /// Every area's routes, merged.
@@ -241,32 +211,5 @@ impl Predicate for Compressible {
                     || t.ends_with("+xml")
             });
         textual && SizeAbove::new(COMPRESS_FROM).should_compress(response)
-    }
-}
-
-/// Request ids of this node: a random prefix (unique across nodes) and a counter.
-#[derive(Clone)]
-struct RequestIds {
-    prefix: Arc<str>,
-    next: Arc<AtomicU64>,
-}
-
-impl RequestIds {
-    fn new() -> Self {
-        let prefix: u32 = rand::random();
-        RequestIds {
-            prefix: Arc::from(format!("{prefix:08x}")),
-            next: Arc::new(AtomicU64::new(1)),
-        }
-    }
-}
-
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _: &http::Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let id = format!("{}-{n}", self.prefix);
-        HeaderValue::from_maybe_shared(bytes::Bytes::from(id))
-            .ok()
-            .map(RequestId::new)
     }
 }

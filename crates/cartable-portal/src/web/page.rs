@@ -77,7 +77,7 @@ async fn window_page(
 /// `GET /theme/{file}`: the theme's CSS, scripts and images, cached an hour.
 async fn static_file(cx: Cx, Segment(file): Segment) -> Handled {
     let (ctype, bytes) = cx.st.theme.static_file(&file).ok_or(Fail::NotFound)?;
-    let mut r = Response::new(axum::body::Body::from(bytes::Bytes::copy_from_slice(bytes)));
+    let mut r = Response::new(axum::body::Body::from(bytes.clone()));
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     r.headers_mut().insert(
