@@ -21,8 +21,10 @@
 //! locale of the day and month names: a language added by a file
 //! ([`add_locale_dir`](crate::i18n::add_locale_dir)) writes its dates too.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::str::FromStr;
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::SystemTime;
 
 pub use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
@@ -99,6 +101,38 @@ impl DateStyle {
     }
 }
 
+/// The month and day names and the format of message `id` in `locale`, read from the
+/// messages once per process: a page of an agenda writes hundreds of dates, and looking
+/// both up in Fluent each time was most of its cost (docs/performance.md, scenario W).
+/// `None` when the locale's names are not a locale chrono knows.
+fn format_of(locale: &str, id: &'static str) -> Option<(chrono::Locale, Arc<str>)> {
+    type Formats = HashMap<String, HashMap<&'static str, Option<(chrono::Locale, Arc<str>)>>>;
+    static FORMATS: LazyLock<RwLock<Formats>> = LazyLock::new(|| RwLock::new(HashMap::new()));
+    if let Some(found) = FORMATS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(locale)
+        .and_then(|of| of.get(id))
+    {
+        return found.clone();
+    }
+    let resolved = chrono::Locale::from_str(&MESSAGES.get(locale, "date-names"))
+        .ok()
+        .map(|names| (names, Arc::from(MESSAGES.get(locale, id))));
+    let mut formats = FORMATS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The locales asked for are the portal's few languages; a bound all the same.
+    if formats.len() > 64 {
+        formats.clear();
+    }
+    formats
+        .entry(locale.to_string())
+        .or_default()
+        .insert(id, resolved.clone());
+    resolved
+}
+
 /// A style name that is not one of [`DateStyle::name`]'s.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown date style {0:?}: use long, medium, short, time, long-time or short-time")]
@@ -169,11 +203,9 @@ impl Dates {
         let id = if at.day() == 1 { first } else { plain };
         let mut out = String::new();
         for locale in [self.locale.as_str(), crate::i18n::DEFAULT_LANGUAGE] {
-            let names = MESSAGES.get(locale, "date-names");
-            let Ok(names) = chrono::Locale::from_str(&names) else {
+            let Some((names, format)) = format_of(locale, id) else {
                 continue;
             };
-            let format = MESSAGES.get(locale, id);
             // Formatting as UTC prints the wall time as it is (no format here prints a
             // zone); `write!` fails on an invalid format instead of panicking.
             let shown = Utc.from_utc_datetime(&at);
