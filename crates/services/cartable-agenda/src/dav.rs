@@ -143,8 +143,8 @@ impl DavService for Agenda {
         let zone = cx.services().time_zone;
         let mut out: Vec<DavMember> = rows
             .into_iter()
-            .filter(|row| match ics::read_object(row.ics.as_bytes(), zone) {
-                Ok(object) => overlaps(&object.event, zone, range.start, range.end),
+            .filter(|row| match ics::stored_event(&row.etag, &row.ics, zone) {
+                Ok(event) => overlaps(&event, zone, range.start, range.end),
                 Err(e) => {
                     // Stored, so once read: the client decides rather than lose it.
                     tracing::warn!(calendar = %row.calendar, name = %row.name, "unreadable event kept in a query: {e}");

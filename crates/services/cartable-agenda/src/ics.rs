@@ -14,7 +14,8 @@
 //! [`MAX_INSTANCES`] times per window, and a rule without end is stored as such (its
 //! instances computed only inside the window asked).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -683,6 +684,39 @@ pub fn read_object(bytes: &[u8], zone: Tz) -> Result<Object, IcsError> {
         1 => object(&g.order[0], &g.events[&g.order[0]], &g.zones, zone),
         n => Err(IcsError::SeveralUids(n)),
     }
+}
+
+/// The most events [`stored_event`] keeps read; past it, it starts again from none.
+const MAX_READ: usize = 50_000;
+
+/// Events already read from stored objects, by time zone and ETag.
+type ReadCache = HashMap<Tz, HashMap<String, Arc<Event>>>;
+
+static READ: LazyLock<Mutex<ReadCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The event of a stored object whose ETag is `etag` ([`etag`] of `text`), read once per
+/// process and zone: the views and CalDAV queries read the same objects page after page,
+/// and parsing one costs a hundred times more than showing it (docs/performance.md,
+/// scenario W). The ETag is a digest of the text, so an entry never goes stale; at most
+/// [`MAX_READ`] are kept.
+pub fn stored_event(etag: &str, text: &str, zone: Tz) -> Result<Arc<Event>, IcsError> {
+    let lock = || {
+        READ.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(e) = lock().get(&zone).and_then(|m| m.get(etag)) {
+        return Ok(e.clone());
+    }
+    let event = Arc::new(read_object(text.as_bytes(), zone)?.event);
+    let mut cache = lock();
+    if cache.values().map(HashMap::len).sum::<usize>() >= MAX_READ {
+        cache.clear();
+    }
+    cache
+        .entry(zone)
+        .or_default()
+        .insert(etag.to_string(), event.clone());
+    Ok(event)
 }
 
 /// The text of a date for `rrule`'s parser.

@@ -45,6 +45,7 @@ pub mod ics;
 pub mod portable;
 pub mod reminders;
 pub mod store;
+mod view_cache;
 mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -501,8 +502,8 @@ impl Agenda {
             let Some(a) = list.iter().find(|a| a.key == row.calendar) else {
                 continue;
             };
-            let object = match ics::read_object(row.ics.as_bytes(), zone) {
-                Ok(o) => o,
+            let event = match ics::stored_event(&row.etag, &row.ics, zone) {
+                Ok(e) => e,
                 Err(e) => {
                     tracing::warn!(calendar = %row.calendar, name = %row.name, "unreadable event: {e}");
                     continue;
@@ -543,7 +544,7 @@ impl Agenda {
                     },
                 })
                 .collect();
-            for i in ics::instances(&object.event, zone, from, to) {
+            for i in ics::instances(&event, zone, from, to) {
                 let time = (!i.all_day).then(|| {
                     format!(
                         "{}–{}",
@@ -708,6 +709,49 @@ impl Agenda {
             from,
             to,
         };
+        // The view as it was rendered, if nothing it shows has changed (`view_cache`).
+        let cacheable = ctx.window().state != WindowState::Maximized
+            && ctx.form().is_none()
+            && ctx.param("done").is_none()
+            && ctx.param("imported").is_none()
+            && sources.iter().all(|(id, _, _)| hidden.contains(id));
+        let kept_key = if cacheable {
+            let keys: Vec<String> = visible.iter().map(|a| a.key.clone()).collect();
+            let revs = store::view_revs(ctx.db()?, &keys).await?;
+            let mut parts: Vec<String> = vec![
+                ctx.user().id.clone(),
+                ctx.locale().to_string(),
+                zone.name().to_string(),
+                today.to_string(),
+                view.name().to_string(),
+                date.to_string(),
+                ctx.urls().render().to_string(),
+                ctx.window().namespace(),
+                ctx.csrf_token().to_string(),
+                chosen.to_string(),
+                hidden.iter().cloned().collect::<Vec<_>>().join(" "),
+                Self::kept_hidden(ctx, &ids)
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ];
+            for a in &list {
+                parts.extend([
+                    a.key.clone(),
+                    a.id.clone(),
+                    a.name.clone(),
+                    a.write.to_string(),
+                ]);
+            }
+            parts.extend(revs.iter().map(i64::to_string));
+            let key = view_cache::key(parts.iter().map(String::as_str));
+            if let Some(kept) = view_cache::get(&key) {
+                return Ok(RenderResponse::new(kept.markup.clone()).title(kept.title.clone()));
+            }
+            Some(key)
+        } else {
+            None
+        };
         let shown = self.shown(ctx, &visible, window, &hidden).await?;
         let dates = ctx.dates();
         let urls = ctx.urls();
@@ -764,7 +808,13 @@ impl Agenda {
                 words[words.len().saturating_sub(2)..].join(" ")
             }
         };
-        let weeks: Vec<Vec<Day>> = days.chunks(7).map(<[Day]>::to_vec).collect();
+        // The month view reads weeks, the others days: only what the template reads is
+        // built (each is a copy of every event shown).
+        let (days, weeks): (Vec<Day>, Vec<Vec<Day>>) = if view == View::Month {
+            (Vec::new(), days.chunks(7).map(<[Day]>::to_vec).collect())
+        } else {
+            (days, Vec::new())
+        };
         let weekdays: Vec<_> = (0..7)
             .map(|i| {
                 let d = first + Duration::days(i);
@@ -886,6 +936,15 @@ impl Agenda {
                 csrf => markup_value(&ctx.csrf_field()),
             },
         )?;
+        if let Some(key) = kept_key {
+            view_cache::put(
+                key,
+                view_cache::Rendered {
+                    markup: markup.clone(),
+                    title: title.clone(),
+                },
+            );
+        }
         Ok(RenderResponse::new(markup).title(title))
     }
 

@@ -90,6 +90,67 @@ pub async fn rev(db: &Database, calendar: &str) -> Result<i64, SocleError> {
     )
 }
 
+/// The revisions of several agendas, in the order of `calendars` (0: never written).
+pub async fn revs(db: &Database, calendars: &[String]) -> Result<Vec<i64>, SocleError> {
+    if calendars.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=calendars.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id, rev FROM agenda_calendar WHERE id IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+    for c in calendars {
+        q = q.bind(c.as_str());
+    }
+    let found: std::collections::HashMap<String, i64> =
+        q.fetch_all(db.pool()).await?.into_iter().collect();
+    Ok(calendars
+        .iter()
+        .map(|c| found.get(c).copied().unwrap_or(0))
+        .collect())
+}
+
+/// The row of `agenda_calendar` that names this database rather than an agenda: a
+/// random number, drawn the first time it is asked for.
+const DATABASE_ROW: &str = "#database";
+
+/// [`revs`] of `calendars`, then a random number that tells this database from any
+/// other (kept in the table the first time): the key of a view kept in memory
+/// (`view_cache`) must not match in another database whose revisions happen to be the
+/// same (tests, several établissements in one process).
+pub async fn view_revs(db: &Database, calendars: &[String]) -> Result<Vec<i64>, SocleError> {
+    let mut keys = calendars.to_vec();
+    keys.push(DATABASE_ROW.to_string());
+    let mut revs = revs(db, &keys).await?;
+    if revs.last() == Some(&0) {
+        // 63 random bits, never 0 (0 is "not drawn yet").
+        let drawn = ((u64::from_le_bytes(rand_bytes()) >> 1) as i64).max(1);
+        sqlx::query(
+            "INSERT INTO agenda_calendar (id, rev) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(DATABASE_ROW)
+        .bind(drawn)
+        .execute(db.pool())
+        .await?;
+        if let Some(last) = revs.last_mut() {
+            *last = rev(db, DATABASE_ROW).await?;
+        }
+    }
+    Ok(revs)
+}
+
+/// Eight random bytes, from the socle's token generator.
+fn rand_bytes() -> [u8; 8] {
+    let token = cartable_socle::random_token();
+    let mut out = [0u8; 8];
+    for (i, b) in token.bytes().enumerate() {
+        out[i % 8] = out[i % 8].rotate_left(5) ^ b;
+    }
+    out
+}
+
 /// Count one more change of an agenda, in the write's transaction.
 async fn bump(tx: &mut AnyConnection, calendar: &str) -> Result<i64, sqlx::Error> {
     sqlx::query(

@@ -1563,3 +1563,93 @@ async fn an_event_over_several_days_shows_on_each_and_a_last_day_before_the_firs
         form.html()
     );
 }
+
+#[tokio::test]
+async fn a_view_kept_rendered_shows_every_change_whatever_its_door_and_no_other_database() {
+    let kit = kit();
+    create(
+        &kit,
+        "Conseil de classe",
+        "2026-12-08",
+        "17:00",
+        "19:00",
+        "none",
+    )
+    .await;
+    let first = kit.render().await.unwrap().html().to_string();
+    assert!(first.contains("Conseil de classe"));
+    assert_eq!(
+        kit.render().await.unwrap().html(),
+        first,
+        "the same view again"
+    );
+    let db = kit.database().await.unwrap();
+    assert_ne!(
+        store::rev(&db, "#database").await.unwrap(),
+        0,
+        "this database's own number"
+    );
+    // A change that does not come through the page (a CalDAV client's) is seen at once.
+    let text = ics::write_event(&ics::NewEvent {
+        uid: "caldav-1@client".into(),
+        summary: "Sortie au musée".into(),
+        location: String::new(),
+        description: String::new(),
+        day: NaiveDate::from_ymd_opt(2026, 12, 9).unwrap(),
+        times: None,
+        last_day: NaiveDate::from_ymd_opt(2026, 12, 9).unwrap(),
+        zone: chrono_tz::Europe::Paris,
+        rrule: None,
+        reminder: None,
+        stamp: Utc::now(),
+    });
+    let object = ics::read_object(text.as_bytes(), chrono_tz::Europe::Paris).unwrap();
+    store::put(
+        &db,
+        store::Put {
+            calendar: "u:camille",
+            name: "caldav-1.ics",
+            object: &object,
+            author: "camille",
+            now: 0,
+            precondition: &cartable_portlet::dav::Precondition::None,
+            zone: chrono_tz::Europe::Paris,
+        },
+    )
+    .await
+    .unwrap();
+    let after = kit.render().await.unwrap();
+    assert!(after.html().contains("Sortie au musée"), "{}", after.html());
+    let name = store::all(&db, "u:camille")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.ics.contains("Conseil de classe"))
+        .unwrap()
+        .name;
+    store::delete(
+        &db,
+        "u:camille",
+        &name,
+        &cartable_portlet::dav::Precondition::None,
+    )
+    .await
+    .unwrap();
+    assert!(
+        !kit.render()
+            .await
+            .unwrap()
+            .html()
+            .contains("Conseil de classe")
+    );
+    // Another database (another kit: the same user, the same revisions) has its own views.
+    let other = self::kit();
+    assert!(
+        !other
+            .render()
+            .await
+            .unwrap()
+            .html()
+            .contains("Sortie au musée")
+    );
+}

@@ -1,0 +1,100 @@
+//! The superposed view, kept rendered while nothing it shows has changed.
+//!
+//! A week of five agendas is a few hundred events: reading, expanding and writing them
+//! is milliseconds of work (docs/performance.md, scenario W), while the same person
+//! looks at the same week again and again between two changes. A view is kept under a
+//! digest of everything it is made of: who asks (and her session's CSRF token, which
+//! its forms carry), her language, the day, what she asked (view, date, window, filter),
+//! the agendas she reads with her rights on each, and the revision of each shown agenda,
+//! which every change of its events moves (the same revision CalDAV clients poll). A
+//! change anywhere gives another digest: an entry is never stale, it is only no longer
+//! asked for. What a calendar source publishes has no revision, so a view showing a
+//! source is rendered every time, as is the maximized window (its forms) and a view
+//! with a notice.
+//!
+//! At most [`MAX_BYTES`] of markup are kept per process; past it, it starts again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use cartable_portlet::Markup;
+use sha2::{Digest, Sha256};
+
+/// The most markup kept, in bytes.
+pub const MAX_BYTES: usize = 32 << 20;
+
+/// A rendered view: its markup and its title.
+#[derive(Debug)]
+pub(crate) struct Rendered {
+    pub markup: Markup,
+    pub title: String,
+}
+
+#[derive(Default)]
+struct Kept {
+    views: HashMap<[u8; 32], Arc<Rendered>>,
+    bytes: usize,
+}
+
+static KEPT: LazyLock<Mutex<Kept>> = LazyLock::new(|| Mutex::new(Kept::default()));
+
+/// The digest of a view's parts (each part's length is hashed before it, so two lists
+/// of parts never give the same input).
+pub(crate) fn key<'a>(parts: impl IntoIterator<Item = &'a str>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().into()
+}
+
+/// The view kept under `key`, if any.
+pub(crate) fn get(key: &[u8; 32]) -> Option<Arc<Rendered>> {
+    KEPT.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .views
+        .get(key)
+        .cloned()
+}
+
+/// Keep a view under `key`.
+pub(crate) fn put(key: [u8; 32], rendered: Rendered) {
+    let size = rendered.markup.as_str().len() + rendered.title.len() + 64;
+    if size > MAX_BYTES / 8 {
+        return;
+    }
+    let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+    if kept.bytes + size > MAX_BYTES {
+        kept.views.clear();
+        kept.bytes = 0;
+    }
+    if kept.views.insert(key, Arc::new(rendered)).is_none() {
+        kept.bytes += size;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_told_apart_by_their_lengths() {
+        assert_ne!(key(["ab", "c"]), key(["a", "bc"]));
+        assert_eq!(key(["a", "bc"]), key(["a", "bc"]));
+    }
+
+    #[test]
+    fn a_view_kept_is_found_by_its_key_only() {
+        let k = key(["view_cache test", "1"]);
+        put(
+            k,
+            Rendered {
+                markup: Markup::trusted_html("<p>semaine</p>".to_string()),
+                title: "Agenda".into(),
+            },
+        );
+        assert_eq!(get(&k).map(|r| r.title.clone()), Some("Agenda".into()));
+        assert!(get(&key(["view_cache test", "2"])).is_none());
+    }
+}
