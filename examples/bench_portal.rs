@@ -27,7 +27,7 @@
 //! | `--sanitize` | trusted producer | sanitize remote markup (`trusted = false`) |
 //! | `--users N` | 1 | people in the generated directory: `eleve0` … (password `bench-pw`) |
 //! | `--sessions N`, `--cookies FILE` | none | open N sessions (users `eleve0` … round robin) in the session store before serving and write their ids, one a line, to FILE |
-//! | `--agenda N` | none | scenario W: the page is the agenda alone (tab `agenda`), and `eleve0` reads 5 agendas of N events each over the school year 2026-2027 (her own, the établissement's, and three that `eleve1` … `eleve3` let her write); `--users` is raised to 4 |
+//! | `--agenda N` | none | scenario W: the page is the agenda alone (tab `agenda`), and `eleve0` reads 5 agendas of N events each over 300 days around today (her own, the établissement's, and three that `eleve1` … `eleve3` let her write); `--users` is raised to 4 |
 //! | `--storage sqlite\|postgres` | `sqlite` | storage and session store |
 //! | `--pg-url URL`, `--pg-schema NAME` | `postgres://postgres@127.0.0.1:5432/test`, `bench_load` | PostgreSQL; the schema is created (the run script drops it) |
 //!
@@ -260,7 +260,11 @@ fn config(
     if o.agenda.is_some() {
         windows.push(cartable::agenda::ID.to_string());
     }
-    let tab = if o.agenda.is_some() { "agenda" } else { "accueil" };
+    let tab = if o.agenda.is_some() {
+        "agenda"
+    } else {
+        "accueil"
+    };
     let mut toml = String::new();
     let deadline = o.deadline_ms.unwrap_or(o.timeout_ms + 100);
     toml.push_str(&format!("deadline_ms = {deadline}\n"));
@@ -309,11 +313,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let o = options()?;
     let data_dir = o.data_dir.clone().ok_or("--data-dir DIR is required")?;
     std::fs::create_dir_all(&data_dir)?;
-    let local = o.local.unwrap_or(if o.remote.is_some() || o.agenda.is_some() {
-        0
-    } else {
-        12
-    });
+    let local = o
+        .local
+        .unwrap_or(if o.remote.is_some() || o.agenda.is_some() {
+            0
+        } else {
+            12
+        });
     let users = if o.agenda.is_some() {
         o.users.max(4)
     } else {
@@ -366,15 +372,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Scenario W: five agendas that `eleve0` reads, of `events` events each, spread over
-/// the school year from 2026-09-01 (about 47 a week in each); one in fifty recurs weekly
-/// ten times. Written with the agenda's own types, as its form would.
+/// 300 days around today (about 47 a week in each for 2,000); one in fifty recurs
+/// weekly ten times. Written with the agenda's own types, as its form would.
 async fn fill_agendas(
     db: &cartable::db::Database,
     events: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use cartable::agenda::{ics, store};
-    use chrono::{Duration as Days, NaiveDate, NaiveTime};
-    let first = NaiveDate::from_ymd_opt(2026, 9, 1).ok_or("date")?;
+    use chrono::{Duration as Days, NaiveTime};
+    // 300 days around today, so that the tab's own view (this week) shows its share.
+    let first = chrono::Utc::now().date_naive() - Days::days(150);
     let calendars = ["u:eleve0", "etab", "u:eleve1", "u:eleve2", "u:eleve3"];
     for owner in &calendars[2..] {
         store::set_grant(db, owner, "u:eleve0", true).await?;
