@@ -73,6 +73,29 @@ async fn well_known(axum::extract::State(st): axum::extract::State<St>) -> Respo
     r
 }
 
+/// The language of a DAV client's answers (collection names, errors): the first of its
+/// `Accept-Language` ranges the portal speaks, else French. A client has no session, so
+/// no language chosen on the portal's pages.
+fn language(headers: &http::HeaderMap) -> crate::i18n::Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(|range| {
+            range
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .find(|tag| tag.starts_with("fr") || tag.starts_with("en"))
+        .map_or(crate::i18n::Lang::Fr, |tag| {
+            crate::i18n::Lang::from_tag(&tag)
+        })
+}
+
 /// Every DAV request: authenticate, pick the user's services, answer.
 pub(crate) async fn serve(
     axum::extract::State(st): axum::extract::State<St>,
@@ -144,7 +167,7 @@ pub(crate) async fn serve(
         mounted.iter().map(|(id, _)| id.as_str()),
         cartable_socle::indicators::Use::Resource,
     );
-    let cx = DataContext::new(person, st.services.clone(), "fr");
+    let cx = DataContext::new(person, st.services.clone(), language(&parts.headers).tag());
     let root = format!("{}/dav", st.base);
     let request = cartable_dav::Request {
         method: parts.method,
