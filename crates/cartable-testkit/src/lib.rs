@@ -697,8 +697,9 @@ impl TestKit {
     }
 
     /// What the portal gives a service's [`Portable`](cartable_portlet::export::Portable)
-    /// export and import for the user `user` (a pupil of that id), in the kit's locale,
-    /// with the kit's services, clock and database (its schema migrated).
+    /// export and import, and its DAV door, for the user `user` (a pupil of that id), in
+    /// the kit's locale, with the kit's services, clock, database (its schema migrated)
+    /// and file store.
     pub async fn data_context(
         &self,
         user: &str,
@@ -711,6 +712,8 @@ impl TestKit {
         services.calendar_sources = self.calendar_sources.clone();
         services.etablissement = Arc::new(self.etablissement_layer());
         services.recipients = Some(self.recipients_over(&services));
+        // The file store too, as the portal gives it to every door (DAV, "Mes données").
+        services.files = Some(self.files().await?);
         let person = Person {
             id: user.into(),
             display_name: user.into(),

@@ -17,9 +17,9 @@
 //!   the event (a CalDAV client that keeps the `ATTACH` keeps it); an `ATTACH` naming a
 //!   file id that came by CalDAV or an import opens nothing.
 //! - **Deleted** when the page deletes the event that named it or the edit form takes
-//!   it away, unless another event still names it. An event deleted by a CalDAV client
-//!   (or an `ATTACH` a client drops) leaves its file in the store, counted in its space,
-//!   reachable by nobody: the DAV door has no file store to delete it from.
+//!   it away, unless another event still names it; so does a CalDAV client that deletes
+//!   the event or drops its `ATTACH` (the DAV door reaches the file store through the
+//!   socle's services).
 
 use std::collections::BTreeSet;
 
@@ -243,21 +243,45 @@ pub(crate) async fn readable(
 /// event's change stays, and the file is left (counted in its space) for an
 /// administrator.
 pub(crate) async fn delete_unnamed(ctx: &PortletContext, ids: &[String]) {
+    let files = ctx.files().ok();
+    match ctx.db() {
+        Ok(db) => delete_unnamed_in(db, files, ids).await,
+        Err(e) => tracing::warn!("attachments no event names were not deleted: {e}"),
+    }
+}
+
+/// [`delete_unnamed`] with the socle's database and file store, for the doors that have
+/// no window (CalDAV): a client that deletes an event, or drops its `ATTACH`, deletes
+/// the files the page attached, as the page would.
+pub(crate) async fn delete_unnamed_in(
+    db: &cartable_portlet::Database,
+    files: Option<&cartable_socle::FileStore>,
+    ids: &[String],
+) {
+    let Some(files) = files else {
+        if !ids.is_empty() {
+            tracing::warn!("attachments no event names were not deleted: no file store");
+        }
+        return;
+    };
     for id in ids {
-        if let Err(e) = delete_if_unnamed(ctx, id).await {
+        if let Err(e) = delete_if_unnamed(db, files, id).await {
             tracing::warn!(file = %id, "an attachment no event names was not deleted: {e}");
         }
     }
 }
 
-async fn delete_if_unnamed(ctx: &PortletContext, id: &str) -> Result<(), PortletError> {
+async fn delete_if_unnamed(
+    db: &cartable_portlet::Database,
+    files: &cartable_socle::FileStore,
+    id: &str,
+) -> Result<(), PortletError> {
     let Some(file_id) = FileId::parse(id) else {
         return Ok(());
     };
-    if !holders(ctx.db()?, id).await?.is_empty() {
+    if !holders(db, id).await?.is_empty() {
         return Ok(());
     }
-    let files = ctx.files()?;
     if files
         .get(&file_id)
         .await?
@@ -266,6 +290,11 @@ async fn delete_if_unnamed(ctx: &PortletContext, id: &str) -> Result<(), Portlet
         files.delete(&file_id).await?;
     }
     Ok(())
+}
+
+/// The ids of the kept files an object names.
+pub(crate) fn kept_ids(ics_text: &str) -> Vec<String> {
+    of(ics_text).into_iter().filter_map(|a| a.id).collect()
 }
 
 /// Store the files of the form's [`FIELD`] (at most `room` of them) in her space, whose

@@ -16,6 +16,7 @@ use cartable_portlet::export::DataContext;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::attachments;
 use crate::calendars::{self, Access};
 use crate::ics::{self, IcsError};
 use crate::store::{self, WriteError};
@@ -228,6 +229,18 @@ impl DavService for Agenda {
             event: object.event,
         };
         let now = cx.clock().now();
+        // The files the page attached that this version no longer names go once it is
+        // stored (`attachments::delete_unnamed_in`).
+        let dropped: Vec<String> = match store::get(db(cx)?, &a.key, &put.name).await? {
+            Some(before) => {
+                let kept = attachments::kept_ids(&object.ics);
+                attachments::kept_ids(&before.ics)
+                    .into_iter()
+                    .filter(|id| !kept.contains(id))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         let (etag, created) = store::put(
             db(cx)?,
             store::Put {
@@ -242,6 +255,7 @@ impl DavService for Agenda {
         )
         .await
         .map_err(write_error)?;
+        attachments::delete_unnamed_in(db(cx)?, cx.services().files.as_ref(), &dropped).await;
         self.notify(
             cx.services(),
             cx.user(),
@@ -279,6 +293,12 @@ impl DavService for Agenda {
         let gone = store::delete(db(cx)?, &a.key, name, &precondition)
             .await
             .map_err(write_error)?;
+        attachments::delete_unnamed_in(
+            db(cx)?,
+            cx.services().files.as_ref(),
+            &attachments::kept_ids(&gone.ics),
+        )
+        .await;
         let summary = ics::read_object(gone.ics.as_bytes(), cx.services().time_zone)
             .map(|o| o.event.summary)
             .unwrap_or_default();

@@ -1653,3 +1653,79 @@ async fn a_view_kept_rendered_shows_every_change_whatever_its_door_and_no_other_
             .contains("Sortie au musée")
     );
 }
+
+#[tokio::test]
+async fn a_caldav_client_deleting_an_event_or_dropping_its_attachment_deletes_the_file() {
+    let kit = kit();
+    let files = kit.files().await.unwrap();
+    let space = cartable_socle::files::Space::User("camille".into());
+    let db = kit.database().await.unwrap();
+    for title in ["Sortie", "Exposé"] {
+        kit.action_with_files(
+            [
+                ("op", "create"),
+                ("title", title),
+                ("calendar", "personnel"),
+                ("day", "2026-12-08"),
+                ("start", "08:00"),
+                ("end", "09:00"),
+            ],
+            [TestFile::new(
+                "attachment",
+                "notes.txt",
+                "text/plain",
+                vec![b'a'; 100],
+            )],
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(files.usage(&space).await.unwrap(), 200);
+    let cx = kit.data_context("camille").await.unwrap();
+    let agenda = Agenda::new();
+    let all = store::all(&db, "u:camille").await.unwrap();
+    let named = |title: &str| all.iter().find(|s| s.ics.contains(title)).unwrap().clone();
+    // A client deletes one event: the file the page attached to it goes.
+    let sortie = named("Sortie");
+    let (s, _, body) = dav_call(
+        &agenda,
+        &cx,
+        "DELETE",
+        &format!("/dav/agenda/camille/personnel/{}", sortie.name),
+        &[],
+        "",
+    )
+    .await;
+    assert!(s.is_success(), "{s} {body}");
+    assert_eq!(files.usage(&space).await.unwrap(), 100);
+    // A client writes the other back without its ATTACH: that file goes too.
+    let expose = named("Exposé");
+    let mut lines: Vec<String> = Vec::new();
+    for line in expose.ics.split("\r\n") {
+        match (line.strip_prefix(' '), lines.last_mut()) {
+            (Some(rest), Some(last)) => last.push_str(rest),
+            _ => lines.push(line.to_string()),
+        }
+    }
+    let without: Vec<String> = lines
+        .into_iter()
+        .filter(|l| !l.starts_with("ATTACH"))
+        .collect();
+    let (s, _, body) = dav_call(
+        &agenda,
+        &cx,
+        "PUT",
+        &format!("/dav/agenda/camille/personnel/{}", expose.name),
+        &[("if-match", &format!("\"{}\"", expose.etag))],
+        &without.join("\r\n"),
+    )
+    .await;
+    assert!(s.is_success(), "{s} {body}");
+    assert_eq!(files.usage(&space).await.unwrap(), 0);
+    assert!(
+        store::get(&db, "u:camille", &expose.name)
+            .await
+            .unwrap()
+            .is_some_and(|e| e.ics.contains("Exposé") && !e.ics.contains("ATTACH"))
+    );
+}
