@@ -9,6 +9,8 @@ echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo doc (every public item's documentation, its links resolved)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 echo "== cargo build -p cartable --no-default-features (a portal on the embedded defaults alone)"
 cargo build -p cartable --no-default-features --locked
 echo "== cargo build -p cartable --no-default-features --all-targets (tests and examples needing a feature are skipped, not broken)"

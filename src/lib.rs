@@ -11,7 +11,7 @@
 //!   deadline, panic isolation, health, error statuses) that the portal, the remote
 //!   producer and the test kit share;
 //! - [`socle`]: the common services (directory, storage, sessions, notification);
-//! - [`sqlite`], [`ldif`]: the embedded backends of the socle's traits (storage, sessions
+//! - [`db`] (SQLite, with the socle's `DbStore`), [`ldif`]: the embedded backends of the socle's traits (storage, sessions
 //!   and notifications in one SQLite file; a directory read from an LDIF file);
 //! - [`portal`]: the portal that serves pages, as an `axum::Router`; it knows the socle's traits, not the
 //!   backends;

@@ -3,7 +3,7 @@
 //! agenda invitations tomorrow), **within what she may see**.
 //!
 //! A service that knows people implements [`RecipientSource`] and returns it from
-//! [`Portlet::recipients`](crate::Portlet::recipients): the annuaire offers the
+//! [`Portlet::recipients`]: the annuaire offers the
 //! établissement's directory (and the parents of a class), the carnet d'adresses the
 //! entries of the user's address books and her groups. The portal gathers every installed
 //! source into one [`Recipients`], as it gathers searchable services, and:

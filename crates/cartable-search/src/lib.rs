@@ -1,6 +1,6 @@
 //! The ENT-wide search (SDET "moteur de recherche"): one full-text index per
 //! établissement, fed by the services that implement
-//! [`Searchable`](cartable_portlet::search::Searchable), filtered by what the reader may
+//! [`Searchable`], filtered by what the reader may
 //! read when she searches.
 //!
 //! - [`SearchIndex`]: the tantivy index in a folder (`<data_dir>/search/<établissement>`),

@@ -50,7 +50,7 @@ use crate::{SocleError, Storage};
 /// The table where applied migrations are recorded, one row per service and version.
 pub const HISTORY_TABLE: &str = "cartable_schema_history";
 
-/// The text of one SQL migration file, as [`migration!`] reads it.
+/// The text of one SQL migration file, as [`migration!`](crate::migration!) reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct SqlMigration {
     /// The file's name without `.sql`: `NNNN_what`.
@@ -174,7 +174,7 @@ impl ServiceSchema {
         }
     }
 
-    /// Add a SQL migration file (see [`migration!`]).
+    /// Add a SQL migration file (see [`migration!`](crate::migration!)).
     pub fn sql(self, migration: SqlMigration) -> Self {
         self.sql_text(migration.name, migration.text)
     }

@@ -7,7 +7,7 @@
 //! with accents, apostrophes and LDAP metacharacters in names).
 //!
 //! A backend author loads the fixture into her backend (an LDIF import for an LDAP
-//! server, [`cartable_ldif::LdifDirectory::parse`] for the embedded one) and calls
+//! server, `cartable_ldif::LdifDirectory::parse` for the embedded one) and calls
 //! [`check_directory`] from a test; it panics with a message naming the failed check.
 //!
 //! ```no_run

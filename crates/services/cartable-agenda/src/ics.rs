@@ -687,7 +687,7 @@ pub fn read_object(bytes: &[u8], zone: Tz) -> Result<Object, IcsError> {
 }
 
 /// The most events [`stored_event`] keeps read; past it, it starts again from none.
-const MAX_READ: usize = 50_000;
+pub const MAX_READ: usize = 50_000;
 
 /// Events already read from stored objects, by time zone and ETag.
 type ReadCache = HashMap<Tz, HashMap<String, Arc<Event>>>;

@@ -82,7 +82,7 @@ pub fn is_staff(user: &Person) -> bool {
 }
 
 /// A page a report names, if it is a path on the portal (`/…`, never `//host`, a scheme,
-/// a backslash or a control character) of at most [`incidents::MAX_PAGE_LEN`] bytes;
+/// a backslash or a control character) of at most `incidents::MAX_PAGE_LEN` bytes;
 /// anything else is dropped.
 pub fn portal_path(page: &str) -> Option<&str> {
     let page = page.trim();

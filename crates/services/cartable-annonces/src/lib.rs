@@ -195,7 +195,7 @@ struct Checked {
     pinned: bool,
 }
 
-/// The news and announcements portlet (`nouveautes`): see the [crate](crate) for what it
+/// The news and announcements portlet (`nouveautes`): see the [crate] for what it
 /// does. Actions (POST, with the CSRF token):
 ///
 /// | `op` | fields | who |

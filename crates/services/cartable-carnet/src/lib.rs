@@ -13,7 +13,7 @@
 //!   rule, per the reader's profile, without what the person hid). Nothing she hid is
 //!   ever copied into the carnet, and a change in the directory shows at once.
 //! - A **group's book** is read by its members and written by its contributors, managers
-//!   and owner ([`GroupTool`](cartable_portlet::GroupTool) « Carnet d'adresses du groupe »).
+//!   and owner ([`GroupTool`] « Carnet d'adresses du groupe »).
 //! - An entry of one's own book is **shared**, read-only, with a user or a group
 //!   (`carnet_share`); its readers see it under « Partagés avec moi » and may copy it into
 //!   their own book.
@@ -27,7 +27,7 @@
 //!   the page; every change (page, import, share, CardDAV) is recorded for the index.
 //!
 //! Who reads what is checked at every door (the page, the resources, the actions, the
-//! export, the recipient picker) by [`books::Access`].
+//! export, the recipient picker) by `books::Access`.
 
 mod actions;
 mod books;

@@ -5,7 +5,7 @@
 //! - Its readers are those of the page: the owner of a personal book (`user:<uid>`), the
 //!   members of a group whose book it is (`group:<id>`), and whoever it is shared with
 //!   (`user:` or `group:`). At query time, [`Searchable::may_read`] asks the same rule as
-//!   the page ([`Access::may_read_entry`]): a group that no longer has the carnet's tool,
+//!   the page (`Access::may_read_entry`): a group that no longer has the carnet's tool,
 //!   a share withdrawn since the last update, and the hit is not shown.
 //! - A **person of the directory** added to a book is not a document here: she is the
 //!   annuaire's (found as the reader may find her there), so she is neither indexed twice

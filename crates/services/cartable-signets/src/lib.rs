@@ -11,7 +11,7 @@
 //!   table, and `0003_folders` put them at the top level in the order of their numbers.
 //! - A folder is shared, read-only, with users or groups (`signets_share`): its readers
 //!   see it under "Partagés avec moi", with everything inside it, and nothing else of
-//!   its owner's ([`share`]).
+//!   its owner's (`share`).
 //! - Bookmark files (Netscape HTML, [`netscape`]) are imported with their folders from
 //!   Firefox, Chrome and Edge, and exported for them (the resource `export`; a shared
 //!   folder's: `partage`); the same file is the service's part of "Mes données", with

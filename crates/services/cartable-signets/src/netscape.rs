@@ -6,7 +6,7 @@
 //! a `<DT><H3>name</H3>` followed by its own `<DL><p>` list (inside the `<DT>`, as every
 //! browser writes it, or just after it, or in a `<DD>`, as some older tools do); a
 //! bookmark is a `<DT><A HREF=…>`. `ADD_DATE` and `LAST_MODIFIED` are seconds since 1970.
-//! No maintained crate writes the format, so [`write`] does, in the shape Firefox and
+//! No maintained crate writes the format, so [`write`](fn@write) does, in the shape Firefox and
 //! Chrome write.
 
 use scraper::{ElementRef, Html, Selector};
