@@ -141,13 +141,12 @@ pub async fn view_revs(db: &Database, calendars: &[String]) -> Result<Vec<i64>, 
     Ok(revs)
 }
 
-/// Eight random bytes, from the socle's token generator.
+/// Eight random bytes: the first of the SHA-256 of a socle token (256 random bits).
 fn rand_bytes() -> [u8; 8] {
-    let token = cartable_socle::random_token();
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(cartable_socle::random_token().as_bytes());
     let mut out = [0u8; 8];
-    for (i, b) in token.bytes().enumerate() {
-        out[i % 8] = out[i % 8].rotate_left(5) ^ b;
-    }
+    out.copy_from_slice(&digest[..8]);
     out
 }
 
