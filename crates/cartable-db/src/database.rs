@@ -149,6 +149,10 @@ impl Database {
             .max_connections(size)
             // An in-memory database lives as long as one connection to it: keep one.
             .min_connections(1)
+            // An embedded database's connection cannot be cut from under us: no ping
+            // before each use (a round trip to the connection's thread and back, which
+            // doubled the cost of every short query; docs/performance.md, scenario W).
+            .test_before_acquire(false)
             .idle_timeout(if file {
                 Some(Duration::from_secs(600))
             } else {

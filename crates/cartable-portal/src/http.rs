@@ -161,9 +161,9 @@ where
     }
 }
 
-/// An HTML response.
-pub fn html(status: StatusCode, body: String) -> Response {
-    let mut r = Response::new(Body::from(body));
+/// An HTML response (`body` is UTF-8: a `String`, or bytes written from one).
+pub fn html(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut r = Response::new(body.into());
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -68,28 +68,25 @@ impl<T: Serialize + DeserializeOwned> Records<T> {
     /// The records whose id starts with `id_prefix` (ids like `<owner>/<random>` make
     /// this an index).
     pub async fn with_id_prefix(&self, id_prefix: &str) -> Result<Vec<T>, SocleError> {
-        let keys = self
+        let values = self
             .storage
-            .data_keys(
+            .data_values(
                 self.namespace,
                 &DataScope::Shared,
                 &format!("{}{id_prefix}", self.prefix),
             )
             .await?;
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let id = &key[self.prefix.len()..];
-            match self.get(id).await {
-                Ok(Some(v)) => out.push(v),
-                Ok(None) => {}
-                Err(SocleError::Corrupt { detail, .. }) => {
+        let mut out = Vec::with_capacity(values.len());
+        for (key, bytes) in values {
+            match serde_json::from_slice(&bytes) {
+                Ok(v) => out.push(v),
+                Err(e) => {
                     tracing::warn!(
                         namespace = self.namespace,
                         key,
-                        "skipping unreadable record: {detail}"
+                        "skipping unreadable record: {e}"
                     );
                 }
-                Err(e) => return Err(e),
             }
         }
         Ok(out)

@@ -156,6 +156,24 @@ pub trait Storage: Send + Sync + 'static {
         prefix: &str,
     ) -> Result<Vec<String>, SocleError>;
 
+    /// The values of a portlet's data whose keys start with `prefix`, with their keys, in
+    /// key order. The default reads [`data_keys`](Self::data_keys), then each value; a
+    /// database backend reads them in one statement.
+    async fn data_values(
+        &self,
+        portlet: &str,
+        scope: &DataScope,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, SocleError> {
+        let mut out = Vec::new();
+        for key in self.data_keys(portlet, scope, prefix).await? {
+            if let Some(value) = self.data(portlet, scope, &key).await? {
+                out.push((key, value));
+            }
+        }
+        Ok(out)
+    }
+
     /// The users who have data of `portlet` in their scope, in order (to move a
     /// service's data into its tables, or to export it). Backends that cannot list them
     /// say so with [`SocleError::Unavailable`].

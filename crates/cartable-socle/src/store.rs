@@ -442,6 +442,20 @@ impl Storage for DbStore {
         self.kv.keys(&data_area(portlet), scope.key(), prefix).await
     }
 
+    async fn data_values(
+        &self,
+        portlet: &str,
+        scope: &DataScope,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, SocleError> {
+        check_text("portlet name", portlet)?;
+        check_text("user id", scope.key())?;
+        check_text("data key prefix", prefix)?;
+        self.kv
+            .values(&data_area(portlet), scope.key(), prefix)
+            .await
+    }
+
     async fn data_users(&self, portlet: &str) -> Result<Vec<String>, SocleError> {
         check_text("portlet name", portlet)?;
         self.kv.owners(&data_area(portlet)).await

@@ -166,6 +166,18 @@ impl Storage for KitStorage {
         self.store().await?.data_keys(portlet, scope, prefix).await
     }
 
+    async fn data_values(
+        &self,
+        portlet: &str,
+        scope: &DataScope,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, SocleError> {
+        self.store()
+            .await?
+            .data_values(portlet, scope, prefix)
+            .await
+    }
+
     async fn data_users(&self, portlet: &str) -> Result<Vec<String>, SocleError> {
         self.store().await?.data_users(portlet).await
     }

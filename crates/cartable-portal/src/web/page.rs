@@ -222,7 +222,7 @@ async fn page(
 
     let mut styles = Vec::new();
     let mut scripts = Vec::new();
-    let mut windows = Vec::new();
+    let mut windows = Vec::with_capacity(outcomes.len());
     let mut page_title = tab.title_in(lang.tag()).to_string();
     for (job, outcome) in outcomes {
         let outcome = match (&job.form, outcome) {
@@ -235,8 +235,7 @@ async fn page(
             (_, outcome) => outcome,
         };
         let is_locked = locked.get(&job.window).copied().unwrap_or(false);
-        let view = window_value(state, lang, tab_id, &job, outcome, is_locked);
-        let title = view.title.clone();
+        let shown = Shown::of(lang, &job, outcome);
         // A window in help or edit mode, maximized, or shown with parameters (a search…)
         // gives the page a title of its own ("Aide – Bloc-notes – Accueil").
         let mode_label = match job.mode {
@@ -245,33 +244,88 @@ async fn page(
             Mode::Edit => Some(lang.t("edit")),
         };
         if maximized || mode_label.is_some() || !job.params.is_empty() {
-            page_title = format!("{title} – {page_title}");
+            page_title = format!("{} – {page_title}", shown.title);
         }
         if let Some(label) = mode_label {
             page_title = format!("{label} – {page_title}");
         }
-        if let Some(head) = view.head.clone() {
-            for h in head {
-                match h {
-                    HeadResource::Stylesheet(u) if !styles.contains(&u) => styles.push(u),
-                    HeadResource::Script(u) if !scripts.contains(&u) => scripts.push(u),
-                    _ => {}
-                }
+        for h in shown.head.iter().flatten() {
+            match h {
+                HeadResource::Stylesheet(u) if !styles.contains(u) => styles.push(u.clone()),
+                HeadResource::Script(u) if !scripts.contains(u) => scripts.push(u.clone()),
+                _ => {}
             }
         }
-        windows.push(view.into_value());
+        windows.push((job, shown, is_locked));
     }
-    let mut iter = windows.into_iter();
+    ctx.insert("page_title", Value::from(page_title));
+    ctx.insert("head_styles", sv(styles));
+    ctx.insert("head_scripts", sv(scripts));
+    if let Some(response) = whole_page(state, lang, tab_id, &ctx, &shape, &windows, csrf) {
+        return Ok(response);
+    }
+    // A theme without window places: every window through the page template.
+    let mut iter = windows.into_iter().map(|(job, shown, is_locked)| {
+        let mut fields = window_fields(state, lang, tab_id, &job, &shown, is_locked);
+        fields.insert("markup", Value::from_safe_string(shown.markup));
+        Value::from_pairs(fields)
+    });
     let columns: Vec<Value> = shape
         .iter()
         .map(|n| Value::from(iter.by_ref().take(*n).collect::<Vec<_>>()))
         .collect();
-
-    ctx.insert("page_title", Value::from(page_title));
     ctx.insert("columns", Value::from(columns));
-    ctx.insert("head_styles", sv(styles));
-    ctx.insert("head_scripts", sv(scripts));
     render_template(state, "page.html", StatusCode::OK, ctx)
+}
+
+/// A page with every window rendered, written from the memo as a streamed page is (the
+/// chrome and each window's frame rendered once per distinct value), in one body. `None`
+/// when the theme's `page.html` has no window places: the caller renders it whole.
+fn whole_page(
+    state: &State,
+    lang: Lang,
+    tab: &str,
+    ctx: &BTreeMap<&'static str, Value>,
+    shape: &[usize],
+    windows: &[(WindowJob, Shown, bool)],
+    csrf: &str,
+) -> Option<Response> {
+    let mut chrome = ctx.clone();
+    chrome.insert("columns", placeholders(shape));
+    let crate::memo::Chrome { pieces, personal } =
+        state.memo.page(&state.theme, chrome, WINDOW_MARKER).ok()?;
+    if pieces.len() != windows.len() + 1 {
+        return None;
+    }
+    let markup: usize = windows.iter().map(|(_, s, _)| s.markup.len()).sum();
+    let size: usize = pieces.iter().map(Segments::len).sum::<usize>() + markup;
+    let mut out = Vec::with_capacity(size + 1024 * windows.len());
+    let mut pieces = pieces.iter();
+    pieces.next()?.write_with(&mut out, csrf, "", &personal);
+    for ((job, shown, locked), piece) in windows.iter().zip(pieces) {
+        let key = shown.frame_key(tab, job, *locked);
+        let fields = || window_fields(state, lang, tab, job, shown, *locked);
+        match state.memo.window(&state.theme, ctx, &key, fields) {
+            Ok(frame) => frame.write(&mut out, csrf, &shown.markup),
+            Err(e) => tracing::error!("window template failed: {e}"),
+        }
+        piece.write_with(&mut out, csrf, "", &personal);
+    }
+    Some(crate::http::html(StatusCode::OK, out))
+}
+
+/// The page's `columns` with a window place in each window's stead.
+fn placeholders(shape: &[usize]) -> Value {
+    let placeholder = Value::from_pairs([(
+        "placeholder",
+        Value::from_safe_string(WINDOW_MARKER.to_string()),
+    )]);
+    Value::from(
+        shape
+            .iter()
+            .map(|n| Value::from(vec![placeholder.clone(); *n]))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The summary a window shows above a form its action refused: how many messages, each
@@ -333,15 +387,7 @@ fn stream_page(
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
     let globals = ctx.clone();
-    let placeholder = Value::from_pairs([(
-        "placeholder",
-        Value::from_safe_string(WINDOW_MARKER.to_string()),
-    )]);
-    let placeholders: Vec<Value> = shape
-        .iter()
-        .map(|n| Value::from(vec![placeholder.clone(); *n]))
-        .collect();
-    ctx.insert("columns", Value::from(placeholders));
+    ctx.insert("columns", placeholders(shape));
     let Ok(crate::memo::Chrome { pieces, personal }) =
         state.memo.page(&state.theme, ctx, WINDOW_MARKER)
     else {
@@ -416,7 +462,12 @@ fn stream_page(
             let key = shown.frame_key(&tab, &job, is_locked);
             let fields = || window_fields(&state, lang, &tab, &job, &shown, is_locked);
             match state.memo.window(&state.theme, &globals, &key, fields) {
-                Ok(frame) => frame.write(&mut out, &csrf, &shown.markup),
+                Ok(frame) => {
+                    // Room for the whole window at once: a large markup would otherwise
+                    // be copied again each time the buffer doubles.
+                    out.reserve(frame.len() + shown.markup.len() + piece.len());
+                    frame.write(&mut out, &csrf, &shown.markup)
+                }
                 Err(e) => tracing::error!("window template failed: {e}"),
             }
             piece.write_with(&mut out, &csrf, "", &personal);
@@ -431,45 +482,6 @@ fn stream_page(
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     Ok(response)
-}
-
-struct WindowView {
-    /// Its title (the portlet's, or the one its render gave).
-    title: String,
-    /// The values of `w` in `window.html`, but its markup.
-    fields: BTreeMap<&'static str, Value>,
-    /// The portlet's markup (empty when it failed or is minimized).
-    markup: String,
-    /// Head resources its render asked for.
-    head: Option<Vec<HeadResource>>,
-}
-
-impl WindowView {
-    /// The whole `w` value.
-    fn into_value(self) -> Value {
-        let mut fields = self.fields;
-        fields.insert("markup", Value::from_safe_string(self.markup));
-        Value::from_pairs(fields)
-    }
-}
-
-/// What the theme shows of one window, from what became of its render.
-fn window_value(
-    state: &State,
-    lang: Lang,
-    tab: &str,
-    job: &WindowJob,
-    outcome: Outcome,
-    locked: bool,
-) -> WindowView {
-    let shown = Shown::of(lang, job, outcome);
-    let fields = window_fields(state, lang, tab, job, &shown, locked);
-    WindowView {
-        title: shown.title,
-        fields,
-        markup: shown.markup,
-        head: shown.head,
-    }
 }
 
 /// What became of a window's render, as the page shows it.

@@ -170,45 +170,63 @@ impl Kv {
         owner: &str,
         prefix: &str,
     ) -> Result<Vec<String>, SocleError> {
+        let rows: Vec<(String,)> = self.range("k", area, owner, prefix).await?;
+        let mut keys: Vec<String> = rows.into_iter().map(|(k,)| k).collect();
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
+    /// The keys of `owner` in `area` that start with `prefix`, with their values, in
+    /// code point order: one statement, where [`keys`](Self::keys) and a read per key
+    /// would be as many as there are keys.
+    pub async fn values(
+        &self,
+        area: &str,
+        owner: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, SocleError> {
+        let mut rows: Vec<(String, Vec<u8>)> = self.range("k, value", area, owner, prefix).await?;
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(rows)
+    }
+
+    /// The rows of `owner` in `area` whose key starts with `prefix`, in no order: the
+    /// callers sort them by key (a Rust `String` orders by code point, as the column's
+    /// collation does). With `ORDER BY k`, SQLite (3.54, the bundled one) prepared the
+    /// statement again at every execution with new bounds, which cost more than the
+    /// query itself (docs/performance.md, scenario W).
+    async fn range<T>(
+        &self,
+        columns: &'static str,
+        area: &str,
+        owner: &str,
+        prefix: &str,
+    ) -> Result<Vec<T>, SocleError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
         // A range of the primary key: keys compare by code point on both databases (BINARY
         // on SQLite, COLLATE "C" on PostgreSQL), no LIKE (where '%' and '_' are special).
-        let rows: Vec<(String,)> = match prefix_end(prefix) {
-            Some(end) => {
-                self.db
-                    .within(
-                        sqlx::query_as(
-                            "SELECT k FROM cartable_kv \
-                             WHERE area = $1 AND owner = $2 AND k >= $3 AND k < $4 ORDER BY k",
-                        )
-                        .bind(area)
-                        .bind(owner)
-                        .bind(prefix)
-                        .bind(end)
-                        .fetch_all(self.db.pool()),
-                    )
-                    .await
-            }
-            None => {
-                self.db
-                    .within(
-                        sqlx::query_as(
-                            "SELECT k FROM cartable_kv \
-                             WHERE area = $1 AND owner = $2 AND k >= $3 ORDER BY k",
-                        )
-                        .bind(area)
-                        .bind(owner)
-                        .bind(prefix)
-                        .fetch_all(self.db.pool()),
-                    )
-                    .await
-            }
-        }
-        .map_err(failed)?;
-        Ok(rows
-            .into_iter()
-            .map(|(k,)| k)
-            .filter(|k| k.starts_with(prefix))
-            .collect())
+        // `columns` is one of this module's constants, never input.
+        let end = prefix_end(prefix);
+        let sql = format!(
+            "SELECT {columns} FROM cartable_kv WHERE area = $1 AND owner = $2 AND k >= $3{}",
+            if end.is_some() { " AND k < $4" } else { "" }
+        );
+        let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql))
+            .bind(area)
+            .bind(owner)
+            .bind(prefix);
+        let query = match end {
+            Some(end) => query.bind(end),
+            None => query,
+        };
+        // Without an end (an empty prefix, or one of only U+10FFFF), every key from the
+        // prefix on starts with it.
+        self.db
+            .within(query.fetch_all(self.db.pool()))
+            .await
+            .map_err(failed)
     }
 
     /// Every key of `owner` in `area` with its value and version, in key order.

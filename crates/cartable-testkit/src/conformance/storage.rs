@@ -325,6 +325,28 @@ pub async fn check_data_keys(s: &dyn Storage) {
     );
     assert!(keys("%").await.is_empty());
     assert!(keys("zz").await.is_empty());
+    // The values with their keys: the same keys in the same order, each with its value.
+    ok(
+        s.set_data(portlet, &lea, "a%b", b"second").await,
+        "set_data",
+    );
+    for prefix in ["a%", "a_", "é", "", "zz"] {
+        let values = ok(s.data_values(portlet, &lea, prefix).await, "data_values");
+        let listed: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            listed,
+            keys(prefix).await,
+            "data_values({prefix:?}): the keys of data_keys"
+        );
+        for (key, value) in &values {
+            let expected: &[u8] = if key == "a%b" { b"second" } else { b"v" };
+            assert_eq!(
+                value.as_slice(),
+                expected,
+                "data_values gives {key}'s value"
+            );
+        }
+    }
     // The users who have data of a portlet: not the shared scope, not another portlet's.
     ok(
         s.set_data(portlet, &DataScope::Shared, "menu", b"v").await,

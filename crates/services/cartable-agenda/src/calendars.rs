@@ -148,6 +148,17 @@ pub async fn of(
     rule: &EtabRule,
     labels: &Labels,
 ) -> Result<Vec<Access>, PortletError> {
+    Ok(listed(services, user, rule, labels).await?.0)
+}
+
+/// [`of`], with the revisions read in the same statement (a revision of each agenda
+/// she may read, and the database's number: [`store::Listing`]).
+pub async fn listed(
+    services: &Services,
+    user: &Person,
+    rule: &EtabRule,
+    labels: &Labels,
+) -> Result<(Vec<Access>, store::Listing), PortletError> {
     let rule = rule.in_force(services);
     let db = services
         .db
@@ -166,7 +177,12 @@ pub async fn of(
         .map_err(group_error)?;
     let mut grantees = vec![format!("u:{}", user.id)];
     grantees.extend(my_groups.iter().map(|g| format!("g:{}", g.id)));
-    for key in store::granted_to(db, &grantees).await? {
+    // Her agenda, her groups' and the établissement's are asked for their revisions
+    // whether or not she reads them (a revision is no secret; it is only a number).
+    let mut own = grantees.clone();
+    own.push("etab".into());
+    let listing = store::listing(db, &grantees, &own).await?;
+    for key in &listing.granted {
         let Some(owner) = key.strip_prefix("u:") else {
             continue;
         };
@@ -211,7 +227,7 @@ pub async fn of(
             kind: Kind::Etablissement,
         });
     }
-    Ok(out)
+    Ok((out, listing))
 }
 
 /// The names of agendas that are not a group's, in the user's language.

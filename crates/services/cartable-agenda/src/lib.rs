@@ -409,7 +409,15 @@ impl Agenda {
     }
 
     async fn access(&self, ctx: &PortletContext) -> Result<Vec<Access>, PortletError> {
-        calendars::of(
+        Ok(self.listed(ctx).await?.0)
+    }
+
+    /// [`access`](Self::access), with the revisions read in the same statement.
+    async fn listed(
+        &self,
+        ctx: &PortletContext,
+    ) -> Result<(Vec<Access>, store::Listing), PortletError> {
+        calendars::listed(
             ctx.services(),
             ctx.user(),
             &self.etab,
@@ -690,7 +698,7 @@ impl Agenda {
         let (first, last) = view.span(date);
         let from = ics::midnight(first, zone);
         let to = ics::midnight(last + Duration::days(1), zone);
-        let list = self.access(ctx).await?;
+        let (list, listing) = self.listed(ctx).await?;
         let sources = self.sources(ctx);
         let ids: Vec<String> = list
             .iter()
@@ -717,7 +725,7 @@ impl Agenda {
             && sources.iter().all(|(id, _, _)| hidden.contains(id));
         let kept_key = if cacheable {
             let keys: Vec<String> = visible.iter().map(|a| a.key.clone()).collect();
-            let revs = store::view_revs(ctx.db()?, &keys).await?;
+            let revs = store::view_revs(ctx.db()?, &listing, &keys).await?;
             let mut parts: Vec<String> = vec![
                 ctx.user().id.clone(),
                 ctx.locale().to_string(),

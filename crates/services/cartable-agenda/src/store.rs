@@ -116,15 +116,74 @@ pub async fn revs(db: &Database, calendars: &[String]) -> Result<Vec<i64>, Socle
 /// random number, drawn the first time it is asked for.
 const DATABASE_ROW: &str = "#database";
 
-/// [`revs`] of `calendars`, then a random number that tells this database from any
-/// other (kept in the table the first time): the key of a view kept in memory
-/// (`view_cache`) must not match in another database whose revisions happen to be the
-/// same (tests, several établissements in one process).
-pub async fn view_revs(db: &Database, calendars: &[String]) -> Result<Vec<i64>, SocleError> {
-    let mut keys = calendars.to_vec();
-    keys.push(DATABASE_ROW.to_string());
-    let mut revs = revs(db, &keys).await?;
-    if revs.last() == Some(&0) {
+/// What a reader's list of agendas needs, read in one statement (`listing`).
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// The personal agendas granted to the grantees, in order.
+    pub granted: Vec<String>,
+    /// The revision of each agenda asked for or granted that was ever written, and of
+    /// the database's row ([`DATABASE_ROW`]) once drawn.
+    revs: std::collections::HashMap<String, i64>,
+}
+
+impl Listing {
+    /// The revision of `calendar` (0: never written, or not asked for).
+    pub fn rev(&self, calendar: &str) -> i64 {
+        self.revs.get(calendar).copied().unwrap_or(0)
+    }
+}
+
+/// The personal agendas granted to any of `grantees` (`u:<uid>`, `g:<group>`), with
+/// the revisions of those, of `calendars` and of the database's row, in one statement:
+/// a page asks for it on every view, so it costs one round trip to the database.
+pub async fn listing(
+    db: &Database,
+    grantees: &[String],
+    calendars: &[String],
+) -> Result<Listing, SocleError> {
+    let granted = if grantees.is_empty() {
+        "SELECT id, rev, CAST(0 AS BIGINT) FROM agenda_calendar WHERE 1 = 0".to_string()
+    } else {
+        format!(
+            "SELECT g.calendar, COALESCE(c.rev, 0), CAST(1 AS BIGINT) \
+             FROM (SELECT DISTINCT calendar FROM agenda_grant WHERE grantee IN ({})) g \
+             LEFT JOIN agenda_calendar c ON c.id = g.calendar",
+            placeholders(1, grantees.len())
+        )
+    };
+    let sql = format!(
+        "{granted} UNION ALL SELECT id, rev, CAST(0 AS BIGINT) FROM agenda_calendar WHERE id IN ({})",
+        placeholders(grantees.len() + 1, calendars.len() + 1)
+    );
+    let mut q = sqlx::query_as::<_, (String, i64, i64)>(AssertSqlSafe(sql));
+    for v in grantees.iter().chain(calendars) {
+        q = q.bind(v.as_str());
+    }
+    q = q.bind(DATABASE_ROW);
+    let mut listing = Listing::default();
+    for (id, rev, granted) in q.fetch_all(db.pool()).await? {
+        if granted == 1 {
+            listing.granted.push(id.clone());
+        }
+        listing.revs.insert(id, rev);
+    }
+    listing.granted.sort();
+    listing.granted.dedup();
+    Ok(listing)
+}
+
+/// The revisions of `calendars` from `listing`, then a random number that tells this
+/// database from any other (kept in the table the first time): the key of a view kept in
+/// memory (`view_cache`) must not match in another database whose revisions happen to
+/// be the same (tests, several établissements in one process).
+pub async fn view_revs(
+    db: &Database,
+    listing: &Listing,
+    calendars: &[String],
+) -> Result<Vec<i64>, SocleError> {
+    let mut revs: Vec<i64> = calendars.iter().map(|c| listing.rev(c)).collect();
+    let mut database = listing.rev(DATABASE_ROW);
+    if database == 0 {
         // 63 random bits, never 0 (0 is "not drawn yet").
         let drawn = ((u64::from_le_bytes(rand_bytes()) >> 1) as i64).max(1);
         sqlx::query(
@@ -134,10 +193,9 @@ pub async fn view_revs(db: &Database, calendars: &[String]) -> Result<Vec<i64>, 
         .bind(drawn)
         .execute(db.pool())
         .await?;
-        if let Some(last) = revs.last_mut() {
-            *last = rev(db, DATABASE_ROW).await?;
-        }
+        database = rev(db, DATABASE_ROW).await?;
     }
+    revs.push(database);
     Ok(revs)
 }
 
@@ -463,26 +521,6 @@ pub async fn grants(db: &Database, calendar: &str) -> Result<Vec<String>, SocleE
     .into_iter()
     .map(|r| r.0)
     .collect())
-}
-
-/// The personal agendas granted to any of `grantees`.
-pub async fn granted_to(db: &Database, grantees: &[String]) -> Result<Vec<String>, SocleError> {
-    if grantees.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT DISTINCT calendar FROM agenda_grant WHERE grantee IN ({}) ORDER BY calendar",
-        placeholders(1, grantees.len())
-    );
-    let mut q = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql));
-    for g in grantees {
-        q = q.bind(g.as_str());
-    }
-    Ok(q.fetch_all(db.pool())
-        .await?
-        .into_iter()
-        .map(|r| r.0)
-        .collect())
 }
 
 /// Grant or revoke write access to a personal agenda.
