@@ -371,16 +371,9 @@ impl Memo {
         Ok(Chrome { pieces, personal })
     }
 
-    /// The frame of one window. `inputs` determines the window's value `w` (its markup
-    /// left out), which `fields` computes when the frame is not kept yet; `globals` are
-    /// the page's values.
-    pub fn window(
-        &self,
-        theme: &Theme,
-        globals: &BTreeMap<&'static str, Value>,
-        inputs: &str,
-        fields: impl FnOnce() -> BTreeMap<&'static str, Value>,
-    ) -> Result<Arc<Segments>, ThemeError> {
+    /// What every window frame's key of a page starts with: the page values
+    /// `window.html` reads, written out once per page rather than once per window.
+    pub fn window_scope(&self, globals: &BTreeMap<&'static str, Value>) -> String {
         let read = |k: &str| match &self.window_globals {
             Some(names) => names.iter().any(|n| n == k || (k == "lang" && n == "t")),
             None => true,
@@ -393,6 +386,22 @@ impl Memo {
                 .filter(|(k, _)| **k != "t" && **k != "csrf" && read(k)),
         );
         key.push_str("w=");
+        key
+    }
+
+    /// The frame of one window. `inputs` determines the window's value `w` (its markup
+    /// left out), which `fields` computes when the frame is not kept yet; `globals` are
+    /// the page's values and `scope` their [`window_scope`](Self::window_scope).
+    pub fn window(
+        &self,
+        theme: &Theme,
+        globals: &BTreeMap<&'static str, Value>,
+        scope: &str,
+        inputs: &str,
+        fields: impl FnOnce() -> BTreeMap<&'static str, Value>,
+    ) -> Result<Arc<Segments>, ThemeError> {
+        let mut key = String::with_capacity(scope.len() + inputs.len());
+        key.push_str(scope);
         key.push_str(inputs);
         self.windows.get_or_render(key, || {
             let mut ctx = globals.clone();
@@ -471,10 +480,18 @@ mod tests {
         globals.insert("csrf", Value::from("LEA"));
         globals.insert("user", Value::from("Léa"));
         let w = || BTreeMap::from([("title", Value::from("Notes <1>"))]);
-        let a = memo.window(&theme, &globals, "notes", w).unwrap();
+        let a = memo
+            .window(&theme, &globals, &memo.window_scope(&globals), "notes", w)
+            .unwrap();
         globals.insert("user", Value::from("Tom"));
         let b = memo
-            .window(&theme, &globals, "notes", || unreachable!("kept"))
+            .window(
+                &theme,
+                &globals,
+                &memo.window_scope(&globals),
+                "notes",
+                || unreachable!("kept"),
+            )
             .unwrap();
         assert!(Arc::ptr_eq(&a, &b), "user is not read by this window.html");
         assert_eq!(
@@ -482,7 +499,15 @@ mod tests {
             "<form><input name=_csrf value=\"TOM\"></form><h2>Notes &lt;1&gt;</h2><b>m</b>"
         );
         let other = || BTreeMap::from([("title", Value::from("Autre"))]);
-        let c = memo.window(&theme, &globals, "autre", other).unwrap();
+        let c = memo
+            .window(
+                &theme,
+                &globals,
+                &memo.window_scope(&globals),
+                "autre",
+                other,
+            )
+            .unwrap();
         assert!(filled(&c, "", "").contains("Autre"));
     }
 
@@ -500,9 +525,13 @@ mod tests {
         let mut globals = BTreeMap::new();
         globals.insert("heading", Value::from("un"));
         let w = || BTreeMap::from([("title", Value::from("T"))]);
-        let a = memo.window(&theme, &globals, "t", w).unwrap();
+        let a = memo
+            .window(&theme, &globals, &memo.window_scope(&globals), "t", w)
+            .unwrap();
         globals.insert("heading", Value::from("deux"));
-        let b = memo.window(&theme, &globals, "t", w).unwrap();
+        let b = memo
+            .window(&theme, &globals, &memo.window_scope(&globals), "t", w)
+            .unwrap();
         assert!(!Arc::ptr_eq(&a, &b));
         assert!(filled(&b, "", "").contains("deux"));
     }

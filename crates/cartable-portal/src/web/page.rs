@@ -302,10 +302,11 @@ fn whole_page(
     let mut out = Vec::with_capacity(size + 1024 * windows.len());
     let mut pieces = pieces.iter();
     pieces.next()?.write_with(&mut out, csrf, "", &personal);
+    let scope = state.memo.window_scope(ctx);
     for ((job, shown, locked), piece) in windows.iter().zip(pieces) {
         let key = shown.frame_key(tab, job, *locked);
         let fields = || window_fields(state, lang, tab, job, shown, *locked);
-        match state.memo.window(&state.theme, ctx, &key, fields) {
+        match state.memo.window(&state.theme, ctx, &scope, &key, fields) {
             Ok(frame) => frame.write(&mut out, csrf, &shown.markup),
             Err(e) => tracing::error!("window template failed: {e}"),
         }
@@ -400,6 +401,7 @@ fn stream_page(
     let (tx, body) = crate::http::channel(jobs.len() + 2);
     let state = state.clone();
     let tab = tab_id.to_string();
+    let scope = state.memo.window_scope(&globals);
     tokio::spawn(async move {
         let chrome: usize = pieces.iter().map(Segments::len).sum();
         let mut out = Vec::with_capacity(chrome + 2048 * jobs.len());
@@ -461,7 +463,10 @@ fn stream_page(
             }
             let key = shown.frame_key(&tab, &job, is_locked);
             let fields = || window_fields(&state, lang, &tab, &job, &shown, is_locked);
-            match state.memo.window(&state.theme, &globals, &key, fields) {
+            match state
+                .memo
+                .window(&state.theme, &globals, &scope, &key, fields)
+            {
                 Ok(frame) => {
                     // Room for the whole window at once: a large markup would otherwise
                     // be copied again each time the buffer doubles.
