@@ -355,6 +355,15 @@ async fn head_works_where_get_does_and_other_methods_get_405() {
         anon.request("HEAD", "/theme/style.css", None).await.status,
         200
     );
+    // A theme file is everyone's: served without reading a session, and an unknown name
+    // is a plain 404 (not a page in the caller's language).
+    let missing = anon.get("/theme/nope.css").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body, "Not found");
+    assert_eq!(
+        anon.request("POST", "/theme/style.css", None).await.status,
+        405
+    );
 
     for (method, path, allow) in [
         ("OPTIONS", "/login", "GET, HEAD, POST"),

@@ -443,7 +443,13 @@ async fn every_response_carries_security_headers() {
     let dir = tempfile::tempdir().unwrap();
     let (p, _) = portal(dir.path()).await;
     let mut c = p.client();
-    for path in ["/login", "/page/accueil", "/nope", "/theme/style.css"] {
+    for path in [
+        "/login",
+        "/page/accueil",
+        "/nope",
+        "/theme/style.css",
+        "/theme/nope.css",
+    ] {
         let r = c.get(path).await;
         let csp = r.header("content-security-policy").unwrap_or_default();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");

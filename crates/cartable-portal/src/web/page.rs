@@ -42,7 +42,7 @@ pub(crate) fn router(st: &St) -> Router<St> {
         )
         .route(
             &format!("{base}/theme/{{file}}"),
-            shared::get(st, static_file),
+            shared::get_public(static_file),
         );
     if !base.is_empty() {
         // `/ent` as well as `/ent/`.
@@ -74,9 +74,15 @@ async fn window_page(
     page(&cx, &user, &path.tab, Some(&path.window), &query, &here).await
 }
 
-/// `GET /theme/{file}`: the theme's CSS, scripts and images, cached an hour.
-async fn static_file(cx: Cx, Segment(file): Segment) -> Handled {
-    let (ctype, bytes) = cx.st.theme.static_file(&file).ok_or(Fail::NotFound)?;
+/// `GET /theme/{file}`: the theme's CSS, scripts and images, cached an hour; a plain
+/// `404` for any other name (no session is read: the files are everyone's).
+async fn static_file(
+    axum::extract::State(st): axum::extract::State<St>,
+    Segment(file): Segment,
+) -> Response {
+    let Some((ctype, bytes)) = st.theme.static_file(&file) else {
+        return crate::http::text(StatusCode::NOT_FOUND, "Not found");
+    };
     let mut r = Response::new(axum::body::Body::from(bytes.clone()));
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
@@ -84,7 +90,7 @@ async fn static_file(cx: Cx, Segment(file): Segment) -> Handled {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
     );
-    Ok(r)
+    r
 }
 
 // ---------------------------------------------------------------------------------------
