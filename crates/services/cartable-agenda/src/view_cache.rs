@@ -2,13 +2,15 @@
 //!
 //! A week of five agendas is a few hundred events: reading, expanding and writing them
 //! is milliseconds of work (docs/performance.md, scenario W), while the same person
-//! looks at the same week again and again between two changes. A view is kept under a
-//! digest of everything it is made of: who asks (and her session's CSRF token, which
+//! looks at the same week again and again between two changes. A view is kept under
+//! everything it is made of: who asks (and her session's CSRF token, which
 //! its forms carry), her language, the day, what she asked (view, date, window, filter),
 //! the agendas she reads with her rights on each, and the revision of each shown agenda,
 //! which every change of its events moves (the same revision CalDAV clients poll). A
-//! change anywhere gives another digest: an entry is never stale, it is only no longer
-//! asked for. What a calendar source publishes has no revision, so a view showing a
+//! change anywhere gives another key: an entry is never stale, it is only no longer
+//! asked for. The key is those parts written out whole (each after its length), not a
+//! digest of them: a hit compares every part, and writing them out costs a page far less
+//! than a SHA-256 of them did (docs/performance.md, scenario W). What a calendar source publishes has no revision, so a view showing a
 //! source is rendered every time, as is the maximized window (its forms) and a view
 //! with a notice.
 //!
@@ -18,7 +20,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use cartable_portlet::Markup;
-use sha2::{Digest, Sha256};
 
 /// The most markup kept, in bytes.
 pub const MAX_BYTES: usize = 32 << 20;
@@ -32,25 +33,26 @@ pub(crate) struct Rendered {
 
 #[derive(Default)]
 struct Kept {
-    views: HashMap<[u8; 32], Arc<Rendered>>,
+    views: HashMap<String, Arc<Rendered>>,
     bytes: usize,
 }
 
 static KEPT: LazyLock<Mutex<Kept>> = LazyLock::new(|| Mutex::new(Kept::default()));
 
-/// The digest of a view's parts (each part's length is hashed before it, so two lists
-/// of parts never give the same input).
-pub(crate) fn key<'a>(parts: impl IntoIterator<Item = &'a str>) -> [u8; 32] {
-    let mut h = Sha256::new();
+/// The key of a view's parts: each part after its length (`5:hello`), so two lists of
+/// parts never give the same key.
+pub(crate) fn key<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    use std::fmt::Write as _;
+    let mut key = String::with_capacity(1024);
     for part in parts {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
+        let _ = write!(key, "{}:", part.len());
+        key.push_str(part);
     }
-    h.finalize().into()
+    key
 }
 
 /// The view kept under `key`, if any.
-pub(crate) fn get(key: &[u8; 32]) -> Option<Arc<Rendered>> {
+pub(crate) fn get(key: &str) -> Option<Arc<Rendered>> {
     KEPT.lock()
         .unwrap_or_else(PoisonError::into_inner)
         .views
@@ -59,8 +61,8 @@ pub(crate) fn get(key: &[u8; 32]) -> Option<Arc<Rendered>> {
 }
 
 /// Keep a view under `key`.
-pub(crate) fn put(key: [u8; 32], rendered: Rendered) {
-    let size = rendered.markup.as_str().len() + rendered.title.len() + 64;
+pub(crate) fn put(key: String, rendered: Rendered) {
+    let size = rendered.markup.as_str().len() + rendered.title.len() + key.len() + 64;
     if size > MAX_BYTES / 8 {
         return;
     }
@@ -88,7 +90,7 @@ mod tests {
     fn a_view_kept_is_found_by_its_key_only() {
         let k = key(["view_cache test", "1"]);
         put(
-            k,
+            k.clone(),
             Rendered {
                 markup: Markup::trusted_html("<p>semaine</p>".to_string()),
                 title: "Agenda".into(),
