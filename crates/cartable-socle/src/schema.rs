@@ -368,8 +368,9 @@ async fn create_history(db: &Database) -> Result<(), MigrationError> {
         database: db.target().to_string(),
         source,
     };
-    let created = sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS cartable_schema_history (
+    let create = || {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS cartable_schema_history (
             service TEXT NOT NULL,
             version BIGINT NOT NULL,
             name TEXT NOT NULL,
@@ -377,14 +378,18 @@ async fn create_history(db: &Database) -> Result<(), MigrationError> {
             applied_at BIGINT NOT NULL,
             PRIMARY KEY (service, version)
         )",
-    )
-    .execute(db.pool())
-    .await;
-    match created.map_err(DbError::from) {
+        )
+        .execute(db.pool())
+    };
+    match create().await.map_err(DbError::from) {
         Ok(_) => Ok(()),
-        // Two nodes creating it at once on PostgreSQL: the loser trips on the catalog.
-        Err(e) if e.is_unique_violation() => Ok(()),
-        Err(e) => Err(history(e)),
+        // Two nodes creating it at once on PostgreSQL: the loser trips on the catalog,
+        // as a unique violation or as "relation already exists" (42P07) depending on
+        // when; the table is there now, and asking again finds it.
+        Err(first) => create().await.map(drop).map_err(|again| {
+            tracing::debug!("creating the migration history failed once: {first}");
+            history(again.into())
+        }),
     }
 }
 
