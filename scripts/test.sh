@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A full run's target/ takes about 21 GB without incremental caches (27 with them): say so
+# at once rather than fail half an hour in with "No space left on device".
+free_gb=$(df -P -BG "${CARGO_TARGET_DIR:-.}" 2>/dev/null | awk 'NR==2 {sub("G", "", $4); print $4}')
+if [ -n "$free_gb" ] && [ "$free_gb" -lt 30 ]; then
+  echo "warning: ${free_gb} GB free where target/ is built; a full run needs about 25 GB" >&2
+fi
+
 echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -151,16 +151,27 @@ impl Segments {
     }
 }
 
+/// The memo's hasher: foldhash, randomly seeded per process, not std's SipHash. Keys
+/// are long texts (a chrome's key holds every value of the page) and SipHash over them
+/// was 16,000 instructions a page. Part of a key comes from the request (a window's
+/// parameters), so it must not be easy to aim collisions at: foldhash's seed is random and
+/// never shown, a lookup compares whole keys, and the map is emptied at [`BUDGET`], so
+/// even keys that did collide would cost a bounded scan, not a growing one.
+type KeyHasher = foldhash::fast::RandomState;
+
+/// Kept renders by key.
+type ByKey<V> = HashMap<String, Arc<V>, KeyHasher>;
+
 /// Renders kept by key, and how many bytes they hold.
 #[derive(Debug)]
 struct Kept<V> {
-    entries: Mutex<(HashMap<String, Arc<V>>, usize)>,
+    entries: Mutex<(ByKey<V>, usize)>,
 }
 
 impl<V> Kept<V> {
     fn new() -> Self {
         Kept {
-            entries: Mutex::new((HashMap::new(), 0)),
+            entries: Mutex::new((HashMap::default(), 0)),
         }
     }
 

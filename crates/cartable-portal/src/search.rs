@@ -65,7 +65,7 @@ fn fold(c: char) -> char {
 pub(crate) fn build(
     config: &Config,
     order: &[String],
-    portlets: &std::collections::HashMap<String, Arc<dyn Portlet>>,
+    portlets: &crate::state::Portlets,
     services: &Services,
     in_memory: bool,
 ) -> Result<Search, IndexError> {
@@ -104,7 +104,7 @@ fn etab_context(config: &Config, portlet: &dyn Portlet, services: &Services) -> 
 pub(crate) fn recipients(
     config: &Config,
     order: &[String],
-    portlets: &std::collections::HashMap<String, Arc<dyn Portlet>>,
+    portlets: &crate::state::Portlets,
     services: &Services,
 ) -> cartable_portlet::recipients::Recipients {
     cartable_portlet::recipients::Recipients::new(

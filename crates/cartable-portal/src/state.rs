@@ -266,7 +266,7 @@ impl PortalBuilder {
     pub async fn build(self) -> Result<crate::Portal, BuildError> {
         let config = self.config;
         let registered = self.portlets;
-        let mut portlets = HashMap::new();
+        let mut portlets = Portlets::default();
         let mut order = Vec::new();
         for p in registered {
             let id = p.descriptor().id.clone();
@@ -591,7 +591,7 @@ pub fn service_schemas<'a>(
 async fn migrate_services(
     database: &Database,
     order: &[String],
-    portlets: &HashMap<String, Arc<dyn Portlet>>,
+    portlets: &Portlets,
 ) -> Result<(), BuildError> {
     let schemas = service_schemas(order.iter().filter_map(|id| portlets.get(id)));
     let refs: Vec<&cartable_socle::ServiceSchema> = schemas.iter().collect();
@@ -620,7 +620,7 @@ pub const RECLAIM_FILES_EVERY: Duration = Duration::from_secs(5 * 60);
 fn etablissement_preferences(
     config: &Config,
     order: &[String],
-    portlets: &HashMap<String, Arc<dyn Portlet>>,
+    portlets: &Portlets,
 ) -> BTreeMap<String, Preferences> {
     order
         .iter()
@@ -648,7 +648,7 @@ fn etablissement_preferences(
 fn periodic_jobs(
     jobs: JobsBuilder,
     order: &[String],
-    portlets: &HashMap<String, Arc<dyn Portlet>>,
+    portlets: &Portlets,
     services: &Services,
 ) -> JobsBuilder {
     order
@@ -821,6 +821,11 @@ fn spawn_listener(state: &Arc<State>) {
     });
 }
 
+/// The registered portlets by id. A request names the id it wants, but the map is filled
+/// once at start-up from the configuration and never from a request, so there are no
+/// collisions to aim at: foldhash rather than SipHash, on every window of every page.
+pub(crate) type Portlets = HashMap<String, Arc<dyn Portlet>, foldhash::fast::RandomState>;
+
 /// Everything a request handler needs.
 pub(crate) struct State {
     pub clock: Arc<dyn Clock>,
@@ -836,7 +841,7 @@ pub(crate) struct State {
     pub memo: crate::memo::Memo,
     pub services: Services,
     pub sessions: Arc<dyn SessionStore>,
-    pub portlets: HashMap<String, Arc<dyn Portlet>>,
+    pub portlets: Portlets,
     /// Portlet ids in registration order (the catalogue's order).
     pub order: Vec<String>,
     pub defaults: BTreeMap<String, Layout>,
